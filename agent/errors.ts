@@ -1,0 +1,41 @@
+/**
+ * One error type for the agent, with a code that crosses the MQTT boundary unchanged.
+ * Codes are strings because they travel in JSON error responses; they are grouped by prefix-free
+ * families (see the comments) so an operator's tooling can switch on them.
+ */
+export const ErrorCodes = [
+  // Requests from a remote party
+  "invalid-json",
+  "invalid-params",
+  "unknown-command",
+  "payload-too-large",
+  "busy",
+  "timeout",
+  // Configuration
+  "config-invalid",
+  "config-unreadable",
+  // Anything unexpected inside the agent; the message is logged, the remote party sees the code
+  "internal-error",
+] as const;
+
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export class TheaError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TheaError";
+    this.code = code;
+  }
+}
+
+export function isTheaError(value: unknown): value is TheaError {
+  return value instanceof TheaError;
+}
+
+/** A plain message for anything thrown, for logs and error values. */
+export function messageOf(value: unknown): string {
+  if (value instanceof Error) return value.message;
+  return String(value);
+}

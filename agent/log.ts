@@ -1,0 +1,51 @@
+import { pino, type DestinationStream, type Logger } from "pino";
+
+export type { Logger };
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Keys whose values never reach a log line, a reported config or a diagnostics bundle. */
+const SECRET_KEY = /^(password|passphrase|secret|token|credential|privateKey)$/i;
+
+/**
+ * Paths pino censors. pino's redaction is path-based, so list the depths where secrets appear
+ * (config.mqtt.password is three levels down when a whole config is logged).
+ */
+const REDACT_PATHS = ["password", "secret", "token", "credential"].flatMap((name) => [
+  name,
+  `*.${name}`,
+  `*.*.${name}`,
+  `*.*.*.${name}`,
+]);
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Where lines go; stdout (journald under systemd) when omitted. Tests pass a stream. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const settings = {
+    level: options.level,
+    base: { app: "thea" },
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+/** A copy of `value` with every secret-looking key's value replaced, at any depth. */
+export function redactSecrets<T>(value: T): T {
+  return redactValue(value) as T;
+}
+
+function redactValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactValue);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    out[key] = SECRET_KEY.test(key) && inner !== undefined ? "[redacted]" : redactValue(inner);
+  }
+  return out;
+}

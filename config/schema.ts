@@ -1,0 +1,119 @@
+/**
+ * The configuration schema: the single source of truth for validation, the TypeScript types,
+ * defaults, the JSON Schema that `thea config schema` prints for fleet tools, and
+ * docs/configuration.md (generated from it by `thea config docs`).
+ *
+ * Every object is strict: a misspelt key is an error, not a silently ignored setting.
+ */
+import { z } from "zod";
+import { LOG_LEVELS } from "../agent/log.ts";
+
+export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
+
+function isMqttUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return MQTT_URL_PROTOCOLS.includes(url.protocol) && url.hostname !== "";
+  } catch {
+    return false; // not a URL at all: the refinement's message says what is expected
+  }
+}
+
+const seconds = (min: number, max: number) => z.number().min(min).max(max);
+
+const tlsSchema = z.strictObject({
+  ca: z.string().min(1).optional().describe("PEM file of the CA(s) that signed the broker's certificate."),
+  cert: z.string().min(1).optional().describe("PEM file of this box's client certificate (mTLS)."),
+  key: z.string().min(1).optional().describe("PEM file of this box's client private key (mTLS)."),
+  rejectUnauthorized: z
+    .boolean()
+    .default(true)
+    .describe("Verify the broker's certificate. Turn off only in a lab."),
+});
+
+const reconnectSchema = z.strictObject({
+  initialDelaySec: seconds(0.01, 600)
+    .default(15)
+    .describe(
+      "Window of the first reconnect after losing the broker; each failed attempt doubles it (full " +
+        "jitter: the wait is uniform in [0, window]). Wide enough that a fleet of 2,000 boxes spreads " +
+        "its reconnects after a broker restart (about 7 % of the fleet per second at 15 s).",
+    ),
+  maxDelaySec: seconds(0.01, 3600).default(60).describe("Cap of the reconnect window."),
+  stableAfterSec: seconds(0, 3600)
+    .default(60)
+    .describe("A connection must last this long before the backoff starts again from the first window."),
+});
+
+const mqttSchema = z
+  .strictObject(
+    {
+    url: z
+      .string({ error: "is required (or set THEA_MQTT_URL)" })
+      .refine(isMqttUrl, { error: "must be mqtt://, mqtts://, ws:// or wss://" })
+      .describe("Broker URL, e.g. mqtts://broker.example.org:8883."),
+    clientId: z.string().min(1).max(128).optional().describe("MQTT client id; default thea-<deviceId>."),
+    username: z.string().min(1).optional(),
+    password: z.string().optional().describe("Prefer passwordFile or THEA_MQTT_PASSWORD over a password in the file."),
+    passwordFile: z.string().min(1).optional().describe("File whose first line is the MQTT password."),
+    allowInsecureCredentials: z
+      .boolean()
+      .default(false)
+      .describe("Allow a username/password over plain mqtt:// or ws:// (lab only)."),
+    tls: tlsSchema.prefault({}),
+    keepaliveSec: z.int().min(5).max(1200).default(30),
+    connectTimeoutSec: seconds(1, 300).default(15),
+    reconnect: reconnectSchema.prefault({}),
+    maxPayloadBytes: z
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(256 * 1024)
+      .describe("Largest command payload accepted; larger ones are answered with payload-too-large."),
+    },
+    { error: (issue) => (issue.input === undefined ? "is required: at least mqtt.url (or set THEA_MQTT_URL)" : "must be an object") },
+  )
+  .describe("The broker connection.")
+  .superRefine((mqtt, ctx) => {
+    if (mqtt.password !== undefined && mqtt.passwordFile !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["passwordFile"], message: "set password or passwordFile, not both" });
+    }
+    const plain = mqtt.url.startsWith("mqtt://") || mqtt.url.startsWith("ws://");
+    const hasCredentials = mqtt.password !== undefined || mqtt.passwordFile !== undefined;
+    if (plain && hasCredentials && !mqtt.allowInsecureCredentials) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: "refusing to send a password over plain mqtt:// or ws://; use mqtts:// or wss:// (or allowInsecureCredentials in a lab)",
+      });
+    }
+  });
+
+const telemetrySchema = z.strictObject({
+  healthIntervalSec: seconds(1, 86_400).default(60).describe("How often health is published."),
+});
+
+export const configSchema = z.strictObject({
+  deviceId: z
+    .string()
+    .regex(DEVICE_ID_PATTERN, { error: "must match [a-z0-9][a-z0-9-]{0,63}" })
+    .optional()
+    .describe("This box's identity in topics. Default: derived from /etc/machine-id (box-<12 hex>)."),
+  dataDir: z.string().min(1).default("/var/lib/thea").describe("State directory (outbox, releases)."),
+  log: z
+    .strictObject({ level: z.enum(LOG_LEVELS).default("info").describe("pino level; logs go to stdout (journald).") })
+    .prefault({}),
+  mqtt: mqttSchema,
+  telemetry: telemetrySchema.prefault({}),
+});
+
+/** What a config file may contain (defaults not yet applied). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** A validated config with defaults applied. */
+export type Config = z.output<typeof configSchema>;
+export type MqttConfig = Config["mqtt"];
+
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" });
+}
