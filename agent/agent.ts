@@ -1,0 +1,104 @@
+/**
+ * The composition root: builds every service of one agent run, starts them in order and stops
+ * them in reverse. Constructors only assign; all work happens in start()/stop().
+ */
+import { mkdir } from "node:fs/promises";
+import { builtinCommands } from "./commands/builtin.ts";
+import { CommandRouter, newCommandCounters } from "./commands/router.ts";
+import type { AgentContext } from "./context.ts";
+import { messageOf } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
+import { deviceTopics } from "./mqtt/topics.ts";
+import { SystemdNotifier } from "./systemd/notify.ts";
+import { HealthCollector } from "./telemetry/health.ts";
+import { TelemetryReporter } from "./telemetry/reporter.ts";
+import { offlineStatus } from "./telemetry/status.ts";
+
+export class Agent {
+  readonly #ctx: AgentContext;
+  readonly #log: Logger;
+  readonly #topics;
+  readonly #notifier: SystemdNotifier;
+  readonly #session: MqttSession;
+  readonly #health: HealthCollector;
+  readonly #reporter: TelemetryReporter;
+  readonly #router: CommandRouter;
+  #readyTimer: NodeJS.Timeout | undefined;
+  #ready = false;
+
+  constructor(ctx: AgentContext) {
+    this.#ctx = ctx;
+    this.#log = ctx.log.child({ ns: "agent" });
+    this.#topics = deviceTopics(ctx.config.deviceId);
+    this.#notifier = new SystemdNotifier({ env: ctx.env, log: ctx.log });
+    const sessionCounters = newSessionCounters();
+    const commandCounters = newCommandCounters();
+    this.#session = new MqttSession({
+      mqtt: ctx.config.mqtt,
+      will: { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(ctx, "connection-lost")) },
+      log: ctx.log,
+      counters: sessionCounters,
+    });
+    this.#health = new HealthCollector({
+      dataDir: ctx.config.dataDir,
+      startedAt: ctx.startedAt,
+      clockSynchronized: ctx.clockSynchronized,
+      counters: () => ({ ...sessionCounters, ...commandCounters }),
+    });
+    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health });
+    this.#router = new CommandRouter({
+      session: this.#session,
+      topics: this.#topics,
+      commands: builtinCommands(ctx, this.#health),
+      log: ctx.log,
+      counters: commandCounters,
+      maxPayloadBytes: ctx.config.mqtt.maxPayloadBytes,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.#ctx;
+    this.#log.info({ deviceId: config.deviceId, version: this.#ctx.version, bootId: this.#ctx.bootId }, "starting");
+    await mkdir(config.dataDir, { recursive: true }).catch((error: unknown) => {
+      // Health reports the data dir's state; the agent still serves commands and telemetry.
+      this.#log.error({ dataDir: config.dataDir, err: messageOf(error) }, "cannot create the data directory");
+    });
+    this.#health.start();
+    this.#reporter.start();
+    this.#router.start();
+    this.#session.on("connected", () => void this.#becomeReady("online: connected to the broker"));
+    this.#session.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
+    // Tell systemd we are up even if the broker is unreachable: the agent is working (it will
+    // keep retrying and, later, storing readings); failing the start would only restart-loop it.
+    this.#readyTimer = setTimeout(
+      () => void this.#becomeReady("degraded: broker unreachable, retrying"),
+      config.mqtt.connectTimeoutSec * 1000,
+    );
+    this.#notifier.startWatchdog();
+    this.#session.start();
+  }
+
+  /** Stops in reverse order of start; publishes the shutdown status while still connected. */
+  async stop(): Promise<void> {
+    this.#log.info("stopping");
+    clearTimeout(this.#readyTimer);
+    await this.#notifier.stopping();
+    this.#router.stop();
+    this.#reporter.stop();
+    const goodbye = { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(this.#ctx, "shutdown")) };
+    await this.#session.stop(goodbye);
+    this.#health.stop();
+    this.#log.info("stopped");
+  }
+
+  async #becomeReady(status: string): Promise<void> {
+    if (this.#ready) {
+      await this.#notifier.status(status);
+      return;
+    }
+    this.#ready = true;
+    clearTimeout(this.#readyTimer);
+    await this.#notifier.ready(status);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * `thea run`: the long-lived agent process. Stops in order on SIGTERM/SIGINT within a deadline
+ * and exits 0; any uncaught fault is logged and exits non-zero so systemd restarts the agent.
+ */
+import { randomUUID } from "node:crypto";
+import { loadConfig } from "../config/load.ts";
+import { Agent } from "../agent.ts";
+import { messageOf } from "../errors.ts";
+import { createLogger, redactSecrets } from "../log.ts";
+import { cached } from "../telemetry/cached.ts";
+import { readClockSynchronized } from "../telemetry/clock.ts";
+import { agentVersion } from "../version.ts";
+
+/** systemd's default TimeoutStopSec is 90 s; we promise 5 s, and keep a margin for exit. */
+const STOP_DEADLINE_MS = 4500;
+
+export async function runCommand(configPath: string | undefined, env: Record<string, string | undefined>): Promise<number> {
+  const loaded = await loadConfig({ path: configPath, env });
+  if (!loaded.ok) {
+    for (const error of loaded.errors) process.stderr.write(`${error}\n`);
+    process.stderr.write("thea: refusing to start with an invalid configuration\n");
+    return 1;
+  }
+  const { config, hash } = loaded;
+  const log = createLogger({ level: config.log.level });
+  const agent = new Agent({
+    config,
+    configHash: hash,
+    log,
+    version: agentVersion(),
+    bootId: randomUUID(),
+    startedAt: new Date(),
+    env,
+    clockSynchronized: cached(() => readClockSynchronized(), 60_000),
+  });
+
+  const fail = (kind: string) => (error: unknown) => {
+    log.fatal({ err: messageOf(error), stack: error instanceof Error ? error.stack : undefined }, kind);
+    process.exit(70); // EX_SOFTWARE: systemd's Restart=always brings the agent back
+  };
+  process.on("uncaughtException", fail("uncaught exception"));
+  process.on("unhandledRejection", fail("unhandled promise rejection"));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutdown requested");
+    const deadline = setTimeout(() => {
+      log.warn({ deadlineMs: STOP_DEADLINE_MS }, "stop took too long; exiting anyway");
+      process.exit(0);
+    }, STOP_DEADLINE_MS);
+    agent.stop().then(
+      () => {
+        clearTimeout(deadline);
+        process.exit(0);
+      },
+      fail("stop failed"),
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+
+  log.info({ config: redactSecrets(config), configHash: hash, configPath }, "configuration loaded");
+  await agent.start();
+  return await new Promise<never>(() => {
+    // Runs until a signal or a fault ends the process.
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * A command is data: its name, what its parameters look like (a zod schema, which validates
+ * and documents them), and what it does. `defineCommand` erases the parameter type so commands
+ * of every shape sit in one registry, and checks parameters before `run` ever sees them.
+ */
+import type { z } from "zod";
+import { formatIssues } from "../config/load.ts";
+import { TheaError } from "../errors.ts";
+
+export interface CommandSpec<Schema extends z.ZodType> {
+  name: string;
+  description: string;
+  params: Schema;
+  run(params: z.output<Schema>): Promise<unknown> | unknown;
+}
+
+export interface Command {
+  readonly name: string;
+  readonly description: string;
+  /** Validates `params` (throwing invalid-params) and runs the command. */
+  handle(params: unknown): Promise<unknown>;
+}
+
+export function defineCommand<Schema extends z.ZodType>(spec: CommandSpec<Schema>): Command {
+  return {
+    name: spec.name,
+    description: spec.description,
+    async handle(params) {
+      const parsed = spec.params.safeParse(params);
+      if (!parsed.success) {
+        throw new TheaError("invalid-params", formatIssues(parsed.error.issues, new Map()).join("; "));
+      }
+      return spec.run(parsed.data);
+    },
+  };
+}

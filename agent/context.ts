@@ -1,0 +1,20 @@
+/**
+ * What every service of one agent run is given: its configuration, logger and identity of the
+ * run. Passed in explicitly; there are no module-level singletons.
+ */
+import type { ResolvedConfig } from "./config/load.ts";
+import type { Logger } from "./log.ts";
+import type { ClockSynchronized } from "./mqtt/api.ts";
+
+export interface AgentContext {
+  readonly config: ResolvedConfig;
+  readonly configHash: string;
+  readonly log: Logger;
+  readonly version: string;
+  /** Random per start of the agent process. */
+  readonly bootId: string;
+  readonly startedAt: Date;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Whether the system clock is NTP-synchronised (cached; cheap to call). */
+  readonly clockSynchronized: () => Promise<ClockSynchronized>;
+}

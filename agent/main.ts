@@ -1,0 +1,62 @@
+/**
+ * Entry point of the `thea` command (bin/thea runs this with the project's Node runtime).
+ */
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { configCommand } from "./cli/config.ts";
+import { runCommand } from "./cli/run.ts";
+import { agentVersion } from "./version.ts";
+
+const USAGE = `usage: thea <command> [options]
+
+commands:
+  run                   run the agent (what systemd starts)
+  config check [FILE]   validate a configuration; prints every error as key: problem
+  config schema         print the configuration's JSON Schema (for fleet tools)
+  config docs           print the configuration reference (docs/configuration.md)
+  version               print the agent's version
+
+options:
+  -c, --config FILE     configuration file (YAML or JSON); default $THEA_CONFIG,
+                        else /etc/thea/thea.yaml if it exists
+`;
+
+const DEFAULT_CONFIG_PATH = "/etc/thea/thea.yaml";
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const env = process.env;
+  const configPath = values.config ?? env.THEA_CONFIG ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === "help") {
+    process.stdout.write(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  switch (command) {
+    case "run":
+      return runCommand(configPath, env);
+    case "config":
+      return configCommand(rest, configPath, env);
+    case "version":
+      process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
+      return 0;
+    default:
+      process.stderr.write(`thea: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`thea: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,82 @@
+/**
+ * Payload types of the MQTT API, one per topic (docs/mqtt-api.md shows an example of each).
+ * Times are ISO 8601 from the box's clock; `clockSynchronized` says whether to trust them.
+ */
+
+/** true: NTP-synchronised; false: known not to be; null: the box cannot tell. */
+export type ClockSynchronized = boolean | null;
+
+/** `thea/v1/{deviceId}/status`, retained. */
+export type StatusPayload = StatusOnline | StatusOffline;
+
+export interface StatusOnline {
+  online: true;
+  version: string;
+  startedAt: string;
+  configHash: string;
+  /** Random per agent start: tells one run of the agent from the next. */
+  bootId: string;
+  /** Counts MQTT connections within this boot id: 1 on start, +1 per reconnect. */
+  session: number;
+  clockSynchronized: ClockSynchronized;
+}
+
+export interface StatusOffline {
+  online: false;
+  /** connection-lost comes from the broker (last will); shutdown from a clean stop. */
+  reason: "connection-lost" | "shutdown";
+  bootId: string;
+}
+
+/** `thea/v1/{deviceId}/health`, every telemetry.healthIntervalSec and on each (re)connect. */
+export interface HealthPayload {
+  time: string;
+  clockSynchronized: ClockSynchronized;
+  uptimeSec: { system: number; agent: number };
+  cpu: {
+    cores: number;
+    loadPercent: number | null;
+    loadAverage: [number, number, number];
+    temperatureC: number | null;
+  };
+  memory: { totalBytes: number; availableBytes: number; usedPercent: number };
+  disk: DiskUse | { path: string; error: string };
+  network: { interfaces: NetworkInterfaceState[] };
+  agent: AgentHealth;
+}
+
+export interface DiskUse {
+  path: string;
+  totalBytes: number;
+  freeBytes: number;
+  usedPercent: number;
+}
+
+export interface NetworkInterfaceState {
+  name: string;
+  up: boolean;
+  ipv4: string[];
+}
+
+export interface AgentHealth {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Event-loop delay over the last interval, milliseconds. */
+  eventLoopLagMs: { p50: number; p99: number; max: number };
+  counters: Record<string, number>;
+}
+
+/** The answer to `thea/v1/{deviceId}/cmd/{name}`, on the request's response topic. */
+export type CommandResponse =
+  | { ok: true; result: unknown }
+  | { ok: false; error: { code: string; message: string } };
+
+/** `cmd/ping` result. */
+export interface PingResult {
+  deviceId: string;
+  version: string;
+  bootId: string;
+  uptimeSec: number;
+  time: string;
+  clockSynchronized: ClockSynchronized;
+}

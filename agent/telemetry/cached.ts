@@ -1,0 +1,21 @@
+/**
+ * Remember an async result for a while. Health gathering calls a few things that spawn helper
+ * processes (network interfaces, sensors, timedatectl); they change slowly, so one call per TTL.
+ * Concurrent callers share one in-flight call.
+ */
+export function cached<T>(load: () => Promise<T>, ttlMs: number, now: () => number = Date.now): () => Promise<T> {
+  let value: { at: number; result: T } | undefined;
+  let pending: Promise<T> | undefined;
+  return () => {
+    if (value && now() - value.at < ttlMs) return Promise.resolve(value.result);
+    pending ??= load()
+      .then((result) => {
+        value = { at: now(), result };
+        return result;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * Gathers the box's health: host figures from systeminformation, the agent's own memory,
+ * event-loop delay and counters. bench/health.ts measures what gathering costs the event loop;
+ * the slow parts (helper processes) are cached, see cached.ts.
+ */
+import { statfs } from "node:fs/promises";
+import os from "node:os";
+import { monitorEventLoopDelay, type ELDHistogram } from "node:perf_hooks";
+import si from "systeminformation";
+import { messageOf } from "../errors.ts";
+import type { ClockSynchronized, DiskUse, HealthPayload, NetworkInterfaceState } from "../mqtt/api.ts";
+import { cached } from "./cached.ts";
+
+export interface HealthCollectorOptions {
+  dataDir: string;
+  startedAt: Date;
+  clockSynchronized: () => Promise<ClockSynchronized>;
+  counters: () => Record<string, number>;
+}
+
+const SLOW_FIGURES_TTL_MS = 60_000;
+
+export class HealthCollector {
+  readonly #options: HealthCollectorOptions;
+  readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 20 });
+  readonly #interfaces = cached(readInterfaces, SLOW_FIGURES_TTL_MS);
+  readonly #temperature = cached(readCpuTemperature, SLOW_FIGURES_TTL_MS);
+
+  constructor(options: HealthCollectorOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#loopDelay.enable();
+    // systeminformation's load is the CPU time since its previous call; its first call samples
+    // for half a second, so take that call now rather than inside the first health report.
+    void si.currentLoad().catch(() => undefined);
+  }
+
+  stop(): void {
+    this.#loopDelay.disable();
+  }
+
+  async collect(): Promise<HealthPayload> {
+    const [load, mem, temperatureC, interfaces, disk, clockSynchronized] = await Promise.all([
+      si.currentLoad().catch(() => undefined),
+      si.mem(),
+      this.#temperature(),
+      this.#interfaces(),
+      diskUse(this.#options.dataDir),
+      this.#options.clockSynchronized(),
+    ]);
+    const memory = process.memoryUsage();
+    const [one, five, fifteen] = os.loadavg();
+    const payload: HealthPayload = {
+      time: new Date().toISOString(),
+      clockSynchronized,
+      uptimeSec: {
+        system: Math.round(os.uptime()),
+        agent: Math.round((Date.now() - this.#options.startedAt.getTime()) / 1000),
+      },
+      cpu: {
+        cores: os.availableParallelism(),
+        loadPercent: load ? round(load.currentLoad) : null,
+        loadAverage: [round(one ?? 0), round(five ?? 0), round(fifteen ?? 0)],
+        temperatureC,
+      },
+      memory: {
+        totalBytes: mem.total,
+        availableBytes: mem.available,
+        usedPercent: round(((mem.total - mem.available) / mem.total) * 100),
+      },
+      disk,
+      network: { interfaces },
+      agent: {
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        eventLoopLagMs: this.#takeLoopDelay(),
+        counters: this.#options.counters(),
+      },
+    };
+    return payload;
+  }
+
+  /** Event-loop delay since the previous report, then start a new window. */
+  #takeLoopDelay(): HealthPayload["agent"]["eventLoopLagMs"] {
+    const histogram = this.#loopDelay;
+    // The histogram counts the delay beyond its sampling resolution; an empty one has NaN/0 stats.
+    const ms = (ns: number) => (Number.isFinite(ns) ? round(ns / 1e6) : 0);
+    const figures = { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) };
+    histogram.reset();
+    return figures;
+  }
+}
+
+/** statfs on the data dir itself: exactly the filesystem our state lives on, without spawning df. */
+async function diskUse(path: string): Promise<DiskUse | { path: string; error: string }> {
+  try {
+    const stats = await statfs(path);
+    const totalBytes = stats.blocks * stats.bsize;
+    const freeBytes = stats.bavail * stats.bsize;
+    // As df(1) counts it: blocks reserved for root are neither used nor available to us.
+    const usedBytes = (stats.blocks - stats.bfree) * stats.bsize;
+    const usedPercent = usedBytes + freeBytes > 0 ? round((usedBytes / (usedBytes + freeBytes)) * 100) : 0;
+    return { path, totalBytes, freeBytes, usedPercent };
+  } catch (error) {
+    return { path, error: messageOf(error) };
+  }
+}
+
+async function readInterfaces(): Promise<NetworkInterfaceState[]> {
+  const found = await si.networkInterfaces();
+  const list = Array.isArray(found) ? found : [found];
+  return list
+    .filter((nic) => !nic.internal)
+    .map((nic) => ({ name: nic.iface, up: nic.operstate === "up", ipv4: nic.ip4 ? [nic.ip4] : [] }));
+}
+
+async function readCpuTemperature(): Promise<number | null> {
+  const reading = await si.cpuTemperature();
+  return typeof reading.main === "number" && reading.main > 0 ? round(reading.main) : null;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,19 @@
+/** The retained presence messages on `thea/v1/{deviceId}/status`. */
+import type { AgentContext } from "../context.ts";
+import type { StatusOffline, StatusOnline } from "../mqtt/api.ts";
+
+export async function onlineStatus(ctx: AgentContext, session: number): Promise<StatusOnline> {
+  return {
+    online: true,
+    version: ctx.version,
+    startedAt: ctx.startedAt.toISOString(),
+    configHash: ctx.configHash,
+    bootId: ctx.bootId,
+    session,
+    clockSynchronized: await ctx.clockSynchronized(),
+  };
+}
+
+export function offlineStatus(ctx: AgentContext, reason: StatusOffline["reason"]): StatusOffline {
+  return { online: false, reason, bootId: ctx.bootId };
+}
