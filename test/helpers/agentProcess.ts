@@ -1,0 +1,101 @@
+/**
+ * The agent as users run it: a real `thea run` process (Node 24 running agent/main.ts) with a
+ * config file and environment overrides, its JSON log lines collected for waiting on.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { LineLog, waitFor } from "./wait.ts";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const THEA_BIN = path.join(PROJECT_ROOT, "bin", "thea");
+
+export interface AgentProcessOptions {
+  brokerUrl: string;
+  /** Extra YAML appended to the test config (top-level keys other than mqtt and telemetry). */
+  extraYaml?: string;
+  mqttYaml?: string;
+  env?: Record<string, string>;
+  healthIntervalSec?: number;
+}
+
+export class AgentProcess {
+  readonly deviceId: string;
+  readonly dataDir: string;
+  readonly stdout = new LineLog();
+  readonly stderr = new LineLog();
+  readonly #child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(deviceId: string, dataDir: string, child: ChildProcess) {
+    this.deviceId = deviceId;
+    this.dataDir = dataDir;
+    this.#child = child;
+    child.stdout?.on("data", (chunk: Buffer) => this.stdout.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk));
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  static async start(options: AgentProcessOptions): Promise<AgentProcess> {
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-agent-"));
+    const deviceId = `test-${randomBytes(4).toString("hex")}`;
+    const dataDir = path.join(dir, "data");
+    const configPath = path.join(dir, "thea.yaml");
+    await writeFile(
+      configPath,
+      [
+        "mqtt:",
+        "  reconnect: { initialDelaySec: 0.1, maxDelaySec: 0.5, stableAfterSec: 1 }",
+        "  connectTimeoutSec: 2",
+        ...(options.mqttYaml ?? "").split("\n").filter(Boolean).map((line) => `  ${line}`),
+        "telemetry:",
+        `  healthIntervalSec: ${options.healthIntervalSec ?? 60}`,
+        options.extraYaml ?? "",
+      ].join("\n"),
+    );
+    const child = spawn(THEA_BIN, ["run", "--config", configPath], {
+      env: {
+        ...process.env,
+        THEA_MQTT_URL: options.brokerUrl,
+        THEA_DEVICE_ID: deviceId,
+        THEA_DATA_DIR: dataDir,
+        THEA_LOG_LEVEL: "debug",
+        NOTIFY_SOCKET: "",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return new AgentProcess(deviceId, dataDir, child);
+  }
+
+  get pid(): number {
+    if (this.#child.pid === undefined) throw new Error("agent did not start");
+    return this.#child.pid;
+  }
+
+  /** Resolves once the agent logs a line containing `text` (its logs are JSON, one per line). */
+  waitForLog(text: string, timeoutMs = 15_000): Promise<string> {
+    return this.stdout.waitForLine(`agent log "${text}"`, (line) => line.includes(text), timeoutMs);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.#child.kill(signal);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    this.#child.kill("SIGKILL");
+    await this.exited;
+  }
+
+  /** Waits for the exit, failing after `timeoutMs`. */
+  waitForExit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    return waitFor("agent to exit", timeoutMs, (done) => {
+      void this.exited.then(done);
+      return () => undefined;
+    });
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * A real mosquitto broker on a free loopback port, owned by one test file. Restartable on the
+ * same port, so reconnection can be tested against the real thing.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "./ports.ts";
+import { LineLog, waitFor } from "./wait.ts";
+
+const BINARY = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((candidate) => existsSync(candidate)) ?? "mosquitto";
+
+export class Mosquitto {
+  readonly port: number;
+  readonly #configPath: string;
+  #process: ChildProcess | undefined;
+  readonly log = new LineLog();
+
+  private constructor(port: number, configPath: string) {
+    this.port = port;
+    this.#configPath = configPath;
+  }
+
+  static async start(extraConfig = ""): Promise<Mosquitto> {
+    const port = await freePort();
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-mosquitto-"));
+    const configPath = path.join(dir, "mosquitto.conf");
+    await writeFile(configPath, `listener ${port} 127.0.0.1\nallow_anonymous true\n${extraConfig}`);
+    const broker = new Mosquitto(port, configPath);
+    await broker.resume();
+    return broker;
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the broker (again) on its port and resolves once it accepts connections. */
+  async resume(): Promise<void> {
+    const from = this.log.lines.length;
+    const child = spawn(BINARY, ["-c", this.#configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    this.#process = child;
+    child.stdout?.on("data", (chunk: Buffer) => this.log.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => this.log.push(chunk));
+    const running = this.log.waitForLine("mosquitto running", (line) => line.includes(" running"), 10_000, from);
+    const exited = new Promise<never>((_, reject) => {
+      child.once("exit", (code) => reject(new Error(`mosquitto exited (${code}):\n${this.log.text}`)));
+    });
+    exited.catch(() => undefined); // after a successful start, a later exit is pause()'s business
+    await Promise.race([running, exited]);
+  }
+
+  /** Stops the broker and waits for the process to be gone. */
+  async pause(): Promise<void> {
+    const child = this.#process;
+    if (!child || child.exitCode !== null) return;
+    const gone = waitFor<void>("mosquitto to exit", 10_000, (done) => {
+      child.once("exit", () => done());
+      return () => undefined;
+    });
+    child.kill("SIGTERM");
+    await gone;
+    this.#process = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.pause();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A plain MQTT 5 client, as an operator's tool would use, with helpers to wait for a message.
+ */
+import mqtt, { type IClientPublishOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import { randomBytes } from "node:crypto";
+import { waitFor } from "./wait.ts";
+
+export interface ReceivedMessage {
+  topic: string;
+  payload: Buffer;
+  packet: IPublishPacket;
+  json(): unknown;
+}
+
+export class TestClient {
+  readonly client: MqttClient;
+
+  private constructor(client: MqttClient) {
+    this.client = client;
+  }
+
+  static async connect(url: string): Promise<TestClient> {
+    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, clientId: `test-${randomBytes(4).toString("hex")}` });
+    return new TestClient(client);
+  }
+
+  /** Subscribes and resolves with the first message on a matching topic that satisfies `match`. */
+  async next(filter: string, match: (message: ReceivedMessage) => boolean = () => true, timeoutMs = 15_000): Promise<ReceivedMessage> {
+    const found = waitFor<ReceivedMessage>(`a message on ${filter}`, timeoutMs, (done) => {
+      const listener = (topic: string, payload: Buffer, packet: IPublishPacket) => {
+        const message = { topic, payload, packet, json: () => JSON.parse(payload.toString()) as unknown };
+        if (topicMatches(filter, topic) && match(message)) done(message);
+      };
+      this.client.on("message", listener);
+      return () => this.client.off("message", listener);
+    });
+    await this.client.subscribeAsync(filter, { qos: 1 });
+    return found;
+  }
+
+  /** Sends a command request the MQTT 5 way and resolves with the parsed answer. */
+  async request(topic: string, payload: string | Buffer, options: { timeoutMs?: number } = {}): Promise<{ body: unknown; packet: IPublishPacket }> {
+    const responseTopic = `${topic}/reply/${randomBytes(4).toString("hex")}`;
+    const correlationData = randomBytes(8);
+    const answer = this.next(responseTopic, (message) => message.packet.properties?.correlationData?.equals(correlationData) ?? false, options.timeoutMs);
+    await this.client.subscribeAsync(responseTopic, { qos: 1 });
+    await this.publish(topic, payload, { qos: 1, properties: { responseTopic, correlationData } });
+    const message = await answer;
+    return { body: message.json(), packet: message.packet };
+  }
+
+  async publish(topic: string, payload: string | Buffer, options: IClientPublishOptions = { qos: 1 }): Promise<void> {
+    await this.client.publishAsync(topic, payload, options);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return true;
+    if (f[i] !== "+" && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
