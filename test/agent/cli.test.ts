@@ -1,0 +1,131 @@
+/**
+ * The `thea` command as a technician uses it: bin/thea from any directory, with the project's
+ * Node 24 runtime.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT, THEA_BIN } from "../helpers/agentProcess.ts";
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function thea(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const clean = { ...process.env, THEA_MQTT_URL: "", THEA_DEVICE_ID: "", THEA_CONFIG: "", ...env };
+    execFile(THEA_BIN, args, { cwd: tmpdir(), env: clean }, (error, stdout, stderr) => {
+      const code = error && typeof error.code === "number" ? error.code : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function configFile(name: string, text: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "thea-cli-"));
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+describe("thea config check", () => {
+  it("accepts a valid YAML config and names the device", async () => {
+    const file = await configFile("ok.yaml", "deviceId: clinic-7\nmqtt:\n  url: mqtts://broker.example.org:8883\n");
+    const result = await thea(["config", "check", file]);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout).toContain("ok (device clinic-7");
+  });
+
+  it("accepts JSON too", async () => {
+    const file = await configFile("ok.json", JSON.stringify({ deviceId: "clinic-8", mqtt: { url: "mqtt://127.0.0.1:1883" } }));
+    expect((await thea(["config", "check", file])).code).toBe(0);
+  });
+
+  it("exits non-zero listing every error as key: problem", async () => {
+    const file = await configFile(
+      "bad.yaml",
+      [
+        "deviceId: Clinic_7",
+        "mqtt:",
+        "  url: http://broker",
+        "  keepaliveSec: 2",
+        "  colour: blue",
+        "telemetry:",
+        "  healthIntervalSec: -5",
+        "log: { level: loud }",
+      ].join("\n"),
+    );
+    const result = await thea(["config", "check", file]);
+    expect(result.code).not.toBe(0);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "deviceId: must match [a-z0-9][a-z0-9-]{0,63}",
+        "mqtt.url: must be mqtt://, mqtts://, ws:// or wss://",
+        expect.stringMatching(/^mqtt\.keepaliveSec: /),
+        "mqtt.colour: unknown key",
+        expect.stringMatching(/^telemetry\.healthIntervalSec: /),
+        expect.stringMatching(/^log\.level: /),
+      ]),
+    );
+  });
+
+  it("says which environment variable a bad value came from", async () => {
+    const file = await configFile("env.yaml", "deviceId: clinic-9\n");
+    const result = await thea(["config", "check", file], { THEA_MQTT_URL: "ftp://nowhere" });
+    expect(result.stderr).toContain("mqtt.url (from THEA_MQTT_URL): must be mqtt://, mqtts://, ws:// or wss://");
+  });
+
+  it("refuses a password over plain mqtt:// unless allowed for a lab", async () => {
+    const file = await configFile("pw.yaml", "deviceId: clinic-1\nmqtt:\n  url: mqtt://broker\n  username: box\n  password: hunter2\n");
+    const result = await thea(["config", "check", file]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/^mqtt\.url: refusing to send a password over plain mqtt:\/\//m);
+    expect(result.stderr).not.toContain("hunter2");
+  });
+
+  it("reports a YAML syntax error with its line", async () => {
+    const file = await configFile("broken.yaml", "mqtt:\n  url: [unclosed\n");
+    const result = await thea(["config", "check", file]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/broken\.yaml line \d+: not valid YAML or JSON/);
+  });
+});
+
+describe("thea config schema and docs", () => {
+  it("prints a JSON Schema of the configuration", async () => {
+    const result = await thea(["config", "schema"]);
+    const schema = JSON.parse(result.stdout) as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["deviceId", "mqtt", "telemetry", "log", "dataDir"]));
+  });
+
+  it("docs/configuration.md is what the schema generates (run `bin/thea config docs > docs/configuration.md`)", async () => {
+    const result = await thea(["config", "docs"]);
+    expect(await readFile(path.join(PROJECT_ROOT, "docs", "configuration.md"), "utf8")).toBe(result.stdout);
+  });
+});
+
+describe("thea version and usage", () => {
+  it("prints the version and runs on Node 24", async () => {
+    const manifest = JSON.parse(await readFile(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string };
+    const result = await thea(["version"]);
+    expect(result.stdout).toMatch(new RegExp(`^thea ${manifest.version.replaceAll(".", "\\.")} \\(node v24\\.`));
+  });
+
+  it("rejects an unknown command with usage", async () => {
+    const result = await thea(["frobnicate"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("usage: thea");
+  });
+
+  it("refuses to run with an invalid configuration and says why", async () => {
+    const file = await configFile("run.yaml", "deviceId: clinic-2\n");
+    const result = await thea(["run", "--config", file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("mqtt: is required");
+  });
+});

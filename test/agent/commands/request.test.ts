@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { defineCommand } from "../../../agent/commands/command.ts";
+import { decodeRequest, errorResponse } from "../../../agent/commands/request.ts";
+import { TheaError } from "../../../agent/errors.ts";
+
+const bytes = (text: string) => Buffer.from(text);
+
+describe("decodeRequest", () => {
+  it("parses JSON parameters", () => {
+    expect(decodeRequest(bytes('{"a":1}'), 100)).toEqual({ ok: true, params: { a: 1 } });
+  });
+
+  it("treats an empty or blank payload as no parameters", () => {
+    expect(decodeRequest(bytes(""), 100)).toEqual({ ok: true, params: {} });
+    expect(decodeRequest(bytes(" \n"), 100)).toEqual({ ok: true, params: {} });
+  });
+
+  it("refuses a payload over the limit before parsing it", () => {
+    const result = decodeRequest(bytes(`{"pad":"${"x".repeat(200)}"}`), 100);
+    expect(result).toMatchObject({ ok: false, response: { ok: false, error: { code: "payload-too-large" } } });
+  });
+
+  it("answers invalid JSON with invalid-json", () => {
+    expect(decodeRequest(bytes("{oops"), 100)).toMatchObject({ ok: false, response: { error: { code: "invalid-json" } } });
+  });
+});
+
+describe("defineCommand", () => {
+  const echo = defineCommand({ name: "echo", description: "", params: z.strictObject({ n: z.int() }), run: ({ n }) => n * 2 });
+
+  it("runs with valid parameters", async () => {
+    await expect(echo.handle({ n: 2 })).resolves.toBe(4);
+  });
+
+  it("rejects parameters of the wrong shape with invalid-params naming the key", async () => {
+    await expect(echo.handle({ n: "2" })).rejects.toMatchObject({ code: "invalid-params", message: expect.stringMatching(/^n: /) });
+  });
+});
+
+describe("errorResponse", () => {
+  it("passes our error codes through and hides anything else as internal-error", () => {
+    expect(errorResponse(new TheaError("busy", "later"))).toEqual({ ok: false, error: { code: "busy", message: "later" } });
+    expect(errorResponse(new Error("ENOENT /secret/path"))).toMatchObject({ ok: false, error: { code: "internal-error" } });
+    expect(JSON.stringify(errorResponse(new Error("ENOENT /secret/path")))).not.toContain("/secret/path");
+  });
+});

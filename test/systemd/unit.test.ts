@@ -1,0 +1,43 @@
+/**
+ * The unit file, checked by systemd's own tools: `systemd-analyze verify` (syntax, directives,
+ * ExecStart) and `systemd-analyze security --offline=true` (hardening exposure).
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../helpers/agentProcess.ts";
+
+const run = promisify(execFile);
+const UNIT = path.join(PROJECT_ROOT, "systemd", "thea.service");
+const INSTALL_PREFIX = "/opt/thea/current";
+
+describe("systemd/thea.service", () => {
+  it("passes systemd-analyze verify", async () => {
+    // verify insists that ExecStart exists; point the install prefix at this checkout, which has
+    // the same bin/thea a box has under /opt/thea/current. Nothing else in the unit changes.
+    const unit = await readFile(UNIT, "utf8");
+    expect(unit).toContain(`ExecStart=${INSTALL_PREFIX}/bin/thea run`);
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-unit-"));
+    const copy = path.join(dir, "thea.service");
+    await writeFile(copy, unit.replaceAll(INSTALL_PREFIX, PROJECT_ROOT.replace(/\/$/, "")));
+    const { stdout, stderr } = await run("systemd-analyze", ["verify", "--man=no", copy]);
+    expect(`${stdout}${stderr}`.trim()).toBe("");
+  });
+
+  it("is a notify service with a watchdog that always restarts", async () => {
+    const unit = await readFile(UNIT, "utf8");
+    for (const directive of ["Type=notify", "NotifyAccess=all", "Restart=always", "User=thea", "StateDirectory=thea", "ProtectSystem=strict", "NoNewPrivileges=yes"]) {
+      expect(unit).toContain(directive);
+    }
+    expect(unit).toMatch(/^WatchdogSec=\d+/m);
+  });
+
+  it("has a hardening exposure of at most 2.0 in systemd-analyze security", async () => {
+    const { stdout } = await run("systemd-analyze", ["security", "--offline=true", "--no-pager", UNIT]);
+    const exposure = Number(/Overall exposure level for thea\.service: ([\d.]+)/.exec(stdout)?.[1]);
+    expect(exposure).toBeLessThanOrEqual(2.0);
+  });
+});
