@@ -1,0 +1,21 @@
+# The two commands a newcomer needs (see README): `make demo` and `make test`.
+# Both run bin/setup first, which installs whatever is missing (Debian packages, the pinned
+# Node 24 runtime, npm packages) and is quick when nothing is.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.PHONY: setup demo test typecheck bench
+
+setup:
+	@bin/setup
+
+demo: setup
+	@bin/demo
+
+typecheck: setup
+	@. bin/env.sh && tsc -p tsconfig.json
+
+test: typecheck
+	@. bin/env.sh && vitest run
+
+bench: setup
+	@. bin/env.sh && for script in bench/*.ts; do echo "== $$script"; node "$$script"; done

@@ -1,0 +1,53 @@
+/**
+ * What gathering a health report costs: wall time per report and the longest event-loop stall
+ * while gathering, for the first (cold) report and for warm ones, and per source. Prints figures;
+ * asserts nothing. Run: `make bench` (or `node bench/health.ts` after `bin/setup`).
+ */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import si from "systeminformation";
+import { HealthCollector } from "../agent/telemetry/health.ts";
+import { cached } from "../agent/telemetry/cached.ts";
+import { readClockSynchronized } from "../agent/telemetry/clock.ts";
+
+const ROUNDS = 20;
+
+async function measure(label: string, work: () => Promise<unknown>, rounds: number): Promise<void> {
+  const stall = monitorEventLoopDelay({ resolution: 1 });
+  const times: number[] = [];
+  let worstStallMs = 0;
+  for (let i = 0; i < rounds; i++) {
+    stall.reset();
+    stall.enable();
+    const start = performance.now();
+    await work();
+    times.push(performance.now() - start);
+    stall.disable();
+    worstStallMs = Math.max(worstStallMs, stall.max / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  const p50 = times[Math.floor(times.length / 2)] ?? 0;
+  const max = times[times.length - 1] ?? 0;
+  console.log(`${label.padEnd(34)} wall p50 ${p50.toFixed(1).padStart(7)} ms  max ${max.toFixed(1).padStart(7)} ms  worst loop stall ${worstStallMs.toFixed(1).padStart(6)} ms  (n=${rounds})`);
+}
+
+const dataDir = await mkdtemp(path.join(tmpdir(), "thea-bench-"));
+const collector = new HealthCollector({
+  dataDir,
+  startedAt: new Date(),
+  clockSynchronized: cached(() => readClockSynchronized(), 60_000), // as the agent does
+  counters: () => ({}),
+});
+
+console.log("health gathering (the loop stall is what other work, e.g. a serial frame, would wait)");
+await measure("sources, uncached: si.currentLoad", () => si.currentLoad(), ROUNDS);
+await measure("  si.mem", () => si.mem(), ROUNDS);
+await measure("  si.cpuTemperature", () => si.cpuTemperature(), ROUNDS);
+await measure("  si.networkInterfaces", () => si.networkInterfaces(), ROUNDS);
+await measure("  clock (timesyncd flag/timedatectl)", () => readClockSynchronized(), ROUNDS);
+collector.start();
+await measure("report, cold (first)", () => collector.collect(), 1);
+await measure("report, warm (cached slow parts)", () => collector.collect(), ROUNDS);
+collector.stop();
