@@ -1,0 +1,14 @@
+/**
+ * The driver registry: every device family thea speaks, by id. Adding a driver means adding it
+ * here (test/drivers/registry.test.ts checks that every driver folder is registered).
+ */
+import { nonin } from "./nonin/descriptor.ts";
+import type { Driver } from "./types.ts";
+
+export const DRIVERS: readonly Driver[] = [nonin];
+
+export function driverById(id: string): Driver | undefined {
+  return DRIVERS.find((driver) => driver.id === id);
+}
+
+export const DRIVER_IDS = DRIVERS.map((driver) => driver.id);

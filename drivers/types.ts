@@ -1,0 +1,112 @@
+/**
+ * What every driver shares: readings as the device reports them (before the agent adds id,
+ * sequence number and peripheral), the decoder contract, and the descriptor that makes a device
+ * family data rather than code. Protocol code here imports nothing that does I/O.
+ */
+import type { z } from "zod";
+import type { Observation, ObservationType } from "./observations.ts";
+import type { DeviceSimulator, Scenario } from "./simulation.ts";
+
+export type { Observation };
+
+/** Conditions a device reports alongside (or instead of) values; documented in docs/mqtt-api.md. */
+export const READING_FLAGS = [
+  "sensor-disconnected",
+  "sensor-off",
+  "out-of-track",
+  "artifact",
+  "sensor-alarm",
+  "low-perfusion",
+  "marginal-perfusion",
+  "searching",
+  "low-battery",
+  "sensor-fault",
+  "pulse-search",
+  "interference",
+  "low-signal-quality",
+  "in-alarm",
+  "demo-data",
+] as const;
+export type ReadingFlag = (typeof READING_FLAGS)[number];
+
+export type ReadingKind = "continuous" | "spot";
+
+/** One measurement moment as the device gives it. A value the device marks absent is omitted. */
+export interface DeviceReading {
+  kind: ReadingKind;
+  observations: Observation[];
+  flags: ReadingFlag[];
+  /** The device's own clock, when the protocol carries one (ISO 8601, no zone if the device has none). */
+  deviceTime?: string;
+}
+
+/** What decoding a chunk of bytes yields, in order. Bad bytes are counted, never silently lost. */
+export type DecoderEvent =
+  | { type: "reading"; reading: DeviceReading }
+  | { type: "discarded"; bytes: number; reason: string };
+
+/** A stateful, pure byte decoder: feed it chunks as they arrive, split anywhere. */
+export interface Decoder {
+  push(chunk: Uint8Array): DecoderEvent[];
+}
+
+export interface SerialSettings {
+  baudRate: number;
+  dataBits: 7 | 8;
+  parity: "none" | "even" | "odd";
+  stopBits: 1 | 2;
+}
+
+export interface UsbFingerprint {
+  vendorId: string;
+  productId: string;
+  /** Shown to technicians; which product this adapter is known from. */
+  note: string;
+}
+
+export interface DriverDescriptor<Schema extends z.ZodType> {
+  id: string;
+  name: string;
+  /** What the device measures (ranges and units in observations.ts). */
+  measures: readonly ObservationType[];
+  kind: ReadingKind;
+  serial: SerialSettings;
+  usb: readonly UsbFingerprint[];
+  /** The driver's `options` in a peripheral's config. */
+  optionsSchema: Schema;
+  createDecoder(options: z.output<Schema>): Decoder;
+  createSimulator(options: z.output<Schema>, scenario: Scenario): DeviceSimulator;
+}
+
+/** A registered driver: its descriptor's data, with options checked at the boundary. */
+export interface Driver {
+  readonly id: string;
+  readonly name: string;
+  readonly measures: readonly ObservationType[];
+  readonly kind: ReadingKind;
+  readonly serial: SerialSettings;
+  readonly usb: readonly UsbFingerprint[];
+  /** Problems with a peripheral's `options`, one message per problem (empty when fine). */
+  checkOptions(options: unknown): string[];
+  /** A fresh decoder; options must have passed checkOptions. */
+  decoder(options: unknown): Decoder;
+  simulator(options: unknown, scenario: Scenario): DeviceSimulator;
+}
+
+export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescriptor<Schema>): Driver {
+  const parse = (options: unknown) => descriptor.optionsSchema.parse(options ?? {});
+  return {
+    id: descriptor.id,
+    name: descriptor.name,
+    measures: descriptor.measures,
+    kind: descriptor.kind,
+    serial: descriptor.serial,
+    usb: descriptor.usb,
+    checkOptions(options) {
+      const parsed = descriptor.optionsSchema.safeParse(options ?? {});
+      return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "(options)"}: ${issue.message}`);
+    },
+    decoder: (options) => descriptor.createDecoder(parse(options)),
+    simulator: (options, scenario) => descriptor.createSimulator(parse(options), scenario),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The contract every driver in the registry passes (one shared suite, as MQTT.js does for its
+ * stores): its simulator's bytes decode to readings in the published shape, split anywhere;
+ * garbage never throws and never yields a value outside the observation's range.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { DRIVERS } from "../../drivers/index.ts";
+import { OBSERVATIONS } from "../../drivers/observations.ts";
+import { SCENARIOS } from "../../drivers/simulation.ts";
+import { READING_FLAGS, type DecoderEvent, type DeviceReading } from "../../drivers/types.ts";
+
+const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
+
+function expectWellFormed(reading: DeviceReading): void {
+  expect(["continuous", "spot"]).toContain(reading.kind);
+  for (const flag of reading.flags) expect(READING_FLAGS).toContain(flag);
+  for (const observation of reading.observations) {
+    const spec = OBSERVATIONS[observation.type];
+    expect(observation.unit).toBe(spec.unit);
+    expect(observation.value).toBeGreaterThanOrEqual(spec.min);
+    expect(observation.value).toBeLessThanOrEqual(spec.max);
+  }
+}
+
+describe.each(DRIVERS.map((driver) => [driver.id, driver] as const))("driver %s", (_id, driver) => {
+  it.each(SCENARIOS)("decodes its simulator's %s scenario", (scenario) => {
+    const simulator = driver.simulator({}, scenario);
+    const decoder = driver.decoder({});
+    const events = Array.from({ length: 30 }, (_, tick) => decoder.push(simulator.chunk(tick))).flat();
+    const decoded = readings(events);
+    expect(decoded.length).toBeGreaterThan(scenario === "garbled" ? 10 : 25);
+    decoded.forEach(expectWellFormed);
+    if (scenario === "normal") expect(decoded.every((reading) => reading.observations.length > 0)).toBe(true);
+    if (scenario === "garbled") expect(events.some((event) => event.type === "discarded")).toBe(true);
+  });
+
+  it("never throws on arbitrary bytes, split arbitrarily, and stays in range", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }), (chunks) => {
+        const decoder = driver.decoder({});
+        for (const chunk of chunks) readings(decoder.push(chunk)).forEach(expectWellFormed);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("decodes the same readings from simulator bytes cut into random pieces", () => {
+    const simulator = driver.simulator({}, "normal");
+    const bytes = Uint8Array.from(Array.from({ length: 6 }, (_, tick) => [...simulator.chunk(tick)]).flat());
+    const whole = readings(driver.decoder({}).push(bytes));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 12 }), (cuts) => {
+        const decoder = driver.decoder({});
+        const edges = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+        const pieces = edges.slice(1).map((end, i) => bytes.subarray(edges[i], end));
+        expect(pieces.flatMap((piece) => readings(decoder.push(piece)))).toEqual(whole);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
