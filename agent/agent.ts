@@ -6,6 +6,9 @@ import { mkdir } from "node:fs/promises";
 import { builtinCommands } from "./commands/builtin.ts";
 import { CommandRouter, newCommandCounters } from "./commands/router.ts";
 import type { AgentContext } from "./context.ts";
+import { PeripheralManager, newReadingCounters } from "./devices/manager.ts";
+import { peripheralCommands } from "./devices/commands.ts";
+import { SequenceStore } from "./devices/sequence.ts";
 import { messageOf } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
@@ -24,6 +27,8 @@ export class Agent {
   readonly #health: HealthCollector;
   readonly #reporter: TelemetryReporter;
   readonly #router: CommandRouter;
+  readonly #sequence: SequenceStore;
+  readonly #peripherals: PeripheralManager;
   #readyTimer: NodeJS.Timeout | undefined;
   #ready = false;
 
@@ -34,6 +39,7 @@ export class Agent {
     this.#notifier = new SystemdNotifier({ env: ctx.env, log: ctx.log });
     const sessionCounters = newSessionCounters();
     const commandCounters = newCommandCounters();
+    const readingCounters = newReadingCounters();
     this.#session = new MqttSession({
       mqtt: ctx.config.mqtt,
       will: { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(ctx, "connection-lost")) },
@@ -44,13 +50,21 @@ export class Agent {
       dataDir: ctx.config.dataDir,
       startedAt: ctx.startedAt,
       clockSynchronized: ctx.clockSynchronized,
-      counters: () => ({ ...sessionCounters, ...commandCounters }),
+      counters: () => ({ ...sessionCounters, ...commandCounters, ...readingCounters }),
+    });
+    this.#sequence = new SequenceStore(ctx.config.dataDir);
+    this.#peripherals = new PeripheralManager({
+      ctx,
+      session: this.#session,
+      topics: this.#topics,
+      sequence: this.#sequence,
+      counters: readingCounters,
     });
     this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health });
     this.#router = new CommandRouter({
       session: this.#session,
       topics: this.#topics,
-      commands: builtinCommands(ctx, this.#health),
+      commands: [...builtinCommands(ctx, this.#health), ...peripheralCommands(this.#peripherals)],
       log: ctx.log,
       counters: commandCounters,
       maxPayloadBytes: ctx.config.mqtt.maxPayloadBytes,
@@ -64,8 +78,13 @@ export class Agent {
       // Health reports the data dir's state; the agent still serves commands and telemetry.
       this.#log.error({ dataDir: config.dataDir, err: messageOf(error) }, "cannot create the data directory");
     });
+    await this.#sequence.open();
+    if (!this.#sequence.persistent) {
+      this.#log.error({ dataDir: config.dataDir }, "reading sequence numbers cannot be stored; numbering from the clock");
+    }
     this.#health.start();
     this.#reporter.start();
+    this.#peripherals.start();
     this.#router.start();
     this.#session.on("connected", () => void this.#becomeReady("online: connected to the broker"));
     this.#session.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
@@ -86,6 +105,7 @@ export class Agent {
     await this.#notifier.stopping();
     this.#router.stop();
     this.#reporter.stop();
+    await this.#peripherals.stop();
     const goodbye = { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(this.#ctx, "shutdown")) };
     await this.#session.stop(goodbye);
     this.#health.stop();

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { LOG_LEVELS } from "../agent/log.ts";
+import { DRIVER_IDS, driverById } from "../drivers/index.ts";
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
@@ -94,6 +95,43 @@ const telemetrySchema = z.strictObject({
   healthIntervalSec: seconds(1, 86_400).default(60).describe("How often health is published."),
 });
 
+const USB_ID = /^[0-9a-f]{4}$/;
+
+const peripheralSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: "must match [a-z0-9][a-z0-9-]{0,31}" })
+      .describe("Name of this peripheral in topics, e.g. oximeter."),
+    driver: z.enum(DRIVER_IDS).describe("Which protocol it speaks (docs/drivers.md)."),
+    port: z.string().min(1).optional().describe("Serial device path; prefer a stable /dev/serial/by-id/… name."),
+    usb: z
+      .strictObject({
+        vendorId: z.string().toLowerCase().regex(USB_ID, { error: "must be 4 hex digits" }),
+        productId: z.string().toLowerCase().regex(USB_ID, { error: "must be 4 hex digits" }),
+        serialNumber: z.string().min(1).optional(),
+      })
+      .optional()
+      .describe("Find the serial port by USB vendor:product id (and serial number) instead of a path."),
+    options: z.record(z.string(), z.unknown()).default({}).describe("Driver options (docs/drivers.md)."),
+    publishRateHz: z
+      .number()
+      .positive()
+      .max(10)
+      .default(1)
+      .describe("Most readings a second published for a continuous device; spot readings always go out."),
+  })
+  .superRefine((peripheral, ctx) => {
+    if ((peripheral.port === undefined) === (peripheral.usb === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["port"], message: "set either port or usb" });
+    }
+    for (const problem of driverById(peripheral.driver)?.checkOptions(peripheral.options) ?? []) {
+      ctx.addIssue({ code: "custom", path: ["options", ...problem.path], message: problem.message });
+    }
+  });
+
+export type PeripheralConfig = z.output<typeof peripheralSchema>;
+
 export const configSchema = z.strictObject({
   deviceId: z
     .string()
@@ -106,6 +144,17 @@ export const configSchema = z.strictObject({
     .prefault({}),
   mqtt: mqttSchema,
   telemetry: telemetrySchema.prefault({}),
+  peripherals: z
+    .array(peripheralSchema)
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((peripheral, index) => {
+        if (seen.has(peripheral.id)) ctx.addIssue({ code: "custom", path: [index, "id"], message: `"${peripheral.id}" is used twice` });
+        seen.add(peripheral.id);
+      });
+    })
+    .describe("Medical devices attached to this box."),
 });
 
 /** What a config file may contain (defaults not yet applied). */

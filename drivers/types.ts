@@ -78,6 +78,11 @@ export interface DriverDescriptor<Schema extends z.ZodType> {
   createSimulator(options: z.output<Schema>, scenario: Scenario): DeviceSimulator;
 }
 
+export interface OptionProblem {
+  path: PropertyKey[];
+  message: string;
+}
+
 /** A registered driver: its descriptor's data, with options checked at the boundary. */
 export interface Driver {
   readonly id: string;
@@ -86,8 +91,8 @@ export interface Driver {
   readonly kind: ReadingKind;
   readonly serial: SerialSettings;
   readonly usb: readonly UsbFingerprint[];
-  /** Problems with a peripheral's `options`, one message per problem (empty when fine). */
-  checkOptions(options: unknown): string[];
+  /** Problems with a peripheral's `options` (empty when fine), each with the key it is about. */
+  checkOptions(options: unknown): OptionProblem[];
   /** A fresh decoder; options must have passed checkOptions. */
   decoder(options: unknown): Decoder;
   simulator(options: unknown, scenario: Scenario): DeviceSimulator;
@@ -104,7 +109,7 @@ export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescrip
     usb: descriptor.usb,
     checkOptions(options) {
       const parsed = descriptor.optionsSchema.safeParse(options ?? {});
-      return parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join(".") || "(options)"}: ${issue.message}`);
+      return parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
     },
     decoder: (options) => descriptor.createDecoder(parse(options)),
     simulator: (options, scenario) => descriptor.createSimulator(parse(options), scenario),

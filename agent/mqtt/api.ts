@@ -66,6 +66,40 @@ export interface AgentHealth {
   counters: Record<string, number>;
 }
 
+/** `thea/v1/{deviceId}/peripherals/{peripheralId}/reading`, QoS 1. */
+export interface ReadingPayload {
+  /** Unique; receivers deduplicate on it. */
+  id: string;
+  /** Strictly increasing per box, across restarts. */
+  seq: number;
+  peripheral: string;
+  driver: string;
+  /** The device's clock when the protocol carries one, else `receivedAt`. */
+  time: string;
+  receivedAt: string;
+  kind: "continuous" | "spot";
+  observations: Array<{ type: string; value: number; unit: string; loinc?: string }>;
+  flags: string[];
+}
+
+/** `thea/v1/{deviceId}/peripherals/{peripheralId}/state`, retained. */
+export interface PeripheralState {
+  peripheral: string;
+  driver: string;
+  connected: boolean;
+  /** The port in use (or last tried). */
+  path: string | null;
+  lastError: string | null;
+  /** Readings decoded since the agent started (before rate limiting). */
+  readings: number;
+  /** Runs of bytes the decoder could not use, and how many bytes they held. */
+  badFrames: number;
+  discardedBytes: number;
+  lastReadingAt: string | null;
+  /** When `connected` last changed. */
+  since: string;
+}
+
 /** The answer to `thea/v1/{deviceId}/cmd/{name}`, on the request's response topic. */
 export type CommandResponse =
   | { ok: true; result: unknown }

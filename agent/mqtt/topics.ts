@@ -16,6 +16,10 @@ export interface DeviceTopics {
   commandResponse(name: string): string;
   /** The command name from a topic under `cmd/`, or undefined for any other topic. */
   commandName(topic: string): string | undefined;
+  /** QoS 1: every reading of one peripheral. */
+  peripheralReading(peripheralId: string): string;
+  /** Retained: whether the peripheral is connected, its counters and last error. */
+  peripheralState(peripheralId: string): string;
 }
 
 export function deviceTopics(deviceId: string): DeviceTopics {
@@ -28,6 +32,8 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     commandFilter: `${commandPrefix}+`,
     command: (name) => `${commandPrefix}${name}`,
     commandResponse: (name) => `${commandPrefix}${name}/response`,
+    peripheralReading: (id) => `${root}/peripherals/${id}/reading`,
+    peripheralState: (id) => `${root}/peripherals/${id}/state`,
     commandName: (topic) => {
       if (!topic.startsWith(commandPrefix)) return undefined;
       const name = topic.slice(commandPrefix.length);

@@ -7,7 +7,7 @@ import { createNoninSimulator } from "./simulator.ts";
 
 const optionsSchema = z.strictObject({
   /** Serial data format the device is set to: #2 (75 Hz frames) or #8 (one record a second). */
-  format: z.union([z.literal(2), z.literal(8)]).default(2),
+  format: z.union([z.literal(2), z.literal(8)], { error: "must be 2 or 8" }).default(2),
 });
 export const nonin = defineDriver({
   id: "nonin",

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LineLog, waitFor } from "./wait.ts";
+import { LineLog, terminate, waitFor } from "./wait.ts";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const THEA_BIN = path.join(PROJECT_ROOT, "bin", "thea");
@@ -20,6 +20,9 @@ export interface AgentProcessOptions {
   mqttYaml?: string;
   env?: Record<string, string>;
   healthIntervalSec?: number;
+  /** Reuse a data directory (and device id) to restart "the same box". */
+  dataDir?: string;
+  deviceId?: string;
 }
 
 export class AgentProcess {
@@ -41,8 +44,8 @@ export class AgentProcess {
 
   static async start(options: AgentProcessOptions): Promise<AgentProcess> {
     const dir = await mkdtemp(path.join(tmpdir(), "thea-agent-"));
-    const deviceId = `test-${randomBytes(4).toString("hex")}`;
-    const dataDir = path.join(dir, "data");
+    const deviceId = options.deviceId ?? `test-${randomBytes(4).toString("hex")}`;
+    const dataDir = options.dataDir ?? path.join(dir, "data");
     const configPath = path.join(dir, "thea.yaml");
     await writeFile(
       configPath,
@@ -71,6 +74,11 @@ export class AgentProcess {
     return new AgentProcess(deviceId, dataDir, child);
   }
 
+  /** True until the process has exited. */
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
   get pid(): number {
     if (this.#child.pid === undefined) throw new Error("agent did not start");
     return this.#child.pid;
@@ -86,9 +94,7 @@ export class AgentProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    this.#child.kill("SIGKILL");
-    await this.exited;
+    await terminate(this.#child, "the agent", "SIGKILL");
   }
 
   /** Waits for the exit, failing after `timeoutMs`. */

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "./ports.ts";
-import { LineLog, waitFor } from "./wait.ts";
+import { LineLog, terminate } from "./wait.ts";
 
 const BINARY = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((candidate) => existsSync(candidate)) ?? "mosquitto";
 
@@ -55,14 +55,8 @@ export class Mosquitto {
   /** Stops the broker and waits for the process to be gone. */
   async pause(): Promise<void> {
     const child = this.#process;
-    if (!child || child.exitCode !== null) return;
-    const gone = waitFor<void>("mosquitto to exit", 10_000, (done) => {
-      child.once("exit", () => done());
-      return () => undefined;
-    });
-    child.kill("SIGTERM");
-    await gone;
     this.#process = undefined;
+    if (child) await terminate(child, "mosquitto");
   }
 
   async stop(): Promise<void> {

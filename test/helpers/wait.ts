@@ -2,6 +2,8 @@
  * Waiting on events with a deadline; tests never sleep to synchronise. A timeout fails with a
  * message saying what was awaited.
  */
+import type { ChildProcess } from "node:child_process";
+
 export function waitFor<T>(what: string, timeoutMs: number, register: (done: (value: T) => void, fail: (error: Error) => void) => () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let cleanup: () => void = () => undefined;
@@ -57,4 +59,15 @@ export class LineLog {
   get text(): string {
     return [...this.lines, this.#partial].join("\n");
   }
+}
+
+/** Sends `signal` to a child process and resolves once it has exited (at once if it already has). */
+export async function terminate(child: ChildProcess, what: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = waitFor<void>(`${what} to exit`, 10_000, (done) => {
+    child.once("exit", () => done());
+    return () => undefined;
+  });
+  child.kill(signal);
+  await gone;
 }

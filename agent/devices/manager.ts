@@ -1,0 +1,109 @@
+/**
+ * Runs every configured peripheral and publishes what they report: each reading (rate-limited
+ * for continuous devices, stamped with a unique id and the box's sequence number) and each
+ * peripheral's retained state, whose counters are refreshed every STATE_REFRESH_MS.
+ */
+import { randomUUID } from "node:crypto";
+import { driverById } from "../../drivers/index.ts";
+import type { DeviceReading } from "../../drivers/types.ts";
+import type { AgentContext } from "../context.ts";
+import { messageOf } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { PeripheralState } from "../mqtt/api.ts";
+import type { MqttSession } from "../mqtt/session.ts";
+import type { DeviceTopics } from "../mqtt/topics.ts";
+import { PeripheralSession } from "./peripheral.ts";
+import { readingPayload } from "./readingPayload.ts";
+import type { SequenceStore } from "./sequence.ts";
+import { ReadingThrottle } from "./throttle.ts";
+
+const STATE_REFRESH_MS = 30_000;
+
+export interface ReadingCounters {
+  readingsPublished: number;
+  readingsNotSent: number;
+}
+
+export function newReadingCounters(): ReadingCounters {
+  return { readingsPublished: 0, readingsNotSent: 0 };
+}
+
+export interface PeripheralManagerOptions {
+  ctx: AgentContext;
+  session: MqttSession;
+  topics: DeviceTopics;
+  sequence: SequenceStore;
+  counters: ReadingCounters;
+}
+
+export class PeripheralManager {
+  readonly #options: PeripheralManagerOptions;
+  readonly #log: Logger;
+  readonly #peripherals: PeripheralSession[] = [];
+  readonly #onConnected = () => this.#publishAllStates();
+  #refreshTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: PeripheralManagerOptions) {
+    this.#options = options;
+    this.#log = options.ctx.log.child({ ns: "devices" });
+  }
+
+  start(): void {
+    for (const config of this.#options.ctx.config.peripherals) {
+      const driver = driverById(config.driver);
+      if (!driver) continue; // the schema only admits registered drivers
+      const peripheral = new PeripheralSession({ config, driver });
+      const throttle = new ReadingThrottle(config.publishRateHz);
+      peripheral.on("reading", (reading, receivedAt) => {
+        const due = throttle.offer(reading, receivedAt.getTime());
+        if (due) void this.#publishReading(peripheral, due, receivedAt);
+      });
+      peripheral.on("state", (state) => {
+        this.#log.info({ peripheral: state.peripheral, connected: state.connected, path: state.path, error: state.lastError }, "peripheral state");
+        void this.#publishState(state);
+      });
+      this.#peripherals.push(peripheral);
+      peripheral.start();
+    }
+    this.#options.session.on("connected", this.#onConnected);
+    this.#refreshTimer = setInterval(() => this.#publishAllStates(), STATE_REFRESH_MS);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#refreshTimer);
+    this.#options.session.off("connected", this.#onConnected);
+    await Promise.all(this.#peripherals.map((peripheral) => peripheral.stop()));
+  }
+
+  list(): PeripheralState[] {
+    return this.#peripherals.map((peripheral) => peripheral.state);
+  }
+
+  async #publishReading(peripheral: PeripheralSession, reading: DeviceReading, receivedAt: Date): Promise<void> {
+    const { session, topics, sequence, counters } = this.#options;
+    try {
+      const payload = readingPayload(reading, {
+        id: randomUUID(),
+        seq: await sequence.next(),
+        peripheral: peripheral.config.id,
+        driver: peripheral.driver.id,
+        receivedAt,
+      });
+      const sent = await session.publish(topics.peripheralReading(payload.peripheral), JSON.stringify(payload), { qos: 1 });
+      if (sent) counters.readingsPublished += 1;
+      else counters.readingsNotSent += 1;
+    } catch (error) {
+      counters.readingsNotSent += 1;
+      this.#log.error({ peripheral: peripheral.config.id, err: messageOf(error) }, "reading not published");
+    }
+  }
+
+  #publishAllStates(): void {
+    for (const peripheral of this.#peripherals) void this.#publishState(peripheral.state);
+  }
+
+  async #publishState(state: PeripheralState): Promise<void> {
+    const { session, topics } = this.#options;
+    await session.publish(topics.peripheralState(state.peripheral), JSON.stringify(state), { qos: 1, retain: true });
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * One configured peripheral: its serial link, a decoder for the bytes, and the counters and state
+ * an operator sees. Emits decoded readings (with their receive time) and state changes.
+ */
+import { EventEmitter } from "node:events";
+import { SerialPort } from "serialport";
+import type { PeripheralConfig } from "../../config/schema.ts";
+import { SerialLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
+import type { Decoder, DeviceReading, Driver } from "../../drivers/types.ts";
+import type { PeripheralState } from "../mqtt/api.ts";
+import { findUsbPort } from "./discovery.ts";
+
+interface PeripheralEvents {
+  reading: [DeviceReading, Date];
+  state: [PeripheralState];
+}
+
+export interface PeripheralSessionOptions {
+  config: PeripheralConfig;
+  driver: Driver;
+  open?: OpenPort;
+}
+
+export class PeripheralSession extends EventEmitter<PeripheralEvents> {
+  readonly config: PeripheralConfig;
+  readonly driver: Driver;
+  readonly #link: SerialLink;
+  #decoder: Decoder;
+  #state: PeripheralState;
+
+  constructor(options: PeripheralSessionOptions) {
+    super();
+    this.config = options.config;
+    this.driver = options.driver;
+    this.#decoder = options.driver.decoder(options.config.options);
+    this.#state = {
+      peripheral: options.config.id,
+      driver: options.driver.id,
+      connected: false,
+      path: options.config.port ?? null,
+      lastError: null,
+      readings: 0,
+      badFrames: 0,
+      discardedBytes: 0,
+      lastReadingAt: null,
+      since: new Date().toISOString(),
+    };
+    this.#link = new SerialLink({
+      resolvePath: () => this.#resolvePath(),
+      settings: options.driver.serial,
+      ...(options.open && { open: options.open }),
+    });
+  }
+
+  get state(): PeripheralState {
+    return { ...this.#state };
+  }
+
+  start(): void {
+    this.#link.on("data", (chunk) => this.#onData(chunk));
+    this.#link.on("state", (state) => this.#onLinkState(state));
+    this.#link.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#link.removeAllListeners();
+    await this.#link.stop();
+  }
+
+  #onData(chunk: Buffer): void {
+    const receivedAt = new Date();
+    for (const event of this.#decoder.push(chunk)) {
+      if (event.type === "discarded") {
+        this.#state.badFrames += 1;
+        this.#state.discardedBytes += event.bytes;
+        continue;
+      }
+      this.#state.readings += 1;
+      this.#state.lastReadingAt = receivedAt.toISOString();
+      this.emit("reading", event.reading, receivedAt);
+    }
+  }
+
+  #onLinkState(link: LinkState): void {
+    const changed = link.connected !== this.#state.connected;
+    const previousError = this.#state.lastError;
+    if (link.connected) {
+      // A fresh decoder: bytes from before the reconnect cannot complete a frame.
+      this.#decoder = this.driver.decoder(this.config.options);
+      this.#state.path = link.path;
+      this.#state.lastError = null;
+    } else {
+      this.#state.lastError = link.error ?? null;
+    }
+    this.#state.connected = link.connected;
+    if (changed) this.#state.since = new Date().toISOString();
+    // Retries repeat the same error every few seconds; only news is published.
+    if (changed || this.#state.lastError !== previousError) this.emit("state", this.state);
+  }
+
+  async #resolvePath(): Promise<string | undefined> {
+    const { port, usb } = this.config;
+    if (port !== undefined) return port;
+    if (usb === undefined) return undefined;
+    return findUsbPort(await SerialPort.list(), usb);
+  }
+}

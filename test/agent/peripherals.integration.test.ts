@@ -1,0 +1,148 @@
+/**
+ * A Nonin oximeter simulated on the far end of a real pseudo-terminal pair, the agent on the
+ * near end, readings observed on a real mosquitto.
+ */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { PeripheralState, ReadingPayload } from "../../agent/mqtt/api.ts";
+import { AgentProcess } from "../helpers/agentProcess.ts";
+import { Mosquitto } from "../helpers/mosquitto.ts";
+import { TestClient } from "../helpers/mqttClient.ts";
+import { PtyPair } from "../helpers/ptyPair.ts";
+import { SimulatorProcess } from "../helpers/simulatorProcess.ts";
+
+let broker: Mosquitto;
+let watcher: TestClient;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  broker = await Mosquitto.start();
+  watcher = await TestClient.connect(broker.url);
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await watcher.close();
+  await broker.stop();
+});
+
+interface Station {
+  pty: PtyPair;
+  agent: AgentProcess;
+  simulator: SimulatorProcess;
+  readingTopic: string;
+  stateTopic: string;
+}
+
+async function station(options: { scenario?: string; rateHz?: number; dataDir?: string; deviceId?: string } = {}): Promise<Station> {
+  const dir = await mkdtemp(path.join(tmpdir(), "thea-station-"));
+  const pty = new PtyPair(dir, "oximeter");
+  await pty.open();
+  cleanups.push(() => pty.close());
+  const simulator = await SimulatorProcess.start("nonin", pty.deviceEnd, options.scenario);
+  cleanups.push(() => simulator.stop());
+  const agent = await AgentProcess.start({
+    brokerUrl: broker.url,
+    ...(options.dataDir && { dataDir: options.dataDir }),
+    ...(options.deviceId && { deviceId: options.deviceId }),
+    extraYaml: [
+      "peripherals:",
+      `  - { id: oximeter, driver: nonin, port: "${pty.agentEnd}", publishRateHz: ${options.rateHz ?? 2} }`,
+    ].join("\n"),
+  });
+  cleanups.push(() => agent.stop());
+  const root = `thea/v1/${agent.deviceId}/peripherals/oximeter`;
+  return { pty, agent, simulator, readingTopic: `${root}/reading`, stateTopic: `${root}/state` };
+}
+
+/** The next `count` readings on a topic, in arrival order. */
+async function readings(topic: string, count: number, match: (reading: ReadingPayload) => boolean = () => true): Promise<ReadingPayload[]> {
+  const seen: ReadingPayload[] = [];
+  await watcher.next(topic, (message) => {
+    const reading = message.json() as ReadingPayload;
+    if (match(reading)) seen.push(reading);
+    return seen.length >= count;
+  });
+  return seen;
+}
+
+describe("a Nonin oximeter on a serial line", () => {
+  it("publishes typed, unit-bearing readings at the configured rate with increasing seq", async () => {
+    const { readingTopic } = await station({ rateHz: 2 });
+    const got = await readings(readingTopic, 4);
+    expect(got[0]).toMatchObject({
+      id: expect.any(String),
+      peripheral: "oximeter",
+      driver: "nonin",
+      kind: "continuous",
+      time: expect.any(String),
+      receivedAt: expect.any(String),
+      flags: [],
+      observations: [
+        { type: "spo2", value: expect.any(Number), unit: "%", loinc: "59408-5" },
+        { type: "pulse_rate", value: expect.any(Number), unit: "/min", loinc: "8889-8" },
+      ],
+    });
+    for (let i = 1; i < got.length; i++) {
+      const [previous, current] = [got[i - 1], got[i]];
+      if (!previous || !current) continue;
+      expect(current.seq).toBeGreaterThan(previous.seq);
+      // 3 packets a second arrive; at 2 Hz the agent must not publish them closer than 0.5 s.
+      expect(Date.parse(current.receivedAt) - Date.parse(previous.receivedAt)).toBeGreaterThanOrEqual(450);
+    }
+  });
+
+  it("reports the cable pulled and recovers when it is plugged back, without restarting the agent", async () => {
+    const { pty, agent, simulator, readingTopic, stateTopic } = await station();
+    await readings(readingTopic, 1);
+
+    const unplugged = watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === false);
+    await simulator.stop();
+    await pty.close();
+    const state = (await unplugged).json() as PeripheralState;
+    expect(state).toMatchObject({ connected: false, lastError: expect.any(String) });
+    expect((await unplugged).packet.retain).toBe(true);
+
+    const replugged = watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === true);
+    await pty.open();
+    const again = await SimulatorProcess.start("nonin", pty.deviceEnd);
+    cleanups.push(() => again.stop());
+    await replugged;
+    const after = await readings(readingTopic, 1);
+    expect(after[0]?.observations.length).toBe(2);
+    expect(agent.running).toBe(true);
+  });
+
+  it("counts and skips garbled bytes and keeps decoding; peripherals.list shows the counters", async () => {
+    const { agent, readingTopic } = await station({ scenario: "garbled" });
+    await readings(readingTopic, 3);
+    const { body } = await watcher.request(`thea/v1/${agent.deviceId}/cmd/peripherals.list`, "{}");
+    const [oximeter] = (body as { result: { peripherals: PeripheralState[] } }).result.peripherals;
+    expect(oximeter).toMatchObject({ peripheral: "oximeter", driver: "nonin", connected: true });
+    expect(oximeter?.badFrames).toBeGreaterThan(0);
+    expect(oximeter?.discardedBytes).toBeGreaterThan(0);
+    expect(oximeter?.readings).toBeGreaterThan(3);
+  });
+
+  it("flags a finger taken out and leaves its values out instead of publishing zeros", async () => {
+    const { readingTopic } = await station({ scenario: "finger-out", rateHz: 5 });
+    const [out] = await readings(readingTopic, 1, (reading) => reading.flags.includes("sensor-disconnected"));
+    expect(out?.observations).toEqual([]);
+  });
+
+  it("keeps seq increasing across an agent restart", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "thea-seq-"));
+    const first = await station({ dataDir, deviceId: "seq-box" });
+    const before = await readings(first.readingTopic, 2);
+    first.agent.kill("SIGTERM");
+    await first.agent.waitForExit(5000);
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+
+    const second = await station({ dataDir, deviceId: "seq-box" });
+    const [firstAfterRestart] = await readings(second.readingTopic, 1);
+    expect(firstAfterRestart?.seq).toBeGreaterThan(before[before.length - 1]?.seq ?? Number.POSITIVE_INFINITY);
+  });
+});
