@@ -4,6 +4,8 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { configCommand } from "./cli/config.ts";
+import { decodeCommand } from "./cli/decode.ts";
+import { simulateCommand } from "./cli/simulate.ts";
 import { runCommand } from "./cli/run.ts";
 import { agentVersion } from "./version.ts";
 
@@ -15,6 +17,10 @@ commands:
   config schema         print the configuration's JSON Schema (for fleet tools)
   config docs           print the configuration reference (docs/configuration.md)
   version               print the agent's version
+  decode --driver ID [--hex] [--options JSON] FILE
+                        decode a capture from a device; one reading (JSON) per line
+  simulate DRIVER --port PATH [--scenario normal|finger-out|garbled|unplug] [--options JSON]
+                        play a device on a serial port (for the demo and tests)
 
 options:
   -c, --config FILE     configuration file (YAML or JSON); default $THEA_CONFIG,
@@ -26,7 +32,15 @@ const DEFAULT_CONFIG_PATH = "/etc/thea/thea.yaml";
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string", short: "c" },
+      help: { type: "boolean", short: "h" },
+      driver: { type: "string" },
+      hex: { type: "boolean" },
+      options: { type: "string" },
+      port: { type: "string" },
+      scenario: { type: "string" },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -42,6 +56,10 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(configPath, env);
     case "config":
       return configCommand(rest, configPath, env);
+    case "decode":
+      return decodeCommand({ driver: values.driver, hex: values.hex ?? false, options: values.options, file: rest[0] });
+    case "simulate":
+      return simulateCommand({ driver: rest[0], port: values.port, scenario: values.scenario, options: values.options });
     case "version":
       process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
       return 0;
