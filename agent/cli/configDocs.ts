@@ -12,6 +12,7 @@ interface SchemaNode {
   maximum?: number;
   properties?: Record<string, SchemaNode>;
   required?: string[];
+  items?: SchemaNode;
 }
 
 export function configReference(schema: unknown): string {
@@ -32,6 +33,12 @@ export function configReference(schema: unknown): string {
 }
 
 function walk(node: SchemaNode, path: string, rows: string[], required: boolean): void {
+  if (node.items?.properties) {
+    // A list of objects (peripherals): describe the list, then the keys of one entry.
+    rows.push(row(path, node, required));
+    walk(node.items, `${path}[]`, rows, true);
+    return;
+  }
   if (node.properties && path !== "") rows.push(row(path, node, required));
   if (node.properties) {
     for (const [key, child] of Object.entries(node.properties)) {
@@ -49,7 +56,7 @@ function row(path: string, node: SchemaNode, required: boolean): string {
     node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER ? `≤ ${node.maximum}` : "",
     node.pattern ? `pattern \`${node.pattern}\`` : "",
   ].filter(Boolean);
-  const fallback = node.default !== undefined && !node.properties ? `\`${JSON.stringify(node.default)}\`` : required ? "required" : "";
+  const fallback = node.default !== undefined && !node.properties ? `\`${JSON.stringify(node.default)}\`` : required && !path.endsWith("[]") ? "required" : "";
   const description = [node.description ?? "", limits.join(", ")].filter(Boolean).join(" ");
   return `| \`${path}\` | ${type || "object"} | ${fallback} | ${description.replaceAll("|", "\\|")} |`;
 }
