@@ -2,10 +2,12 @@
  * The driver registry: every device family thea speaks, by id. Adding a driver means adding it
  * here (test/drivers/registry.test.ts checks that every driver folder is registered).
  */
+import { masimoAscii } from "./masimo-ascii/descriptor.ts";
+import { nellcorAscii } from "./nellcor-ascii/descriptor.ts";
 import { nonin } from "./nonin/descriptor.ts";
 import type { Driver } from "./types.ts";
 
-export const DRIVERS: readonly Driver[] = [nonin];
+export const DRIVERS: readonly Driver[] = [nonin, masimoAscii, nellcorAscii];
 
 export function driverById(id: string): Driver | undefined {
   return DRIVERS.find((driver) => driver.id === id);

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { PeripheralState, ReadingPayload } from "../../agent/mqtt/api.ts";
+import { DRIVERS } from "../../drivers/index.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { Mosquitto } from "../helpers/mosquitto.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
@@ -37,12 +38,21 @@ interface Station {
   stateTopic: string;
 }
 
-async function station(options: { scenario?: string; rateHz?: number; dataDir?: string; deviceId?: string } = {}): Promise<Station> {
+interface StationOptions {
+  driver?: string;
+  scenario?: string;
+  rateHz?: number;
+  dataDir?: string;
+  deviceId?: string;
+}
+
+async function station(options: StationOptions = {}): Promise<Station> {
+  const driver = options.driver ?? "nonin";
   const dir = await mkdtemp(path.join(tmpdir(), "thea-station-"));
   const pty = new PtyPair(dir, "oximeter");
   await pty.open();
   cleanups.push(() => pty.close());
-  const simulator = await SimulatorProcess.start("nonin", pty.deviceEnd, options.scenario);
+  const simulator = await SimulatorProcess.start(driver, pty.deviceEnd, options.scenario);
   cleanups.push(() => simulator.stop());
   const agent = await AgentProcess.start({
     brokerUrl: broker.url,
@@ -50,7 +60,7 @@ async function station(options: { scenario?: string; rateHz?: number; dataDir?: 
     ...(options.deviceId && { deviceId: options.deviceId }),
     extraYaml: [
       "peripherals:",
-      `  - { id: oximeter, driver: nonin, port: "${pty.agentEnd}", publishRateHz: ${options.rateHz ?? 2} }`,
+      `  - { id: oximeter, driver: ${driver}, port: "${pty.agentEnd}", publishRateHz: ${options.rateHz ?? 2} }`,
     ].join("\n"),
   });
   cleanups.push(() => agent.stop());
@@ -144,5 +154,16 @@ describe("a Nonin oximeter on a serial line", () => {
     const second = await station({ dataDir, deviceId: "seq-box" });
     const [firstAfterRestart] = await readings(second.readingTopic, 1);
     expect(firstAfterRestart?.seq).toBeGreaterThan(before[before.length - 1]?.seq ?? Number.POSITIVE_INFINITY);
+  });
+});
+
+describe.each(DRIVERS.map((driver) => [driver.id, driver] as const))("driver %s end to end", (id, driver) => {
+  it("turns its simulator's bytes on a pty into readings on the broker", async () => {
+    const { readingTopic } = await station({ driver: id });
+    const [reading] = await readings(readingTopic, 1);
+    expect(reading).toMatchObject({ driver: id, peripheral: "oximeter", kind: driver.kind });
+    const types = reading?.observations.map((observation) => observation.type) ?? [];
+    expect(types.length).toBeGreaterThan(0);
+    for (const type of types) expect(driver.measures).toContain(type);
   });
 });
