@@ -41,3 +41,11 @@ export interface Observation {
   unit: Unit;
   loinc?: string;
 }
+
+/** Observations for the values a device reported; undefined (absent) and impossible values are left out. */
+export function observationsOf(values: ReadonlyArray<readonly [ObservationType, number | undefined]>): Observation[] {
+  return values.flatMap(([type, value]) => {
+    const found = value === undefined ? undefined : observation(type, value);
+    return found ? [found] : [];
+  });
+}

@@ -16,6 +16,8 @@ export interface SimulatedVitals {
 export interface DeviceSimulator {
   intervalMs: number;
   chunk(tick: number): Uint8Array;
+  /** Bytes the host sent (commands); devices that only talk ignore them. */
+  receive?(bytes: Uint8Array): void;
 }
 
 /** Seconds a finger-out cycle keeps the finger in, then out. */

@@ -72,10 +72,19 @@ export interface DriverDescriptor<Schema extends z.ZodType> {
   kind: ReadingKind;
   serial: SerialSettings;
   usb: readonly UsbFingerprint[];
+  /** Line settings that depend on the options (e.g. firmware generation); `serial` otherwise. */
+  serialFor?(options: z.output<Schema>): SerialSettings;
+  /** Bytes to send when the port opens and, for devices that stop talking otherwise, again and again. */
+  handshake?(options: z.output<Schema>): Handshake | undefined;
   /** The driver's `options` in a peripheral's config. */
   optionsSchema: Schema;
   createDecoder(options: z.output<Schema>): Decoder;
   createSimulator(options: z.output<Schema>, scenario: Scenario): DeviceSimulator;
+}
+
+export interface Handshake {
+  onOpen: Uint8Array;
+  keepAlive?: { intervalMs: number; bytes: Uint8Array };
 }
 
 export interface OptionProblem {
@@ -93,8 +102,10 @@ export interface Driver {
   readonly usb: readonly UsbFingerprint[];
   /** Problems with a peripheral's `options` (empty when fine), each with the key it is about. */
   checkOptions(options: unknown): OptionProblem[];
-  /** A fresh decoder; options must have passed checkOptions. */
+  /** A fresh decoder; options must have passed checkOptions (as for the methods below). */
   decoder(options: unknown): Decoder;
+  serialSettings(options: unknown): SerialSettings;
+  handshake(options: unknown): Handshake | undefined;
   simulator(options: unknown, scenario: Scenario): DeviceSimulator;
 }
 
@@ -112,6 +123,8 @@ export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescrip
       return parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
     },
     decoder: (options) => descriptor.createDecoder(parse(options)),
+    serialSettings: (options) => descriptor.serialFor?.(parse(options)) ?? descriptor.serial,
+    handshake: (options) => descriptor.handshake?.(parse(options)),
     simulator: (options, scenario) => descriptor.createSimulator(parse(options), scenario),
   };
 }

@@ -32,7 +32,12 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
   }
   const simulator = driver.simulator(options.value, scenario);
   const path = args.port;
-  let port: PortLike | undefined = await openSerialPort(path, driver.serial).catch((error: unknown) => {
+  const settings = driver.serialSettings(options.value);
+  const listen = (opened: PortLike) => {
+    opened.onData((bytes) => simulator.receive?.(bytes));
+    return opened;
+  };
+  let port: PortLike | undefined = await openSerialPort(path, settings).then(listen, (error: unknown) => {
     process.stderr.write(`thea simulate: cannot open ${path}: ${messageOf(error)}\n`);
     return undefined;
   });
@@ -47,8 +52,8 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
       port = undefined;
       void closing.close();
       setTimeout(() => {
-        void openSerialPort(path, driver.serial).then((reopened) => {
-          port = reopened;
+        void openSerialPort(path, settings).then((reopened) => {
+          port = listen(reopened);
           pluggedSince = Date.now();
         });
       }, UNPLUGGED_MS);

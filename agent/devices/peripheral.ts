@@ -27,6 +27,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   readonly #link: SerialLink;
   #decoder: Decoder;
   #state: PeripheralState;
+  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(options: PeripheralSessionOptions) {
     super();
@@ -47,7 +48,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     };
     this.#link = new SerialLink({
       resolvePath: () => this.#resolvePath(),
-      settings: options.driver.serial,
+      settings: options.driver.serialSettings(options.config.options),
       ...(options.open && { open: options.open }),
     });
   }
@@ -63,6 +64,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#keepAlive);
     this.#link.removeAllListeners();
     await this.#link.stop();
   }
@@ -89,13 +91,25 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       this.#decoder = this.driver.decoder(this.config.options);
       this.#state.path = link.path;
       this.#state.lastError = null;
+      this.#startHandshake();
     } else {
+      clearInterval(this.#keepAlive);
       this.#state.lastError = link.error ?? null;
     }
     this.#state.connected = link.connected;
     if (changed) this.#state.since = new Date().toISOString();
     // Retries repeat the same error every few seconds; only news is published.
     if (changed || this.#state.lastError !== previousError) this.emit("state", this.state);
+  }
+
+  /** Command protocols: ask the device to talk, and keep reminding it if it needs that. */
+  #startHandshake(): void {
+    clearInterval(this.#keepAlive);
+    const handshake = this.driver.handshake(this.config.options);
+    if (!handshake) return;
+    this.#link.write(handshake.onOpen);
+    const { keepAlive } = handshake;
+    if (keepAlive) this.#keepAlive = setInterval(() => this.#link.write(keepAlive.bytes), keepAlive.intervalMs);
   }
 
   async #resolvePath(): Promise<string | undefined> {

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { defineDriver } from "../types.ts";
 import { Format2Decoder } from "./format2.ts";
-import { Format8Decoder } from "./format8.ts";
+import { format8Decoder } from "./format8.ts";
 import { createNoninSimulator } from "./simulator.ts";
 
 const optionsSchema = z.strictObject({
@@ -19,6 +19,6 @@ export const nonin = defineDriver({
   // these boxes by /dev/serial/by-id path until a site's adapter ids are recorded here.
   usb: [],
   optionsSchema,
-  createDecoder: (options) => (options.format === 2 ? new Format2Decoder() : new Format8Decoder()),
+  createDecoder: (options) => (options.format === 2 ? new Format2Decoder() : format8Decoder()),
   createSimulator: (options, scenario) => createNoninSimulator(options.format, scenario),
 });

@@ -4,9 +4,9 @@
  * frames make a packet (3 a second); STATUS bit 0 marks a packet's first frame, and DATA carries
  * one value per frame position.
  */
-import { observation } from "../observations.ts";
+import { observationsOf } from "../observations.ts";
 import { ByteBuffer, DiscardCounter } from "../serial/byteBuffer.ts";
-import type { Decoder, DecoderEvent, DeviceReading, Observation, ReadingFlag } from "../types.ts";
+import type { Decoder, DecoderEvent, DeviceReading, ReadingFlag } from "../types.ts";
 
 const FRAME_LENGTH = 5;
 const START = 0x01;
@@ -85,11 +85,10 @@ export function readingFromPacket(frames: readonly Format2Frame[]): DeviceReadin
   const data = (position: number) => frames[position]?.data ?? 0;
   const pulseRate = ((data(POSITION.HR_MSB) & 0x03) << 7) | (data(POSITION.HR_LSB) & 0x7f);
   const spo2 = data(POSITION.SPO2) & 0x7f;
-  const observations: Observation[] = [];
-  const spo2Observation = spo2 === NO_SPO2 ? undefined : observation("spo2", spo2);
-  if (spo2Observation) observations.push(spo2Observation);
-  const pulseObservation = pulseRate === NO_PULSE_RATE ? undefined : observation("pulse_rate", pulseRate);
-  if (pulseObservation) observations.push(pulseObservation);
+  const observations = observationsOf([
+    ["spo2", spo2 === NO_SPO2 ? undefined : spo2],
+    ["pulse_rate", pulseRate === NO_PULSE_RATE ? undefined : pulseRate],
+  ]);
 
   const flags = new Set<ReadingFlag>();
   for (const { status } of frames) {

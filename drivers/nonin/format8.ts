@@ -4,54 +4,32 @@
  * bits 1–0; the other three bytes have bit 7 clear, which is how a record's start is found.
  * There is no checksum in this format.
  */
-import { observation } from "../observations.ts";
-import { ByteBuffer, DiscardCounter } from "../serial/byteBuffer.ts";
-import type { Decoder, DecoderEvent, DeviceReading, Observation, ReadingFlag } from "../types.ts";
+import { observationsOf } from "../observations.ts";
+import { fixedFrameDecoder, onlyFirstByteHasBit7 } from "../serial/fixedFrames.ts";
+import type { Decoder, DeviceReading, ReadingFlag } from "../types.ts";
 import { NO_PULSE_RATE, NO_SPO2 } from "./format2.ts";
 
 const RECORD_LENGTH = 4;
 export const STATUS8 = { ALWAYS: 0x80, SNSD: 0x40, OOT: 0x20, LPRF: 0x10, MPRF: 0x08, ARTF: 0x04 } as const;
 export const STATUS8_2 = { SENSOR_FAULT: 0x08, SPOT_CHECK: 0x04, CRITICAL_BATTERY: 0x02, LOW_BATTERY: 0x01 } as const;
 
-export class Format8Decoder implements Decoder {
-  readonly #buffer = new ByteBuffer();
-  readonly #discards = new DiscardCounter();
-
-  push(chunk: Uint8Array): DecoderEvent[] {
-    this.#buffer.append(chunk);
-    const events: DecoderEvent[] = [];
-    while (this.#buffer.length >= RECORD_LENGTH) {
-      if (!this.#recordStartsHere()) {
-        this.#buffer.skip(1);
-        this.#discards.add(1, "no record start (status bit 7)");
-        continue;
-      }
-      const discarded = this.#discards.flush();
-      if (discarded) events.push(discarded);
-      events.push({ type: "reading", reading: readingFromRecord(this.#buffer.take(RECORD_LENGTH)) });
-    }
-    const discarded = this.#discards.flush();
-    if (discarded) events.push(discarded);
-    return events;
-  }
-
-  #recordStartsHere(): boolean {
-    const first = this.#buffer.at(0) ?? 0;
-    if ((first & STATUS8.ALWAYS) === 0) return false;
-    for (let i = 1; i < RECORD_LENGTH; i++) if (((this.#buffer.at(i) ?? 0x80) & 0x80) !== 0) return false;
-    return true;
-  }
+export function format8Decoder(): Decoder {
+  return fixedFrameDecoder({
+    length: RECORD_LENGTH,
+    startsHere: (at) => onlyFirstByteHasBit7(at, RECORD_LENGTH),
+    reading: readingFromRecord,
+    mismatch: "no record start (status bit 7)",
+  });
 }
 
 export function readingFromRecord(record: Uint8Array): DeviceReading {
   const [status = 0, hrLow = 0, spo2Byte = 0, status2 = 0] = record;
   const pulseRate = ((status & 0x03) << 7) | (hrLow & 0x7f);
   const spo2 = spo2Byte & 0x7f;
-  const observations: Observation[] = [];
-  const spo2Observation = spo2 === NO_SPO2 ? undefined : observation("spo2", spo2);
-  if (spo2Observation) observations.push(spo2Observation);
-  const pulseObservation = pulseRate === NO_PULSE_RATE ? undefined : observation("pulse_rate", pulseRate);
-  if (pulseObservation) observations.push(pulseObservation);
+  const observations = observationsOf([
+    ["spo2", spo2 === NO_SPO2 ? undefined : spo2],
+    ["pulse_rate", pulseRate === NO_PULSE_RATE ? undefined : pulseRate],
+  ]);
   const flags: ReadingFlag[] = [];
   if (status & STATUS8.SNSD) flags.push("sensor-disconnected");
   if (status & STATUS8.OOT) flags.push("out-of-track");

@@ -26,6 +26,8 @@ function expectWellFormed(reading: DeviceReading): void {
 describe.each(DRIVERS.map((driver) => [driver.id, driver] as const))("driver %s", (_id, driver) => {
   it.each(SCENARIOS)("decodes its simulator's %s scenario", (scenario) => {
     const simulator = driver.simulator({}, scenario);
+    const handshake = driver.handshake({});
+    if (handshake) simulator.receive?.(handshake.onOpen); // command protocols talk only when asked
     const decoder = driver.decoder({});
     const events = Array.from({ length: 30 }, (_, tick) => decoder.push(simulator.chunk(tick))).flat();
     const decoded = readings(events);
@@ -47,6 +49,8 @@ describe.each(DRIVERS.map((driver) => [driver.id, driver] as const))("driver %s"
 
   it("decodes the same readings from simulator bytes cut into random pieces", () => {
     const simulator = driver.simulator({}, "normal");
+    const handshake = driver.handshake({});
+    if (handshake) simulator.receive?.(handshake.onOpen);
     const bytes = Uint8Array.from(Array.from({ length: 6 }, (_, tick) => [...simulator.chunk(tick)]).flat());
     const whole = readings(driver.decoder({}).push(bytes));
     fc.assert(

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { Format8Decoder } from "../../../drivers/nonin/format8.ts";
+import { format8Decoder } from "../../../drivers/nonin/format8.ts";
 import type { DecoderEvent } from "../../../drivers/types.ts";
 
 const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
 
 describe("Nonin Format #8", () => {
   it("decodes a record: pulse rate 300 = bits 8–7 in STATUS (0b10) and 0x2C in HR-LSB", () => {
-    const events = new Format8Decoder().push(Uint8Array.from([0x82, 0x2c, 98, 0x00]));
+    const events = format8Decoder().push(Uint8Array.from([0x82, 0x2c, 98, 0x00]));
     expect(readings(events)).toEqual([
       {
         kind: "continuous",
@@ -20,7 +20,7 @@ describe("Nonin Format #8", () => {
   });
 
   it("flags the status bits, spot-check mode and battery, and leaves out absent values", () => {
-    const [reading] = readings(new Format8Decoder().push(Uint8Array.from([0x80 | 0x40 | 0x20 | 0x10 | 0x08 | 0x04 | 0x03, 0x7f, 0x7f, 0x0d])));
+    const [reading] = readings(format8Decoder().push(Uint8Array.from([0x80 | 0x40 | 0x20 | 0x10 | 0x08 | 0x04 | 0x03, 0x7f, 0x7f, 0x0d])));
     expect(reading).toEqual({
       kind: "spot",
       observations: [],
@@ -29,7 +29,7 @@ describe("Nonin Format #8", () => {
   });
 
   it("finds the next record start after garbage", () => {
-    const events = new Format8Decoder().push(Uint8Array.from([0x12, 0x34, 0x81, 0xff, 0x80, 72, 97, 0x00]));
+    const events = format8Decoder().push(Uint8Array.from([0x12, 0x34, 0x81, 0xff, 0x80, 72, 97, 0x00]));
     expect(readings(events).map((r) => r.observations.map((o) => o.value))).toEqual([[97, 72]]);
     expect(events[0]).toEqual({ type: "discarded", bytes: 4, reason: expect.any(String) });
   });
