@@ -19,8 +19,9 @@ commands:
   version               print the agent's version
   decode --driver ID [--hex] [--options JSON] FILE
                         decode a capture from a device; one reading (JSON) per line
-  simulate DRIVER --port PATH [--scenario normal|finger-out|garbled|unplug] [--options JSON]
-                        play a device on a serial port (for the demo and tests)
+  simulate DRIVER (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT)
+           [--scenario normal|finger-out|garbled|unplug] [--options JSON]
+                        play a device on a serial port or TCP (for the demo and tests)
 
 options:
   -c, --config FILE     configuration file (YAML or JSON); default $THEA_CONFIG,
@@ -39,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
       hex: { type: "boolean" },
       options: { type: "string" },
       port: { type: "string" },
+      "tcp-connect": { type: "string" },
+      "tcp-listen": { type: "string" },
       scenario: { type: "string" },
     },
     allowPositionals: true,
@@ -59,7 +62,14 @@ async function main(argv: string[]): Promise<number> {
     case "decode":
       return decodeCommand({ driver: values.driver, hex: values.hex ?? false, options: values.options, file: rest[0] });
     case "simulate":
-      return simulateCommand({ driver: rest[0], port: values.port, scenario: values.scenario, options: values.options });
+      return simulateCommand({
+        driver: rest[0],
+        port: values.port,
+        tcpConnect: values["tcp-connect"],
+        tcpListen: values["tcp-listen"],
+        scenario: values.scenario,
+        options: values.options,
+      });
     case "version":
       process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
       return 0;

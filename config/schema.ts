@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { LOG_LEVELS } from "../agent/log.ts";
 import { DRIVER_IDS, driverById } from "../drivers/index.ts";
+import { parseEndpoint } from "../drivers/net/tcpLink.ts";
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
@@ -97,6 +98,8 @@ const telemetrySchema = z.strictObject({
 
 const USB_ID = /^[0-9a-f]{4}$/;
 
+const endpoint = z.string().refine((text) => parseEndpoint(text) !== undefined, { error: "must be host:port (IPv6 as [addr]:port)" });
+
 const peripheralSchema = z
   .strictObject({
     id: z
@@ -113,6 +116,14 @@ const peripheralSchema = z
       })
       .optional()
       .describe("Find the serial port by USB vendor:product id (and serial number) instead of a path."),
+    tcp: z
+      .strictObject({
+        listen: endpoint.optional().describe("Wait for the device to connect here, e.g. 0.0.0.0:2575."),
+        connect: endpoint.optional().describe("Connect to the device here, e.g. 192.168.10.40:2575."),
+      })
+      .refine((tcp) => (tcp.listen === undefined) !== (tcp.connect === undefined), { error: "set either listen or connect" })
+      .optional()
+      .describe("A device on the network instead of a serial line (hl7-mllp)."),
     options: z.record(z.string(), z.unknown()).default({}).describe("Driver options (docs/drivers.md)."),
     publishRateHz: z
       .number()
@@ -122,8 +133,9 @@ const peripheralSchema = z
       .describe("Most readings a second published for a continuous device; spot readings always go out."),
   })
   .superRefine((peripheral, ctx) => {
-    if ((peripheral.port === undefined) === (peripheral.usb === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["port"], message: "set either port or usb" });
+    const transports = [peripheral.port, peripheral.usb, peripheral.tcp].filter((transport) => transport !== undefined);
+    if (transports.length !== 1) {
+      ctx.addIssue({ code: "custom", path: ["port"], message: "set exactly one of port, usb or tcp" });
     }
     for (const problem of driverById(peripheral.driver)?.checkOptions(peripheral.options) ?? []) {
       ctx.addIssue({ code: "custom", path: ["options", ...problem.path], message: problem.message });

@@ -3,12 +3,13 @@
  * here (test/drivers/registry.test.ts checks that every driver folder is registered).
  */
 import { contecCms50 } from "./contec-cms50/descriptor.ts";
+import { hl7Mllp } from "./hl7-mllp/descriptor.ts";
 import { masimoAscii } from "./masimo-ascii/descriptor.ts";
 import { nellcorAscii } from "./nellcor-ascii/descriptor.ts";
 import { nonin } from "./nonin/descriptor.ts";
 import type { Driver } from "./types.ts";
 
-export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii];
+export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp];
 
 export function driverById(id: string): Driver | undefined {
   return DRIVERS.find((driver) => driver.id === id);

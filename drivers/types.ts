@@ -40,10 +40,14 @@ export interface DeviceReading {
   deviceTime?: string;
 }
 
-/** What decoding a chunk of bytes yields, in order. Bad bytes are counted, never silently lost. */
+/**
+ * What decoding a chunk of bytes yields, in order. Bad bytes are counted, never silently lost.
+ * `reply` carries bytes the protocol must send back (an HL7 ACK); the agent writes them.
+ */
 export type DecoderEvent =
   | { type: "reading"; reading: DeviceReading }
-  | { type: "discarded"; bytes: number; reason: string };
+  | { type: "discarded"; bytes: number; reason: string }
+  | { type: "reply"; bytes: Uint8Array };
 
 /** A stateful, pure byte decoder: feed it chunks as they arrive, split anywhere. */
 export interface Decoder {

@@ -1,12 +1,14 @@
 /**
- * `thea simulate DRIVER --port PATH [--scenario S] [--options JSON]`: plays a device on a serial
- * port (one end of a pseudo-terminal pair in the demo and the tests), byte for byte. The unplug
- * scenario closes the port for a while every so often, as a device that is switched off.
+ * `thea simulate DRIVER (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT)
+ * [--scenario S] [--options JSON]`: plays a device, byte for byte, on a serial port (one end of a
+ * pseudo-terminal pair in the demo and the tests) or over TCP. The unplug scenario drops the line
+ * for a while every so often, as a device that is switched off.
  */
 import { driverById, DRIVER_IDS } from "../../drivers/index.ts";
-import { openSerialPort, type PortLike } from "../../drivers/serial/link.ts";
+import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
+import { SerialLink, type ByteLink } from "../../drivers/serial/link.ts";
 import { SCENARIOS, type Scenario } from "../../drivers/simulation.ts";
-import { messageOf } from "../errors.ts";
+import type { SerialSettings } from "../../drivers/types.ts";
 import { parseOptions } from "./decode.ts";
 
 /** In the unplug scenario: send for this long, then stay away for this long. */
@@ -16,58 +18,71 @@ const UNPLUGGED_MS = 5_000;
 export interface SimulateArgs {
   driver: string | undefined;
   port: string | undefined;
+  tcpConnect: string | undefined;
+  tcpListen: string | undefined;
   scenario: string | undefined;
   options: string | undefined;
 }
+
+const USAGE = `usage: thea simulate <${DRIVER_IDS.join("|")}> (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT) [--scenario ${SCENARIOS.join("|")}] [--options JSON]\n`;
 
 export async function simulateCommand(args: SimulateArgs): Promise<number> {
   const driver = args.driver === undefined ? undefined : driverById(args.driver);
   const scenario = (args.scenario ?? "normal") as Scenario;
   const options = parseOptions(args.options);
-  if (!driver || args.port === undefined || !SCENARIOS.includes(scenario) || !options.ok || driver.checkOptions(options.value).length > 0) {
-    process.stderr.write(
-      `usage: thea simulate <${DRIVER_IDS.join("|")}> --port PATH [--scenario ${SCENARIOS.join("|")}] [--options JSON]\n`,
-    );
+  if (!driver || !SCENARIOS.includes(scenario) || !options.ok || driver.checkOptions(options.value).length > 0) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const link = linkFor(args, () => driver.serialSettings(options.value));
+  if (!link) {
+    process.stderr.write(USAGE);
     return 2;
   }
   const simulator = driver.simulator(options.value, scenario);
-  const path = args.port;
-  const settings = driver.serialSettings(options.value);
-  const listen = (opened: PortLike) => {
-    opened.onData((bytes) => simulator.receive?.(bytes));
-    return opened;
-  };
-  let port: PortLike | undefined = await openSerialPort(path, settings).then(listen, (error: unknown) => {
-    process.stderr.write(`thea simulate: cannot open ${path}: ${messageOf(error)}\n`);
-    return undefined;
+  link.on("data", (bytes) => simulator.receive?.(bytes));
+  link.on("state", (state) => {
+    process.stderr.write(state.connected ? `connected: ${state.path}\n` : `not connected: ${state.error ?? "unplugged"}\n`);
   });
-  if (!port) return 1;
-  process.stderr.write(`simulating ${driver.id} (${scenario}) on ${path}\n`);
+  link.start();
+  process.stderr.write(`simulating ${driver.id} (${scenario})\n`);
 
   let tick = 0;
   let pluggedSince = Date.now();
+  let unplugged = false;
   const timer = setInterval(() => {
-    if (scenario === "unplug" && port && Date.now() - pluggedSince >= PLUGGED_MS) {
-      const closing = port;
-      port = undefined;
-      void closing.close();
+    if (scenario === "unplug" && !unplugged && Date.now() - pluggedSince >= PLUGGED_MS) {
+      unplugged = true;
+      void link.stop();
       setTimeout(() => {
-        void openSerialPort(path, settings).then((reopened) => {
-          port = listen(reopened);
-          pluggedSince = Date.now();
-        });
+        unplugged = false;
+        pluggedSince = Date.now();
+        link.start();
       }, UNPLUGGED_MS);
     }
-    port?.write(simulator.chunk(tick));
+    const chunk = simulator.chunk(tick);
+    if (chunk.length > 0) link.write(chunk);
     tick += 1;
   }, simulator.intervalMs);
 
   return new Promise((resolve) => {
     const stop = () => {
       clearInterval(timer);
-      void (port?.close() ?? Promise.resolve()).then(() => resolve(0));
+      void link.stop().then(() => resolve(0));
     };
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });
+}
+
+function linkFor(args: SimulateArgs, settings: () => SerialSettings): ByteLink | undefined {
+  const chosen = [args.port, args.tcpConnect, args.tcpListen].filter((value) => value !== undefined);
+  if (chosen.length !== 1) return undefined;
+  if (args.port !== undefined) {
+    const path = args.port;
+    return new SerialLink({ resolvePath: async () => path, settings: settings() });
+  }
+  const endpoint = parseEndpoint(args.tcpConnect ?? args.tcpListen ?? "");
+  if (!endpoint) return undefined;
+  return new TcpLink(args.tcpConnect !== undefined ? "connect" : "listen", endpoint);
 }

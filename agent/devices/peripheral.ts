@@ -5,7 +5,8 @@
 import { EventEmitter } from "node:events";
 import { SerialPort } from "serialport";
 import type { PeripheralConfig } from "../../config/schema.ts";
-import { SerialLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
+import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
+import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
 import type { Decoder, DeviceReading, Driver } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
 import { findUsbPort } from "./discovery.ts";
@@ -24,7 +25,7 @@ export interface PeripheralSessionOptions {
 export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   readonly config: PeripheralConfig;
   readonly driver: Driver;
-  readonly #link: SerialLink;
+  readonly #link: ByteLink;
   #decoder: Decoder;
   #state: PeripheralState;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -41,16 +42,13 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       path: options.config.port ?? null,
       lastError: null,
       readings: 0,
+      demoReadings: 0,
       badFrames: 0,
       discardedBytes: 0,
       lastReadingAt: null,
       since: new Date().toISOString(),
     };
-    this.#link = new SerialLink({
-      resolvePath: () => this.#resolvePath(),
-      settings: options.driver.serialSettings(options.config.options),
-      ...(options.open && { open: options.open }),
-    });
+    this.#link = this.#createLink(options);
   }
 
   get state(): PeripheralState {
@@ -72,9 +70,18 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   #onData(chunk: Buffer): void {
     const receivedAt = new Date();
     for (const event of this.#decoder.push(chunk)) {
+      if (event.type === "reply") {
+        this.#link.write(event.bytes);
+        continue;
+      }
       if (event.type === "discarded") {
         this.#state.badFrames += 1;
         this.#state.discardedBytes += event.bytes;
+        continue;
+      }
+      if (event.reading.flags.includes("demo-data")) {
+        // A monitor in demo mode produces invented values: count them, never publish them.
+        this.#state.demoReadings += 1;
         continue;
       }
       this.#state.readings += 1;
@@ -110,6 +117,17 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     this.#link.write(handshake.onOpen);
     const { keepAlive } = handshake;
     if (keepAlive) this.#keepAlive = setInterval(() => this.#link.write(keepAlive.bytes), keepAlive.intervalMs);
+  }
+
+  #createLink(options: PeripheralSessionOptions): ByteLink {
+    const { tcp } = options.config;
+    const endpoint = parseEndpoint(tcp?.listen ?? tcp?.connect ?? "");
+    if (endpoint) return new TcpLink(tcp?.listen ? "listen" : "connect", endpoint);
+    return new SerialLink({
+      resolvePath: () => this.#resolvePath(),
+      settings: options.driver.serialSettings(options.config.options),
+      ...(options.open && { open: options.open }),
+    });
   }
 
   async #resolvePath(): Promise<string | undefined> {

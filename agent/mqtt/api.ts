@@ -92,6 +92,8 @@ export interface PeripheralState {
   lastError: string | null;
   /** Readings decoded since the agent started (before rate limiting). */
   readings: number;
+  /** Readings a device marked as demo data: counted, never published. */
+  demoReadings: number;
   /** Runs of bytes the decoder could not use, and how many bytes they held. */
   badFrames: number;
   discardedBytes: number;

@@ -40,9 +40,10 @@ export class DiscardCounter {
   #pending = 0;
   #reason = "";
 
+  /** The first reason of a run is kept: it names the cause; what follows is usually fallout. */
   add(bytes: number, reason: string): void {
+    if (this.#pending === 0) this.#reason = reason;
     this.#pending += bytes;
-    this.#reason = reason;
   }
 
   flush(): { type: "discarded"; bytes: number; reason: string } | undefined {

@@ -23,9 +23,22 @@ export type LinkState =
   | { connected: true; path: string }
   | { connected: false; error: string | undefined; retryInMs: number | undefined };
 
-interface LinkEvents {
+export interface LinkEvents {
   data: [Buffer];
   state: [LinkState];
+}
+
+/** What the agent needs from any transport to a device: serial line or TCP connection. */
+export interface ByteLink extends EventEmitter<LinkEvents> {
+  start(): void;
+  stop(): Promise<void>;
+  /** Sends bytes to the device; false when there is no connection. */
+  write(bytes: Uint8Array): boolean;
+}
+
+/** Reconnect delay: doubling from `initialMs`, capped (devices on a cable, no fleet to spread). */
+export function retryDelayMs(attempt: number, initialMs = 500, maxMs = 10_000): number {
+  return Math.min(maxMs, initialMs * 2 ** attempt);
 }
 
 export interface SerialLinkOptions {
@@ -37,7 +50,7 @@ export interface SerialLinkOptions {
   maxRetryMs?: number;
 }
 
-export class SerialLink extends EventEmitter<LinkEvents> {
+export class SerialLink extends EventEmitter<LinkEvents> implements ByteLink {
   readonly #options: SerialLinkOptions;
   #port: PortLike | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -96,8 +109,7 @@ export class SerialLink extends EventEmitter<LinkEvents> {
   }
 
   #retry(reason: string): void {
-    const initial = this.#options.initialRetryMs ?? 500;
-    const retryInMs = Math.min(this.#options.maxRetryMs ?? 10_000, initial * 2 ** this.#attempt);
+    const retryInMs = retryDelayMs(this.#attempt, this.#options.initialRetryMs, this.#options.maxRetryMs);
     this.#attempt += 1;
     this.emit("state", { connected: false, error: reason, retryInMs });
     this.#timer = setTimeout(() => void this.#connect(), retryInMs);

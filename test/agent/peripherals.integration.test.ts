@@ -5,30 +5,15 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PeripheralState, ReadingPayload } from "../../agent/mqtt/api.ts";
 import { DRIVERS } from "../../drivers/index.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
-import { Mosquitto } from "../helpers/mosquitto.ts";
-import { TestClient } from "../helpers/mqttClient.ts";
+import { useBroker } from "../helpers/brokerFixture.ts";
 import { PtyPair } from "../helpers/ptyPair.ts";
 import { SimulatorProcess } from "../helpers/simulatorProcess.ts";
 
-let broker: Mosquitto;
-let watcher: TestClient;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  broker = await Mosquitto.start();
-  watcher = await TestClient.connect(broker.url);
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await watcher.close();
-  await broker.stop();
-});
+const fixture = useBroker();
 
 interface Station {
   pty: PtyPair;
@@ -51,11 +36,11 @@ async function station(options: StationOptions = {}): Promise<Station> {
   const dir = await mkdtemp(path.join(tmpdir(), "thea-station-"));
   const pty = new PtyPair(dir, "oximeter");
   await pty.open();
-  cleanups.push(() => pty.close());
+  fixture.cleanup(() => pty.close());
   const simulator = await SimulatorProcess.start(driver, pty.deviceEnd, options.scenario);
-  cleanups.push(() => simulator.stop());
+  fixture.cleanup(() => simulator.stop());
   const agent = await AgentProcess.start({
-    brokerUrl: broker.url,
+    brokerUrl: fixture.broker.url,
     ...(options.dataDir && { dataDir: options.dataDir }),
     ...(options.deviceId && { deviceId: options.deviceId }),
     extraYaml: [
@@ -63,7 +48,7 @@ async function station(options: StationOptions = {}): Promise<Station> {
       `  - { id: oximeter, driver: ${driver}, port: "${pty.agentEnd}", publishRateHz: ${options.rateHz ?? 2} }`,
     ].join("\n"),
   });
-  cleanups.push(() => agent.stop());
+  fixture.cleanup(() => agent.stop());
   const root = `thea/v1/${agent.deviceId}/peripherals/oximeter`;
   return { pty, agent, simulator, readingTopic: `${root}/reading`, stateTopic: `${root}/state` };
 }
@@ -71,7 +56,7 @@ async function station(options: StationOptions = {}): Promise<Station> {
 /** The next `count` readings on a topic, in arrival order. */
 async function readings(topic: string, count: number, match: (reading: ReadingPayload) => boolean = () => true): Promise<ReadingPayload[]> {
   const seen: ReadingPayload[] = [];
-  await watcher.next(topic, (message) => {
+  await fixture.watcher.next(topic, (message) => {
     const reading = message.json() as ReadingPayload;
     if (match(reading)) seen.push(reading);
     return seen.length >= count;
@@ -109,17 +94,17 @@ describe("a Nonin oximeter on a serial line", () => {
     const { pty, agent, simulator, readingTopic, stateTopic } = await station();
     await readings(readingTopic, 1);
 
-    const unplugged = watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === false);
+    const unplugged = fixture.watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === false);
     await simulator.stop();
     await pty.close();
     const state = (await unplugged).json() as PeripheralState;
     expect(state).toMatchObject({ connected: false, lastError: expect.any(String) });
     expect((await unplugged).packet.retain).toBe(true);
 
-    const replugged = watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === true);
+    const replugged = fixture.watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === true);
     await pty.open();
     const again = await SimulatorProcess.start("nonin", pty.deviceEnd);
-    cleanups.push(() => again.stop());
+    fixture.cleanup(() => again.stop());
     await replugged;
     const after = await readings(readingTopic, 1);
     expect(after[0]?.observations.length).toBe(2);
@@ -129,7 +114,7 @@ describe("a Nonin oximeter on a serial line", () => {
   it("counts and skips garbled bytes and keeps decoding; peripherals.list shows the counters", async () => {
     const { agent, readingTopic } = await station({ scenario: "garbled" });
     await readings(readingTopic, 3);
-    const { body } = await watcher.request(`thea/v1/${agent.deviceId}/cmd/peripherals.list`, "{}");
+    const { body } = await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/peripherals.list`, "{}");
     const [oximeter] = (body as { result: { peripherals: PeripheralState[] } }).result.peripherals;
     expect(oximeter).toMatchObject({ peripheral: "oximeter", driver: "nonin", connected: true });
     expect(oximeter?.badFrames).toBeGreaterThan(0);
@@ -149,7 +134,7 @@ describe("a Nonin oximeter on a serial line", () => {
     const before = await readings(first.readingTopic, 2);
     first.agent.kill("SIGTERM");
     await first.agent.waitForExit(5000);
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await fixture.cleanupNow();
 
     const second = await station({ dataDir, deviceId: "seq-box" });
     const [firstAfterRestart] = await readings(second.readingTopic, 1);

@@ -12,10 +12,14 @@ export class SimulatorProcess {
     child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk));
   }
 
-  static async start(driver: string, port: string, scenario = "normal"): Promise<SimulatorProcess> {
-    const child = spawn(THEA_BIN, ["simulate", driver, "--port", port, "--scenario", scenario], { stdio: ["ignore", "ignore", "pipe"] });
+  /** `where` is a serial path, or transport arguments such as ["--tcp-listen", "127.0.0.1:2575"]. */
+  static async start(driver: string, where: string | string[], scenario = "normal"): Promise<SimulatorProcess> {
+    const transport = typeof where === "string" ? ["--port", where] : where;
+    const child = spawn(THEA_BIN, ["simulate", driver, ...transport, "--scenario", scenario], { stdio: ["ignore", "ignore", "pipe"] });
     const simulator = new SimulatorProcess(child);
-    await simulator.stderr.waitForLine("the simulator to start", (line) => line.startsWith("simulating"), 15_000);
+    // A serial or dialling simulator is ready once connected; a listening one once it runs.
+    const ready = (line: string) => line.startsWith("connected") || (where.includes("--tcp-listen") && line.startsWith("simulating"));
+    await simulator.stderr.waitForLine("the simulator to start", ready, 15_000);
     return simulator;
   }
 

@@ -1,0 +1,23 @@
+/**
+ * Vitals monitors that report HL7 v2 ORU^R01 (IHE PCD-01) over MLLP, on TCP (the monitor dials
+ * the box, or the box dials the monitor) or on a serial line. Every message is acknowledged.
+ */
+import { z } from "zod";
+import { defineDriver } from "../types.ts";
+import { hl7Decoder } from "./decoder.ts";
+import { createHl7Simulator } from "./simulator.ts";
+
+export const hl7Mllp = defineDriver({
+  id: "hl7-mllp",
+  name: "HL7 v2 ORU^R01 (IHE PCD-01) over MLLP",
+  measures: ["spo2", "pulse_rate", "perfusion_index", "heart_rate", "resp_rate", "systolic_bp", "diastolic_bp", "mean_bp", "body_temperature", "body_weight"],
+  kind: "spot",
+  serial: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
+  usb: [],
+  optionsSchema: z.strictObject({
+    /** Spot: every message is published. Continuous: a monitor streaming vitals, rate-limited. */
+    kind: z.enum(["spot", "continuous"]).default("spot"),
+  }),
+  createDecoder: (options) => hl7Decoder({ kind: options.kind }),
+  createSimulator: (_options, scenario) => createHl7Simulator(scenario),
+});
