@@ -64,7 +64,7 @@ export class Agent {
     this.#router = new CommandRouter({
       session: this.#session,
       topics: this.#topics,
-      commands: [...builtinCommands(ctx, this.#health), ...peripheralCommands(this.#peripherals)],
+      commands: [...builtinCommands(ctx, this.#health), ...peripheralCommands(this.#peripherals, ctx.config.peripherals)],
       log: ctx.log,
       counters: commandCounters,
       maxPayloadBytes: ctx.config.mqtt.maxPayloadBytes,

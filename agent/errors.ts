@@ -11,6 +11,12 @@ export const ErrorCodes = [
   "payload-too-large",
   "busy",
   "timeout",
+  // Peripherals a command is addressed to
+  "unknown-peripheral",
+  "unsupported-command",
+  "device-unavailable",
+  "device-timeout",
+  "device-rejected",
   // Configuration
   "config-invalid",
   "config-unreadable",

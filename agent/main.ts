@@ -19,7 +19,7 @@ commands:
   version               print the agent's version
   decode --driver ID [--hex] [--options JSON] FILE
                         decode a capture from a device; one reading (JSON) per line
-  simulate DRIVER (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT)
+  simulate DRIVER (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT | --udp-bind HOST:PORT)
            [--scenario normal|finger-out|garbled|unplug] [--options JSON]
                         play a device on a serial port or TCP (for the demo and tests)
 
@@ -42,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: "string" },
       "tcp-connect": { type: "string" },
       "tcp-listen": { type: "string" },
+      "udp-bind": { type: "string" },
       scenario: { type: "string" },
     },
     allowPositionals: true,
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
         port: values.port,
         tcpConnect: values["tcp-connect"],
         tcpListen: values["tcp-listen"],
+        udpBind: values["udp-bind"],
         scenario: values.scenario,
         options: values.options,
       });

@@ -124,6 +124,7 @@ const peripheralSchema = z
       .refine((tcp) => (tcp.listen === undefined) !== (tcp.connect === undefined), { error: "set either listen or connect" })
       .optional()
       .describe("A device on the network instead of a serial line (hl7-mllp)."),
+    udp: endpoint.optional().describe("A device reached by UDP, e.g. a VISCA-over-IP camera at 192.168.10.41:52381."),
     options: z.record(z.string(), z.unknown()).default({}).describe("Driver options (docs/drivers.md)."),
     publishRateHz: z
       .number()
@@ -133,9 +134,9 @@ const peripheralSchema = z
       .describe("Most readings a second published for a continuous device; spot readings always go out."),
   })
   .superRefine((peripheral, ctx) => {
-    const transports = [peripheral.port, peripheral.usb, peripheral.tcp].filter((transport) => transport !== undefined);
+    const transports = [peripheral.port, peripheral.usb, peripheral.tcp, peripheral.udp].filter((transport) => transport !== undefined);
     if (transports.length !== 1) {
-      ctx.addIssue({ code: "custom", path: ["port"], message: "set exactly one of port, usb or tcp" });
+      ctx.addIssue({ code: "custom", path: ["port"], message: "set exactly one of port, usb, tcp or udp" });
     }
     for (const problem of driverById(peripheral.driver)?.checkOptions(peripheral.options) ?? []) {
       ctx.addIssue({ code: "custom", path: ["options", ...problem.path], message: problem.message });

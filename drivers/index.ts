@@ -7,9 +7,10 @@ import { hl7Mllp } from "./hl7-mllp/descriptor.ts";
 import { masimoAscii } from "./masimo-ascii/descriptor.ts";
 import { nellcorAscii } from "./nellcor-ascii/descriptor.ts";
 import { nonin } from "./nonin/descriptor.ts";
+import { viscaDriver } from "./visca/descriptor.ts";
 import type { Driver } from "./types.ts";
 
-export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp];
+export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp, viscaDriver];
 
 export function driverById(id: string): Driver | undefined {
   return DRIVERS.find((driver) => driver.id === id);

@@ -16,8 +16,8 @@ export interface SimulatedVitals {
 export interface DeviceSimulator {
   intervalMs: number;
   chunk(tick: number): Uint8Array;
-  /** Bytes the host sent (commands); devices that only talk ignore them. */
-  receive?(bytes: Uint8Array): void;
+  /** Bytes the host sent (commands); what the device answers at once, if anything. */
+  receive?(bytes: Uint8Array): Uint8Array | undefined;
 }
 
 /** Seconds a finger-out cycle keeps the finger in, then out. */

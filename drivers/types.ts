@@ -47,7 +47,9 @@ export interface DeviceReading {
 export type DecoderEvent =
   | { type: "reading"; reading: DeviceReading }
   | { type: "discarded"; bytes: number; reason: string }
-  | { type: "reply"; bytes: Uint8Array };
+  | { type: "reply"; bytes: Uint8Array }
+  /** A protocol message for the driver's controller (a command's reply); never leaves the driver. */
+  | { type: "message"; message: unknown };
 
 /** A stateful, pure byte decoder: feed it chunks as they arrive, split anywhere. */
 export interface Decoder {
@@ -84,6 +86,49 @@ export interface DriverDescriptor<Schema extends z.ZodType> {
   optionsSchema: Schema;
   createDecoder(options: z.output<Schema>): Decoder;
   createSimulator(options: z.output<Schema>, scenario: Scenario): DeviceSimulator;
+  /** Commands the device takes (e.g. ptz.move), with their parameters. */
+  commands?: readonly DeviceCommandSpec[];
+  /** Sends commands and matches the device's replies (the decoder's `message` events). */
+  createController?(options: z.output<Schema>, io: DeviceIo): DeviceController;
+}
+
+export interface DeviceCommandSpec {
+  name: string;
+  description: string;
+  params: z.ZodType;
+}
+
+export interface DeviceIo {
+  /** Bytes to the device; false when the line is down. */
+  send(bytes: Uint8Array): boolean;
+}
+
+export interface DeviceController {
+  handle(message: unknown): void;
+  /** Runs a command (parameters already validated against its spec) and resolves with its result. */
+  execute(command: string, params: unknown): Promise<unknown>;
+  /** The line went away: fail whatever is waiting. */
+  disconnected(): void;
+}
+
+/** Why a device command failed, as a code the agent turns into an error answer. */
+export type DeviceErrorCode = "device-timeout" | "device-rejected" | "device-unavailable" | "unsupported-command";
+
+export class DeviceCommandError extends Error {
+  readonly code: DeviceErrorCode;
+
+  constructor(code: DeviceErrorCode, message: string) {
+    super(message);
+    this.name = "DeviceCommandError";
+    this.code = code;
+  }
+}
+
+/** One connection's worth of protocol state: decoding, and commands for devices that take them. */
+export interface DriverSession {
+  push(chunk: Uint8Array): DecoderEvent[];
+  execute(command: string, params: unknown): Promise<unknown>;
+  disconnected(): void;
 }
 
 export interface Handshake {
@@ -111,6 +156,9 @@ export interface Driver {
   serialSettings(options: unknown): SerialSettings;
   handshake(options: unknown): Handshake | undefined;
   simulator(options: unknown, scenario: Scenario): DeviceSimulator;
+  readonly commands: readonly DeviceCommandSpec[];
+  /** Decoder and controller for one connection; `io` reaches the device. */
+  session(options: unknown, io: DeviceIo): DriverSession;
 }
 
 export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescriptor<Schema>): Driver {
@@ -130,5 +178,25 @@ export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescrip
     serialSettings: (options) => descriptor.serialFor?.(parse(options)) ?? descriptor.serial,
     handshake: (options) => descriptor.handshake?.(parse(options)),
     simulator: (options, scenario) => descriptor.createSimulator(parse(options), scenario),
+    commands: descriptor.commands ?? [],
+    session(options, io) {
+      const parsed = parse(options);
+      const decoder = descriptor.createDecoder(parsed);
+      const controller = descriptor.createController?.(parsed, io);
+      return {
+        push(chunk) {
+          return decoder.push(chunk).filter((event) => {
+            if (event.type !== "message") return true;
+            controller?.handle(event.message);
+            return false;
+          });
+        },
+        execute(command, params) {
+          if (!controller) return Promise.reject(new DeviceCommandError("unsupported-command", `${descriptor.id} takes no commands`));
+          return controller.execute(command, params);
+        },
+        disconnected: () => controller?.disconnected(),
+      };
+    },
   };
 }

@@ -42,7 +42,7 @@ export async function decodeCommand(args: DecodeArgs): Promise<number> {
   let badBytes = 0;
   const receivedAt = new Date();
   for (const event of decoder.push(bytes)) {
-    if (event.type === "reply") continue; // a capture has nobody to answer
+    if (event.type === "reply" || event.type === "message") continue; // a capture has nobody to answer
     if (event.type === "discarded") {
       badRuns += 1;
       badBytes += event.bytes;

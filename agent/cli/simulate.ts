@@ -6,6 +6,7 @@
  */
 import { driverById, DRIVER_IDS } from "../../drivers/index.ts";
 import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
+import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink } from "../../drivers/serial/link.ts";
 import { SCENARIOS, type Scenario } from "../../drivers/simulation.ts";
 import type { SerialSettings } from "../../drivers/types.ts";
@@ -20,11 +21,12 @@ export interface SimulateArgs {
   port: string | undefined;
   tcpConnect: string | undefined;
   tcpListen: string | undefined;
+  udpBind: string | undefined;
   scenario: string | undefined;
   options: string | undefined;
 }
 
-const USAGE = `usage: thea simulate <${DRIVER_IDS.join("|")}> (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT) [--scenario ${SCENARIOS.join("|")}] [--options JSON]\n`;
+const USAGE = `usage: thea simulate <${DRIVER_IDS.join("|")}> (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT | --udp-bind HOST:PORT) [--scenario ${SCENARIOS.join("|")}] [--options JSON]\n`;
 
 export async function simulateCommand(args: SimulateArgs): Promise<number> {
   const driver = args.driver === undefined ? undefined : driverById(args.driver);
@@ -40,7 +42,10 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
     return 2;
   }
   const simulator = driver.simulator(options.value, scenario);
-  link.on("data", (bytes) => simulator.receive?.(bytes));
+  link.on("data", (bytes) => {
+    const answer = simulator.receive?.(bytes);
+    if (answer && answer.length > 0) link.write(answer);
+  });
   link.on("state", (state) => {
     process.stderr.write(state.connected ? `connected: ${state.path}\n` : `not connected: ${state.error ?? "unplugged"}\n`);
   });
@@ -76,13 +81,14 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
 }
 
 function linkFor(args: SimulateArgs, settings: () => SerialSettings): ByteLink | undefined {
-  const chosen = [args.port, args.tcpConnect, args.tcpListen].filter((value) => value !== undefined);
+  const chosen = [args.port, args.tcpConnect, args.tcpListen, args.udpBind].filter((value) => value !== undefined);
   if (chosen.length !== 1) return undefined;
   if (args.port !== undefined) {
     const path = args.port;
     return new SerialLink({ resolvePath: async () => path, settings: settings() });
   }
-  const endpoint = parseEndpoint(args.tcpConnect ?? args.tcpListen ?? "");
+  const endpoint = parseEndpoint(args.tcpConnect ?? args.tcpListen ?? args.udpBind ?? "");
   if (!endpoint) return undefined;
+  if (args.udpBind !== undefined) return new UdpLink("bind", endpoint);
   return new TcpLink(args.tcpConnect !== undefined ? "connect" : "listen", endpoint);
 }

@@ -1,9 +1,17 @@
-/** Commands about the peripherals. (PTZ commands arrive with the visca driver.) */
+/**
+ * Commands about the peripherals: peripherals.list, and every command a configured driver takes
+ * (ptz.move, …), which address a peripheral by id — optional when only one peripheral takes it.
+ */
 import { z } from "zod";
+import { driverById } from "../../drivers/index.ts";
+import { DeviceCommandError, type DeviceCommandSpec } from "../../drivers/types.ts";
+import type { PeripheralConfig } from "../../config/schema.ts";
 import { defineCommand, type Command } from "../commands/command.ts";
+import { formatIssues } from "../config/load.ts";
+import { TheaError } from "../errors.ts";
 import type { PeripheralManager } from "./manager.ts";
 
-export function peripheralCommands(manager: PeripheralManager): Command[] {
+export function peripheralCommands(manager: PeripheralManager, peripherals: readonly PeripheralConfig[]): Command[] {
   return [
     defineCommand({
       name: "peripherals.list",
@@ -11,5 +19,41 @@ export function peripheralCommands(manager: PeripheralManager): Command[] {
       params: z.strictObject({}),
       run: () => ({ peripherals: manager.list() }),
     }),
+    ...deviceCommandSpecs(peripherals).map((spec) => deviceCommand(manager, spec)),
   ];
+}
+
+/** The distinct device commands of the configured peripherals' drivers. */
+function deviceCommandSpecs(peripherals: readonly PeripheralConfig[]): DeviceCommandSpec[] {
+  const specs = new Map<string, DeviceCommandSpec>();
+  for (const peripheral of peripherals) {
+    for (const spec of driverById(peripheral.driver)?.commands ?? []) specs.set(spec.name, spec);
+  }
+  return [...specs.values()];
+}
+
+function deviceCommand(manager: PeripheralManager, spec: DeviceCommandSpec): Command {
+  return defineCommand({
+    name: spec.name,
+    description: `${spec.description} Parameters: peripheral (optional when only one takes ${spec.name}).`,
+    params: z.looseObject({ peripheral: z.string().optional() }),
+    run: async ({ peripheral, ...rest }) => {
+      const target = peripheral ?? onlyPeripheralFor(manager, spec.name);
+      const params = spec.params.safeParse(rest);
+      if (!params.success) throw new TheaError("invalid-params", formatIssues(params.error.issues, new Map()).join("; "));
+      try {
+        return await manager.execute(target, spec.name, params.data);
+      } catch (error) {
+        if (error instanceof DeviceCommandError) throw new TheaError(error.code, error.message);
+        throw error;
+      }
+    },
+  });
+}
+
+function onlyPeripheralFor(manager: PeripheralManager, command: string): string {
+  const candidates = manager.peripheralsFor(command);
+  const [only] = candidates;
+  if (candidates.length === 1 && only !== undefined) return only;
+  throw new TheaError("invalid-params", `peripheral: required; ${command} is taken by ${candidates.join(", ") || "no configured peripheral"}`);
 }

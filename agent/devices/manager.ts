@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { driverById } from "../../drivers/index.ts";
 import type { DeviceReading } from "../../drivers/types.ts";
 import type { AgentContext } from "../context.ts";
-import { messageOf } from "../errors.ts";
+import { messageOf, TheaError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
 import type { MqttSession } from "../mqtt/session.ts";
@@ -73,6 +73,18 @@ export class PeripheralManager {
     clearInterval(this.#refreshTimer);
     this.#options.session.off("connected", this.#onConnected);
     await Promise.all(this.#peripherals.map((peripheral) => peripheral.stop()));
+  }
+
+  /** Peripherals whose driver takes `command`. */
+  peripheralsFor(command: string): string[] {
+    return this.#peripherals.filter((p) => p.driver.commands.some((spec) => spec.name === command)).map((p) => p.config.id);
+  }
+
+  /** Runs a device command on a peripheral (parameters already validated). */
+  execute(peripheralId: string, command: string, params: unknown): Promise<unknown> {
+    const peripheral = this.#peripherals.find((p) => p.config.id === peripheralId);
+    if (!peripheral) return Promise.reject(new TheaError("unknown-peripheral", `no peripheral "${peripheralId}"`));
+    return peripheral.execute(command, params);
   }
 
   list(): PeripheralState[] {

@@ -6,8 +6,9 @@ import { EventEmitter } from "node:events";
 import { SerialPort } from "serialport";
 import type { PeripheralConfig } from "../../config/schema.ts";
 import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
+import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
-import type { Decoder, DeviceReading, Driver } from "../../drivers/types.ts";
+import { DeviceCommandError, type DeviceReading, type Driver, type DriverSession } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
 import { findUsbPort } from "./discovery.ts";
 
@@ -26,7 +27,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   readonly config: PeripheralConfig;
   readonly driver: Driver;
   readonly #link: ByteLink;
-  #decoder: Decoder;
+  #protocol: DriverSession | undefined;
   #state: PeripheralState;
   #keepAlive: NodeJS.Timeout | undefined;
 
@@ -34,7 +35,6 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     super();
     this.config = options.config;
     this.driver = options.driver;
-    this.#decoder = options.driver.decoder(options.config.options);
     this.#state = {
       peripheral: options.config.id,
       driver: options.driver.id,
@@ -61,15 +61,25 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     this.#link.start();
   }
 
+  /** Runs a device command (ptz.move, …); fails with device-unavailable while disconnected. */
+  execute(command: string, params: unknown): Promise<unknown> {
+    if (!this.#protocol || !this.#state.connected) {
+      return Promise.reject(new DeviceCommandError("device-unavailable", `${this.config.id} is not connected`));
+    }
+    return this.#protocol.execute(command, params);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#keepAlive);
+    this.#protocol?.disconnected();
     this.#link.removeAllListeners();
     await this.#link.stop();
   }
 
   #onData(chunk: Buffer): void {
     const receivedAt = new Date();
-    for (const event of this.#decoder.push(chunk)) {
+    for (const event of this.#protocol?.push(chunk) ?? []) {
+      if (event.type === "message") continue; // consumed by the driver's controller
       if (event.type === "reply") {
         this.#link.write(event.bytes);
         continue;
@@ -94,13 +104,16 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     const changed = link.connected !== this.#state.connected;
     const previousError = this.#state.lastError;
     if (link.connected) {
-      // A fresh decoder: bytes from before the reconnect cannot complete a frame.
-      this.#decoder = this.driver.decoder(this.config.options);
+      // Fresh protocol state: bytes from before the reconnect cannot complete a frame.
+      this.#protocol?.disconnected();
+      this.#protocol = this.driver.session(this.config.options, { send: (bytes) => this.#link.write(bytes) });
       this.#state.path = link.path;
       this.#state.lastError = null;
       this.#startHandshake();
     } else {
       clearInterval(this.#keepAlive);
+      this.#protocol?.disconnected();
+      this.#protocol = undefined;
       this.#state.lastError = link.error ?? null;
     }
     this.#state.connected = link.connected;
@@ -120,7 +133,9 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   }
 
   #createLink(options: PeripheralSessionOptions): ByteLink {
-    const { tcp } = options.config;
+    const { tcp, udp } = options.config;
+    const camera = parseEndpoint(udp ?? "");
+    if (camera) return new UdpLink("connect", camera);
     const endpoint = parseEndpoint(tcp?.listen ?? tcp?.connect ?? "");
     if (endpoint) return new TcpLink(tcp?.listen ? "listen" : "connect", endpoint);
     return new SerialLink({

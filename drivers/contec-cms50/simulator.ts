@@ -39,6 +39,7 @@ export function createContecSimulator(firmware: "legacy" | "4.6", scenario: Scen
       for (let i = 0; i + 2 < bytes.length; i++) {
         if (bytes[i] === 0x7d && bytes[i + 1] === 0x81 && bytes[i + 2] === START_LIVE_DATA) commandSeen = true;
       }
+      return undefined; // the device answers by streaming, not with a reply
     },
     chunk(tick) {
       if (commandSeen) {

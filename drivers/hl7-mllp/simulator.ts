@@ -39,6 +39,7 @@ export function createHl7Simulator(scenario: Scenario): DeviceSimulator & { acks
     acks: () => acks,
     receive(bytes) {
       for (const byte of bytes) if (byte === 0x0b) acks += 1;
+      return undefined;
     },
     chunk(tick) {
       const bytes = wrapMllp(new TextEncoder().encode(oruMessage(tick, scenario)));
