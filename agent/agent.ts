@@ -6,9 +6,10 @@ import { mkdir } from "node:fs/promises";
 import { builtinCommands } from "./commands/builtin.ts";
 import { CommandRouter, newCommandCounters } from "./commands/router.ts";
 import type { AgentContext } from "./context.ts";
-import { PeripheralManager, newReadingCounters } from "./devices/manager.ts";
 import { peripheralCommands } from "./devices/commands.ts";
-import { SequenceStore } from "./devices/sequence.ts";
+import { PeripheralManager } from "./devices/manager.ts";
+import { Outbox } from "./outbox/outbox.ts";
+import { OutboxSender } from "./outbox/sender.ts";
 import { messageOf } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
@@ -27,7 +28,8 @@ export class Agent {
   readonly #health: HealthCollector;
   readonly #reporter: TelemetryReporter;
   readonly #router: CommandRouter;
-  readonly #sequence: SequenceStore;
+  readonly #outbox: Outbox;
+  readonly #sender: OutboxSender;
   readonly #peripherals: PeripheralManager;
   #readyTimer: NodeJS.Timeout | undefined;
   #ready = false;
@@ -39,28 +41,33 @@ export class Agent {
     this.#notifier = new SystemdNotifier({ env: ctx.env, log: ctx.log });
     const sessionCounters = newSessionCounters();
     const commandCounters = newCommandCounters();
-    const readingCounters = newReadingCounters();
     this.#session = new MqttSession({
       mqtt: ctx.config.mqtt,
       will: { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(ctx, "connection-lost")) },
       log: ctx.log,
       counters: sessionCounters,
     });
+    const { outbox } = ctx.config;
+    this.#outbox = new Outbox({
+      dataDir: ctx.config.dataDir,
+      settings: { maxMessages: outbox.maxMessages, maxBytes: outbox.maxMegabytes * 1024 * 1024, maxAgeSec: outbox.maxAgeHours * 3600 },
+      log: ctx.log,
+    });
+    this.#sender = new OutboxSender({
+      outbox: this.#outbox,
+      session: this.#session,
+      settings: { replayRatePerSec: outbox.replayRatePerSec, inFlight: outbox.inFlight },
+      log: ctx.log,
+    });
     this.#health = new HealthCollector({
       dataDir: ctx.config.dataDir,
       startedAt: ctx.startedAt,
       clockSynchronized: ctx.clockSynchronized,
-      counters: () => ({ ...sessionCounters, ...commandCounters, ...readingCounters }),
+      counters: () => ({ ...sessionCounters, ...commandCounters }),
+      outbox: () => ({ ...this.#outbox.stats(), inFlight: this.#sender.inFlight, replayRatePerSec: this.#sender.takeReplayRate() }),
     });
-    this.#sequence = new SequenceStore(ctx.config.dataDir);
-    this.#peripherals = new PeripheralManager({
-      ctx,
-      session: this.#session,
-      topics: this.#topics,
-      sequence: this.#sequence,
-      counters: readingCounters,
-    });
-    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health });
+    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox });
+    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox });
     this.#router = new CommandRouter({
       session: this.#session,
       topics: this.#topics,
@@ -78,10 +85,8 @@ export class Agent {
       // Health reports the data dir's state; the agent still serves commands and telemetry.
       this.#log.error({ dataDir: config.dataDir, err: messageOf(error) }, "cannot create the data directory");
     });
-    await this.#sequence.open();
-    if (!this.#sequence.persistent) {
-      this.#log.error({ dataDir: config.dataDir }, "reading sequence numbers cannot be stored; numbering from the clock");
-    }
+    this.#outbox.open();
+    this.#sender.start();
     this.#health.start();
     this.#reporter.start();
     this.#peripherals.start();
@@ -107,7 +112,9 @@ export class Agent {
     this.#reporter.stop();
     await this.#peripherals.stop();
     const goodbye = { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(this.#ctx, "shutdown")) };
+    this.#sender.stop();
     await this.#session.stop(goodbye);
+    this.#outbox.close();
     this.#health.stop();
     this.#log.info("stopped");
   }

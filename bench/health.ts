@@ -39,6 +39,7 @@ const collector = new HealthCollector({
   startedAt: new Date(),
   clockSynchronized: cached(() => readClockSynchronized(), 60_000), // as the agent does
   counters: () => ({}),
+  outbox: () => ({ depth: 0, bytes: 0, oldestPendingAgeSec: null, inFlight: 0, replayRatePerSec: 0, degraded: false, degradedReason: null, dropped: { telemetry: 0, event: 0, clinical: 0 } }),
 });
 
 console.log("health gathering (the loop stall is what other work, e.g. a serial frame, would wait)");

@@ -145,6 +145,19 @@ const peripheralSchema = z
 
 export type PeripheralConfig = z.output<typeof peripheralSchema>;
 
+const outboxSchema = z.strictObject({
+  maxMessages: z.int().min(100).max(100_000_000).default(1_000_000).describe("Most entries kept while offline."),
+  maxMegabytes: z.number().min(1).max(1_000_000).default(512).describe("Most space the outbox may use."),
+  maxAgeHours: z.number().min(1).max(24 * 365).default(24 * 7).describe("Entries older than this are dropped (counted)."),
+  replayRatePerSec: z
+    .number()
+    .min(1)
+    .max(100_000)
+    .default(50)
+    .describe("How fast the backlog of an outage is replayed; live readings are not held back by it."),
+  inFlight: z.int().min(1).max(1000).default(32).describe("Entries awaiting their PUBACK at once."),
+});
+
 export const configSchema = z.strictObject({
   deviceId: z
     .string()
@@ -157,6 +170,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   mqtt: mqttSchema,
   telemetry: telemetrySchema.prefault({}),
+  outbox: outboxSchema.prefault({}).describe("Store-and-forward on the data disk (docs/mqtt-api.md)."),
   peripherals: z
     .array(peripheralSchema)
     .default([])

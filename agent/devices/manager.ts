@@ -1,7 +1,7 @@
 /**
- * Runs every configured peripheral and publishes what they report: each reading (rate-limited
- * for continuous devices, stamped with a unique id and the box's sequence number) and each
- * peripheral's retained state, whose counters are refreshed every STATE_REFRESH_MS.
+ * Runs every configured peripheral and passes on what they report: each reading (rate-limited
+ * for continuous devices, stamped with a unique id and the box's sequence number) into the
+ * outbox, and each peripheral's retained state, whose counters are refreshed every STATE_REFRESH_MS.
  */
 import { randomUUID } from "node:crypto";
 import { driverById } from "../../drivers/index.ts";
@@ -14,26 +14,17 @@ import type { MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import { PeripheralSession } from "./peripheral.ts";
 import { readingPayload } from "./readingPayload.ts";
-import type { SequenceStore } from "./sequence.ts";
+import type { Outbox } from "../outbox/outbox.ts";
+import { PRIORITY } from "../outbox/store.ts";
 import { ReadingThrottle } from "./throttle.ts";
 
 const STATE_REFRESH_MS = 30_000;
-
-export interface ReadingCounters {
-  readingsPublished: number;
-  readingsNotSent: number;
-}
-
-export function newReadingCounters(): ReadingCounters {
-  return { readingsPublished: 0, readingsNotSent: 0 };
-}
 
 export interface PeripheralManagerOptions {
   ctx: AgentContext;
   session: MqttSession;
   topics: DeviceTopics;
-  sequence: SequenceStore;
-  counters: ReadingCounters;
+  outbox: Outbox;
 }
 
 export class PeripheralManager {
@@ -56,7 +47,7 @@ export class PeripheralManager {
       const throttle = new ReadingThrottle(config.publishRateHz);
       peripheral.on("reading", (reading, receivedAt) => {
         const due = throttle.offer(reading, receivedAt.getTime());
-        if (due) void this.#publishReading(peripheral, due, receivedAt);
+        if (due) this.#storeReading(peripheral, due, receivedAt);
       });
       peripheral.on("state", (state) => {
         this.#log.info({ peripheral: state.peripheral, connected: state.connected, path: state.path, error: state.lastError }, "peripheral state");
@@ -91,23 +82,15 @@ export class PeripheralManager {
     return this.#peripherals.map((peripheral) => peripheral.state);
   }
 
-  async #publishReading(peripheral: PeripheralSession, reading: DeviceReading, receivedAt: Date): Promise<void> {
-    const { session, topics, sequence, counters } = this.#options;
-    try {
-      const payload = readingPayload(reading, {
-        id: randomUUID(),
-        seq: await sequence.next(),
-        peripheral: peripheral.config.id,
-        driver: peripheral.driver.id,
-        receivedAt,
-      });
-      const sent = await session.publish(topics.peripheralReading(payload.peripheral), JSON.stringify(payload), { qos: 1 });
-      if (sent) counters.readingsPublished += 1;
-      else counters.readingsNotSent += 1;
-    } catch (error) {
-      counters.readingsNotSent += 1;
-      this.#log.error({ peripheral: peripheral.config.id, err: messageOf(error) }, "reading not published");
-    }
+  /** Into the outbox, which numbers it, keeps it through outages and publishes it. */
+  #storeReading(peripheral: PeripheralSession, reading: DeviceReading, receivedAt: Date): void {
+    this.#options.outbox.enqueue({
+      topic: this.#options.topics.peripheralReading(peripheral.config.id),
+      priority: PRIORITY.clinical,
+      createdAt: receivedAt.getTime(),
+      payload: (seq) =>
+        JSON.stringify(readingPayload(reading, { id: randomUUID(), seq, peripheral: peripheral.config.id, driver: peripheral.driver.id, receivedAt })),
+    });
   }
 
   #publishAllStates(): void {

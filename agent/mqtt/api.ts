@@ -43,6 +43,21 @@ export interface HealthPayload {
   disk: DiskUse | { path: string; error: string };
   network: { interfaces: NetworkInterfaceState[] };
   agent: AgentHealth;
+  outbox: OutboxHealth;
+}
+
+export interface OutboxHealth {
+  /** Entries waiting for the broker's acknowledgement. */
+  depth: number;
+  bytes: number;
+  oldestPendingAgeSec: number | null;
+  inFlight: number;
+  /** Backlog entries replayed per second since the previous report. */
+  replayRatePerSec: number;
+  /** True when the disk failed and pending entries are held in memory only. */
+  degraded: boolean;
+  degradedReason: string | null;
+  dropped: { telemetry: number; event: number; clinical: number };
 }
 
 export interface DiskUse {

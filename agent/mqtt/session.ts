@@ -213,6 +213,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
 /** Resolves to the promise's value, or false when it has not settled within `ms`. */
 function withTimeout(promise: Promise<boolean>, ms: number): Promise<boolean> {
+  if (!Number.isFinite(ms)) return promise;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);

@@ -8,7 +8,7 @@ import os from "node:os";
 import { monitorEventLoopDelay, type ELDHistogram } from "node:perf_hooks";
 import si from "systeminformation";
 import { messageOf } from "../errors.ts";
-import type { ClockSynchronized, DiskUse, HealthPayload, NetworkInterfaceState } from "../mqtt/api.ts";
+import type { ClockSynchronized, DiskUse, HealthPayload, NetworkInterfaceState, OutboxHealth } from "../mqtt/api.ts";
 import { cached } from "./cached.ts";
 
 export interface HealthCollectorOptions {
@@ -16,6 +16,7 @@ export interface HealthCollectorOptions {
   startedAt: Date;
   clockSynchronized: () => Promise<ClockSynchronized>;
   counters: () => Record<string, number>;
+  outbox: () => OutboxHealth;
 }
 
 const SLOW_FIGURES_TTL_MS = 60_000;
@@ -78,6 +79,7 @@ export class HealthCollector {
         eventLoopLagMs: this.#takeLoopDelay(),
         counters: this.#options.counters(),
       },
+      outbox: this.#options.outbox(),
     };
     return payload;
   }

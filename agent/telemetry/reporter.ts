@@ -1,13 +1,15 @@
 /**
- * Publishes presence and health: the retained online status and a health report on every
- * (re)connect, then health every telemetry.healthIntervalSec while connected. Offline, health is
- * skipped, not queued: the next report carries the current figures anyway.
+ * Publishes presence and health: the retained online status on every (re)connect, and a health
+ * report then and every telemetry.healthIntervalSec. Health goes through the outbox at the lowest
+ * priority, so reports from an outage arrive later — and are the first dropped when it is full.
  */
 import type { AgentContext } from "../context.ts";
 import { messageOf } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectedInfo, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
+import type { Outbox } from "../outbox/outbox.ts";
+import { PRIORITY } from "../outbox/store.ts";
 import type { HealthCollector } from "./health.ts";
 import { onlineStatus } from "./status.ts";
 
@@ -16,6 +18,7 @@ export interface TelemetryReporterOptions {
   session: MqttSession;
   topics: DeviceTopics;
   health: HealthCollector;
+  outbox: Outbox;
 }
 
 export class TelemetryReporter {
@@ -48,11 +51,10 @@ export class TelemetryReporter {
   }
 
   async #publishHealth(): Promise<void> {
-    const { session, topics, health } = this.#options;
-    if (!session.connected) return;
+    const { topics, health, outbox } = this.#options;
     try {
-      const payload = await health.collect();
-      await session.publish(topics.health, JSON.stringify(payload), { qos: 1 });
+      const payload = JSON.stringify(await health.collect());
+      outbox.enqueue({ topic: topics.health, priority: PRIORITY.telemetry, createdAt: Date.now(), payload });
     } catch (error) {
       this.#log.error({ err: messageOf(error) }, "health report failed");
     }

@@ -20,7 +20,8 @@ export class TestClient {
   }
 
   static async connect(url: string): Promise<TestClient> {
-    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, clientId: `test-${randomBytes(4).toString("hex")}` });
+    // Reconnects (and resubscribes) like a real subscriber, so a test may restart the broker.
+    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 100, clientId: `test-${randomBytes(4).toString("hex")}` });
     return new TestClient(client);
   }
 

@@ -1,0 +1,76 @@
+/** The outbox on a real SQLite file in a temporary data directory. */
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../../agent/log.ts";
+import { Outbox, type OutboxSettings } from "../../../agent/outbox/outbox.ts";
+import { PRIORITY, type Priority } from "../../../agent/outbox/store.ts";
+
+const log = createLogger({ level: "silent" });
+const roomy: OutboxSettings = { maxMessages: 1000, maxBytes: 10_000_000, maxAgeSec: 3600 };
+
+async function outbox(settings = roomy, dataDir?: string): Promise<{ outbox: Outbox; dir: string }> {
+  const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), "thea-outbox-")));
+  const opened = new Outbox({ dataDir: dir, settings, log });
+  opened.open();
+  return { outbox: opened, dir };
+}
+
+const add = (box: Outbox, priority: Priority, createdAt = Date.now()) =>
+  box.enqueue({ topic: "t", priority, createdAt, payload: (seq) => JSON.stringify({ seq }) });
+
+describe("Outbox", () => {
+  it("numbers readings without gaps, also across a reopen (as after a crash) and between health reports", async () => {
+    const { outbox: first, dir } = await outbox();
+    const health = first.enqueue({ topic: "h", priority: PRIORITY.telemetry, createdAt: Date.now(), payload: "{}" });
+    const seqs = [add(first, PRIORITY.clinical), add(first, PRIORITY.clinical)].map((entry) => JSON.parse(entry.payload).seq as number);
+    expect(health.payload).toBe("{}");
+    first.close();
+    const { outbox: second } = await outbox(roomy, dir);
+    const next = JSON.parse(add(second, PRIORITY.clinical).payload).seq as number;
+    expect([...seqs, next]).toEqual([1, 2, 3]);
+    expect(second.stats().depth).toBe(4); // nothing acknowledged: everything is still pending
+    second.close();
+  });
+
+  it("removes an entry only when acknowledged, and hands out pending ones oldest first", async () => {
+    const { outbox: box } = await outbox();
+    const [a, b, c] = [add(box, PRIORITY.clinical), add(box, PRIORITY.telemetry), add(box, PRIORITY.clinical)];
+    box.acknowledge(b.id);
+    expect(box.after(0, 10).map((entry) => entry.id)).toEqual([a.id, c.id]);
+    expect(box.after(a.id, 10, c.id)).toEqual([]);
+    box.close();
+  });
+
+  it("when full, drops health telemetry first and clinical readings last, counting each drop", async () => {
+    const { outbox: box } = await outbox({ ...roomy, maxMessages: 3 });
+    add(box, PRIORITY.clinical);
+    add(box, PRIORITY.telemetry);
+    add(box, PRIORITY.event);
+    add(box, PRIORITY.clinical); // over by one: the telemetry entry goes
+    add(box, PRIORITY.clinical); // over by one again: the event goes
+    expect(box.stats()).toMatchObject({ depth: 3, dropped: { telemetry: 1, event: 1, clinical: 0 } });
+    add(box, PRIORITY.clinical); // only clinical left: the oldest clinical goes
+    expect(box.stats().dropped).toEqual({ telemetry: 1, event: 1, clinical: 1 });
+    box.close();
+  });
+
+  it("drops entries older than the age bound", async () => {
+    const { outbox: box } = await outbox({ ...roomy, maxAgeSec: 60 });
+    add(box, PRIORITY.clinical, Date.now() - 120_000);
+    add(box, PRIORITY.clinical);
+    expect(box.stats()).toMatchObject({ depth: 1, dropped: { clinical: 1 } });
+    box.close();
+  });
+
+  it("keeps working in memory, loudly, when the data directory cannot be written", async () => {
+    const file = path.join(await mkdtemp(path.join(tmpdir(), "thea-outbox-")), "not-a-dir");
+    await writeFile(file, "");
+    const { outbox: box } = await outbox(roomy, path.join(file, "data"));
+    const entry = add(box, PRIORITY.clinical);
+    expect(box.stats()).toMatchObject({ depth: 1, degraded: true, degradedReason: expect.stringContaining("cannot open") });
+    expect(JSON.parse(entry.payload).seq).toBeGreaterThan(0);
+    box.close();
+  });
+});
