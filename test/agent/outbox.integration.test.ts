@@ -129,3 +129,28 @@ describe("store and forward", () => {
     expect(missing(seen)).toEqual([]);
   });
 });
+
+describe("a failing data disk", () => {
+  // 24 KiB free: the database cannot even be created; 96 KiB: it fills up while readings flow.
+  it.each([
+    ["full at start", 24, /cannot open the outbox database/],
+    ["filling up while running", 96, /database or disk is full/],
+  ] as const)("%s: degrades the outbox to memory, says so in health, keeps delivering readings", { timeout: 45_000 }, async (_label, freeKb, expected) => {
+    const port = await oximeter();
+    const agent = await AgentProcess.start({
+      brokerUrl: fixture.broker.url,
+      deviceId: `full-disk-${freeKb}`,
+      nearlyFullDiskKb: freeKb,
+      healthIntervalSec: 1,
+      extraYaml: `peripherals:\n  - { id: oximeter, driver: nonin, port: "${port}", publishRateHz: 3 }`,
+    });
+    fixture.cleanup(() => agent.stop());
+    const health = await fixture.watcher.next(`thea/v1/full-disk-${freeKb}/health`, (m) => (m.json() as HealthPayload).outbox.degraded, 40_000);
+    expect((health.json() as HealthPayload).outbox.degradedReason).toMatch(expected);
+    const topic = `thea/v1/full-disk-${freeKb}/peripherals/oximeter/reading`;
+    const seen = await collectSeqs(fixture.watcher, topic);
+    await until("readings after the disk filled", () => seen.length >= 3);
+    expect(agent.running).toBe(true);
+    expect(agent.stdout.text).toContain("OUTBOX DEGRADED");
+  });
+});

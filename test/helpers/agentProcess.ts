@@ -23,6 +23,11 @@ export interface AgentProcessOptions {
   /** Reuse a data directory (and device id) to restart "the same box". */
   dataDir?: string;
   deviceId?: string;
+  /**
+   * Run the agent with its data directory on a tiny tmpfs (in a private mount namespace made with
+   * unshare, so nothing is left behind) that only has this many KiB free: a disk about to fill.
+   */
+  nearlyFullDiskKb?: number;
 }
 
 export class AgentProcess {
@@ -59,7 +64,19 @@ export class AgentProcess {
         options.extraYaml ?? "",
       ].join("\n"),
     );
-    const child = spawn(THEA_BIN, ["run", "--config", configPath], {
+    const [command, args] =
+      options.nearlyFullDiskKb === undefined
+        ? [THEA_BIN, ["run", "--config", configPath]]
+        : [
+            "unshare",
+            [
+              "--user", "--map-root-user", "--mount", "sh", "-c",
+              `mkdir -p '${dataDir}' && mount -t tmpfs -o size=256k tmpfs '${dataDir}' && ` +
+                `dd if=/dev/zero of='${dataDir}/filler' bs=1k count=${256 - options.nearlyFullDiskKb} 2>/dev/null; ` +
+                `exec '${THEA_BIN}' run --config '${configPath}'`,
+            ],
+          ];
+    const child = spawn(command, args, {
       env: {
         ...process.env,
         THEA_MQTT_URL: options.brokerUrl,
