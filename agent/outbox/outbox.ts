@@ -31,6 +31,8 @@ export interface OutboxStats {
 
 interface OutboxEvents {
   added: [OutboxEntry];
+  /** The broker has the entry; it is gone from the outbox. */
+  acknowledged: [number];
 }
 
 const PRIORITY_NAMES = Object.fromEntries(Object.entries(PRIORITY).map(([name, value]) => [value, name])) as Record<Priority, keyof typeof PRIORITY>;
@@ -81,6 +83,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       this.#degradeToMemory(`cannot update the outbox: ${messageOf(error)}`);
       this.#store.remove(id);
     }
+    this.emit("acknowledged", id);
   }
 
   after(after: number, limit: number, before?: number): OutboxEntry[] {
