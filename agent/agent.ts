@@ -11,6 +11,7 @@ import { PeripheralManager } from "./devices/manager.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { messageOf } from "./errors.ts";
+import { EventLog } from "./events.ts";
 import type { Logger } from "./log.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
 import { deviceTopics } from "./mqtt/topics.ts";
@@ -31,6 +32,9 @@ export class Agent {
   readonly #outbox: Outbox;
   readonly #sender: OutboxSender;
   readonly #peripherals: PeripheralManager;
+  readonly #events: EventLog;
+  readonly #pendingDrops: Record<string, number> = {};
+  #dropTimer: NodeJS.Timeout | undefined;
   #readyTimer: NodeJS.Timeout | undefined;
   #ready = false;
 
@@ -66,8 +70,9 @@ export class Agent {
       counters: () => ({ ...sessionCounters, ...commandCounters }),
       outbox: () => ({ ...this.#outbox.stats(), inFlight: this.#sender.inFlight, replayRatePerSec: this.#sender.takeReplayRate() }),
     });
-    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox });
-    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox });
+    this.#events = new EventLog({ outbox: this.#outbox, topic: this.#topics.event });
+    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events });
+    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events });
     this.#router = new CommandRouter({
       session: this.#session,
       topics: this.#topics,
@@ -85,6 +90,8 @@ export class Agent {
       // Health reports the data dir's state; the agent still serves commands and telemetry.
       this.#log.error({ dataDir: config.dataDir, err: messageOf(error) }, "cannot create the data directory");
     });
+    this.#outbox.on("degraded", (reason) => this.#events.record("outbox.degraded", { reason }));
+    this.#outbox.on("dropped", (counts) => this.#noteDrops(counts));
     this.#outbox.open();
     this.#sender.start();
     this.#health.start();
@@ -107,6 +114,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.#log.info("stopping");
     clearTimeout(this.#readyTimer);
+    clearTimeout(this.#dropTimer);
     await this.#notifier.stopping();
     this.#router.stop();
     this.#reporter.stop();
@@ -117,6 +125,23 @@ export class Agent {
     this.#outbox.close();
     this.#health.stop();
     this.#log.info("stopped");
+  }
+
+  /**
+   * Drops become one `outbox.dropped` event a minute at most. Dropped events themselves are not
+   * reported with another event: in a full outbox that would only make more drops.
+   */
+  #noteDrops(counts: Partial<Record<string, number>>): void {
+    for (const [priority, count] of Object.entries(counts)) {
+      if (priority !== "event" && count) this.#pendingDrops[priority] = (this.#pendingDrops[priority] ?? 0) + count;
+    }
+    if (this.#dropTimer || Object.keys(this.#pendingDrops).length === 0) return;
+    this.#dropTimer = setTimeout(() => {
+      this.#dropTimer = undefined;
+      const dropped = { ...this.#pendingDrops };
+      for (const key of Object.keys(this.#pendingDrops)) delete this.#pendingDrops[key];
+      this.#events.record("outbox.dropped", { dropped, totals: this.#outbox.stats().dropped });
+    }, 60_000);
   }
 
   async #becomeReady(status: string): Promise<void> {

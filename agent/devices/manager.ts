@@ -14,6 +14,7 @@ import type { MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import { PeripheralSession } from "./peripheral.ts";
 import { readingPayload } from "./readingPayload.ts";
+import type { EventLog } from "../events.ts";
 import type { Outbox } from "../outbox/outbox.ts";
 import { PRIORITY } from "../outbox/store.ts";
 import { ReadingThrottle } from "./throttle.ts";
@@ -25,6 +26,7 @@ export interface PeripheralManagerOptions {
   session: MqttSession;
   topics: DeviceTopics;
   outbox: Outbox;
+  events: EventLog;
 }
 
 export class PeripheralManager {
@@ -49,7 +51,13 @@ export class PeripheralManager {
         const due = throttle.offer(reading, receivedAt.getTime());
         if (due) this.#storeReading(peripheral, due, receivedAt);
       });
+      let wasConnected = false;
       peripheral.on("state", (state) => {
+        if (state.connected !== wasConnected) {
+          wasConnected = state.connected;
+          const details = { peripheral: state.peripheral, driver: state.driver, path: state.path, error: state.lastError };
+          this.#options.events.record(state.connected ? "peripheral.connected" : "peripheral.disconnected", details);
+        }
         this.#log.info({ peripheral: state.peripheral, connected: state.connected, path: state.path, error: state.lastError }, "peripheral state");
         void this.#publishState(state);
       });

@@ -9,6 +9,8 @@ export interface DeviceTopics {
   /** Retained: online/offline, version, boot id. Also the last-will topic. */
   readonly status: string;
   readonly health: string;
+  /** QoS 1 through the outbox: peripheral plugged/unplugged, disk nearly full, outbox drops. */
+  readonly event: string;
   /** Subscription filter for every command addressed to this box. */
   readonly commandFilter: string;
   command(name: string): string;
@@ -29,6 +31,7 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     root,
     status: `${root}/status`,
     health: `${root}/health`,
+    event: `${root}/event`,
     commandFilter: `${commandPrefix}+`,
     command: (name) => `${commandPrefix}${name}`,
     commandResponse: (name) => `${commandPrefix}${name}/response`,

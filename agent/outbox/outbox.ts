@@ -33,6 +33,8 @@ interface OutboxEvents {
   added: [OutboxEntry];
   /** The broker has the entry; it is gone from the outbox. */
   acknowledged: [number];
+  dropped: [Partial<DropCounts>, string];
+  degraded: [string];
 }
 
 const PRIORITY_NAMES = Object.fromEntries(Object.entries(PRIORITY).map(([name, value]) => [value, name])) as Record<Priority, keyof typeof PRIORITY>;
@@ -130,6 +132,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
       byPriority[name] = (byPriority[name] ?? 0) + 1;
     }
     this.#log.warn({ dropped: byPriority, why }, "outbox dropped entries");
+    this.emit("dropped", byPriority, why);
   }
 
   #degradeToMemory(reason: string): void {
@@ -147,6 +150,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.#store = store;
     this.#degradedReason = reason;
     this.#log.error({ reason }, "OUTBOX DEGRADED: readings are kept in memory only until the disk works again");
+    this.emit("degraded", reason);
   }
 }
 

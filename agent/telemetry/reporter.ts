@@ -8,6 +8,7 @@ import { messageOf } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { ConnectedInfo, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
+import { DiskUsageWatch, type EventLog } from "../events.ts";
 import type { Outbox } from "../outbox/outbox.ts";
 import { PRIORITY } from "../outbox/store.ts";
 import type { HealthCollector } from "./health.ts";
@@ -19,12 +20,14 @@ export interface TelemetryReporterOptions {
   topics: DeviceTopics;
   health: HealthCollector;
   outbox: Outbox;
+  events: EventLog;
 }
 
 export class TelemetryReporter {
   readonly #options: TelemetryReporterOptions;
   readonly #log: Logger;
   readonly #onConnected = (info: ConnectedInfo) => void this.#announce(info);
+  readonly #disk = new DiskUsageWatch();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(options: TelemetryReporterOptions) {
@@ -53,8 +56,11 @@ export class TelemetryReporter {
   async #publishHealth(): Promise<void> {
     const { topics, health, outbox } = this.#options;
     try {
-      const payload = JSON.stringify(await health.collect());
-      outbox.enqueue({ topic: topics.health, priority: PRIORITY.telemetry, createdAt: Date.now(), payload });
+      const report = await health.collect();
+      outbox.enqueue({ topic: topics.health, priority: PRIORITY.telemetry, createdAt: Date.now(), payload: JSON.stringify(report) });
+      if ("usedPercent" in report.disk && this.#disk.check(report.disk.usedPercent)) {
+        this.#options.events.record("disk.usage-high", { path: report.disk.path, usedPercent: report.disk.usedPercent, freeBytes: report.disk.freeBytes });
+      }
     } catch (error) {
       this.#log.error({ err: messageOf(error) }, "health report failed");
     }

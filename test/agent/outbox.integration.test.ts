@@ -145,6 +145,10 @@ describe("a failing data disk", () => {
       extraYaml: `peripherals:\n  - { id: oximeter, driver: nonin, port: "${port}", publishRateHz: 3 }`,
     });
     fixture.cleanup(() => agent.stop());
+    const events = `thea/v1/full-disk-${freeKb}/event`;
+    // Events from before the connection travel in the outbox backlog, so plain waits suffice here.
+    const diskWarning = fixture.watcher.next(events, (m) => (m.json() as { type: string }).type === "disk.usage-high", 40_000);
+    const degradedEvent = fixture.watcher.next(events, (m) => (m.json() as { type: string }).type === "outbox.degraded", 40_000);
     const health = await fixture.watcher.next(`thea/v1/full-disk-${freeKb}/health`, (m) => (m.json() as HealthPayload).outbox.degraded, 40_000);
     expect((health.json() as HealthPayload).outbox.degradedReason).toMatch(expected);
     const topic = `thea/v1/full-disk-${freeKb}/peripherals/oximeter/reading`;
@@ -152,5 +156,7 @@ describe("a failing data disk", () => {
     await until("readings after the disk filled", () => seen.length >= 3);
     expect(agent.running).toBe(true);
     expect(agent.stdout.text).toContain("OUTBOX DEGRADED");
+    expect((await degradedEvent).json()).toMatchObject({ reason: expect.stringMatching(expected) });
+    expect(((await diskWarning).json() as { usedPercent: number }).usedPercent).toBeGreaterThanOrEqual(80);
   });
 });

@@ -10,6 +10,7 @@ import type { PeripheralState, ReadingPayload } from "../../agent/mqtt/api.ts";
 import { DRIVERS } from "../../drivers/index.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
+import { TestClient } from "../helpers/mqttClient.ts";
 import { PtyPair } from "../helpers/ptyPair.ts";
 import { SimulatorProcess } from "../helpers/simulatorProcess.ts";
 
@@ -94,18 +95,31 @@ describe("a Nonin oximeter on a serial line", () => {
     const { pty, agent, simulator, readingTopic, stateTopic } = await station();
     await readings(readingTopic, 1);
 
+    const eventTopic = `thea/v1/${agent.deviceId}/event`;
+    // Its own client, subscribed before the cable is pulled (events are not retained).
+    const operator = await TestClient.connect(fixture.broker.url);
+    fixture.cleanup(() => operator.close());
+    const unplugEvent = await operator.armed(eventTopic, (m) => (m.json() as { type: string }).type === "peripheral.disconnected");
     const unplugged = fixture.watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === false);
     await simulator.stop();
     await pty.close();
     const state = (await unplugged).json() as PeripheralState;
     expect(state).toMatchObject({ connected: false, lastError: expect.any(String) });
-    expect((await unplugged).packet.retain).toBe(true);
+    // Retained: someone who subscribes now still learns the cable is out.
+    const late = await TestClient.connect(fixture.broker.url);
+    fixture.cleanup(() => late.close());
+    const retained = await late.next(stateTopic);
+    expect(retained.packet.retain).toBe(true);
+    expect(retained.json()).toMatchObject({ connected: false });
 
+    expect((await unplugEvent.message).json()).toMatchObject({ type: "peripheral.disconnected", peripheral: "oximeter", driver: "nonin", id: expect.any(String), time: expect.any(String) });
+    const replugEvent = await operator.armed(eventTopic, (m) => (m.json() as { type: string }).type === "peripheral.connected");
     const replugged = fixture.watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === true);
     await pty.open();
     const again = await SimulatorProcess.start("nonin", pty.deviceEnd);
     fixture.cleanup(() => again.stop());
     await replugged;
+    await replugEvent.message;
     const after = await readings(readingTopic, 1);
     expect(after[0]?.observations.length).toBe(2);
     expect(agent.running).toBe(true);

@@ -39,6 +39,16 @@ export class TestClient {
     return found;
   }
 
+  /**
+   * Like `next`, but resolves only once the broker has confirmed the subscription, with the
+   * pending message inside: for waiting on a non-retained message the test is about to cause.
+   */
+  async armed(filter: string, match: (message: ReceivedMessage) => boolean, timeoutMs = 15_000): Promise<{ message: Promise<ReceivedMessage> }> {
+    const message = this.next(filter, match, timeoutMs);
+    await this.client.subscribeAsync(filter, { qos: 1 });
+    return { message };
+  }
+
   /** Sends a command request the MQTT 5 way and resolves with the parsed answer. */
   async request(topic: string, payload: string | Buffer, options: { timeoutMs?: number } = {}): Promise<{ body: unknown; packet: IPublishPacket }> {
     const responseTopic = `${topic}/reply/${randomBytes(4).toString("hex")}`;

@@ -1,0 +1,46 @@
+/**
+ * Things that happened, for operators: `thea/v1/{deviceId}/event`, through the outbox (so events
+ * from an outage arrive after it), priority between health and clinical readings.
+ */
+import { randomUUID } from "node:crypto";
+import type { Outbox } from "./outbox/outbox.ts";
+import { PRIORITY } from "./outbox/store.ts";
+
+export type EventType = "peripheral.connected" | "peripheral.disconnected" | "disk.usage-high" | "outbox.dropped" | "outbox.degraded";
+
+export interface EventPayload {
+  id: string;
+  type: EventType;
+  time: string;
+  [detail: string]: unknown;
+}
+
+export class EventLog {
+  readonly #outbox: Outbox;
+  readonly #topic: string;
+
+  constructor(options: { outbox: Outbox; topic: string }) {
+    this.#outbox = options.outbox;
+    this.#topic = options.topic;
+  }
+
+  record(type: EventType, details: Record<string, unknown> = {}): void {
+    const event: EventPayload = { id: randomUUID(), type, time: new Date().toISOString(), ...details };
+    this.#outbox.enqueue({ topic: this.#topic, priority: PRIORITY.event, createdAt: Date.now(), payload: JSON.stringify(event) });
+  }
+}
+
+/** Warns once when the data disk passes 80 % and again only after it has been below 75 %. */
+export class DiskUsageWatch {
+  static readonly WARN_PERCENT = 80;
+  static readonly REARM_PERCENT = 75;
+  #warned = false;
+
+  /** True when this figure should raise the warning. */
+  check(usedPercent: number): boolean {
+    if (usedPercent < DiskUsageWatch.REARM_PERCENT) this.#warned = false;
+    if (this.#warned || usedPercent < DiskUsageWatch.WARN_PERCENT) return false;
+    this.#warned = true;
+    return true;
+  }
+}
