@@ -44,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       "tcp-listen": { type: "string" },
       "udp-bind": { type: "string" },
       scenario: { type: "string" },
+      speed: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
         udpBind: values["udp-bind"],
         scenario: values.scenario,
         options: values.options,
+        speed: values.speed,
       });
     case "version":
       process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
