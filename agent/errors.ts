@@ -11,6 +11,7 @@ export const ErrorCodes = [
   "payload-too-large",
   "busy",
   "timeout",
+  "expired",
   // Peripherals a command is addressed to
   "unknown-peripheral",
   "unsupported-command",

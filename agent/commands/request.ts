@@ -29,3 +29,15 @@ export function errorResponse(error: unknown): CommandResponse {
   if (isTheaError(error)) return { ok: false, error: { code: error.code, message: error.message } };
   return { ok: false, error: { code: "internal-error", message: "the command failed inside the agent; see its log" } };
 }
+
+/**
+ * When a request stops being valid: the `expires-at` user property (ISO 8601), for requests that
+ * may sit in a queue. (MQTT 5 message expiry is enforced by the broker before delivery.)
+ */
+export function expiryOf(userProperties: Record<string, string | string[]> | undefined): number | undefined | "invalid" {
+  const raw = userProperties?.["expires-at"];
+  const text = Array.isArray(raw) ? raw[0] : raw;
+  if (text === undefined) return undefined;
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? "invalid" : time;
+}

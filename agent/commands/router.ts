@@ -10,7 +10,8 @@ import type { CommandResponse } from "../mqtt/api.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import type { Command } from "./command.ts";
-import { decodeRequest, errorResponse, failure } from "./request.ts";
+import { decodeRequest, errorResponse, expiryOf, failure } from "./request.ts";
+import { ResponseCache } from "./responseCache.ts";
 
 export interface CommandCounters {
   commandsOk: number;
@@ -39,6 +40,7 @@ export class CommandRouter {
   readonly #log: Logger;
   readonly #commands: Map<string, Command>;
   readonly #onMessage = (message: IncomingMessage) => void this.#handle(message);
+  readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxEntries: 512 });
   #running = 0;
 
   constructor(options: CommandRouterOptions) {
@@ -60,7 +62,20 @@ export class CommandRouter {
     const { topics, session } = this.#options;
     const name = topics.commandName(message.topic);
     if (name === undefined) return;
-    const response = await this.#execute(name, message.payload);
+    const expiresAt = expiryOf(message.userProperties);
+    const run = () => {
+      if (expiresAt === "invalid") return Promise.resolve(failure("invalid-params", "expires-at: must be an ISO 8601 time").response);
+      if (expiresAt !== undefined && expiresAt <= Date.now()) {
+        return Promise.resolve(failure("expired", `the request expired at ${new Date(expiresAt).toISOString()}; not run`).response);
+      }
+      return this.#execute(name, message.payload);
+    };
+    // A request id (correlation data) seen before gets the same answer; the command does not run twice.
+    const { response: answer, repeated } = message.correlationData
+      ? this.#answers.answer(`${name}\u0000${message.correlationData.toString("hex")}`, run)
+      : { response: run(), repeated: false };
+    const response = await answer;
+    if (repeated) this.#log.info({ command: name }, "repeated request id: answered from the cache");
     if (response.ok) this.#options.counters.commandsOk += 1;
     else this.#options.counters.commandsFailed += 1;
     const replyTo = usableResponseTopic(message.responseTopic) ?? topics.commandResponse(name);

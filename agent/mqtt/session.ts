@@ -16,6 +16,8 @@ export interface IncomingMessage {
   payload: Buffer;
   responseTopic?: string | undefined;
   correlationData?: Buffer | undefined;
+  /** MQTT 5 user properties (e.g. expires-at on a command). */
+  userProperties?: Record<string, string | string[]> | undefined;
 }
 
 export interface ConnectedInfo {
@@ -201,6 +203,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       payload,
       responseTopic: packet.properties?.responseTopic,
       correlationData: packet.properties?.correlationData,
+      userProperties: packet.properties?.userProperties,
     };
     try {
       this.emit("message", message);

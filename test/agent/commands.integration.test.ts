@@ -77,6 +77,29 @@ describe("bad requests get an error answer, never a crash", () => {
   });
 });
 
+describe("request ids and expiry", () => {
+  it("answers a repeated request id from the cache instead of running the command again", async () => {
+    const requestId = Buffer.from("retry-42");
+    const first = await operator.request(cmd("health.now"), "{}", { correlationData: requestId });
+    const again = await operator.request(cmd("health.now"), "{}", { correlationData: requestId });
+    const other = await operator.request(cmd("health.now"), "{}");
+    // health.now reports how many commands the agent has run: a cached answer is the very same
+    // report, a fresh run counts more.
+    const ran = (answer: { body: unknown }) => (answer.body as { result: { agent: { counters: { commandsOk: number } } } }).result.agent.counters.commandsOk;
+    expect(again.body).toEqual(first.body);
+    expect(ran(other)).toBeGreaterThan(ran(first));
+  });
+
+  it("does not run a request whose expires-at has passed, and rejects a malformed one", async () => {
+    const late = await operator.request(cmd("ping"), "{}", { userProperties: { "expires-at": new Date(Date.now() - 1000).toISOString() } });
+    expect(late.body).toMatchObject({ ok: false, error: { code: "expired" } });
+    const timely = await operator.request(cmd("ping"), "{}", { userProperties: { "expires-at": new Date(Date.now() + 60_000).toISOString() } });
+    expect(timely.body).toMatchObject({ ok: true });
+    const garbled = await operator.request(cmd("ping"), "{}", { userProperties: { "expires-at": "tomorrow-ish" } });
+    expect(garbled.body).toMatchObject({ ok: false, error: { code: "invalid-params" } });
+  });
+});
+
 describe("mosquitto_rr", () => {
   it("gets the ping answer", async () => {
     const run = promisify(execFile);

@@ -50,12 +50,17 @@ export class TestClient {
   }
 
   /** Sends a command request the MQTT 5 way and resolves with the parsed answer. */
-  async request(topic: string, payload: string | Buffer, options: { timeoutMs?: number } = {}): Promise<{ body: unknown; packet: IPublishPacket }> {
+  async request(
+    topic: string,
+    payload: string | Buffer,
+    options: { timeoutMs?: number; correlationData?: Buffer; userProperties?: Record<string, string> } = {},
+  ): Promise<{ body: unknown; packet: IPublishPacket }> {
     const responseTopic = `${topic}/reply/${randomBytes(4).toString("hex")}`;
-    const correlationData = randomBytes(8);
+    const correlationData = options.correlationData ?? randomBytes(8);
     const answer = this.next(responseTopic, (message) => message.packet.properties?.correlationData?.equals(correlationData) ?? false, options.timeoutMs);
     await this.client.subscribeAsync(responseTopic, { qos: 1 });
-    await this.publish(topic, payload, { qos: 1, properties: { responseTopic, correlationData } });
+    const properties = { responseTopic, correlationData, ...(options.userProperties && { userProperties: options.userProperties }) };
+    await this.publish(topic, payload, { qos: 1, properties });
     const message = await answer;
     return { body: message.json(), packet: message.packet };
   }
