@@ -1,6 +1,7 @@
 /**
  * Outbox figures (printed, nothing asserted), against a mosquitto started here on loopback:
- *  - enqueue throughput on the data disk (each entry committed and fsynced, as in production);
+ *  - enqueue throughput on the data disk (each entry committed and fsynced, as in production),
+ *    on an empty outbox and behind the backlog of a long outage (BIG_BACKLOG entries);
  *  - replay throughput of a backlog to the broker (rate limit lifted);
  *  - latency from a reading entering the outbox to the broker's PUBACK, online, p50/p99.
  * Run: `make bench` (or `node bench/outbox.ts` after bin/setup).
@@ -19,6 +20,7 @@ import { PRIORITY } from "../agent/outbox/store.ts";
 
 const BACKLOG = 5000;
 const LATENCY_SAMPLES = 1000;
+const BIG_BACKLOG = 100_000;
 const log = createLogger({ level: "silent" });
 const reading = (seq: number) => JSON.stringify({ id: `r${seq}`, seq, observations: [{ type: "spo2", value: 97, unit: "%" }], pad: "x".repeat(200) });
 
@@ -69,6 +71,14 @@ let start = performance.now();
 for (let i = 0; i < BACKLOG; i++) outbox.enqueue({ topic: "bench/reading", priority: PRIORITY.clinical, createdAt: Date.now(), payload: reading });
 const enqueueSec = (performance.now() - start) / 1000;
 console.log(`enqueue (committed + fsynced each): ${Math.round(BACKLOG / enqueueSec)} entries/s  (${BACKLOG} in ${enqueueSec.toFixed(2)} s)`);
+
+// 1b. The same behind a long outage's backlog, in a separate outbox: must not slow down with depth.
+const deep = newOutbox(await mkdtemp(path.join(tmpdir(), "thea-bench-deep-")));
+while (deep.stats().depth < BIG_BACKLOG) deep.enqueue({ topic: "bench/reading", priority: PRIORITY.clinical, createdAt: Date.now(), payload: reading });
+start = performance.now();
+for (let i = 0; i < 1000; i++) deep.enqueue({ topic: "bench/reading", priority: PRIORITY.clinical, createdAt: Date.now(), payload: reading });
+console.log(`enqueue behind a ${BIG_BACKLOG.toLocaleString("en")}-entry backlog: ${((performance.now() - start) / 1000).toFixed(2)} ms per entry`);
+deep.close();
 
 // 2. Replay throughput: connect with the backlog waiting, rate limit lifted.
 const mqtt = session(broker.url);

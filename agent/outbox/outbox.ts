@@ -139,9 +139,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     const old = this.#store;
     const memory = new MemoryStore(safe(() => old.maxId(), 0), safe(() => old.lastSeq(), Date.now() * 1000));
     // Whatever the failing disk can still give back moves to memory, so nothing pending is lost.
-    for (const entry of safe(() => old.after(0, Number.MAX_SAFE_INTEGER), [])) {
-      memory.add({ topic: entry.topic, priority: entry.priority, createdAt: entry.createdAt, payload: entry.payload });
-    }
+    for (const entry of safe(() => old.after(0, Number.MAX_SAFE_INTEGER), [])) memory.restore(entry);
     safe(() => old.close(), undefined);
     this.#degrade(reason, memory);
   }

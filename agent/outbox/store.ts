@@ -68,6 +68,11 @@ const toEntry = (row: Row): OutboxEntry => ({
 export class SqliteStore implements OutboxStore {
   readonly #db: DatabaseSync;
   readonly #statements;
+  /**
+   * Count and bytes are kept as running totals (one full scan at open): the bounds are checked on
+   * every enqueue, and counting a backlog of a million entries each time would stall the agent.
+   */
+  #totals: { count: number; bytes: number };
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path);
@@ -83,6 +88,7 @@ export class SqliteStore implements OutboxStore {
         bytes INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS outbox_by_priority ON outbox (priority, id);
+      CREATE INDEX IF NOT EXISTS outbox_by_time ON outbox (created_at);
       CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0);
     `);
@@ -91,14 +97,17 @@ export class SqliteStore implements OutboxStore {
       nextSeq: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value"),
       lastSeq: db.prepare("SELECT value FROM counters WHERE name = 'seq'"),
       insert: db.prepare("INSERT INTO outbox (topic, payload, priority, created_at, bytes) VALUES (?, ?, ?, ?, ?) RETURNING id"),
-      remove: db.prepare("DELETE FROM outbox WHERE id = ?"),
+      remove: db.prepare("DELETE FROM outbox WHERE id = ? RETURNING bytes"),
       after: db.prepare("SELECT * FROM outbox WHERE id > ? AND id < ? ORDER BY id LIMIT ?"),
       evictable: db.prepare("SELECT * FROM outbox ORDER BY priority, id LIMIT ?"),
-      expired: db.prepare("SELECT * FROM outbox WHERE created_at < ? ORDER BY id"),
+      // By created_at, so the index answers it (ORDER BY id would walk the whole table).
+      expired: db.prepare("SELECT * FROM outbox WHERE created_at < ? ORDER BY created_at"),
       removeBefore: db.prepare("DELETE FROM outbox WHERE created_at < ?"),
-      stats: db.prepare("SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes, MIN(created_at) AS oldest FROM outbox"),
+      totals: db.prepare("SELECT COUNT(*) AS count, COALESCE(SUM(bytes), 0) AS bytes FROM outbox"),
+      oldest: db.prepare("SELECT MIN(created_at) AS oldest FROM outbox"),
       maxId: db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM outbox"),
     };
+    this.#totals = this.#statements.totals.get() as { count: number; bytes: number };
   }
 
   add(entry: NewEntry): OutboxEntry {
@@ -109,15 +118,22 @@ export class SqliteStore implements OutboxStore {
       const bytes = Buffer.byteLength(payload) + entry.topic.length;
       const { id } = this.#statements.insert.get(entry.topic, payload, entry.priority, entry.createdAt, bytes) as { id: number };
       this.#db.exec("COMMIT");
+      this.#totals.count += 1;
+      this.#totals.bytes += bytes;
       return { id, topic: entry.topic, payload, priority: entry.priority, createdAt: entry.createdAt, bytes };
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // A failed COMMIT (disk full) has already rolled back; a second ROLLBACK would throw and
+      // hide the real cause.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }
 
   remove(id: number): void {
-    this.#statements.remove.run(id);
+    const removed = this.#statements.remove.get(id) as { bytes: number } | undefined;
+    if (!removed) return;
+    this.#totals.count -= 1;
+    this.#totals.bytes -= removed.bytes;
   }
 
   after(after: number, limit: number, before = Number.MAX_SAFE_INTEGER): OutboxEntry[] {
@@ -126,19 +142,22 @@ export class SqliteStore implements OutboxStore {
 
   evict(count: number): OutboxEntry[] {
     const victims = (this.#statements.evictable.all(count) as Row[]).map(toEntry);
-    for (const victim of victims) this.#statements.remove.run(victim.id);
+    for (const victim of victims) this.remove(victim.id);
     return victims;
   }
 
   expire(time: number): OutboxEntry[] {
     const victims = (this.#statements.expired.all(time) as Row[]).map(toEntry);
+    if (victims.length === 0) return victims;
     this.#statements.removeBefore.run(time);
+    this.#totals.count -= victims.length;
+    this.#totals.bytes -= victims.reduce((sum, victim) => sum + victim.bytes, 0);
     return victims;
   }
 
   stats(): StoreStats {
-    const row = this.#statements.stats.get() as { count: number; bytes: number; oldest: number | null };
-    return { count: row.count, bytes: row.bytes, oldestCreatedAt: row.oldest ?? undefined };
+    const { oldest } = this.#statements.oldest.get() as { oldest: number | null };
+    return { ...this.#totals, oldestCreatedAt: oldest ?? undefined };
   }
 
   maxId(): number {
@@ -163,6 +182,12 @@ export class MemoryStore implements OutboxStore {
   constructor(startId = 0, startSeq = 0) {
     this.#nextId = startId + 1;
     this.#seq = startSeq;
+  }
+
+  /** Takes over an entry from another store with its id, so the sender's bookkeeping still fits it. */
+  restore(entry: OutboxEntry): void {
+    this.#entries.set(entry.id, entry);
+    this.#nextId = Math.max(this.#nextId, entry.id + 1);
   }
 
   add(entry: NewEntry): OutboxEntry {

@@ -5,7 +5,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../agent/log.ts";
 import { Outbox, type OutboxSettings } from "../../../agent/outbox/outbox.ts";
-import { PRIORITY, type Priority } from "../../../agent/outbox/store.ts";
+import { MemoryStore, PRIORITY, type Priority } from "../../../agent/outbox/store.ts";
 
 const log = createLogger({ level: "silent" });
 const roomy: OutboxSettings = { maxMessages: 1000, maxBytes: 10_000_000, maxAgeSec: 3600 };
@@ -72,5 +72,31 @@ describe("Outbox", () => {
     expect(box.stats()).toMatchObject({ depth: 1, degraded: true, degradedReason: expect.stringContaining("cannot open") });
     expect(JSON.parse(entry.payload).seq).toBeGreaterThan(0);
     box.close();
+  });
+
+  it("keeps its depth and size figures right through acknowledgements, drops and expiry", async () => {
+    const { outbox: box, dir } = await outbox({ maxMessages: 4, maxBytes: 10_000_000, maxAgeSec: 60 });
+    add(box, PRIORITY.clinical, Date.now() - 120_000); // expires at the next enqueue
+    const kept = [add(box, PRIORITY.clinical), add(box, PRIORITY.telemetry), add(box, PRIORITY.clinical), add(box, PRIORITY.clinical)];
+    add(box, PRIORITY.clinical); // over the bound: the telemetry entry is evicted
+    box.acknowledge(kept[0]?.id ?? 0);
+    box.acknowledge(kept[0]?.id ?? 0); // a second acknowledgement of the same entry changes nothing
+    const running = box.stats();
+    box.close();
+    const { outbox: reopened } = await outbox({ maxMessages: 4, maxBytes: 10_000_000, maxAgeSec: 60 }, dir);
+    const counted = reopened.stats(); // counted from the database afresh
+    expect(running.depth).toBe(3);
+    expect({ depth: running.depth, bytes: running.bytes }).toEqual({ depth: counted.depth, bytes: counted.bytes });
+    reopened.close();
+  });
+});
+
+describe("MemoryStore", () => {
+  it("takes over entries with their ids, and numbers new ones after them", () => {
+    const store = new MemoryStore(10, 5);
+    store.restore({ id: 7, topic: "t", payload: "{}", priority: PRIORITY.clinical, createdAt: 1, bytes: 3 });
+    const added = store.add({ topic: "t", priority: PRIORITY.clinical, createdAt: 2, payload: (seq) => String(seq) });
+    expect(store.after(0, 10).map((entry) => [entry.id, entry.payload])).toEqual([[7, "{}"], [11, "6"]]);
+    expect(added.id).toBe(11);
   });
 });
