@@ -3,7 +3,7 @@
  * JSON. An empty payload means "no parameters", so `mosquitto_rr -m ''` works for ping.
  */
 import type { CommandResponse } from "../mqtt/api.ts";
-import { isTheaError, type ErrorCode } from "../errors.ts";
+import { isTheaError, messageOf, type ErrorCode } from "../errors.ts";
 
 export type DecodedRequest = { ok: true; params: unknown } | { ok: false; response: CommandResponse };
 
@@ -16,7 +16,7 @@ export function decodeRequest(payload: Uint8Array, maxBytes: number): DecodedReq
   try {
     return { ok: true, params: JSON.parse(text) as unknown };
   } catch (error) {
-    return failure("invalid-json", `payload is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    return failure("invalid-json", `payload is not JSON: ${messageOf(error)}`);
   }
 }
 

@@ -51,13 +51,11 @@ export class PeripheralManager {
         const due = throttle.offer(reading, receivedAt.getTime());
         if (due) this.#storeReading(peripheral, due, receivedAt);
       });
-      let wasConnected = false;
+      peripheral.on("connection", (state) => {
+        const details = { peripheral: state.peripheral, driver: state.driver, path: state.path, error: state.lastError };
+        this.#options.events.record(state.connected ? "peripheral.connected" : "peripheral.disconnected", details);
+      });
       peripheral.on("state", (state) => {
-        if (state.connected !== wasConnected) {
-          wasConnected = state.connected;
-          const details = { peripheral: state.peripheral, driver: state.driver, path: state.path, error: state.lastError };
-          this.#options.events.record(state.connected ? "peripheral.connected" : "peripheral.disconnected", details);
-        }
         this.#log.info({ peripheral: state.peripheral, connected: state.connected, path: state.path, error: state.lastError }, "peripheral state");
         void this.#publishState(state);
       });

@@ -14,7 +14,10 @@ import { findUsbPort } from "./discovery.ts";
 
 interface PeripheralEvents {
   reading: [DeviceReading, Date];
+  /** Any news: connection, error, path. */
   state: [PeripheralState];
+  /** Only when the line came up or went away. */
+  connection: [PeripheralState];
 }
 
 export interface PeripheralSessionOptions {
@@ -120,6 +123,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     if (changed) this.#state.since = new Date().toISOString();
     // Retries repeat the same error every few seconds; only news is published.
     if (changed || this.#state.lastError !== previousError) this.emit("state", this.state);
+    if (changed) this.emit("connection", this.state);
   }
 
   /** Command protocols: ask the device to talk, and keep reminding it if it needs that. */
