@@ -8,14 +8,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
 import type { ReadingPayload } from "../agent/mqtt/api.ts";
-import { Broker, simulatedDevice, startAgent } from "./lib/station.ts";
+import { AgentProcess } from "../test/helpers/agentProcess.ts";
+import { Mosquitto } from "../test/helpers/mosquitto.ts";
+import { simulatedDevice } from "./lib/station.ts";
 
 const CYCLES = Number(process.env.CRASH_CYCLES ?? 20);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const broker = await Broker.start();
-const dir = await mkdtemp(path.join(tmpdir(), "thea-crash-"));
-const device = await simulatedDevice(dir, "nonin", "nonin", 3);
+const broker = await Mosquitto.start();
+const dataDir = await mkdtemp(path.join(tmpdir(), "thea-crash-"));
+const device = await simulatedDevice("nonin", "nonin", 3);
 const seqs = new Set<number>();
 let duplicates = 0;
 const operator = mqtt.connect(broker.url, { protocolVersion: 5 });
@@ -27,27 +29,26 @@ operator.on("message", (_topic, payload) => {
 await operator.subscribeAsync("thea/v1/crash-box/peripherals/+/reading", { qos: 1 });
 
 const run = () =>
-  startAgent({
+  AgentProcess.start({
     brokerUrl: broker.url,
-    dataDir: path.join(dir, "data"),
+    dataDir,
     deviceId: "crash-box",
-    configYaml: `mqtt: { reconnect: { initialDelaySec: 0.1, maxDelaySec: 0.5 } }\nperipherals:\n  - { id: ox, driver: nonin, port: "${device.port}", publishRateHz: 10 }`,
+    env: { THEA_LOG_LEVEL: "warn" },
+    extraYaml: `peripherals:\n  - { id: ox, driver: nonin, port: "${device.port}", publishRateHz: 10 }`,
   });
 
 for (let cycle = 0; cycle < CYCLES; cycle++) {
   const agent = await run();
   await sleep(700 + Math.random() * 1500);
-  agent.kill("SIGKILL");
-  await new Promise((resolve) => agent.once("exit", resolve));
+  await agent.stop(); // SIGKILL
 }
 const last = await run();
 await sleep(5000);
 const max = Math.max(...seqs);
 const lost = Array.from({ length: max }, (_, i) => i + 1).filter((seq) => !seqs.has(seq)).length;
 console.log(`crash: ${CYCLES} × kill -9 mid-stream, ${seqs.size} readings (seq 1…${max}), lost: ${lost}, duplicates delivered: ${duplicates}`);
-last.kill("SIGTERM");
+await last.stop();
 operator.end(true);
-device.stop();
-await sleep(500);
-await broker.pause();
+await device.stop();
+await broker.stop();
 process.exit(0);

@@ -5,7 +5,6 @@
  * within a fraction of a millisecond of the broker's PUBACK on loopback, so this bounds the
  * reading-to-PUBACK time from above. Figures only; nothing is asserted.
  */
-import { spawn } from "node:child_process";
 import { closeSync, openSync, writeSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,22 +12,22 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import mqtt from "mqtt";
 import type { ReadingPayload } from "../agent/mqtt/api.ts";
-import { Broker, startAgent } from "./lib/station.ts";
+import { AgentProcess } from "../test/helpers/agentProcess.ts";
+import { Mosquitto } from "../test/helpers/mosquitto.ts";
+import { PtyPair } from "../test/helpers/ptyPair.ts";
 
 const SAMPLES = Number(process.env.LATENCY_SAMPLES ?? 300);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const broker = await Broker.start();
-const dir = await mkdtemp(path.join(tmpdir(), "thea-latency-"));
-const [agentEnd, deviceEnd] = [path.join(dir, "ox-agent"), path.join(dir, "ox-device")];
-const socat = spawn("socat", ["-d", "-d", `pty,raw,echo=0,link=${agentEnd}`, `pty,raw,echo=0,link=${deviceEnd}`], { stdio: ["ignore", "ignore", "pipe"] });
-await new Promise<void>((resolve) => socat.stderr.on("data", (chunk: Buffer) => chunk.toString().includes("starting data transfer loop") && resolve()));
+const broker = await Mosquitto.start();
+const pty = new PtyPair(await mkdtemp(path.join(tmpdir(), "thea-latency-")), "ox");
+await pty.open();
 
-const agent = await startAgent({
+const agent = await AgentProcess.start({
   brokerUrl: broker.url,
-  dataDir: path.join(dir, "data"),
   deviceId: "latency-box",
-  configYaml: `peripherals:\n  - { id: ox, driver: nonin, port: "${agentEnd}", options: { format: 8 }, publishRateHz: 10 }`,
+  env: { THEA_LOG_LEVEL: "warn" },
+  extraYaml: `peripherals:\n  - { id: ox, driver: nonin, port: "${pty.agentEnd}", options: { format: 8 }, publishRateHz: 10 }`,
 });
 
 const operator = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
@@ -38,7 +37,7 @@ operator.on("message", (_topic, payload) => {
   arrived?.(reading.observations.find((o) => o.type === "pulse_rate")?.value ?? -1);
 });
 await operator.subscribeAsync("thea/v1/latency-box/peripherals/ox/reading", { qos: 1 });
-const device = openSync(deviceEnd, "w");
+const device = openSync(pty.deviceEnd, "w");
 
 // Warm up until the agent is connected and reading; pulse rate 40..199 tags each sample.
 const latencies: number[] = [];
@@ -64,9 +63,8 @@ const at = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor((
 console.log(`serial bytes → reading at a subscriber (≥ PUBACK), online: p50 ${at(50)} ms, p99 ${at(99)} ms, max ${at(100)} ms  (n=${latencies.length})`);
 
 closeSync(device);
-agent.kill("SIGTERM");
+await agent.stop();
 await operator.endAsync(true);
-socat.kill("SIGTERM");
-await sleep(500);
-await broker.pause();
+await pty.close();
+await broker.stop();
 process.exit(0);

@@ -6,9 +6,7 @@
  *  - latency from a reading entering the outbox to the broker's PUBACK, online, p50/p99.
  * Run: `make bench` (or `node bench/outbox.ts` after bin/setup).
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import net from "node:net";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -17,30 +15,13 @@ import { MqttSession, newSessionCounters } from "../agent/mqtt/session.ts";
 import { Outbox } from "../agent/outbox/outbox.ts";
 import { OutboxSender } from "../agent/outbox/sender.ts";
 import { PRIORITY } from "../agent/outbox/store.ts";
+import { Mosquitto } from "../test/helpers/mosquitto.ts";
 
 const BACKLOG = 5000;
 const LATENCY_SAMPLES = 1000;
 const BIG_BACKLOG = 100_000;
 const log = createLogger({ level: "silent" });
 const reading = (seq: number) => JSON.stringify({ id: `r${seq}`, seq, observations: [{ type: "spo2", value: 97, unit: "%" }], pad: "x".repeat(200) });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-async function startBroker(): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const dir = await mkdtemp(path.join(tmpdir(), "thea-bench-broker-"));
-  await writeFile(path.join(dir, "m.conf"), `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n`);
-  const broker = spawn("/usr/sbin/mosquitto", ["-c", path.join(dir, "m.conf")], { stdio: ["ignore", "ignore", "pipe"] });
-  await new Promise<void>((resolve) => broker.stderr.on("data", (chunk: Buffer) => chunk.toString().includes(" running") && resolve()));
-  return { url: `mqtt://127.0.0.1:${port}`, stop: () => broker.kill("SIGTERM") };
-}
 
 function newOutbox(dir: string): Outbox {
   const outbox = new Outbox({ dataDir: dir, settings: { maxMessages: 1_000_000, maxBytes: 1 << 30, maxAgeSec: 86_400 }, log });
@@ -62,7 +43,7 @@ function session(url: string): MqttSession {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
-const broker = await startBroker();
+const broker = await Mosquitto.start();
 const dir = await mkdtemp(path.join(tmpdir(), "thea-bench-outbox-"));
 const outbox = newOutbox(dir);
 
@@ -116,4 +97,4 @@ console.log(`enqueue → PUBACK, online: p50 ${percentile(latencies, 50).toFixed
 sender.stop();
 await mqtt.stop();
 outbox.close();
-broker.stop();
+await broker.stop();

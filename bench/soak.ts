@@ -4,38 +4,47 @@
  * Prints the agent's RSS, heap, open fds and event-loop lag near the start and at the end, and
  * whether any reading was lost. Figures only; nothing is asserted.
  */
-import { mkdtemp } from "node:fs/promises";
+import { chmod, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
 import type { HealthPayload, ReadingPayload } from "../agent/mqtt/api.ts";
-import { Broker, processFigures, simulatedDevice, startAgent } from "./lib/station.ts";
+import { AgentProcess } from "../test/helpers/agentProcess.ts";
+import { Mosquitto } from "../test/helpers/mosquitto.ts";
+import { processFigures, simulatedDevice } from "./lib/station.ts";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 90);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const broker = await Broker.start();
-const dir = await mkdtemp(path.join(tmpdir(), "thea-soak-"));
-const devices = await Promise.all([
-  simulatedDevice(dir, "nonin", "nonin", 50),
-  simulatedDevice(dir, "masimo", "masimo-ascii", 50),
-  simulatedDevice(dir, "contec", "contec-cms50", 50),
-]);
-const agent = await startAgent({
+// The measuring subscriber keeps a persistent session, and the broker keeps sessions across its
+// restarts, so what is published while the subscriber reconnects is queued for it: "lost" counts
+// only readings the agent failed to deliver.
+const brokerState = await mkdtemp(path.join(tmpdir(), "thea-soak-broker-"));
+// Started as root, mosquitto drops to its own user, which must be able to write its database.
+await chmod(brokerState, 0o777);
+const broker = await Mosquitto.start(`persistence true\npersistence_location ${brokerState}/\nmax_queued_messages 100000\n`);
+const drivers = ["nonin", "masimo-ascii", "contec-cms50"];
+const devices = await Promise.all(drivers.map((driver) => simulatedDevice(driver, driver, 50)));
+const agent = await AgentProcess.start({
   brokerUrl: broker.url,
-  dataDir: path.join(dir, "data"),
   deviceId: "soak-box",
-  configYaml: [
-    "mqtt: { reconnect: { initialDelaySec: 0.5, maxDelaySec: 2, stableAfterSec: 5 } }",
-    "telemetry: { healthIntervalSec: 5 }",
+  healthIntervalSec: 5,
+  env: { THEA_LOG_LEVEL: "warn" },
+  extraYaml: [
     "outbox: { replayRatePerSec: 500 }",
     "peripherals:",
-    ...devices.map((device, i) => `  - { id: p${i}, driver: ${["nonin", "masimo-ascii", "contec-cms50"][i]}, port: "${device.port}", publishRateHz: 10 }`),
+    ...devices.map((device, i) => `  - { id: p${i}, driver: ${drivers[i]}, port: "${device.port}", publishRateHz: 10 }`),
   ].join("\n"),
 });
-const pid = agent.pid ?? 0;
+const pid = agent.pid;
 
-const operator = mqtt.connect(broker.url, { protocolVersion: 5, reconnectPeriod: 200 });
+const operator = mqtt.connect(broker.url, {
+  protocolVersion: 5,
+  clientId: "soak-operator",
+  clean: false,
+  properties: { sessionExpiryInterval: 3600 },
+  reconnectPeriod: 200,
+});
 const seqs = new Set<number>();
 const health: HealthPayload[] = [];
 let answers = 0;
@@ -44,7 +53,14 @@ operator.on("message", (topic, payload) => {
   else if (topic.endsWith("/health")) health.push(JSON.parse(payload.toString()) as HealthPayload);
   else if (topic === "bench/answers") answers += 1;
 });
-operator.on("connect", () => operator.subscribe(["thea/v1/soak-box/#", "bench/answers"], { qos: 1 }));
+// A reconnect the broker answers without the session means what was queued for the subscriber is
+// gone on the broker's side; counted so a "lost" figure can be told apart from the agent's losses.
+let connects = 0;
+let sessionsLost = 0;
+operator.on("connect", (connack) => {
+  if (connects++ > 0 && !connack.sessionPresent) sessionsLost += 1;
+  operator.subscribe(["thea/v1/soak-box/#", "bench/answers"], { qos: 1 });
+});
 
 const commands = setInterval(() => {
   if (operator.connected) {
@@ -70,16 +86,18 @@ clearInterval(commands);
 const first = health[start.at] ?? health[0];
 const last = health[health.length - 1];
 const max = Math.max(...seqs);
-const lost = Array.from({ length: max }, (_, i) => i + 1).filter((seq) => !seqs.has(seq)).length;
+const missing = Array.from({ length: max }, (_, i) => i + 1).filter((seq) => !seqs.has(seq));
+const lost = missing.length;
 console.log(`soak: ${SECONDS} s, ${bounces} broker restarts, ${answers} command answers, ${seqs.size} readings (seq 1…${max}), lost: ${lost}`);
+console.log(`  subscriber reconnects ${connects - 1}, of which the broker had dropped the session: ${sessionsLost}`);
+if (lost > 0) console.log(`  missing seq ${missing[0]}…${missing[missing.length - 1]}; outbox at the end: depth ${last?.outbox.depth}, in flight ${last?.outbox.inFlight}`);
 console.log(`  RSS      ${start.rssMb} MB → ${end.rssMb} MB  (${(end.rssMb - start.rssMb).toFixed(1)} MB)`);
 console.log(`  heap     ${((first?.agent.heapUsedBytes ?? 0) / 1048576).toFixed(1)} MB → ${((last?.agent.heapUsedBytes ?? 0) / 1048576).toFixed(1)} MB`);
 console.log(`  open fds ${start.fds} → ${end.fds}`);
 console.log(`  event-loop lag p99 ${first?.agent.eventLoopLagMs.p99 ?? "?"} ms → ${last?.agent.eventLoopLagMs.p99 ?? "?"} ms (max ${last?.agent.eventLoopLagMs.max ?? "?"} ms)`);
 
-agent.kill("SIGTERM");
+await agent.stop();
 operator.end(true);
-for (const device of devices) device.stop();
-await sleep(500);
-await broker.pause();
+await Promise.all(devices.map((device) => device.stop()));
+await broker.stop();
 process.exit(0);

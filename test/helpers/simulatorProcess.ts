@@ -13,9 +13,9 @@ export class SimulatorProcess {
   }
 
   /** `where` is a serial path, or transport arguments such as ["--tcp-listen", "127.0.0.1:2575"]. */
-  static async start(driver: string, where: string | string[], scenario = "normal"): Promise<SimulatorProcess> {
+  static async start(driver: string, where: string | string[], scenario = "normal", extraArgs: string[] = []): Promise<SimulatorProcess> {
     const transport = typeof where === "string" ? ["--port", where] : where;
-    const child = spawn(THEA_BIN, ["simulate", driver, ...transport, "--scenario", scenario], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(THEA_BIN, ["simulate", driver, ...transport, "--scenario", scenario, ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
     const simulator = new SimulatorProcess(child);
     // A serial or dialling simulator is ready once connected; a listening one once it runs.
     const ready = (line: string) => line.startsWith("connected") || (where.includes("--tcp-listen") && line.startsWith("simulating"));
