@@ -10,13 +10,15 @@ const SECRET_KEY = /^(password|passphrase|secret|token|credential|privateKey)$/i
 
 /**
  * Paths pino censors. pino's redaction is path-based, so list the depths where secrets appear
- * (config.mqtt.password is three levels down when a whole config is logged).
+ * (config.mqtt.password is three levels down when a whole config is logged, a TURN credential
+ * in config.media.iceServers[i] four).
  */
 const REDACT_PATHS = ["password", "secret", "token", "credential"].flatMap((name) => [
   name,
   `*.${name}`,
   `*.*.${name}`,
   `*.*.*.${name}`,
+  `*.*.*.*.${name}`,
 ]);
 
 export interface LoggerOptions {

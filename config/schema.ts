@@ -22,6 +22,15 @@ function isMqttUrl(value: string): boolean {
   }
 }
 
+/** Peripherals and cameras are addressed by id in topics and commands, so an id names one thing. */
+function idsAreUnique(list: ReadonlyArray<{ id: string }>, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  list.forEach((item, index) => {
+    if (seen.has(item.id)) ctx.addIssue({ code: "custom", path: [index, "id"], message: `"${item.id}" is used twice` });
+    seen.add(item.id);
+  });
+}
+
 const seconds = (min: number, max: number) => z.number().min(min).max(max);
 
 const tlsSchema = z.strictObject({
@@ -158,6 +167,80 @@ const outboxSchema = z.strictObject({
   inFlight: z.int().min(1).max(1000).default(32).describe("Entries awaiting their PUBACK at once."),
 });
 
+const cameraSourceSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("test"),
+    pattern: z.enum(["smpte", "ball", "snow", "black"]).default("smpte").describe("videotestsrc pattern."),
+  }),
+  z.strictObject({
+    type: z.literal("v4l2"),
+    device: z
+      .string()
+      .regex(/^\/dev\/[A-Za-z0-9_.:\/-]+$/, { error: "must be a /dev/… path" })
+      .describe("Video device; prefer a stable /dev/v4l/by-id/… name."),
+    format: z.enum(["raw", "mjpeg"]).default("raw").describe("What the camera delivers: raw frames or MJPEG (decoded here)."),
+  }),
+]);
+
+const cameraSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: "must match [a-z0-9][a-z0-9-]{0,31}" })
+      .describe("Name of this camera in commands, e.g. room or exam."),
+    source: cameraSourceSchema.describe("Where the picture comes from: a V4L2 camera, or a test pattern."),
+    width: z.int().min(160).max(3840).default(1280),
+    height: z.int().min(120).max(2160).default(720),
+    framerate: z.int().min(1).max(60).default(30),
+    codec: z.enum(["h264", "vp8"]).default("h264").describe("H.264 unless the viewers cannot decode it."),
+    encoder: z
+      .enum(["auto", "x264enc", "v4l2h264enc", "vaapih264enc", "nvv4l2h264enc"])
+      .default("auto")
+      .describe("H.264 encoder; auto takes a hardware one the GStreamer registry has, else x264enc."),
+    bitrateKbps: z
+      .strictObject({
+        min: z.int().min(50).max(20_000).default(300),
+        start: z.int().min(50).max(20_000).default(1500),
+        max: z.int().min(50).max(20_000).default(2500),
+      })
+      .prefault({})
+      .refine((rate) => rate.min <= rate.start && rate.start <= rate.max, { error: "needs min ≤ start ≤ max" })
+      .describe("The encoder's bitrate moves between min and max with the viewers' feedback."),
+    keyframeIntervalSec: z.number().min(0.5).max(10).default(2),
+    maxViewers: z.int().min(1).max(16).default(4).describe("Concurrent viewers of this camera."),
+  })
+  .describe("A camera streamed to the doctor's browser over WebRTC while someone watches.");
+
+export type CameraConfig = z.output<typeof cameraSchema>;
+
+const iceServerSchema = z.strictObject({
+  urls: z
+    .union([z.string(), z.array(z.string()).min(1)])
+    .refine((urls) => [urls].flat().every((url) => /^(stun|turns?):/.test(url)), { error: "must be stun:, turn: or turns: URLs" }),
+  username: z.string().optional(),
+  credential: z.string().optional().describe("TURN password; redacted in logs and reports."),
+});
+
+const mediaSchema = z.strictObject({
+  iceServers: z
+    .array(iceServerSchema)
+    .default([])
+    .describe("STUN and TURN servers for viewers behind NAT. None by default: no public server is contacted."),
+  sessionTimeoutSec: seconds(5, 86_400)
+    .default(30)
+    .describe("A viewing session that is not connected this long after its offer is closed."),
+  loopbackOnly: z
+    .boolean()
+    .default(false)
+    .describe("Media only over 127.0.0.1, for a viewer on the box itself (the demo, tests)."),
+  keyframeMinIntervalMs: z
+    .int()
+    .min(100)
+    .max(10_000)
+    .default(1000)
+    .describe("Picture-loss requests force a keyframe at most this often (each one costs a burst of bits)."),
+});
+
 export const configSchema = z.strictObject({
   deviceId: z
     .string()
@@ -174,14 +257,14 @@ export const configSchema = z.strictObject({
   peripherals: z
     .array(peripheralSchema)
     .default([])
-    .superRefine((list, ctx) => {
-      const seen = new Set<string>();
-      list.forEach((peripheral, index) => {
-        if (seen.has(peripheral.id)) ctx.addIssue({ code: "custom", path: [index, "id"], message: `"${peripheral.id}" is used twice` });
-        seen.add(peripheral.id);
-      });
-    })
+    .superRefine(idsAreUnique)
     .describe("Medical devices attached to this box."),
+  cameras: z
+    .array(cameraSchema)
+    .default([])
+    .superRefine(idsAreUnique)
+    .describe("Cameras a doctor can watch (docs/mqtt-api.md, webrtc.offer)."),
+  media: mediaSchema.prefault({}).describe("WebRTC settings shared by every camera."),
 });
 
 /** What a config file may contain (defaults not yet applied). */

@@ -1,0 +1,30 @@
+/**
+ * The bitrate control law, per viewer, run once a second. Pure.
+ *
+ * Two signals from the viewer's browser: its receiver-side estimate (REMB, from delay growth),
+ * and the loss it reports in RTCP receiver reports. Loss follows the loss-based controller of
+ * Google Congestion Control (draft-ietf-rmcat-gcc-02 §6): above 10 % loss the rate drops by half
+ * the loss fraction, below 2 % it grows 5 %, in between (or with no report) it holds. The viewer's estimate is the
+ * lower of the two; the camera then encodes at the lowest estimate of all its viewers, clamped
+ * to the configured min and max (camera.ts), because one encode is shared by everyone.
+ */
+export interface BandwidthSample {
+  /** What the encoder is set to now. */
+  currentKbps: number;
+  /** Fraction lost (0–1) from the latest receiver report, if one came since the last sample. */
+  fractionLost: number | undefined;
+  /** The receiver's REMB estimate, if it sends one. */
+  rembKbps: number | undefined;
+}
+
+const HIGH_LOSS = 0.1;
+const LOW_LOSS = 0.02;
+const GROWTH = 1.05;
+
+export function nextEstimateKbps(sample: BandwidthSample): number {
+  const { currentKbps, fractionLost, rembKbps } = sample;
+  let lossBased = currentKbps;
+  if (fractionLost !== undefined && fractionLost > HIGH_LOSS) lossBased = currentKbps * (1 - 0.5 * fractionLost);
+  else if (fractionLost !== undefined && fractionLost < LOW_LOSS) lossBased = currentKbps * GROWTH;
+  return rembKbps !== undefined && rembKbps > 0 ? Math.min(lossBased, rembKbps) : lossBased;
+}

@@ -1,0 +1,94 @@
+/**
+ * GStreamer launch strings for a camera, built from its config: pure, so every variant is
+ * unit-tested without GStreamer. The pipeline ends in RTP over loopback UDP; the agent's WebRTC
+ * sessions read it from there (see host.ts for why the pipeline runs in its own process).
+ */
+import type { CameraConfig } from "../../config/schema.ts";
+
+/** Hardware H.264 encoders, best first; `auto` takes the first the GStreamer registry has. */
+export const HARDWARE_H264_ENCODERS = ["nvv4l2h264enc", "vaapih264enc", "v4l2h264enc"] as const;
+
+export type H264Encoder = "x264enc" | (typeof HARDWARE_H264_ENCODERS)[number];
+
+/** How the live bitrate is set on the element named `encoder`, or undefined when it cannot be. */
+export interface BitrateControl {
+  property: string;
+  /** Multiply kbit/s by this to get the property's unit. */
+  perKbps: number;
+}
+
+export type EncoderChoice =
+  | { codec: "h264"; element: H264Encoder; bitrate: BitrateControl | undefined }
+  | { codec: "vp8"; element: "vp8enc"; bitrate: BitrateControl };
+
+/** RTP payload types the pipeline stamps; the WebRTC sender rewrites them to what was negotiated. */
+export const PAYLOAD_TYPE = { h264: 96, vp8: 97 } as const;
+
+/** Small enough for a TURN-relayed path over a VPN without IP fragmentation. */
+const RTP_MTU = 1200;
+
+export function chooseEncoder(camera: CameraConfig, available: ReadonlySet<string>): EncoderChoice {
+  if (camera.codec === "vp8") return { codec: "vp8", element: "vp8enc", bitrate: { property: "target-bitrate", perKbps: 1000 } };
+  const wanted = camera.encoder === "auto" ? (HARDWARE_H264_ENCODERS.find((name) => available.has(name)) ?? "x264enc") : camera.encoder;
+  return { codec: "h264", element: wanted, bitrate: BITRATE_CONTROLS[wanted] };
+}
+
+const BITRATE_CONTROLS: Record<H264Encoder, BitrateControl | undefined> = {
+  x264enc: { property: "bitrate", perKbps: 1 },
+  vaapih264enc: { property: "bitrate", perKbps: 1 },
+  nvv4l2h264enc: { property: "bitrate", perKbps: 1000 },
+  // v4l2h264enc takes its bitrate through extra-controls, fixed once the pipeline plays.
+  v4l2h264enc: undefined,
+};
+
+export function videoPipeline(camera: CameraConfig, encoder: EncoderChoice, rtpPort: number): string {
+  const { width, height, framerate } = camera;
+  const raw = `video/x-raw,width=${width},height=${height},framerate=${framerate}/1`;
+  const keyframeFrames = Math.max(1, Math.round(camera.keyframeIntervalSec * framerate));
+  return [
+    source(camera, raw),
+    "videoconvert",
+    "videoscale",
+    `${raw},format=I420`,
+    // Only the newest frame waits for the encoder: late frames are dropped, not queued up as delay.
+    "queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream",
+    encode(encoder, camera.bitrateKbps.start, keyframeFrames),
+    `udpsink host=127.0.0.1 port=${rtpPort} sync=false async=false`,
+  ].join(" ! ");
+}
+
+function source(camera: CameraConfig, raw: string): string {
+  const { source } = camera;
+  if (source.type === "test") return `videotestsrc is-live=true pattern=${source.pattern} ! ${raw}`;
+  const device = `v4l2src device=${quote(source.device)} do-timestamp=true`;
+  const mjpeg = `image/jpeg,width=${camera.width},height=${camera.height},framerate=${camera.framerate}/1`;
+  return source.format === "mjpeg" ? `${device} ! ${mjpeg} ! jpegdec` : `${device} ! ${raw}`;
+}
+
+function encode(encoder: EncoderChoice, kbps: number, keyframeFrames: number): string {
+  if (encoder.codec === "vp8") {
+    return [
+      `vp8enc name=encoder deadline=1 cpu-used=8 lag-in-frames=0 error-resilient=partitions keyframe-max-dist=${keyframeFrames} target-bitrate=${kbps * 1000}`,
+      `rtpvp8pay name=payloader pt=${PAYLOAD_TYPE.vp8} mtu=${RTP_MTU} picture-id-mode=15-bit`,
+    ].join(" ! ");
+  }
+  // Enum properties (tune, speed-preset) can only be set here, in the launch string. Scene-cut
+  // detection would fire constantly on a moving test pattern and is of no use for a live call.
+  const element = {
+    x264enc: `x264enc name=encoder tune=zerolatency speed-preset=superfast key-int-max=${keyframeFrames} bitrate=${kbps} option-string=scenecut=0`,
+    vaapih264enc: `vaapih264enc name=encoder rate-control=cbr keyframe-period=${keyframeFrames} bitrate=${kbps}`,
+    nvv4l2h264enc: `nvv4l2h264enc name=encoder iframeinterval=${keyframeFrames} insert-sps-pps=true bitrate=${kbps * 1000}`,
+    v4l2h264enc: `v4l2h264enc name=encoder extra-controls="controls,video_bitrate=${kbps * 1000},h264_i_frame_period=${keyframeFrames}"`,
+  }[encoder.element];
+  return [
+    element,
+    // Constrained baseline (profile-level-id 42e01f) is what every browser decodes in hardware.
+    "video/x-h264,profile=constrained-baseline,stream-format=byte-stream",
+    `rtph264pay name=payloader pt=${PAYLOAD_TYPE.h264} mtu=${RTP_MTU} config-interval=-1 aggregate-mode=zero-latency`,
+  ].join(" ! ");
+}
+
+/** A device path inside a launch string; config validation already keeps it to plain /dev/… paths. */
+function quote(value: string): string {
+  return `"${value.replace(/["\\]/g, "")}"`;
+}

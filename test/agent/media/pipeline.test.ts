@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { configSchema, type CameraConfig } from "../../../config/schema.ts";
+import { chooseEncoder, videoPipeline } from "../../../agent/media/pipeline.ts";
+
+function camera(yaml: object): CameraConfig {
+  const config = configSchema.parse({ mqtt: { url: "mqtt://127.0.0.1" }, cameras: [{ id: "cam1", ...yaml }] });
+  const [only] = config.cameras;
+  if (!only) throw new Error("no camera");
+  return only;
+}
+
+describe("choosing the encoder", () => {
+  it("takes a hardware H.264 encoder the registry has, else x264enc", () => {
+    const cam = camera({ source: { type: "test" } });
+    expect(chooseEncoder(cam, new Set()).element).toBe("x264enc");
+    expect(chooseEncoder(cam, new Set(["v4l2h264enc", "vaapih264enc"])).element).toBe("vaapih264enc");
+    expect(chooseEncoder(cam, new Set(["v4l2h264enc"]))).toMatchObject({ element: "v4l2h264enc", bitrate: undefined });
+  });
+
+  it("honours an explicit encoder and the VP8 fallback codec", () => {
+    expect(chooseEncoder(camera({ source: { type: "test" }, encoder: "x264enc" }), new Set(["vaapih264enc"])).element).toBe("x264enc");
+    expect(chooseEncoder(camera({ source: { type: "test" }, codec: "vp8" }), new Set(["vaapih264enc"]))).toMatchObject({
+      codec: "vp8",
+      bitrate: { property: "target-bitrate", perKbps: 1000 },
+    });
+  });
+});
+
+describe("the launch string", () => {
+  it("encodes a test pattern with x264 for live use and sends RTP to the agent's port", () => {
+    const cam = camera({ source: { type: "test", pattern: "ball" }, width: 640, height: 360, framerate: 15, keyframeIntervalSec: 2 });
+    const launch = videoPipeline(cam, chooseEncoder(cam, new Set()), 5004);
+    expect(launch).toContain("videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=15/1");
+    expect(launch).toContain("x264enc name=encoder tune=zerolatency speed-preset=superfast key-int-max=30 bitrate=1500 option-string=scenecut=0");
+    expect(launch).toContain("profile=constrained-baseline");
+    expect(launch).toContain("rtph264pay name=payloader pt=96");
+    expect(launch).toMatch(/udpsink host=127\.0\.0\.1 port=5004 sync=false/);
+  });
+
+  it("reads a V4L2 camera as raw frames or decodes its MJPEG", () => {
+    const raw = camera({ source: { type: "v4l2", device: "/dev/video0" } });
+    expect(videoPipeline(raw, chooseEncoder(raw, new Set()), 1)).toContain('v4l2src device="/dev/video0" do-timestamp=true ! video/x-raw,width=1280');
+    const mjpeg = camera({ source: { type: "v4l2", device: "/dev/video2", format: "mjpeg" } });
+    expect(videoPipeline(mjpeg, chooseEncoder(mjpeg, new Set()), 1)).toContain("image/jpeg,width=1280,height=720,framerate=30/1 ! jpegdec");
+  });
+
+  it("refuses a device path that would add elements to the pipeline", () => {
+    expect(() => camera({ source: { type: "v4l2", device: '/dev/video0" ! filesink location="/etc/passwd' } })).toThrow(/must be a \/dev\/… path/);
+  });
+});
+
+describe("camera settings", () => {
+  it("refuses a bitrate range that does not hold its start", () => {
+    const result = configSchema.safeParse({
+      mqtt: { url: "mqtt://127.0.0.1" },
+      cameras: [{ id: "cam1", source: { type: "test" }, bitrateKbps: { min: 800, start: 500, max: 1000 } }],
+    });
+    expect(result.success).toBe(false);
+  });
+
+  it("refuses two cameras with one id and ICE server URLs that are not STUN/TURN", () => {
+    const result = configSchema.safeParse({
+      mqtt: { url: "mqtt://127.0.0.1" },
+      cameras: [
+        { id: "cam1", source: { type: "test" } },
+        { id: "cam1", source: { type: "test" } },
+      ],
+      media: { iceServers: [{ urls: "http://example.org" }] },
+    });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(result.error.issues.map((issue) => issue.path.join("."))).toEqual(["cameras.1.id", "media.iceServers.0.urls"]);
+  });
+});
