@@ -8,6 +8,8 @@ import { CommandRouter, newCommandCounters } from "./commands/router.ts";
 import type { AgentContext } from "./context.ts";
 import { peripheralCommands } from "./devices/commands.ts";
 import { PeripheralManager } from "./devices/manager.ts";
+import { mediaCommands } from "./media/commands.ts";
+import { MediaService } from "./media/service.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { messageOf } from "./errors.ts";
@@ -32,6 +34,7 @@ export class Agent {
   readonly #outbox: Outbox;
   readonly #sender: OutboxSender;
   readonly #peripherals: PeripheralManager;
+  readonly #media: MediaService;
   readonly #events: EventLog;
   readonly #pendingDrops: Record<string, number> = {};
   #dropTimer: NodeJS.Timeout | undefined;
@@ -72,11 +75,16 @@ export class Agent {
     });
     this.#events = new EventLog({ outbox: this.#outbox, topic: this.#topics.event });
     this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events });
+    this.#media = new MediaService({ ctx, session: this.#session, topics: this.#topics, events: this.#events });
     this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events });
     this.#router = new CommandRouter({
       session: this.#session,
       topics: this.#topics,
-      commands: [...builtinCommands(ctx, this.#health), ...peripheralCommands(this.#peripherals, ctx.config.peripherals)],
+      commands: [
+        ...builtinCommands(ctx, this.#health),
+        ...peripheralCommands(this.#peripherals, ctx.config.peripherals),
+        ...mediaCommands(this.#media),
+      ],
       log: ctx.log,
       counters: commandCounters,
       maxPayloadBytes: ctx.config.mqtt.maxPayloadBytes,
@@ -97,6 +105,7 @@ export class Agent {
     this.#health.start();
     this.#reporter.start();
     this.#peripherals.start();
+    this.#media.start();
     this.#router.start();
     this.#session.on("connected", () => void this.#becomeReady("online: connected to the broker"));
     this.#session.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
@@ -118,6 +127,7 @@ export class Agent {
     await this.#notifier.stopping();
     this.#router.stop();
     this.#reporter.stop();
+    await this.#media.stop();
     await this.#peripherals.stop();
     const goodbye = { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(this.#ctx, "shutdown")) };
     this.#sender.stop();

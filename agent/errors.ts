@@ -18,6 +18,11 @@ export const ErrorCodes = [
   "device-unavailable",
   "device-timeout",
   "device-rejected",
+  // Cameras and viewing sessions
+  "unknown-camera",
+  "unknown-session",
+  "too-many-viewers",
+  "media-failed",
   // Configuration
   "config-invalid",
   "config-unreadable",

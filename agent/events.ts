@@ -6,7 +6,13 @@ import { randomUUID } from "node:crypto";
 import type { Outbox } from "./outbox/outbox.ts";
 import { PRIORITY } from "./outbox/store.ts";
 
-export type EventType = "peripheral.connected" | "peripheral.disconnected" | "disk.usage-high" | "outbox.dropped" | "outbox.degraded";
+export type EventType =
+  | "peripheral.connected"
+  | "peripheral.disconnected"
+  | "camera.failed"
+  | "disk.usage-high"
+  | "outbox.dropped"
+  | "outbox.degraded";
 
 export interface EventPayload {
   id: string;

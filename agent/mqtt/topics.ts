@@ -22,6 +22,8 @@ export interface DeviceTopics {
   peripheralReading(peripheralId: string): string;
   /** Retained: whether the peripheral is connected, its counters and last error. */
   peripheralState(peripheralId: string): string;
+  /** QoS 1, live only: the agent's ICE candidates for one viewing session (trickle). */
+  webrtcCandidate(sessionId: string): string;
 }
 
 export function deviceTopics(deviceId: string): DeviceTopics {
@@ -37,6 +39,7 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     commandResponse: (name) => `${commandPrefix}${name}/response`,
     peripheralReading: (id) => `${root}/peripherals/${id}/reading`,
     peripheralState: (id) => `${root}/peripherals/${id}/state`,
+    webrtcCandidate: (sessionId) => `${root}/webrtc/${sessionId}/candidate`,
     commandName: (topic) => {
       if (!topic.startsWith(commandPrefix)) return undefined;
       const name = topic.slice(commandPrefix.length);

@@ -1,0 +1,225 @@
+/**
+ * One camera: its pipeline runs only while someone watches (an idle box costs no CPU), one encode
+ * is shared by every viewer, and a pipeline that fails is restarted with backoff while viewers
+ * remain. Viewers get each RTP packet from the pipeline; keyframe requests and bandwidth figures
+ * from them are merged here, because they all share one encoder.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { existsSync } from "node:fs";
+import { EventEmitter } from "node:events";
+import type { CameraConfig } from "../../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { TheaError } from "../errors.ts";
+import { ReconnectBackoff } from "../mqtt/backoff.ts";
+import { chooseEncoder, videoPipeline, type EncoderChoice } from "./pipeline.ts";
+import { PipelineProcess } from "./pipelineProcess.ts";
+import { clearParameterSetMarker, rtpSsrc } from "./rtp.ts";
+
+export type CameraState = "idle" | "starting" | "playing" | "restarting";
+
+export interface CameraStatus {
+  id: string;
+  state: CameraState;
+  codec: "h264" | "vp8";
+  encoder: string | undefined;
+  viewers: number;
+  bitrateKbps: number;
+  keyframesForced: number;
+  restarts: number;
+  lastError: string | undefined;
+}
+
+export interface CameraEvents {
+  playing: [];
+  failed: [message: string];
+}
+
+/**
+ * Receives every RTP packet of the shared encode. `newSource` is set on the first packet from a
+ * restarted pipeline, whose sequence numbers and timestamps start afresh: the viewer's sender
+ * must splice them onto what it sent before, or the browser discards them as out of order.
+ */
+export type PacketSink = (packet: Buffer, newSource: boolean) => void;
+
+export interface CameraOptions {
+  config: CameraConfig;
+  keyframeMinIntervalMs: number;
+  /** Names of the GStreamer elements installed (for encoder choice), looked up once. */
+  availableElements: () => Promise<ReadonlySet<string>>;
+  log: Logger;
+}
+
+/** Bitrate changes smaller than this fraction are not worth an encoder reconfiguration. */
+const BITRATE_DEADBAND = 0.05;
+
+export class Camera extends EventEmitter<CameraEvents> {
+  readonly id: string;
+  readonly #options: CameraOptions;
+  readonly #log: Logger;
+  readonly #viewers = new Map<string, PacketSink>();
+  readonly #bandwidth = new Map<string, number>();
+  readonly #backoff = new ReconnectBackoff({ initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 30_000 });
+  #pipeline: PipelineProcess | undefined;
+  #socket: Socket | undefined;
+  #encoder: EncoderChoice | undefined;
+  #state: CameraState = "idle";
+  #bitrateKbps: number;
+  #lastKeyframeAt = 0;
+  #keyframesForced = 0;
+  #restarts = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #lastError: string | undefined;
+  #ssrc: number | undefined;
+
+  constructor(options: CameraOptions) {
+    super();
+    this.id = options.config.id;
+    this.#options = options;
+    this.#log = options.log.child({ ns: "media:camera", camera: options.config.id });
+    this.#bitrateKbps = options.config.bitrateKbps.start;
+  }
+
+  get codec(): "h264" | "vp8" {
+    return this.#options.config.codec;
+  }
+
+  status(): CameraStatus {
+    return {
+      id: this.id,
+      state: this.#state,
+      codec: this.codec,
+      encoder: this.#encoder?.element,
+      viewers: this.#viewers.size,
+      bitrateKbps: this.#bitrateKbps,
+      keyframesForced: this.#keyframesForced,
+      restarts: this.#restarts,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Adds a viewer; the first one starts the pipeline. */
+  async attach(viewerId: string, sink: PacketSink): Promise<void> {
+    if (this.#viewers.size >= this.#options.config.maxViewers) {
+      throw new TheaError("too-many-viewers", `camera ${this.id} already has ${this.#viewers.size} viewers (maxViewers)`);
+    }
+    this.#viewers.set(viewerId, sink);
+    if (this.#state === "idle") await this.#start();
+    else this.requestKeyframe(); // a viewer joining a running stream needs a picture to start from
+  }
+
+  /** Removes a viewer; the last one leaving stops the pipeline. */
+  async detach(viewerId: string): Promise<void> {
+    if (!this.#viewers.delete(viewerId)) return;
+    this.#bandwidth.delete(viewerId);
+    if (this.#viewers.size === 0) await this.stop();
+    else this.#applyBandwidth();
+  }
+
+  /**
+   * A viewer lost a picture (PLI/FIR). Browsers ask again and again while a keyframe is on its
+   * way; honouring each ask would send the encoder into a keyframe storm, so at most one is
+   * forced per keyframeMinIntervalMs.
+   */
+  requestKeyframe(): void {
+    const now = Date.now();
+    if (!this.#pipeline || now - this.#lastKeyframeAt < this.#options.keyframeMinIntervalMs) return;
+    this.#lastKeyframeAt = now;
+    this.#keyframesForced += 1;
+    this.#pipeline.requestKeyframe();
+  }
+
+  /** A viewer's estimate of what its path carries (kbit/s); the shared encode follows the lowest. */
+  reportBandwidth(viewerId: string, kbps: number): void {
+    if (!this.#viewers.has(viewerId) || !Number.isFinite(kbps) || kbps <= 0) return;
+    this.#bandwidth.set(viewerId, kbps);
+    this.#applyBandwidth();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#restartTimer);
+    this.#viewers.clear();
+    this.#bandwidth.clear();
+    this.#state = "idle";
+    this.#ssrc = undefined;
+    const pipeline = this.#pipeline;
+    this.#pipeline = undefined;
+    this.#socket?.close();
+    this.#socket = undefined;
+    await pipeline?.stop();
+  }
+
+  #applyBandwidth(): void {
+    const { min, max } = this.#options.config.bitrateKbps;
+    const lowest = Math.min(...this.#bandwidth.values());
+    if (!Number.isFinite(lowest)) return;
+    const target = Math.round(Math.min(max, Math.max(min, lowest)));
+    if (Math.abs(target - this.#bitrateKbps) < this.#bitrateKbps * BITRATE_DEADBAND) return;
+    this.#bitrateKbps = target;
+    this.#pipeline?.setBitrate(target);
+  }
+
+  async #start(): Promise<void> {
+    this.#state = "starting";
+    this.#encoder ??= chooseEncoder(this.#options.config, await this.#options.availableElements());
+    const socket = createSocket("udp4");
+    socket.on("message", (packet) => this.#deliver(packet));
+    socket.on("error", (error) => this.#log.warn({ err: error.message }, "RTP socket error"));
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    if (this.#state !== "starting") {
+      socket.close(); // every viewer left while we were getting ready
+      return;
+    }
+    this.#socket = socket;
+    this.#launch();
+  }
+
+  #launch(): void {
+    const socket = this.#socket;
+    const encoder = this.#encoder;
+    if (!socket || !encoder) return;
+    // gstreamer-superficial stops polling the bus when a pipeline never leaves NULL, so a missing
+    // device would only show as a start timeout; checked here, it is reported by name.
+    const { source } = this.#options.config;
+    if (source.type === "v4l2" && !existsSync(source.device)) {
+      this.#failed(undefined, `camera device ${source.device} is not there (unplugged?)`);
+      return;
+    }
+    const pipeline = new PipelineProcess(this.#log);
+    this.#pipeline = pipeline;
+    pipeline.on("playing", () => {
+      this.#state = "playing";
+      this.#backoff.connected(Date.now());
+      this.#log.info({ encoder: encoder.element, bitrateKbps: this.#bitrateKbps }, "pipeline playing");
+      this.emit("playing");
+    });
+    pipeline.on("warning", (message) => this.#log.warn({ warning: message }, "pipeline warning"));
+    pipeline.on("failed", (message) => this.#failed(pipeline, message));
+    const launch = videoPipeline(this.#options.config, encoder, socket.address().port);
+    this.#log.debug({ launch }, "starting pipeline");
+    pipeline.start(launch, encoder.bitrate);
+    if (this.#bitrateKbps !== this.#options.config.bitrateKbps.start) pipeline.setBitrate(this.#bitrateKbps);
+  }
+
+  #failed(pipeline: PipelineProcess | undefined, message: string): void {
+    if (this.#pipeline !== pipeline) return;
+    this.#pipeline = undefined;
+    this.#lastError = message;
+    this.#state = "restarting";
+    const delay = this.#backoff.nextDelayMs(Date.now());
+    this.#log.error({ err: message, retryInMs: delay }, "pipeline failed");
+    this.emit("failed", message);
+    this.#restartTimer = setTimeout(() => {
+      if (this.#state !== "restarting") return;
+      this.#restarts += 1;
+      this.#launch();
+    }, delay);
+  }
+
+  #deliver(packet: Buffer): void {
+    const ssrc = rtpSsrc(packet);
+    const newSource = this.#ssrc !== undefined && ssrc !== this.#ssrc;
+    this.#ssrc = ssrc;
+    if (this.codec === "h264") clearParameterSetMarker(packet);
+    for (const sink of this.#viewers.values()) sink(packet, newSource);
+  }
+}

@@ -1,0 +1,54 @@
+/** The WebRTC signalling commands and media.sessions (docs/mqtt-api.md, "Live video"). */
+import { z } from "zod";
+import { defineCommand, type Command } from "../commands/command.ts";
+import type { MediaService } from "./service.ts";
+
+/** Offers are a few kB; this bounds what a remote party can make the SDP parser chew on. */
+const MAX_SDP_CHARS = 64 * 1024;
+
+const sessionId = z.uuid();
+
+export function mediaCommands(media: MediaService): Command[] {
+  return [
+    defineCommand({
+      name: "webrtc.offer",
+      description:
+        "Start watching a camera: params {camera, sdp (the browser's offer)}; returns {sessionId, sdp (the answer, with the box's candidates)}.",
+      params: z.strictObject({ camera: z.string().min(1).max(64), sdp: z.string().min(1).max(MAX_SDP_CHARS) }),
+      run: ({ camera, sdp }) => media.offer(camera, sdp),
+    }),
+    defineCommand({
+      name: "webrtc.candidate",
+      description: "A trickled ICE candidate from the viewer: params {sessionId, candidate: {candidate, sdpMid, sdpMLineIndex}}.",
+      params: z.strictObject({
+        sessionId,
+        candidate: z.strictObject({
+          candidate: z.string().max(1024),
+          sdpMid: z.string().max(64).nullish(),
+          sdpMLineIndex: z.int().min(0).max(64).nullish(),
+          usernameFragment: z.string().max(256).nullish(),
+        }),
+      }),
+      run: async ({ sessionId: id, candidate }) => {
+        // An empty candidate marks the end of the viewer's gathering; werift needs nothing for it.
+        if (candidate.candidate !== "") await media.candidate(id, candidate);
+        return {};
+      },
+    }),
+    defineCommand({
+      name: "webrtc.close",
+      description: "Stop watching: params {sessionId}.",
+      params: z.strictObject({ sessionId }),
+      run: async ({ sessionId: id }) => {
+        await media.close(id);
+        return {};
+      },
+    }),
+    defineCommand({
+      name: "media.sessions",
+      description: "Live viewing sessions and every camera's state (pipeline, viewers, bitrate, keyframes forced).",
+      params: z.strictObject({}),
+      run: () => media.sessions(),
+    }),
+  ];
+}

@@ -1,0 +1,97 @@
+/**
+ * A pipeline host: a child process that runs one GStreamer pipeline for the agent.
+ *
+ * Why a process of its own: gstreamer-superficial's pipelines leak when created and destroyed
+ * repeatedly and can crash the process (bench/media measures it); its bus poll holds a libuv
+ * worker for good and makes `process.exit()` hang. In a child, a crash costs one pipeline restart
+ * while the agent's MQTT session, outbox and WebRTC sessions go on, and ending is a plain kill.
+ * The pipeline sends RTP to a loopback UDP port the agent listens on, so no media crosses IPC.
+ */
+import { createRequire } from "node:module";
+import type { HostCommand, HostEvent } from "./hostProtocol.ts";
+import { isHostCommand } from "./hostProtocol.ts";
+import type { BitrateControl } from "./pipeline.ts";
+
+interface GstElement {
+  [property: string]: unknown;
+}
+
+interface GstBusMessage {
+  type: string;
+  _src_element_name?: string;
+  "new-state"?: string;
+  message?: string;
+  name?: string;
+}
+
+interface GstPipeline {
+  play(): void;
+  stop(): void;
+  findChild(name: string): GstElement | undefined;
+  forceKeyUnit(element: string, count: number): boolean;
+  pollBus(callback: (message: GstBusMessage) => void): void;
+}
+
+interface GstModule {
+  Pipeline: new (launch: string) => GstPipeline;
+}
+
+const gst = createRequire(import.meta.url)("gstreamer-superficial") as GstModule;
+
+let pipeline: GstPipeline | undefined;
+let bitrate: BitrateControl | undefined;
+
+function send(event: HostEvent): void {
+  process.send?.(event);
+}
+
+function stopAndExit(): never {
+  pipeline?.stop();
+  // The bus poll keeps a worker thread blocked; exit() would wait for it. Nothing is left to flush.
+  process.kill(process.pid, "SIGKILL");
+  throw new Error("unreachable");
+}
+
+function start(launch: string, control: BitrateControl | undefined): void {
+  try {
+    pipeline = new gst.Pipeline(launch);
+  } catch (error) {
+    send({ type: "error", message: error instanceof Error ? error.message : String(error), element: "launch" });
+    stopAndExit();
+  }
+  bitrate = control;
+  pipeline.pollBus((message) => {
+    const element = message._src_element_name ?? "?";
+    if (message.type === "error") send({ type: "error", message: message.message ?? "unknown error", element: message.name ?? element });
+    else if (message.type === "warning") send({ type: "warning", message: message.message ?? "", element });
+    else if (message.type === "eos") send({ type: "eos" });
+    else if (message.type === "state-changed" && message["new-state"] === "GST_STATE_PLAYING" && element.startsWith("pipeline")) {
+      send({ type: "playing" });
+    }
+  });
+  pipeline.play();
+}
+
+function handle(command: HostCommand): void {
+  switch (command.type) {
+    case "start":
+      if (!pipeline) start(command.launch, command.bitrate);
+      return;
+    case "keyframe":
+      pipeline?.forceKeyUnit("payloader", 1);
+      return;
+    case "bitrate": {
+      const encoder = pipeline?.findChild("encoder");
+      if (encoder && bitrate) encoder[bitrate.property] = Math.round(command.kbps * bitrate.perKbps);
+      return;
+    }
+    case "stop":
+      stopAndExit();
+  }
+}
+
+process.on("message", (message) => {
+  if (isHostCommand(message)) handle(message);
+});
+// The agent gone means nobody reads our RTP: end with it rather than run on as an orphan.
+process.on("disconnect", () => stopAndExit());

@@ -1,0 +1,27 @@
+/**
+ * Messages between the agent and a pipeline host process (host.ts) over the fork IPC channel.
+ * One host runs one pipeline; the agent owns when it starts and stops.
+ */
+import type { BitrateControl } from "./pipeline.ts";
+
+export type HostCommand =
+  | { type: "start"; launch: string; bitrate: BitrateControl | undefined }
+  /** Ask the encoder for a keyframe now (the request is sent to the payloader, downstream of it). */
+  | { type: "keyframe" }
+  | { type: "bitrate"; kbps: number }
+  /** Stop the pipeline; the host then ends itself. */
+  | { type: "stop" };
+
+export type HostEvent =
+  | { type: "playing" }
+  | { type: "error"; message: string; element: string }
+  | { type: "warning"; message: string; element: string }
+  | { type: "eos" };
+
+export function isHostEvent(value: unknown): value is HostEvent {
+  return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
+}
+
+export function isHostCommand(value: unknown): value is HostCommand {
+  return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
+}

@@ -1,0 +1,47 @@
+/**
+ * Which ICE servers and addresses the WebRTC sessions use, from config. By default every
+ * interface takes part and no server is contacted that the config does not name (werift would
+ * otherwise ask a public STUN server). `loopbackOnly` confines media to 127.0.0.1, for a viewer
+ * on the box itself: the local demo and the tests.
+ */
+import type { PeerConfig } from "werift";
+import type { Config } from "../../config/schema.ts";
+
+export interface IcePolicy {
+  iceServers: Config["media"]["iceServers"];
+  peerConfig: Partial<PeerConfig>;
+  /** Whether a candidate (its `candidate:…` line) may be used or advertised. */
+  allows(candidate: string): boolean;
+}
+
+export function icePolicy(media: Config["media"]): IcePolicy {
+  if (!media.loopbackOnly) {
+    return { iceServers: media.iceServers, peerConfig: {}, allows: () => true };
+  }
+  return {
+    iceServers: media.iceServers,
+    peerConfig: {
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      iceUseIpv6: false,
+      iceFilterCandidatePair: (pair) => isLoopback(pair.localCandidate.host) && isLoopback(pair.remoteCandidate.host),
+    },
+    allows: (candidate) => isLoopback(candidateAddress(candidate) ?? ""),
+  };
+}
+
+/** The SDP with the `a=candidate` lines the policy does not allow left out. */
+export function restrictCandidates(sdp: string, policy: IcePolicy): string {
+  return sdp
+    .split("\r\n")
+    .filter((line) => !line.startsWith("a=candidate:") || policy.allows(line.slice(2)))
+    .join("\r\n");
+}
+
+/** The connection address of an ICE candidate line (RFC 8839 §5.1: the fifth field). */
+export function candidateAddress(candidate: string): string | undefined {
+  return candidate.replace(/^a=/, "").split(" ")[4];
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.");
+}

@@ -1,0 +1,116 @@
+/**
+ * The agent's side of one pipeline host (host.ts): starts the child, passes it commands, turns
+ * its messages and its death into events. Knows nothing of cameras or viewers.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "../log.ts";
+import { isHostEvent, type HostCommand } from "./hostProtocol.ts";
+import type { BitrateControl } from "./pipeline.ts";
+
+const HOST = fileURLToPath(new URL("./host.ts", import.meta.url));
+
+/** A pipeline not playing by then is stuck (a camera that never delivers, a wedged driver). */
+const START_TIMEOUT_MS = 10_000;
+
+export interface PipelineProcessEvents {
+  playing: [];
+  /** The pipeline failed or the host died; `message` says why. Not emitted after stop(). */
+  failed: [message: string];
+  warning: [message: string];
+}
+
+export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
+  readonly #log: Logger;
+  #child: ChildProcess | undefined;
+  #stopping = false;
+  #lastError: string | undefined;
+  #startTimer: NodeJS.Timeout | undefined;
+
+  constructor(log: Logger) {
+    super();
+    this.#log = log;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  start(launch: string, bitrate: BitrateControl | undefined): void {
+    this.#stopping = false;
+    this.#lastError = undefined;
+    const child = fork(HOST, [], {
+      // One worker for the bus poll, which it holds for good, and headroom for GStreamer callbacks.
+      env: { ...process.env, UV_THREADPOOL_SIZE: "4" },
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+    });
+    this.#child = child;
+    const relay = (chunk: Buffer) => {
+      for (const line of chunk.toString().split("\n")) if (line.trim()) this.#log.debug({ gst: line.trim() }, "pipeline output");
+    };
+    child.stdout?.on("data", relay);
+    child.stderr?.on("data", relay);
+    this.#startTimer = setTimeout(() => {
+      this.#lastError = `the pipeline did not start playing within ${START_TIMEOUT_MS / 1000} s`;
+      this.#end();
+    }, START_TIMEOUT_MS);
+    child.on("message", (message) => {
+      if (!isHostEvent(message)) return;
+      if (message.type === "playing") {
+        clearTimeout(this.#startTimer);
+        this.emit("playing");
+      }
+      else if (message.type === "warning") this.emit("warning", `${message.element}: ${message.message}`);
+      else if (message.type === "error") {
+        this.#lastError = `${message.element}: ${message.message}`;
+        this.#end();
+      } else if (message.type === "eos") {
+        this.#lastError = "the source ended";
+        this.#end();
+      }
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(this.#startTimer);
+      if (this.#child === child) this.#child = undefined;
+      if (this.#stopping) return;
+      this.emit("failed", this.#lastError ?? `pipeline process ended (${signal ?? `exit code ${code}`})`);
+    });
+    this.#send({ type: "start", launch, bitrate });
+  }
+
+  requestKeyframe(): void {
+    this.#send({ type: "keyframe" });
+  }
+
+  setBitrate(kbps: number): void {
+    this.#send({ type: "bitrate", kbps });
+  }
+
+  /** Stops the pipeline and resolves once the host process is gone. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#stopping = true;
+    clearTimeout(this.#startTimer);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    this.#send({ type: "stop" });
+    // A host wedged inside GStreamer does not read its IPC; it is killed after a grace period.
+    const kill = setTimeout(() => child.kill("SIGKILL"), 2000);
+    await gone;
+    clearTimeout(kill);
+  }
+
+  /** After an error the host is told to stop (killed if it does not); its exit reports the error. */
+  #end(): void {
+    const child = this.#child;
+    this.#send({ type: "stop" });
+    setTimeout(() => child?.kill("SIGKILL"), 2000).unref();
+  }
+
+  #send(command: HostCommand): void {
+    const child = this.#child;
+    if (child?.connected) child.send(command, (error) => error && this.#log.debug({ err: error.message }, "pipeline host not listening"));
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The media service: the configured cameras and the viewing sessions on them. Sessions are
+ * created by `webrtc.offer` and end by `webrtc.close`, ICE failure or timeout; cameras start and
+ * stop with their viewers (camera.ts). A camera's pipeline failing is an event for operators.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { AgentContext } from "../context.ts";
+import { messageOf, TheaError } from "../errors.ts";
+import type { EventLog } from "../events.ts";
+import type { Logger } from "../log.ts";
+import type { MqttSession } from "../mqtt/session.ts";
+import type { DeviceTopics } from "../mqtt/topics.ts";
+import { Camera, type CameraStatus } from "./camera.ts";
+import { icePolicy, type IcePolicy } from "./icePolicy.ts";
+import { HARDWARE_H264_ENCODERS } from "./pipeline.ts";
+import { ViewerSession, type IceCandidateInit, type ViewerSessionInfo } from "./viewerSession.ts";
+
+export interface MediaServiceOptions {
+  ctx: AgentContext;
+  session: MqttSession;
+  topics: DeviceTopics;
+  events: EventLog;
+}
+
+export class MediaService {
+  readonly #options: MediaServiceOptions;
+  readonly #log: Logger;
+  readonly #cameras: Map<string, Camera>;
+  readonly #sessions = new Map<string, ViewerSession>();
+  readonly #ice: IcePolicy;
+  #elements: Promise<ReadonlySet<string>> | undefined;
+
+  constructor(options: MediaServiceOptions) {
+    const { ctx } = options;
+    this.#options = options;
+    this.#log = ctx.log.child({ ns: "media" });
+    this.#ice = icePolicy(ctx.config.media);
+    this.#cameras = new Map(
+      ctx.config.cameras.map((config) => [
+        config.id,
+        new Camera({
+          config,
+          keyframeMinIntervalMs: ctx.config.media.keyframeMinIntervalMs,
+          availableElements: () => (this.#elements ??= installedElements(HARDWARE_H264_ENCODERS)),
+          log: ctx.log,
+        }),
+      ]),
+    );
+  }
+
+  start(): void {
+    for (const camera of this.#cameras.values()) {
+      camera.on("failed", (reason) => this.#options.events.record("camera.failed", { camera: camera.id, reason }));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((session) => session.close("agent stopping")));
+    await Promise.all([...this.#cameras.values()].map((camera) => camera.stop()));
+  }
+
+  get liveSessions(): number {
+    return this.#sessions.size;
+  }
+
+  async offer(cameraId: string, sdp: string): Promise<{ sessionId: string; sdp: string }> {
+    const camera = this.#cameras.get(cameraId);
+    if (!camera) throw new TheaError("unknown-camera", `camera: no camera "${cameraId}" (configured: ${[...this.#cameras.keys()].join(", ") || "none"})`);
+    const session = new ViewerSession({
+      camera,
+      ice: this.#ice,
+      connectTimeoutMs: this.#options.ctx.config.media.sessionTimeoutSec * 1000,
+      log: this.#log,
+    });
+    this.#sessions.set(session.id, session);
+    session.on("closed", () => this.#sessions.delete(session.id));
+    session.on("candidate", (candidate) => {
+      void this.#options.session.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
+    });
+    try {
+      const answer = await session.answer(sdp);
+      return { sessionId: session.id, sdp: answer };
+    } catch (error) {
+      await session.close(`offer failed: ${messageOf(error)}`);
+      throw error;
+    }
+  }
+
+  async candidate(sessionId: string, candidate: IceCandidateInit): Promise<void> {
+    await this.#session(sessionId).addCandidate(candidate);
+  }
+
+  async close(sessionId: string): Promise<void> {
+    await this.#session(sessionId).close("closed by the viewer");
+  }
+
+  sessions(): { sessions: ViewerSessionInfo[]; cameras: CameraStatus[] } {
+    return {
+      sessions: [...this.#sessions.values()].map((session) => session.info()),
+      cameras: [...this.#cameras.values()].map((camera) => camera.status()),
+    };
+  }
+
+  #session(sessionId: string): ViewerSession {
+    const session = this.#sessions.get(sessionId);
+    if (!session) throw new TheaError("unknown-session", `sessionId: no live session "${sessionId}"`);
+    return session;
+  }
+}
+
+/** Which of these GStreamer elements are installed (gst-inspect-1.0 answers without loading a pipeline). */
+async function installedElements(names: readonly string[]): Promise<ReadonlySet<string>> {
+  const run = promisify(execFile);
+  const found = await Promise.all(
+    names.map((name) =>
+      run("gst-inspect-1.0", ["--exists", name]).then(
+        () => name,
+        () => undefined,
+      ),
+    ),
+  );
+  return new Set(found.filter((name) => name !== undefined));
+}

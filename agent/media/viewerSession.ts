@@ -1,0 +1,214 @@
+/**
+ * One doctor watching one camera: a werift peer connection answering the browser's offer, with
+ * its own track (werift rewrites the packet it sends and keeps it for NACK resends, so packets
+ * are parsed afresh for each viewer). It forwards picture-loss and bandwidth feedback to the
+ * camera, and ends on close, ICE failure, or when it does not connect in time.
+ */
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtcpRrPacket,
+  RtcpSrPacket,
+  RtpPacket,
+  useAbsSendTime,
+  useSdesMid,
+  useTransportWideCC,
+  type RTCRtpSender,
+} from "werift";
+import type { Logger } from "../log.ts";
+import { TheaError } from "../errors.ts";
+import { nextEstimateKbps } from "./bandwidth.ts";
+import type { Camera } from "./camera.ts";
+import { restrictCandidates, type IcePolicy } from "./icePolicy.ts";
+
+export interface IceCandidateInit {
+  candidate: string;
+  sdpMid?: string | null | undefined;
+  sdpMLineIndex?: number | null | undefined;
+}
+
+export interface ViewerSessionInfo {
+  sessionId: string;
+  camera: string;
+  state: string;
+  startedAt: string;
+  connectedAt: string | undefined;
+  packetsSent: number;
+  keyframeRequests: number;
+  estimateKbps: number | undefined;
+}
+
+export interface ViewerSessionEvents {
+  /** A local ICE candidate found after the answer (for trickle). */
+  candidate: [candidate: IceCandidateInit];
+  closed: [reason: string];
+}
+
+export interface ViewerSessionOptions {
+  camera: Camera;
+  ice: IcePolicy;
+  /** Close the session when it has not connected this long after the offer. */
+  connectTimeoutMs: number;
+  log: Logger;
+}
+
+/** Longest wait for host candidates before answering; STUN/TURN ones that come later trickle. */
+const GATHER_WAIT_MS = 2000;
+
+export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
+  readonly id = randomUUID();
+  readonly #options: ViewerSessionOptions;
+  readonly #log: Logger;
+  readonly #pc: RTCPeerConnection;
+  readonly #track = new MediaStreamTrack({ kind: "video" });
+  readonly #startedAt = new Date();
+  #connectedAt: Date | undefined;
+  #closed = false;
+  #packetsSent = 0;
+  #keyframeRequests = 0;
+  #fractionLost: number | undefined;
+  #estimateKbps: number | undefined;
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(options: ViewerSessionOptions) {
+    super();
+    this.#options = options;
+    this.#log = options.log.child({ ns: "media:viewer", session: this.id, camera: options.camera.id });
+    this.#pc = new RTCPeerConnection({
+      codecs: { video: [videoCodec(options.camera.codec)] },
+      headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()] },
+      iceServers: options.ice.iceServers,
+      ...options.ice.peerConfig,
+    });
+  }
+
+  get cameraId(): string {
+    return this.#options.camera.id;
+  }
+
+  info(): ViewerSessionInfo {
+    return {
+      sessionId: this.id,
+      camera: this.cameraId,
+      state: this.#pc.connectionState,
+      startedAt: this.#startedAt.toISOString(),
+      connectedAt: this.#connectedAt?.toISOString(),
+      packetsSent: this.#packetsSent,
+      keyframeRequests: this.#keyframeRequests,
+      estimateKbps: this.#estimateKbps,
+    };
+  }
+
+  /** Answers the viewer's offer; the answer carries the host candidates gathered so far. */
+  async answer(offerSdp: string): Promise<string> {
+    const { camera, ice, connectTimeoutMs } = this.#options;
+    const transceiver = this.#pc.addTransceiver(this.#track, { direction: "sendonly" });
+    this.#watch(transceiver.sender);
+    try {
+      await this.#pc.setRemoteDescription({ type: "offer", sdp: restrictCandidates(offerSdp, ice) });
+      const answer = await this.#pc.createAnswer();
+      await this.#pc.setLocalDescription(answer);
+    } catch (error) {
+      throw new TheaError("invalid-params", `sdp: not an offer this camera can answer (${error instanceof Error ? error.message : String(error)})`);
+    }
+    if (!transceiver.sender.codec) throw new TheaError("invalid-params", `sdp: the viewer does not accept ${camera.codec.toUpperCase()} video`);
+    await this.#gathered();
+    await camera.attach(this.id, (packet, newSource) => this.#send(packet, newSource));
+    this.#timers.push(setTimeout(() => this.#connectedAt || this.close("did not connect in time"), connectTimeoutMs));
+    const sdp = this.#pc.localDescription?.sdp;
+    if (!sdp) throw new TheaError("media-failed", "no local description after answering");
+    return restrictCandidates(sdp, ice);
+  }
+
+  async addCandidate(candidate: IceCandidateInit): Promise<void> {
+    if (!this.#options.ice.allows(candidate.candidate)) return;
+    await this.#pc.addIceCandidate({
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid ?? undefined,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+    });
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#log.info({ reason }, "viewing session closed");
+    await this.#options.camera.detach(this.id);
+    await this.#pc.close().catch((error: unknown) => this.#log.debug({ err: String(error) }, "closing the peer connection"));
+    this.emit("closed", reason);
+  }
+
+  #send(packet: Buffer, newSource: boolean): void {
+    if (!this.#connectedAt || this.#closed) return;
+    this.#packetsSent += 1;
+    const rtp = RtpPacket.deSerialize(packet);
+    // werift then continues its own sequence numbers and timestamps across the pipeline restart.
+    if (newSource) this.#track.onSourceChanged.execute(rtp.header);
+    this.#track.writeRtp(rtp);
+  }
+
+  #watch(sender: RTCRtpSender): void {
+    const { camera } = this.#options;
+    this.#pc.connectionStateChange.subscribe((state) => {
+      if (state === "connected" && !this.#connectedAt) {
+        this.#connectedAt = new Date();
+        this.#log.info({ ms: this.#connectedAt.getTime() - this.#startedAt.getTime() }, "viewer connected");
+        camera.requestKeyframe();
+      } else if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
+    });
+    this.#pc.onIceCandidate.subscribe((candidate) => {
+      const init = candidate?.toJSON();
+      if (init?.candidate && this.#options.ice.allows(init.candidate)) this.emit("candidate", init);
+    });
+    sender.onPictureLossIndication.subscribe(() => {
+      this.#keyframeRequests += 1;
+      camera.requestKeyframe();
+    });
+    sender.onRtcp.subscribe((packet) => {
+      if (packet instanceof RtcpRrPacket || packet instanceof RtcpSrPacket) {
+        const report = packet.reports.find((entry) => entry.ssrc === sender.ssrc);
+        if (report) this.#fractionLost = report.fractionLost / 256;
+      }
+    });
+    const feedback = setInterval(() => {
+      if (!this.#connectedAt) return;
+      const remb = Number(sender.receiverEstimatedMaxBitrate) / 1000;
+      this.#estimateKbps = Math.round(
+        nextEstimateKbps({ currentKbps: camera.status().bitrateKbps, fractionLost: this.#fractionLost, rembKbps: remb > 0 ? remb : undefined }),
+      );
+      this.#fractionLost = undefined;
+      camera.reportBandwidth(this.id, this.#estimateKbps);
+    }, 1000);
+    this.#timers.push(feedback);
+  }
+
+  async #gathered(): Promise<void> {
+    if (this.#pc.iceGatheringState === "complete") return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, GATHER_WAIT_MS);
+      this.#pc.iceGatheringStateChange.subscribe((state) => {
+        if (state === "complete") {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+}
+
+function videoCodec(codec: "h264" | "vp8"): RTCRtpCodecParameters {
+  const rtcpFeedback = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "goog-remb" }, { type: "transport-cc" }];
+  return codec === "h264"
+    ? new RTCRtpCodecParameters({
+        mimeType: "video/H264",
+        clockRate: 90000,
+        rtcpFeedback,
+        // Constrained baseline 3.1, non-interleaved: what the pipeline produces and every browser decodes.
+        parameters: "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
+      })
+    : new RTCRtpCodecParameters({ mimeType: "video/VP8", clockRate: 90000, rtcpFeedback });
+}

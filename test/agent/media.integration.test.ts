@@ -1,0 +1,164 @@
+/**
+ * Live video end to end: a real headless Chromium, as the doctor's browser, watches a test
+ * camera through the agent. The browser's offer goes over MQTT to the agent's webrtc.offer
+ * command (the test relays it, as a hospital web app would), the agent answers with werift, and
+ * the picture comes from a real GStreamer pipeline (videotestsrc → x264 → RTP). Media stays on
+ * 127.0.0.1 (media.loopbackOnly).
+ */
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AgentProcess } from "../helpers/agentProcess.ts";
+import { useBroker } from "../helpers/brokerFixture.ts";
+import { Chromium, type Page } from "../helpers/chromium.ts";
+import { ViewerServer } from "../helpers/viewerServer.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const fixture = useBroker();
+let browser: Chromium;
+let server: ViewerServer;
+
+beforeAll(async () => {
+  [browser, server] = await Promise.all([Chromium.launch(), ViewerServer.start()]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([browser?.close(), server?.stop()]);
+});
+
+const CAMERA_YAML = [
+  "media: { loopbackOnly: true }",
+  "cameras:",
+  "  - { id: cam1, source: { type: test, pattern: ball }, width: 640, height: 360, framerate: 30, maxViewers: 2 }",
+].join("\n");
+
+interface Stats {
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  codec?: string;
+}
+
+async function startAgent(
+  cameraYaml = CAMERA_YAML,
+): Promise<{ agent: AgentProcess; command: (name: string, params?: object) => Promise<unknown> }> {
+  const agent = await AgentProcess.start({ brokerUrl: fixture.broker.url, extraYaml: cameraYaml });
+  fixture.cleanup(() => agent.stop());
+  await fixture.watcher.next(`thea/v1/${agent.deviceId}/status`, (m) => (m.json() as { online: boolean }).online);
+  const command = async (name: string, params: object = {}) =>
+    (await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body;
+  return { agent, command };
+}
+
+/** A page whose viewer sends its signalling through the test to the agent's commands. */
+async function viewerPage(command: (name: string, params?: object) => Promise<unknown>): Promise<Page> {
+  const page = await browser.open(server.url("/harness.html"));
+  await page.expose("theaRequest", async (body) => {
+    const { name, params } = JSON.parse(body) as { name: string; params: object };
+    const answer = (await command(name, params)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+    if (!answer.ok) throw new Error(`${answer.error?.code}: ${answer.error?.message}`);
+    return answer.result;
+  });
+  await page.evaluate(`(async () => { while (!window.harnessReady) await new Promise((r) => setTimeout(r, 20)); })()`);
+  return page;
+}
+
+const WATCH = `(async () => {
+  window.viewer = await watch({ video: document.getElementById("video"), camera: "cam1", request: (name, params) => theaRequest(JSON.stringify({ name, params })) });
+  return window.viewer.sessionId;
+})()`;
+
+/** The pipeline host processes the agent runs (children running agent/media/host.ts). */
+function pipelineHosts(agentPid: number): number[] {
+  let out: string;
+  try {
+    out = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(agentPid)], { encoding: "utf8" });
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return []; // ps found no child at all
+    throw error;
+  }
+  return out
+    .split("\n")
+    .filter((line) => line.includes("media/host.ts"))
+    .map((line) => Number.parseInt(line.trim(), 10));
+}
+
+async function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
+  return waitFor(`${atLeast} decoded frames`, 20_000, (done) => {
+    let stopped = false;
+    const poll = async () => {
+      while (!stopped) {
+        const stats = await page.evaluate<Stats>("window.viewer.stats()");
+        if (stats.framesDecoded >= atLeast) return done(stats);
+        await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 100)))");
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+    };
+  });
+}
+
+describe("watching a camera in a real browser", () => {
+  it("shows the camera's picture, then stops the pipeline when the viewer leaves", async () => {
+    const { command } = await startAgent();
+    expect(await command("media.sessions")).toMatchObject({ ok: true, result: { sessions: [], cameras: [{ id: "cam1", state: "idle" }] } });
+
+    const page = await viewerPage(command);
+    const sessionId = await page.evaluate<string>(WATCH);
+    const stats = await framesDecoded(page, 30);
+    expect(stats).toMatchObject({ frameWidth: 640, frameHeight: 360, codec: "video/H264" });
+
+    const live = (await command("media.sessions")) as { result: { sessions: unknown[]; cameras: unknown[] } };
+    expect(live.result.sessions).toEqual([expect.objectContaining({ sessionId, camera: "cam1", state: "connected" })]);
+    expect(live.result.cameras).toEqual([expect.objectContaining({ id: "cam1", state: "playing", viewers: 1, encoder: "x264enc" })]);
+
+    await page.evaluate("window.viewer.close()");
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ id: "cam1", state: "idle", viewers: 0 }] } });
+  });
+
+  it("survives its pipeline process being killed: reports it, restarts it, and the picture comes back", async () => {
+    const { agent, command } = await startAgent();
+    const page = await viewerPage(command);
+    await page.evaluate(WATCH);
+    const before = await framesDecoded(page, 15);
+    const [host] = pipelineHosts(agent.pid);
+    expect(host).toBeGreaterThan(0);
+
+    const reported = fixture.watcher.next(`thea/v1/${agent.deviceId}/event`, (m) => (m.json() as { type: string }).type === "camera.failed");
+    process.kill(host ?? 0, "SIGKILL");
+    expect((await reported).json()).toMatchObject({ camera: "cam1", reason: expect.stringContaining("SIGKILL") });
+
+    const after = await framesDecoded(page, before.framesDecoded + 30);
+    expect(after.frameWidth).toBe(640);
+    expect(await command("media.sessions")).toMatchObject({ result: { cameras: [{ state: "playing", restarts: 1, viewers: 1 }] } });
+    await page.evaluate("window.viewer.close()");
+    expect(pipelineHosts(agent.pid)).toEqual([]);
+  });
+
+  it("reports a camera whose device is missing, and keeps serving commands", async () => {
+    const { agent, command } = await startAgent(
+      ["media: { loopbackOnly: true }", "cameras:", '  - { id: cam1, source: { type: v4l2, device: "/dev/video-missing" } }'].join("\n"),
+    );
+    const page = await viewerPage(command);
+    const reported = fixture.watcher.next(`thea/v1/${agent.deviceId}/event`, (m) => (m.json() as { type: string }).type === "camera.failed");
+    await page.evaluate(WATCH);
+    expect((await reported).json()).toMatchObject({ camera: "cam1", reason: expect.stringContaining("camera device /dev/video-missing is not there") });
+    expect(await command("ping")).toMatchObject({ ok: true });
+    expect(await command("media.sessions")).toMatchObject({ result: { cameras: [{ lastError: expect.stringContaining("video-missing") }] } });
+    await page.evaluate("window.viewer.close()");
+  });
+
+  it("refuses what it cannot serve with clear errors", async () => {
+    const { command } = await startAgent();
+    expect(await command("webrtc.offer", { camera: "attic", sdp: "v=0" })).toMatchObject({ ok: false, error: { code: "unknown-camera" } });
+    expect(await command("webrtc.offer", { camera: "cam1", sdp: "not an offer" })).toMatchObject({ ok: false, error: { code: "invalid-params" } });
+    expect(await command("webrtc.offer", { camera: "cam1" })).toMatchObject({ ok: false, error: { code: "invalid-params" } });
+    expect(await command("webrtc.close", { sessionId: "4b0c8f7e-3f5e-4d7a-9d8e-2c1f0a9b8c7d" })).toMatchObject({
+      ok: false,
+      error: { code: "unknown-session" },
+    });
+    // Nothing was left running by the refused offers.
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle", viewers: 0 }] } });
+  });
+});

@@ -1,0 +1,176 @@
+/**
+ * Headless Chromium (Debian's /usr/bin/chromium) as the doctor's browser, driven over the Chrome
+ * DevTools Protocol with Node's own WebSocket: open a page, evaluate in it, and expose a Node
+ * function to it (Runtime.addBinding) so the page can call back into the test.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { LineLog, terminate, waitFor } from "./wait.ts";
+
+const BINARY = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+interface CdpMessage {
+  id?: number;
+  method?: string;
+  sessionId?: string;
+  params?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { message: string };
+}
+
+export class Chromium {
+  readonly #process: ChildProcess;
+  readonly #socket: WebSocket;
+  readonly #profile: string;
+  readonly #pending = new Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (error: Error) => void }>();
+  readonly #listeners = new Set<(message: CdpMessage) => void>();
+  readonly log: LineLog;
+  #nextId = 1;
+
+  private constructor(child: ChildProcess, socket: WebSocket, profile: string, log: LineLog) {
+    this.#process = child;
+    this.#socket = socket;
+    this.#profile = profile;
+    this.log = log;
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(String(event.data)) as CdpMessage;
+      const waiter = message.id === undefined ? undefined : this.#pending.get(message.id);
+      if (waiter && message.id !== undefined) {
+        this.#pending.delete(message.id);
+        if (message.error) waiter.reject(new Error(message.error.message));
+        else waiter.resolve(message.result ?? {});
+      }
+      for (const listener of this.#listeners) listener(message);
+    });
+  }
+
+  static async launch(): Promise<Chromium> {
+    const profile = await mkdtemp(path.join(tmpdir(), "thea-chromium-"));
+    const child = spawn(
+      BINARY,
+      [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        // WebRTC between the browser and the agent on the same box, over 127.0.0.1 only.
+        "--allow-loopback-in-peer-connection",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--autoplay-policy=no-user-gesture-required",
+        "--remote-debugging-port=0",
+        `--user-data-dir=${profile}`,
+        "about:blank",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    const log = new LineLog();
+    child.stderr?.on("data", (chunk: Buffer) => log.push(chunk));
+    const line = await log.waitForLine("DevTools endpoint", (text) => text.includes("DevTools listening on ws://"), 30_000);
+    const url = line.slice(line.indexOf("ws://")).trim();
+    const socket = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      socket.addEventListener("open", () => resolve(), { once: true });
+      socket.addEventListener("error", () => reject(new Error(`cannot reach Chromium's DevTools at ${url}`)), { once: true });
+    });
+    return new Chromium(child, socket, profile, log);
+  }
+
+  /** Opens a page and resolves once it has loaded. */
+  async open(url: string): Promise<Page> {
+    const { targetId } = (await this.send("Target.createTarget", { url: "about:blank" })) as { targetId: string };
+    const { sessionId } = (await this.send("Target.attachToTarget", { targetId, flatten: true })) as { sessionId: string };
+    const page = new Page(this, sessionId);
+    await this.send("Page.enable", {}, sessionId);
+    await this.send("Runtime.enable", {}, sessionId);
+    const loaded = this.waitForEvent("page load", 30_000, (message) => message.sessionId === sessionId && message.method === "Page.loadEventFired");
+    await this.send("Page.navigate", { url }, sessionId);
+    await loaded;
+    return page;
+  }
+
+  send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#socket.send(JSON.stringify({ id, method, params, ...(sessionId && { sessionId }) }));
+    });
+  }
+
+  on(listener: (message: CdpMessage) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  waitForEvent(what: string, timeoutMs: number, matches: (message: CdpMessage) => boolean): Promise<CdpMessage> {
+    return waitFor(what, timeoutMs, (done) => this.on((message) => matches(message) && done(message)));
+  }
+
+  async close(): Promise<void> {
+    this.#socket.close();
+    await terminate(this.#process, "chromium");
+    await rm(this.#profile, { recursive: true, force: true });
+  }
+}
+
+export class Page {
+  readonly #browser: Chromium;
+  readonly #sessionId: string;
+
+  constructor(browser: Chromium, sessionId: string) {
+    this.#browser = browser;
+    this.#sessionId = sessionId;
+  }
+
+  /** Evaluates an expression in the page (awaiting a promise) and returns its JSON value. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const reply = (await this.#browser.send(
+      "Runtime.evaluate",
+      { expression, awaitPromise: true, returnByValue: true },
+      this.#sessionId,
+    )) as { result?: { value?: unknown }; exceptionDetails?: { exception?: { description?: string }; text?: string } };
+    if (reply.exceptionDetails) {
+      throw new Error(`in the page: ${reply.exceptionDetails.exception?.description ?? reply.exceptionDetails.text ?? "exception"}`);
+    }
+    return reply.result?.value as T;
+  }
+
+  /**
+   * Makes `window[name](string)` in the page call `handler` in the test. Bindings cannot return a
+   * value, so the handler's answer is delivered by evaluating `window[name].answer(id, json)`.
+   */
+  async expose(name: string, handler: (payload: string) => Promise<unknown>): Promise<void> {
+    await this.#browser.send("Runtime.addBinding", { name: `${name}Raw` }, this.#sessionId);
+    this.#browser.on((message) => {
+      if (message.sessionId !== this.#sessionId || message.method !== "Runtime.bindingCalled") return;
+      const params = message.params as { name: string; payload: string };
+      if (params.name !== `${name}Raw`) return;
+      const { id, body } = JSON.parse(params.payload) as { id: number; body: string };
+      void handler(body).then(
+        (value) => this.evaluate(`window.${name}.settle(${id}, true, ${JSON.stringify(JSON.stringify(value ?? null))})`),
+        (error: unknown) => this.evaluate(`window.${name}.settle(${id}, false, ${JSON.stringify(JSON.stringify(String(error)))})`),
+      );
+    });
+    await this.evaluate(`(() => {
+      const waiting = new Map();
+      let next = 0;
+      const call = (body) => new Promise((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        window.${name}Raw(JSON.stringify({ id, body }));
+      });
+      call.settle = (id, ok, json) => {
+        const waiter = waiting.get(id);
+        waiting.delete(id);
+        if (ok) waiter.resolve(JSON.parse(json)); else waiter.reject(new Error(JSON.parse(json)));
+      };
+      window.${name} = call;
+    })()`);
+  }
+}

@@ -1,0 +1,98 @@
+// thea viewer: watch a clinic camera in the browser. Signalling is thea's MQTT command API
+// (docs/mqtt-api.md, "Live video"): webrtc.offer → answer, webrtc.candidate both ways, webrtc.close.
+// `watch` takes any `request(name, params)` function; `mqttRequester` provides one over MQTT 5
+// on WebSockets, with a response topic and correlation data per request.
+
+/** Starts watching `camera` in `video`; resolves to a handle once the answer is applied. */
+export async function watch({ video, camera, request, onTrickleTopic, onState = () => {} }) {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.ontrack = (event) => {
+    video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
+  };
+  pc.onconnectionstatechange = () => onState(pc.connectionState);
+
+  // Send the offer with the candidates gathered so far (a viewer that cannot trickle still
+  // connects); later ones trickle once the session id is known.
+  const late = [];
+  let sessionId;
+  pc.onicecandidate = ({ candidate }) => {
+    if (!candidate) return;
+    if (sessionId) void request("webrtc.candidate", { sessionId, candidate: candidate.toJSON() }).catch(() => {});
+    else late.push(candidate.toJSON());
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc, 1500);
+  const answer = await request("webrtc.offer", { camera, sdp: pc.localDescription.sdp });
+  sessionId = answer.sessionId;
+  await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+  for (const candidate of late) void request("webrtc.candidate", { sessionId, candidate }).catch(() => {});
+  onTrickleTopic?.(sessionId, (candidate) => pc.addIceCandidate(candidate));
+
+  return {
+    sessionId,
+    pc,
+    async stats() {
+      const report = await pc.getStats();
+      for (const entry of report.values()) {
+        if (entry.type === "inbound-rtp" && entry.kind === "video") {
+          return {
+            framesDecoded: entry.framesDecoded ?? 0,
+            frameWidth: entry.frameWidth ?? 0,
+            frameHeight: entry.frameHeight ?? 0,
+            packetsLost: entry.packetsLost ?? 0,
+            pliCount: entry.pliCount ?? 0,
+            codec: report.get(entry.codecId)?.mimeType,
+          };
+        }
+      }
+      return { framesDecoded: 0, frameWidth: 0, frameHeight: 0, packetsLost: 0, pliCount: 0 };
+    },
+    async close() {
+      await request("webrtc.close", { sessionId }).catch(() => {});
+      pc.close();
+    },
+  };
+}
+
+function gathered(pc, maxMs) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, maxMs);
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+/** Requests over MQTT 5: each answered on our own response topic, matched by correlation data. */
+export function mqttRequester(client, { deviceId, responseTopic, timeoutMs = 15000 }) {
+  const pending = new Map();
+  client.subscribe(responseTopic, { qos: 1 });
+  client.on("message", (topic, payload, packet) => {
+    const key = packet.properties?.correlationData?.toString("hex");
+    const waiter = topic === responseTopic && key ? pending.get(key) : undefined;
+    if (!waiter) return;
+    pending.delete(key);
+    const response = JSON.parse(payload.toString());
+    if (response.ok) waiter.resolve(response.result);
+    else waiter.reject(new Error(`${response.error.code}: ${response.error.message}`));
+  });
+  return (name, params) =>
+    new Promise((resolve, reject) => {
+      const id = crypto.getRandomValues(new Uint8Array(8));
+      const key = [...id].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+      const timer = setTimeout(() => pending.delete(key) && reject(new Error(`${name}: no answer in ${timeoutMs} ms`)), timeoutMs);
+      pending.set(key, {
+        resolve: (value) => (clearTimeout(timer), resolve(value)),
+        reject: (error) => (clearTimeout(timer), reject(error)),
+      });
+      client.publish(`thea/v1/${deviceId}/cmd/${name}`, JSON.stringify(params), {
+        qos: 1,
+        properties: { responseTopic, correlationData: id },
+      });
+    });
+}
