@@ -4,7 +4,7 @@
 // on WebSockets, with a response topic and correlation data per request.
 
 /** Starts watching `camera` in `video`; resolves to a handle once the answer is applied. */
-export async function watch({ video, camera, request, onTrickleTopic, onState = () => {} }) {
+export async function watch({ video, camera, request, viewerId, onTrickleTopic, onState = () => {} }) {
   const pc = new RTCPeerConnection({ iceServers: [] });
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.ontrack = (event) => {
@@ -23,7 +23,7 @@ export async function watch({ video, camera, request, onTrickleTopic, onState = 
   };
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, 1500);
-  const answer = await request("webrtc.offer", { camera, sdp: pc.localDescription.sdp });
+  const answer = await request("webrtc.offer", { camera, sdp: pc.localDescription.sdp, ...(viewerId && { viewerId }) });
   sessionId = answer.sessionId;
   await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
   for (const candidate of late) void request("webrtc.candidate", { sessionId, candidate }).catch(() => {});

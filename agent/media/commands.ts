@@ -13,9 +13,17 @@ export function mediaCommands(media: MediaService): Command[] {
     defineCommand({
       name: "webrtc.offer",
       description:
-        "Start watching a camera: params {camera, sdp (the browser's offer)}; returns {sessionId, sdp (the answer, with the box's candidates)}.",
-      params: z.strictObject({ camera: z.string().min(1).max(64), sdp: z.string().min(1).max(MAX_SDP_CHARS) }),
-      run: ({ camera, sdp }) => media.offer(camera, sdp),
+        "Start watching a camera: params {camera, sdp (the browser's offer), viewerId?}; returns {sessionId, sdp (the answer, with the box's candidates)}.",
+      params: z.strictObject({
+        camera: z.string().min(1).max(64),
+        sdp: z.string().min(1).max(MAX_SDP_CHARS),
+        // The viewer's client sets its last will on webrtc/viewers/{viewerId}/gone.
+        viewerId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be 1–64 letters, digits, _ or -" })
+          .optional(),
+      }),
+      run: ({ camera, sdp, viewerId }) => media.offer(camera, sdp, viewerId),
     }),
     defineCommand({
       name: "webrtc.candidate",

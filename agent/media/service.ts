@@ -9,7 +9,7 @@ import type { AgentContext } from "../context.ts";
 import { messageOf, TheaError } from "../errors.ts";
 import type { EventLog } from "../events.ts";
 import type { Logger } from "../log.ts";
-import type { MqttSession } from "../mqtt/session.ts";
+import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
@@ -29,6 +29,11 @@ export class MediaService {
   readonly #cameras: Map<string, Camera>;
   readonly #sessions = new Map<string, ViewerSession>();
   readonly #ice: IcePolicy;
+  readonly #viewerOf = new Map<string, string>();
+  readonly #onMessage = (message: IncomingMessage) => {
+    const viewerId = this.#options.topics.viewerIdOfGone(message.topic);
+    if (viewerId !== undefined) void this.#viewerGone(viewerId);
+  };
   #elements: Promise<ReadonlySet<string>> | undefined;
 
   constructor(options: MediaServiceOptions) {
@@ -53,9 +58,14 @@ export class MediaService {
     for (const camera of this.#cameras.values()) {
       camera.on("failed", (reason) => this.#options.events.record("camera.failed", { camera: camera.id, reason }));
     }
+    if (this.#cameras.size > 0) {
+      this.#options.session.on("message", this.#onMessage);
+      this.#options.session.subscribe(this.#options.topics.viewerGoneFilter);
+    }
   }
 
   async stop(): Promise<void> {
+    this.#options.session.off("message", this.#onMessage);
     await Promise.all([...this.#sessions.values()].map((session) => session.close("agent stopping")));
     await Promise.all([...this.#cameras.values()].map((camera) => camera.stop()));
   }
@@ -64,7 +74,8 @@ export class MediaService {
     return this.#sessions.size;
   }
 
-  async offer(cameraId: string, sdp: string): Promise<{ sessionId: string; sdp: string }> {
+  /** `viewerId` names the viewer's MQTT client; its last will on viewerGone(viewerId) ends the session. */
+  async offer(cameraId: string, sdp: string, viewerId?: string): Promise<{ sessionId: string; sdp: string }> {
     const camera = this.#cameras.get(cameraId);
     if (!camera) throw new TheaError("unknown-camera", `camera: no camera "${cameraId}" (configured: ${[...this.#cameras.keys()].join(", ") || "none"})`);
     const session = new ViewerSession({
@@ -74,7 +85,11 @@ export class MediaService {
       log: this.#log,
     });
     this.#sessions.set(session.id, session);
-    session.on("closed", () => this.#sessions.delete(session.id));
+    if (viewerId !== undefined) this.#viewerOf.set(session.id, viewerId);
+    session.on("closed", () => {
+      this.#sessions.delete(session.id);
+      this.#viewerOf.delete(session.id);
+    });
     session.on("candidate", (candidate) => {
       void this.#options.session.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
     });
@@ -100,6 +115,11 @@ export class MediaService {
       sessions: [...this.#sessions.values()].map((session) => session.info()),
       cameras: [...this.#cameras.values()].map((camera) => camera.status()),
     };
+  }
+
+  async #viewerGone(viewerId: string): Promise<void> {
+    const gone = [...this.#viewerOf].filter(([, viewer]) => viewer === viewerId).map(([sessionId]) => this.#sessions.get(sessionId));
+    await Promise.all(gone.map((session) => session?.close("the viewer's MQTT client went away")));
   }
 
   #session(sessionId: string): ViewerSession {

@@ -136,9 +136,9 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
-    this.#log.info({ reason }, "viewing session closed");
     await this.#options.camera.detach(this.id);
     await this.#pc.close().catch((error: unknown) => this.#log.debug({ err: String(error) }, "closing the peer connection"));
+    this.#log.info({ reason }, "viewing session closed");
     this.emit("closed", reason);
   }
 

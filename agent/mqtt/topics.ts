@@ -24,11 +24,20 @@ export interface DeviceTopics {
   peripheralState(peripheralId: string): string;
   /** QoS 1, live only: the agent's ICE candidates for one viewing session (trickle). */
   webrtcCandidate(sessionId: string): string;
+  /**
+   * A viewer's MQTT last will: published by the broker when the viewer's client vanishes, so its
+   * sessions end. Under the box's subtree, because a box may only subscribe there.
+   */
+  readonly viewerGoneFilter: string;
+  viewerGone(viewerId: string): string;
+  /** The viewer id of a `viewerGone` topic, or undefined for any other topic. */
+  viewerIdOfGone(topic: string): string | undefined;
 }
 
 export function deviceTopics(deviceId: string): DeviceTopics {
   const root = `${TOPIC_PREFIX}/${deviceId}`;
   const commandPrefix = `${root}/cmd/`;
+  const viewersPrefix = `${root}/webrtc/viewers/`;
   return {
     root,
     status: `${root}/status`,
@@ -40,6 +49,13 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     peripheralReading: (id) => `${root}/peripherals/${id}/reading`,
     peripheralState: (id) => `${root}/peripherals/${id}/state`,
     webrtcCandidate: (sessionId) => `${root}/webrtc/${sessionId}/candidate`,
+    viewerGoneFilter: `${viewersPrefix}+/gone`,
+    viewerGone: (viewerId) => `${viewersPrefix}${viewerId}/gone`,
+    viewerIdOfGone: (topic) => {
+      if (!topic.startsWith(viewersPrefix) || !topic.endsWith("/gone")) return undefined;
+      const id = topic.slice(viewersPrefix.length, -"/gone".length);
+      return id.length > 0 && !id.includes("/") ? id : undefined;
+    },
     commandName: (topic) => {
       if (!topic.startsWith(commandPrefix)) return undefined;
       const name = topic.slice(commandPrefix.length);

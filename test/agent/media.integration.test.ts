@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
+import { TestClient } from "../helpers/mqttClient.ts";
 import { Chromium, type Page } from "../helpers/chromium.ts";
 import { ViewerServer } from "../helpers/viewerServer.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -49,8 +50,10 @@ async function startAgent(
   return { agent, command };
 }
 
+type Command = (name: string, params?: object) => Promise<unknown>;
+
 /** A page whose viewer sends its signalling through the test to the agent's commands. */
-async function viewerPage(command: (name: string, params?: object) => Promise<unknown>): Promise<Page> {
+async function viewerPage(command: Command): Promise<Page> {
   const page = await browser.open(server.url("/harness.html"));
   await page.expose("theaRequest", async (body) => {
     const { name, params } = JSON.parse(body) as { name: string; params: object };
@@ -147,6 +150,35 @@ describe("watching a camera in a real browser", () => {
     expect(await command("ping")).toMatchObject({ ok: true });
     expect(await command("media.sessions")).toMatchObject({ result: { cameras: [{ lastError: expect.stringContaining("video-missing") }] } });
     await page.evaluate("window.viewer.close()");
+  });
+
+  it("ends the session when the viewer's MQTT client vanishes (its last will)", async () => {
+    const { agent, command } = await startAgent();
+    const viewerId = "doctor-7";
+    const gone = { topic: `thea/v1/${agent.deviceId}/webrtc/viewers/${viewerId}/gone`, payload: Buffer.alloc(0), qos: 1 as const };
+    const viewerClient = await TestClient.connect(fixture.broker.url, { will: gone, reconnectPeriod: 0 });
+    const viaViewer: Command = async (name, params = {}) =>
+      (await viewerClient.request(`thea/v1/${agent.deviceId}/cmd/${name}`, JSON.stringify(name === "webrtc.offer" ? { ...params, viewerId } : params))).body;
+    const page = await viewerPage(viaViewer);
+    await page.evaluate(WATCH);
+    await framesDecoded(page, 10);
+
+    const closed = agent.waitForLog("the viewer's MQTT client went away");
+    viewerClient.client.stream.destroy(); // the browser's tab crashed or its network went away
+    await closed;
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle", viewers: 0 }] } });
+    expect(pipelineHosts(agent.pid)).toEqual([]);
+  });
+
+  it("refuses a viewer beyond the camera's maxViewers", async () => {
+    const { command } = await startAgent(
+      ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test }, width: 320, height: 240, maxViewers: 1 }"].join("\n"),
+    );
+    const first = await viewerPage(command);
+    await first.evaluate(WATCH);
+    const second = await viewerPage(command);
+    await expect(second.evaluate(WATCH)).rejects.toThrow(/too-many-viewers/);
+    await first.evaluate("window.viewer.close()");
   });
 
   it("refuses what it cannot serve with clear errors", async () => {

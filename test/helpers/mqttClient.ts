@@ -1,7 +1,7 @@
 /**
  * A plain MQTT 5 client, as an operator's tool would use, with helpers to wait for a message.
  */
-import mqtt, { type IClientPublishOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { randomBytes } from "node:crypto";
 import { waitFor } from "./wait.ts";
 
@@ -19,9 +19,14 @@ export class TestClient {
     this.client = client;
   }
 
-  static async connect(url: string): Promise<TestClient> {
+  static async connect(url: string, options: IClientOptions = {}): Promise<TestClient> {
     // Reconnects (and resubscribes) like a real subscriber, so a test may restart the broker.
-    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 100, clientId: `test-${randomBytes(4).toString("hex")}` });
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 5,
+      reconnectPeriod: 100,
+      clientId: `test-${randomBytes(4).toString("hex")}`,
+      ...options,
+    });
     return new TestClient(client);
   }
 
