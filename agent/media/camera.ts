@@ -104,7 +104,6 @@ export class Camera extends EventEmitter<CameraEvents> {
     }
     this.#viewers.set(viewerId, sink);
     if (this.#state === "idle") await this.#start();
-    else this.requestKeyframe(); // a viewer joining a running stream needs a picture to start from
   }
 
   /** Removes a viewer; the last one leaving stops the pipeline. */
@@ -121,9 +120,21 @@ export class Camera extends EventEmitter<CameraEvents> {
    * forced per keyframeMinIntervalMs.
    */
   requestKeyframe(): void {
-    const now = Date.now();
-    if (!this.#pipeline || now - this.#lastKeyframeAt < this.#options.keyframeMinIntervalMs) return;
-    this.#lastKeyframeAt = now;
+    if (Date.now() - this.#lastKeyframeAt < this.#options.keyframeMinIntervalMs) return;
+    this.#forceKeyframe();
+  }
+
+  /**
+   * A viewer just connected: it can show nothing until the next keyframe, which may be up to
+   * keyframeIntervalSec away, so one is forced now whatever the rate limit (viewers join rarely).
+   */
+  viewerConnected(): void {
+    this.#forceKeyframe();
+  }
+
+  #forceKeyframe(): void {
+    if (!this.#pipeline) return;
+    this.#lastKeyframeAt = Date.now();
     this.#keyframesForced += 1;
     this.#pipeline.requestKeyframe();
   }

@@ -157,7 +157,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       if (state === "connected" && !this.#connectedAt) {
         this.#connectedAt = new Date();
         this.#log.info({ ms: this.#connectedAt.getTime() - this.#startedAt.getTime() }, "viewer connected");
-        camera.requestKeyframe();
+        camera.viewerConnected();
       } else if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
     });
     this.#pc.onIceCandidate.subscribe((candidate) => {
