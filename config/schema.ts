@@ -182,6 +182,20 @@ const cameraSourceSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+const audioSchema = z.strictObject({
+  source: z.discriminatedUnion("type", [
+    z.strictObject({ type: z.literal("test") }),
+    z.strictObject({
+      type: z.literal("alsa"),
+      device: z
+        .string()
+        .regex(/^[A-Za-z0-9_:,.=-]+$/, { error: "must be an ALSA device name such as hw:1,0 or plughw:CARD=USB,DEV=0" })
+        .describe("ALSA capture device (arecord -L lists them)."),
+    }),
+  ]),
+  bitrateKbps: z.int().min(8).max(256).default(32).describe("Opus bitrate; 32 kbit/s carries speech well."),
+});
+
 const cameraSchema = z
   .strictObject({
     id: z
@@ -208,6 +222,7 @@ const cameraSchema = z
       .describe("The encoder's bitrate moves between min and max with the viewers' feedback."),
     keyframeIntervalSec: z.number().min(0.5).max(10).default(2),
     maxViewers: z.int().min(1).max(16).default(4).describe("Concurrent viewers of this camera."),
+    audio: audioSchema.optional().describe("Sound sent with the picture (Opus), e.g. the room microphone."),
   })
   .describe("A camera streamed to the doctor's browser over WebRTC while someone watches.");
 

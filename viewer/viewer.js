@@ -7,9 +7,10 @@
 export async function watch({ video, camera, request, viewerId, onTrickleTopic, onState = () => {} }) {
   const pc = new RTCPeerConnection({ iceServers: [] });
   pc.addTransceiver("video", { direction: "recvonly" });
-  pc.ontrack = (event) => {
-    video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
-  };
+  pc.addTransceiver("audio", { direction: "recvonly" }); // refused by the box when the camera has no sound
+  const stream = new MediaStream();
+  video.srcObject = stream;
+  pc.ontrack = (event) => stream.addTrack(event.track);
   pc.onconnectionstatechange = () => onState(pc.connectionState);
 
   // Send the offer with the candidates gathered so far (a viewer that cannot trickle still
@@ -47,6 +48,15 @@ export async function watch({ video, camera, request, viewerId, onTrickleTopic, 
         }
       }
       return { framesDecoded: 0, frameWidth: 0, frameHeight: 0, packetsLost: 0, pliCount: 0 };
+    },
+    async audioStats() {
+      const report = await pc.getStats();
+      for (const entry of report.values()) {
+        if (entry.type === "inbound-rtp" && entry.kind === "audio") {
+          return { packetsReceived: entry.packetsReceived ?? 0, totalSamplesReceived: entry.totalSamplesReceived ?? 0, codec: report.get(entry.codecId)?.mimeType };
+        }
+      }
+      return undefined;
     },
     async close() {
       await request("webrtc.close", { sessionId }).catch(() => {});

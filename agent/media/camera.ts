@@ -4,16 +4,15 @@
  * remain. Viewers get each RTP packet from the pipeline; keyframe requests and bandwidth figures
  * from them are merged here, because they all share one encoder.
  */
-import { createSocket, type Socket } from "node:dgram";
 import { existsSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import type { CameraConfig } from "../../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
 import { ReconnectBackoff } from "../mqtt/backoff.ts";
-import { chooseEncoder, videoPipeline, type EncoderChoice } from "./pipeline.ts";
+import { cameraPipeline, chooseEncoder, type EncoderChoice } from "./pipeline.ts";
 import { PipelineProcess } from "./pipelineProcess.ts";
-import { clearParameterSetMarker, rtpSsrc } from "./rtp.ts";
+import { RtpInput, type MediaKind } from "./rtpInput.ts";
 
 export type CameraState = "idle" | "starting" | "playing" | "restarting";
 
@@ -34,12 +33,8 @@ export interface CameraEvents {
   failed: [message: string];
 }
 
-/**
- * Receives every RTP packet of the shared encode. `newSource` is set on the first packet from a
- * restarted pipeline, whose sequence numbers and timestamps start afresh: the viewer's sender
- * must splice them onto what it sent before, or the browser discards them as out of order.
- */
-export type PacketSink = (packet: Buffer, newSource: boolean) => void;
+/** Receives every RTP packet of the shared encode (see PacketHandler in rtpInput.ts). */
+export type PacketSink = (kind: MediaKind, packet: Buffer, newSource: boolean) => void;
 
 export interface CameraOptions {
   config: CameraConfig;
@@ -60,7 +55,7 @@ export class Camera extends EventEmitter<CameraEvents> {
   readonly #bandwidth = new Map<string, number>();
   readonly #backoff = new ReconnectBackoff({ initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 30_000 });
   #pipeline: PipelineProcess | undefined;
-  #socket: Socket | undefined;
+  #input: RtpInput | undefined;
   #encoder: EncoderChoice | undefined;
   #state: CameraState = "idle";
   #bitrateKbps: number;
@@ -69,7 +64,6 @@ export class Camera extends EventEmitter<CameraEvents> {
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #lastError: string | undefined;
-  #ssrc: number | undefined;
 
   constructor(options: CameraOptions) {
     super();
@@ -81,6 +75,10 @@ export class Camera extends EventEmitter<CameraEvents> {
 
   get codec(): "h264" | "vp8" {
     return this.#options.config.codec;
+  }
+
+  get hasAudio(): boolean {
+    return this.#options.config.audio !== undefined;
   }
 
   status(): CameraStatus {
@@ -151,11 +149,10 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.#viewers.clear();
     this.#bandwidth.clear();
     this.#state = "idle";
-    this.#ssrc = undefined;
     const pipeline = this.#pipeline;
     this.#pipeline = undefined;
-    this.#socket?.close();
-    this.#socket = undefined;
+    this.#input?.close();
+    this.#input = undefined;
     await pipeline?.stop();
   }
 
@@ -172,22 +169,27 @@ export class Camera extends EventEmitter<CameraEvents> {
   async #start(): Promise<void> {
     this.#state = "starting";
     this.#encoder ??= chooseEncoder(this.#options.config, await this.#options.availableElements());
-    const socket = createSocket("udp4");
-    socket.on("message", (packet) => this.#deliver(packet));
-    socket.on("error", (error) => this.#log.warn({ err: error.message }, "RTP socket error"));
-    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    const input = await RtpInput.open({
+      kinds: this.hasAudio ? ["video", "audio"] : ["video"],
+      h264: this.codec === "h264",
+      onPacket: (kind, packet, newSource) => {
+        for (const sink of this.#viewers.values()) sink(kind, packet, newSource);
+      },
+      log: this.#log,
+    });
     if (this.#state !== "starting") {
-      socket.close(); // every viewer left while we were getting ready
+      input.close(); // every viewer left while we were getting ready
       return;
     }
-    this.#socket = socket;
+    this.#input = input;
     this.#launch();
   }
 
   #launch(): void {
-    const socket = this.#socket;
+    const input = this.#input;
     const encoder = this.#encoder;
-    if (!socket || !encoder) return;
+    const videoPort = input?.port("video");
+    if (!input || !encoder || videoPort === undefined) return;
     // gstreamer-superficial stops polling the bus when a pipeline never leaves NULL, so a missing
     // device would only show as a start timeout; checked here, it is reported by name.
     const { source } = this.#options.config;
@@ -205,7 +207,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     });
     pipeline.on("warning", (message) => this.#log.warn({ warning: message }, "pipeline warning"));
     pipeline.on("failed", (message) => this.#failed(pipeline, message));
-    const launch = videoPipeline(this.#options.config, encoder, socket.address().port);
+    const launch = cameraPipeline(this.#options.config, encoder, { video: videoPort, audio: input.port("audio") });
     this.#log.debug({ launch }, "starting pipeline");
     pipeline.start(launch, encoder.bitrate);
     if (this.#bitrateKbps !== this.#options.config.bitrateKbps.start) pipeline.setBitrate(this.#bitrateKbps);
@@ -224,13 +226,5 @@ export class Camera extends EventEmitter<CameraEvents> {
       this.#restarts += 1;
       this.#launch();
     }, delay);
-  }
-
-  #deliver(packet: Buffer): void {
-    const ssrc = rtpSsrc(packet);
-    const newSource = this.#ssrc !== undefined && ssrc !== this.#ssrc;
-    this.#ssrc = ssrc;
-    if (this.codec === "h264") clearParameterSetMarker(packet);
-    for (const sink of this.#viewers.values()) sink(packet, newSource);
   }
 }

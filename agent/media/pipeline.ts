@@ -22,7 +22,7 @@ export type EncoderChoice =
   | { codec: "vp8"; element: "vp8enc"; bitrate: BitrateControl };
 
 /** RTP payload types the pipeline stamps; the WebRTC sender rewrites them to what was negotiated. */
-export const PAYLOAD_TYPE = { h264: 96, vp8: 97 } as const;
+export const PAYLOAD_TYPE = { h264: 96, vp8: 97, opus: 111 } as const;
 
 /** Small enough for a TURN-relayed path over a VPN without IP fragmentation. */
 const RTP_MTU = 1200;
@@ -40,6 +40,27 @@ const BITRATE_CONTROLS: Record<H264Encoder, BitrateControl | undefined> = {
   // v4l2h264enc takes its bitrate through extra-controls, fixed once the pipeline plays.
   v4l2h264enc: undefined,
 };
+
+/** The whole pipeline: video, and audio when the camera has it, to their own loopback ports. */
+export function cameraPipeline(camera: CameraConfig, encoder: EncoderChoice, ports: { video: number; audio: number | undefined }): string {
+  const video = videoPipeline(camera, encoder, ports.video);
+  return camera.audio && ports.audio !== undefined ? `${video}  ${audioPipeline(camera.audio, ports.audio)}` : video;
+}
+
+export function audioPipeline(audio: NonNullable<CameraConfig["audio"]>, rtpPort: number): string {
+  const source = audio.source.type === "test" ? "audiotestsrc is-live=true wave=sine freq=440 volume=0.2" : `alsasrc device=${quote(audio.source.device)}`;
+  return [
+    source,
+    "audioconvert",
+    "audioresample",
+    "audio/x-raw,rate=48000,channels=1",
+    "queue max-size-time=100000000 leaky=downstream",
+    // 20 ms frames (WebRTC's default packetisation); voice mode for a consultation room.
+    `opusenc audio-type=voice frame-size=20 bitrate=${audio.bitrateKbps * 1000}`,
+    `rtpopuspay pt=${PAYLOAD_TYPE.opus}`,
+    `udpsink host=127.0.0.1 port=${rtpPort} sync=false async=false`,
+  ].join(" ! ");
+}
 
 export function videoPipeline(camera: CameraConfig, encoder: EncoderChoice, rtpPort: number): string {
   const { width, height, framerate } = camera;
@@ -88,7 +109,7 @@ function encode(encoder: EncoderChoice, kbps: number, keyframeFrames: number): s
   ].join(" ! ");
 }
 
-/** A device path inside a launch string; config validation already keeps it to plain /dev/… paths. */
+/** A device name inside a launch string; config validation already keeps it to plain names. */
 function quote(value: string): string {
   return `"${value.replace(/["\\]/g, "")}"`;
 }

@@ -22,6 +22,7 @@ import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
 import { nextEstimateKbps } from "./bandwidth.ts";
 import type { Camera } from "./camera.ts";
+import type { MediaKind } from "./rtpInput.ts";
 import { restrictCandidates, type IcePolicy } from "./icePolicy.ts";
 
 export interface IceCandidateInit {
@@ -63,7 +64,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   readonly #options: ViewerSessionOptions;
   readonly #log: Logger;
   readonly #pc: RTCPeerConnection;
-  readonly #track = new MediaStreamTrack({ kind: "video" });
+  readonly #tracks = { video: new MediaStreamTrack({ kind: "video" }), audio: new MediaStreamTrack({ kind: "audio" }) };
   readonly #startedAt = new Date();
   #connectedAt: Date | undefined;
   #closed = false;
@@ -78,8 +79,8 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#options = options;
     this.#log = options.log.child({ ns: "media:viewer", session: this.id, camera: options.camera.id });
     this.#pc = new RTCPeerConnection({
-      codecs: { video: [videoCodec(options.camera.codec)] },
-      headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()] },
+      codecs: { video: [videoCodec(options.camera.codec)], audio: options.camera.hasAudio ? [OPUS] : [] },
+      headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], audio: [useSdesMid()] },
       iceServers: options.ice.iceServers,
       ...options.ice.peerConfig,
     });
@@ -105,7 +106,8 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   /** Answers the viewer's offer; the answer carries the host candidates gathered so far. */
   async answer(offerSdp: string): Promise<string> {
     const { camera, ice, connectTimeoutMs } = this.#options;
-    const transceiver = this.#pc.addTransceiver(this.#track, { direction: "sendonly" });
+    const transceiver = this.#pc.addTransceiver(this.#tracks.video, { direction: "sendonly" });
+    if (camera.hasAudio) this.#pc.addTransceiver(this.#tracks.audio, { direction: "sendonly" });
     this.#watch(transceiver.sender);
     try {
       await this.#pc.setRemoteDescription({ type: "offer", sdp: restrictCandidates(offerSdp, ice) });
@@ -116,7 +118,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     }
     if (!transceiver.sender.codec) throw new TheaError("invalid-params", `sdp: the viewer does not accept ${camera.codec.toUpperCase()} video`);
     await this.#gathered();
-    await camera.attach(this.id, (packet, newSource) => this.#send(packet, newSource));
+    await camera.attach(this.id, (kind, packet, newSource) => this.#send(kind, packet, newSource));
     this.#timers.push(setTimeout(() => this.#connectedAt || this.close("did not connect in time"), connectTimeoutMs));
     const sdp = this.#pc.localDescription?.sdp;
     if (!sdp) throw new TheaError("media-failed", "no local description after answering");
@@ -142,13 +144,14 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.emit("closed", reason);
   }
 
-  #send(packet: Buffer, newSource: boolean): void {
+  #send(kind: MediaKind, packet: Buffer, newSource: boolean): void {
     if (!this.#connectedAt || this.#closed) return;
     this.#packetsSent += 1;
     const rtp = RtpPacket.deSerialize(packet);
+    const track = this.#tracks[kind];
     // werift then continues its own sequence numbers and timestamps across the pipeline restart.
-    if (newSource) this.#track.onSourceChanged.execute(rtp.header);
-    this.#track.writeRtp(rtp);
+    if (newSource) track.onSourceChanged.execute(rtp.header);
+    track.writeRtp(rtp);
   }
 
   #watch(sender: RTCRtpSender): void {
@@ -199,6 +202,8 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     });
   }
 }
+
+const OPUS = new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 });
 
 function videoCodec(codec: "h264" | "vp8"): RTCRtpCodecParameters {
   const rtcpFeedback = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "goog-remb" }, { type: "transport-cc" }];

@@ -85,21 +85,28 @@ function pipelineHosts(agentPid: number): number[] {
     .map((line) => Number.parseInt(line.trim(), 10));
 }
 
-async function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
-  return waitFor(`${atLeast} decoded frames`, 20_000, (done) => {
+/**
+ * Re-evaluates `expression` in the page (once per animation frame, at most every 100 ms) until
+ * `accept` takes its value; the page's own stats are the event we wait on.
+ */
+function pageReaches<T>(page: Page, what: string, expression: string, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  return waitFor(what, timeoutMs, (done) => {
     let stopped = false;
-    const poll = async () => {
+    void (async () => {
       while (!stopped) {
-        const stats = await page.evaluate<Stats>("window.viewer.stats()");
-        if (stats.framesDecoded >= atLeast) return done(stats);
+        const value = await page.evaluate<T>(expression);
+        if (accept(value)) return done(value);
         await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 100)))");
       }
-    };
-    void poll();
+    })();
     return () => {
       stopped = true;
     };
   });
+}
+
+function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
+  return pageReaches<Stats>(page, `${atLeast} decoded frames`, "window.viewer.stats()", (stats) => stats.framesDecoded >= atLeast);
 }
 
 describe("watching a camera in a real browser", () => {
@@ -118,6 +125,23 @@ describe("watching a camera in a real browser", () => {
 
     await page.evaluate("window.viewer.close()");
     expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ id: "cam1", state: "idle", viewers: 0 }] } });
+  });
+
+  it("sends the camera's sound as Opus with the picture", async () => {
+    const { command } = await startAgent(
+      ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test }, width: 320, height: 240, audio: { source: { type: test } } }"].join("\n"),
+    );
+    const page = await viewerPage(command);
+    await page.evaluate(WATCH);
+    await framesDecoded(page, 10);
+    const audio = await pageReaches<{ packetsReceived: number; codec: string } | null>(
+      page,
+      "half a second of Opus frames",
+      "window.viewer.audioStats()",
+      (stats) => (stats?.packetsReceived ?? 0) >= 25,
+    );
+    expect(audio?.codec).toBe("audio/opus");
+    await page.evaluate("window.viewer.close()");
   });
 
   it("survives its pipeline process being killed: reports it, restarts it, and the picture comes back", async () => {

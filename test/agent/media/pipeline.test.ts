@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configSchema, type CameraConfig } from "../../../config/schema.ts";
-import { chooseEncoder, videoPipeline } from "../../../agent/media/pipeline.ts";
+import { cameraPipeline, chooseEncoder, videoPipeline } from "../../../agent/media/pipeline.ts";
 
 function camera(yaml: object): CameraConfig {
   const config = configSchema.parse({ mqtt: { url: "mqtt://127.0.0.1" }, cameras: [{ id: "cam1", ...yaml }] });
@@ -46,6 +46,23 @@ describe("the launch string", () => {
 
   it("refuses a device path that would add elements to the pipeline", () => {
     expect(() => camera({ source: { type: "v4l2", device: '/dev/video0" ! filesink location="/etc/passwd' } })).toThrow(/must be a \/dev\/… path/);
+  });
+});
+
+describe("sound", () => {
+  it("encodes a test tone or an ALSA microphone to Opus on its own port", () => {
+    const test = camera({ source: { type: "test" }, audio: { source: { type: "test" } } });
+    const launch = cameraPipeline(test, chooseEncoder(test, new Set()), { video: 5004, audio: 5006 });
+    expect(launch).toContain("udpsink host=127.0.0.1 port=5004");
+    expect(launch).toMatch(/audiotestsrc is-live=true .* ! opusenc audio-type=voice frame-size=20 bitrate=32000 ! rtpopuspay pt=111 ! udpsink host=127\.0\.0\.1 port=5006/);
+    const mic = camera({ source: { type: "test" }, audio: { source: { type: "alsa", device: "plughw:CARD=USB,DEV=0" }, bitrateKbps: 24 } });
+    expect(cameraPipeline(mic, chooseEncoder(mic, new Set()), { video: 1, audio: 2 })).toContain('alsasrc device="plughw:CARD=USB,DEV=0"');
+    expect(() => camera({ source: { type: "test" }, audio: { source: { type: "alsa", device: "hw:0 ! filesink" } } })).toThrow(/ALSA device name/);
+  });
+
+  it("leaves sound out when the camera has none", () => {
+    const silent = camera({ source: { type: "test" } });
+    expect(cameraPipeline(silent, chooseEncoder(silent, new Set()), { video: 1, audio: undefined })).not.toContain("opusenc");
   });
 });
 
