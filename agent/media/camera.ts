@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
 import { ReconnectBackoff } from "../mqtt/backoff.ts";
 import { cameraPipeline, chooseEncoder, type EncoderChoice } from "./pipeline.ts";
-import { PipelineProcess } from "./pipelineProcess.ts";
+import { PipelineProcess, type Snapshot } from "./pipelineProcess.ts";
 import { RtpInput, type MediaKind } from "./rtpInput.ts";
 
 export type CameraState = "idle" | "starting" | "playing" | "restarting";
@@ -64,6 +64,8 @@ export class Camera extends EventEmitter<CameraEvents> {
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #lastError: string | undefined;
+  /** Snapshots in progress; like viewers, they keep the pipeline up. */
+  #snapshots = 0;
 
   constructor(options: CameraOptions) {
     super();
@@ -108,8 +110,48 @@ export class Camera extends EventEmitter<CameraEvents> {
   async detach(viewerId: string): Promise<void> {
     if (!this.#viewers.delete(viewerId)) return;
     this.#bandwidth.delete(viewerId);
-    if (this.#viewers.size === 0) await this.stop();
+    if (this.#idle) await this.stop();
     else this.#applyBandwidth();
+  }
+
+  /** A JPEG of the current picture. An idle camera is started for it, and stopped again after. */
+  async snapshot(timeoutMs: number): Promise<Snapshot> {
+    this.#snapshots += 1;
+    try {
+      if (this.#state === "idle") await this.#start();
+      await this.#playing(timeoutMs);
+      const pipeline = this.#pipeline;
+      if (!pipeline) throw new TheaError("media-failed", `camera ${this.id}: ${this.#lastError ?? "not running"}`);
+      return await pipeline.snapshot(timeoutMs).catch((error: unknown) => {
+        throw new TheaError("media-failed", `camera ${this.id}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    } finally {
+      this.#snapshots -= 1;
+      if (this.#idle) await this.stop();
+    }
+  }
+
+  get #idle(): boolean {
+    return this.#viewers.size === 0 && this.#snapshots === 0;
+  }
+
+  /** Resolves once the pipeline plays; rejects if it fails or takes longer than `timeoutMs`. */
+  #playing(timeoutMs: number): Promise<void> {
+    if (this.#state === "playing") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const settle = (error?: TheaError) => {
+        clearTimeout(timer);
+        this.off("playing", onPlaying);
+        this.off("failed", onFailed);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onPlaying = () => settle();
+      const onFailed = (message: string) => settle(new TheaError("media-failed", `camera ${this.id}: ${message}`));
+      const timer = setTimeout(() => settle(new TheaError("media-failed", `camera ${this.id} did not start within ${timeoutMs} ms`)), timeoutMs);
+      this.on("playing", onPlaying);
+      this.on("failed", onFailed);
+    });
   }
 
   /**
@@ -148,6 +190,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     clearTimeout(this.#restartTimer);
     this.#viewers.clear();
     this.#bandwidth.clear();
+    this.#snapshots = 0;
     this.#state = "idle";
     const pipeline = this.#pipeline;
     this.#pipeline = undefined;

@@ -1,4 +1,4 @@
-/** The WebRTC signalling commands and media.sessions (docs/mqtt-api.md, "Live video"). */
+/** The WebRTC signalling commands, camera.snapshot and media.sessions (docs/mqtt-api.md, "Live video"). */
 import { z } from "zod";
 import { defineCommand, type Command } from "../commands/command.ts";
 import type { MediaService } from "./service.ts";
@@ -51,6 +51,12 @@ export function mediaCommands(media: MediaService): Command[] {
         await media.close(id);
         return {};
       },
+    }),
+    defineCommand({
+      name: "camera.snapshot",
+      description: "A JPEG of a camera's current picture (base64), starting the camera briefly if nobody watches: params {camera}.",
+      params: z.strictObject({ camera: z.string().min(1).max(64) }),
+      run: ({ camera }) => media.snapshot(camera),
     }),
     defineCommand({
       name: "media.sessions",

@@ -10,10 +10,14 @@
 import { createRequire } from "node:module";
 import type { HostCommand, HostEvent } from "./hostProtocol.ts";
 import { isHostCommand } from "./hostProtocol.ts";
-import type { BitrateControl } from "./pipeline.ts";
+import { SNAPSHOT, type BitrateControl } from "./pipeline.ts";
 
 interface GstElement {
   [property: string]: unknown;
+}
+
+interface GstAppSink extends GstElement {
+  pull(callback: (buffer: Buffer | null, caps: { width?: number; height?: number }) => void): void;
 }
 
 interface GstBusMessage {
@@ -85,9 +89,29 @@ function handle(command: HostCommand): void {
       if (encoder && bitrate) encoder[bitrate.property] = Math.round(command.kbps * bitrate.perKbps);
       return;
     }
+    case "snapshot":
+      snapshot(command.id);
+      return;
     case "stop":
       stopAndExit();
   }
+}
+
+/**
+ * Opens the snapshot valve for one frame. The appsink keeps at most one JPEG, and one that slipped
+ * through when the valve last closed may be old, so the first is dropped and the second sent.
+ */
+function snapshot(id: number): void {
+  const valve = pipeline?.findChild(SNAPSHOT.valve);
+  const sink = pipeline?.findChild(SNAPSHOT.sink) as GstAppSink | undefined;
+  if (!valve || !sink) return;
+  valve.drop = false;
+  sink.pull(() =>
+    sink.pull((jpeg, caps) => {
+      valve.drop = true;
+      if (jpeg) send({ type: "snapshot", id, jpegBase64: jpeg.toString("base64"), width: caps.width ?? 0, height: caps.height ?? 0 });
+    }),
+  );
 }
 
 process.on("message", (message) => {

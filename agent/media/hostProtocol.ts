@@ -9,6 +9,8 @@ export type HostCommand =
   /** Ask the encoder for a keyframe now (the request is sent to the payloader, downstream of it). */
   | { type: "keyframe" }
   | { type: "bitrate"; kbps: number }
+  /** One JPEG of the current picture. */
+  | { type: "snapshot"; id: number }
   /** Stop the pipeline; the host then ends itself. */
   | { type: "stop" };
 
@@ -16,7 +18,8 @@ export type HostEvent =
   | { type: "playing" }
   | { type: "error"; message: string; element: string }
   | { type: "warning"; message: string; element: string }
-  | { type: "eos" };
+  | { type: "eos" }
+  | { type: "snapshot"; id: number; jpegBase64: string; width: number; height: number };
 
 export function isHostEvent(value: unknown): value is HostEvent {
   return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";

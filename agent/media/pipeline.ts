@@ -66,17 +66,30 @@ export function videoPipeline(camera: CameraConfig, encoder: EncoderChoice, rtpP
   const { width, height, framerate } = camera;
   const raw = `video/x-raw,width=${width},height=${height},framerate=${framerate}/1`;
   const keyframeFrames = Math.max(1, Math.round(camera.keyframeIntervalSec * framerate));
-  return [
+  const stream = [
     source(camera, raw),
     "videoconvert",
     "videoscale",
     `${raw},format=I420`,
+    "tee name=split",
     // Only the newest frame waits for the encoder: late frames are dropped, not queued up as delay.
     "queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream",
     encode(encoder, camera.bitrateKbps.start, keyframeFrames),
     `udpsink host=127.0.0.1 port=${rtpPort} sync=false async=false`,
   ].join(" ! ");
+  // camera.snapshot: the valve stays shut (no JPEG work) until a snapshot opens it for a frame.
+  const snapshot = [
+    "split.",
+    "queue max-size-buffers=1 leaky=downstream",
+    `valve name=${SNAPSHOT.valve} drop=true`,
+    "jpegenc quality=85",
+    `appsink name=${SNAPSHOT.sink} max-buffers=1 drop=true sync=false async=false`,
+  ].join(" ! ");
+  return `${stream}  ${snapshot}`;
 }
+
+/** Element names of the snapshot branch, for the pipeline host. */
+export const SNAPSHOT = { valve: "snapshotValve", sink: "snapshot" } as const;
 
 function source(camera: CameraConfig, raw: string): string {
   const { source } = camera;

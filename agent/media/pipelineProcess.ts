@@ -14,11 +14,18 @@ const HOST = fileURLToPath(new URL("./host.ts", import.meta.url));
 /** A pipeline not playing by then is stuck (a camera that never delivers, a wedged driver). */
 const START_TIMEOUT_MS = 10_000;
 
+export interface Snapshot {
+  jpeg: Buffer;
+  width: number;
+  height: number;
+}
+
 export interface PipelineProcessEvents {
   playing: [];
   /** The pipeline failed or the host died; `message` says why. Not emitted after stop(). */
   failed: [message: string];
   warning: [message: string];
+  snapshot: [id: number, snapshot: Snapshot];
 }
 
 export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
@@ -27,6 +34,7 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
   #stopping = false;
   #lastError: string | undefined;
   #startTimer: NodeJS.Timeout | undefined;
+  #nextSnapshot = 1;
 
   constructor(log: Logger) {
     super();
@@ -63,6 +71,9 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
         this.emit("playing");
       }
       else if (message.type === "warning") this.emit("warning", `${message.element}: ${message.message}`);
+      else if (message.type === "snapshot") {
+        this.emit("snapshot", message.id, { jpeg: Buffer.from(message.jpegBase64, "base64"), width: message.width, height: message.height });
+      }
       else if (message.type === "error") {
         this.#lastError = `${message.element}: ${message.message}`;
         this.#end();
@@ -86,6 +97,26 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
 
   setBitrate(kbps: number): void {
     this.#send({ type: "bitrate", kbps });
+  }
+
+  /** A JPEG of the current picture; rejects after `timeoutMs` or if the pipeline fails first. */
+  snapshot(timeoutMs: number): Promise<Snapshot> {
+    const id = this.#nextSnapshot++;
+    return new Promise((resolve, reject) => {
+      const done = (error?: Error, picture?: Snapshot) => {
+        clearTimeout(timer);
+        this.off("snapshot", onSnapshot);
+        this.off("failed", onFailed);
+        if (picture) resolve(picture);
+        else reject(error ?? new Error("no snapshot"));
+      };
+      const onSnapshot = (answered: number, picture: Snapshot) => answered === id && done(undefined, picture);
+      const onFailed = (message: string) => done(new Error(message));
+      const timer = setTimeout(() => done(new Error(`no picture within ${timeoutMs} ms`)), timeoutMs);
+      this.on("snapshot", onSnapshot);
+      this.on("failed", onFailed);
+      this.#send({ type: "snapshot", id });
+    });
   }
 
   /** Stops the pipeline and resolves once the host process is gone. */

@@ -16,6 +16,9 @@ import { icePolicy, type IcePolicy } from "./icePolicy.ts";
 import { HARDWARE_H264_ENCODERS } from "./pipeline.ts";
 import { ViewerSession, type IceCandidateInit, type ViewerSessionInfo } from "./viewerSession.ts";
 
+/** Long enough for a cold camera to start (a USB camera can take seconds), short of the command timeout. */
+const SNAPSHOT_TIMEOUT_MS = 10_000;
+
 export interface MediaServiceOptions {
   ctx: AgentContext;
   session: MqttSession;
@@ -76,8 +79,7 @@ export class MediaService {
 
   /** `viewerId` names the viewer's MQTT client; its last will on viewerGone(viewerId) ends the session. */
   async offer(cameraId: string, sdp: string, viewerId?: string): Promise<{ sessionId: string; sdp: string }> {
-    const camera = this.#cameras.get(cameraId);
-    if (!camera) throw new TheaError("unknown-camera", `camera: no camera "${cameraId}" (configured: ${[...this.#cameras.keys()].join(", ") || "none"})`);
+    const camera = this.#camera(cameraId);
     const session = new ViewerSession({
       camera,
       ice: this.#ice,
@@ -102,6 +104,18 @@ export class MediaService {
     }
   }
 
+  async snapshot(cameraId: string): Promise<{ camera: string; contentType: "image/jpeg"; width: number; height: number; takenAt: string; jpegBase64: string }> {
+    const picture = await this.#camera(cameraId).snapshot(SNAPSHOT_TIMEOUT_MS);
+    return {
+      camera: cameraId,
+      contentType: "image/jpeg",
+      width: picture.width,
+      height: picture.height,
+      takenAt: new Date().toISOString(),
+      jpegBase64: picture.jpeg.toString("base64"),
+    };
+  }
+
   async candidate(sessionId: string, candidate: IceCandidateInit): Promise<void> {
     await this.#session(sessionId).addCandidate(candidate);
   }
@@ -120,6 +134,12 @@ export class MediaService {
   async #viewerGone(viewerId: string): Promise<void> {
     const gone = [...this.#viewerOf].filter(([, viewer]) => viewer === viewerId).map(([sessionId]) => this.#sessions.get(sessionId));
     await Promise.all(gone.map((session) => session?.close("the viewer's MQTT client went away")));
+  }
+
+  #camera(cameraId: string): Camera {
+    const camera = this.#cameras.get(cameraId);
+    if (!camera) throw new TheaError("unknown-camera", `camera: no camera "${cameraId}" (configured: ${[...this.#cameras.keys()].join(", ") || "none"})`);
+    return camera;
   }
 
   #session(sessionId: string): ViewerSession {

@@ -144,6 +144,32 @@ describe("watching a camera in a real browser", () => {
     await page.evaluate("window.viewer.close()");
   });
 
+  it("takes a snapshot of an idle camera, and of one being watched, as JPEGs a browser decodes", async () => {
+    const { agent, command } = await startAgent();
+    const page = await viewerPage(command);
+    const decode = (jpegBase64: string) =>
+      page.evaluate<number[]>(`new Promise((resolve, reject) => {
+        const image = new Image();
+        image.onload = () => resolve([image.naturalWidth, image.naturalHeight]);
+        image.onerror = () => reject(new Error("not a JPEG the browser can decode"));
+        image.src = "data:image/jpeg;base64,${jpegBase64}";
+      })`);
+    type Snapshot = { result: { contentType: string; width: number; height: number; jpegBase64: string } };
+
+    const idle = (await command("camera.snapshot", { camera: "cam1" })) as Snapshot;
+    expect(idle.result).toMatchObject({ contentType: "image/jpeg", width: 640, height: 360 });
+    expect(await decode(idle.result.jpegBase64)).toEqual([640, 360]);
+    expect(await command("media.sessions")).toMatchObject({ result: { cameras: [{ state: "idle", viewers: 0 }] } });
+    expect(pipelineHosts(agent.pid)).toEqual([]); // started for the snapshot, stopped after
+
+    await page.evaluate(WATCH);
+    const watched = await framesDecoded(page, 10);
+    const during = (await command("camera.snapshot", { camera: "cam1" })) as Snapshot;
+    expect(await decode(during.result.jpegBase64)).toEqual([640, 360]);
+    expect((await framesDecoded(page, watched.framesDecoded + 10)).framesDecoded).toBeGreaterThan(watched.framesDecoded);
+    await page.evaluate("window.viewer.close()");
+  });
+
   it("survives its pipeline process being killed: reports it, restarts it, and the picture comes back", async () => {
     const { agent, command } = await startAgent();
     const page = await viewerPage(command);
@@ -172,6 +198,10 @@ describe("watching a camera in a real browser", () => {
     await page.evaluate(WATCH);
     expect((await reported).json()).toMatchObject({ camera: "cam1", reason: expect.stringContaining("camera device /dev/video-missing is not there") });
     expect(await command("ping")).toMatchObject({ ok: true });
+    expect(await command("camera.snapshot", { camera: "cam1" })).toMatchObject({
+      ok: false,
+      error: { code: "media-failed", message: expect.stringContaining("/dev/video-missing is not there") },
+    });
     expect(await command("media.sessions")).toMatchObject({ result: { cameras: [{ lastError: expect.stringContaining("video-missing") }] } });
     await page.evaluate("window.viewer.close()");
   });

@@ -35,6 +35,8 @@ describe("the launch string", () => {
     expect(launch).toContain("profile=constrained-baseline");
     expect(launch).toContain("rtph264pay name=payloader pt=96");
     expect(launch).toMatch(/udpsink host=127\.0\.0\.1 port=5004 sync=false/);
+    // The snapshot branch costs nothing until a snapshot opens its valve.
+    expect(launch).toContain("split. ! queue max-size-buffers=1 leaky=downstream ! valve name=snapshotValve drop=true ! jpegenc");
   });
 
   it("reads a V4L2 camera as raw frames or decodes its MJPEG", () => {
