@@ -44,7 +44,7 @@ export interface CameraOptions {
   log: Logger;
 }
 
-/** Bitrate changes smaller than this fraction are not worth an encoder reconfiguration. */
+/** Bitrate changes smaller than this fraction are not worth an encoder reconfiguration (except to reach min or max). */
 const BITRATE_DEADBAND = 0.05;
 
 export class Camera extends EventEmitter<CameraEvents> {
@@ -77,6 +77,10 @@ export class Camera extends EventEmitter<CameraEvents> {
 
   get codec(): "h264" | "vp8" {
     return this.#options.config.codec;
+  }
+
+  get bitrateRange(): { min: number; max: number } {
+    return this.#options.config.bitrateKbps;
   }
 
   get hasAudio(): boolean {
@@ -204,7 +208,8 @@ export class Camera extends EventEmitter<CameraEvents> {
     const lowest = Math.min(...this.#bandwidth.values());
     if (!Number.isFinite(lowest)) return;
     const target = Math.round(Math.min(max, Math.max(min, lowest)));
-    if (Math.abs(target - this.#bitrateKbps) < this.#bitrateKbps * BITRATE_DEADBAND) return;
+    const atBound = target === min || target === max;
+    if (target === this.#bitrateKbps || (!atBound && Math.abs(target - this.#bitrateKbps) < this.#bitrateKbps * BITRATE_DEADBAND)) return;
     this.#bitrateKbps = target;
     this.#pipeline?.setBitrate(target);
   }

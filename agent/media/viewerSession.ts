@@ -180,9 +180,15 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     const feedback = setInterval(() => {
       if (!this.#connectedAt) return;
       const remb = Number(sender.receiverEstimatedMaxBitrate) / 1000;
-      this.#estimateKbps = Math.round(
-        nextEstimateKbps({ currentKbps: camera.status().bitrateKbps, fractionLost: this.#fractionLost, rembKbps: remb > 0 ? remb : undefined }),
-      );
+      // The viewer's own estimate evolves from where it was (the encoder's rate at first), kept
+      // within the camera's range so it cannot drift away while another viewer holds the encode down.
+      const { min, max } = camera.bitrateRange;
+      const next = nextEstimateKbps({
+        currentKbps: this.#estimateKbps ?? camera.status().bitrateKbps,
+        fractionLost: this.#fractionLost,
+        rembKbps: remb > 0 ? remb : undefined,
+      });
+      this.#estimateKbps = Math.round(Math.min(max, Math.max(min, next)));
       this.#fractionLost = undefined;
       camera.reportBandwidth(this.id, this.#estimateKbps);
     }, 1000);

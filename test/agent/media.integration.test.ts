@@ -86,15 +86,15 @@ function pipelineHosts(agentPid: number): number[] {
 }
 
 /**
- * Re-evaluates `expression` in the page (once per animation frame, at most every 100 ms) until
- * `accept` takes its value; the page's own stats are the event we wait on.
+ * Probes until `accept` takes the value, pausing between probes in the page (an animation frame,
+ * then 100 ms): the page's stats, or the agent's answers, are the events waited on.
  */
-function pageReaches<T>(page: Page, what: string, expression: string, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+function eventually<T>(page: Page, what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   return waitFor(what, timeoutMs, (done) => {
     let stopped = false;
     void (async () => {
       while (!stopped) {
-        const value = await page.evaluate<T>(expression);
+        const value = await probe();
         if (accept(value)) return done(value);
         await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 100)))");
       }
@@ -103,6 +103,10 @@ function pageReaches<T>(page: Page, what: string, expression: string, accept: (v
       stopped = true;
     };
   });
+}
+
+function pageReaches<T>(page: Page, what: string, expression: string, accept: (value: T) => boolean): Promise<T> {
+  return eventually(page, what, () => page.evaluate<T>(expression), accept);
 }
 
 function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
@@ -222,6 +226,29 @@ describe("watching a camera in a real browser", () => {
     await closed;
     expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle", viewers: 0 }] } });
     expect(pipelineHosts(agent.pid)).toEqual([]);
+  });
+
+  it("raises the encoder's bitrate while the viewer reports no loss, up to the camera's max", async () => {
+    const { command } = await startAgent(
+      [
+        "media: { loopbackOnly: true }",
+        "cameras:",
+        "  - { id: cam1, source: { type: test }, width: 320, height: 240, bitrateKbps: { min: 200, start: 300, max: 400 } }",
+      ].join("\n"),
+    );
+    const page = await viewerPage(command);
+    await page.evaluate(WATCH);
+    await framesDecoded(page, 10);
+    type Sessions = { result: { cameras: Array<{ bitrateKbps: number }>; sessions: Array<{ estimateKbps?: number }> } };
+    // Chromium reports ~0 % loss on loopback each second; the law grows the rate 5 % per report.
+    const reached = await eventually(
+      page,
+      "the bitrate to reach the camera's max",
+      async () => (await command("media.sessions")) as Sessions,
+      (sessions) => sessions.result.cameras[0]?.bitrateKbps === 400,
+    );
+    expect(reached.result.sessions[0]?.estimateKbps).toBeGreaterThanOrEqual(400);
+    await page.evaluate("window.viewer.close()");
   });
 
   it("refuses a viewer beyond the camera's maxViewers", async () => {
