@@ -244,6 +244,10 @@ const mediaSchema = z.strictObject({
   sessionTimeoutSec: seconds(5, 86_400)
     .default(30)
     .describe("A viewing session that is not connected this long after its offer is closed."),
+  iceTransportPolicy: z
+    .enum(["all", "relay"])
+    .default("all")
+    .describe("relay: media only through the TURN servers, never direct (for networks that must see it pass a relay)."),
   loopbackOnly: z
     .boolean()
     .default(false)

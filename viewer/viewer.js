@@ -4,8 +4,8 @@
 // on WebSockets, with a response topic and correlation data per request.
 
 /** Starts watching `camera` in `video`; resolves to a handle once the answer is applied. */
-export async function watch({ video, camera, request, viewerId, onTrickleTopic, onState = () => {} }) {
-  const pc = new RTCPeerConnection({ iceServers: [] });
+export async function watch({ video, camera, request, viewerId, iceServers = [], iceTransportPolicy = "all", onTrickleTopic, onState = () => {} }) {
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" }); // refused by the box when the camera has no sound
   const stream = new MediaStream();

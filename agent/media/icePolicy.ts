@@ -15,12 +15,14 @@ export interface IcePolicy {
 }
 
 export function icePolicy(media: Config["media"]): IcePolicy {
+  const { iceTransportPolicy } = media;
   if (!media.loopbackOnly) {
-    return { iceServers: media.iceServers, peerConfig: {}, allows: () => true };
+    return { iceServers: media.iceServers, peerConfig: { iceTransportPolicy }, allows: () => true };
   }
   return {
     iceServers: media.iceServers,
     peerConfig: {
+      iceTransportPolicy,
       iceAdditionalHostAddresses: ["127.0.0.1"],
       iceUseIpv6: false,
       iceFilterCandidatePair: (pair) => isLoopback(pair.localCandidate.host) && isLoopback(pair.remoteCandidate.host),

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
+import { TurnServer } from "../helpers/turnServer.ts";
 import { Chromium, type Page } from "../helpers/chromium.ts";
 import { ViewerServer } from "../helpers/viewerServer.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -65,10 +66,17 @@ async function viewerPage(command: Command): Promise<Page> {
   return page;
 }
 
-const WATCH = `(async () => {
-  window.viewer = await watch({ video: document.getElementById("video"), camera: "cam1", request: (name, params) => theaRequest(JSON.stringify({ name, params })) });
+/** Starts watching cam1 in the harness page; `options` are more of watch()'s (as JSON). */
+const watchWith = (options: object) => `(async () => {
+  window.viewer = await watch({
+    video: document.getElementById("video"),
+    camera: "cam1",
+    request: (name, params) => theaRequest(JSON.stringify({ name, params })),
+    ...${JSON.stringify(options)},
+  });
   return window.viewer.sessionId;
 })()`;
+const WATCH = watchWith({});
 
 /** The pipeline host processes the agent runs (children running agent/media/host.ts). */
 function pipelineHosts(agentPid: number): number[] {
@@ -248,6 +256,36 @@ describe("watching a camera in a real browser", () => {
       (sessions) => sessions.result.cameras[0]?.bitrateKbps === 400,
     );
     expect(reached.result.sessions[0]?.estimateKbps).toBeGreaterThanOrEqual(400);
+    await page.evaluate("window.viewer.close()");
+  });
+
+  it.each(["udp", "tcp"] as const)("relays the media through a TURN server (%s) when both ends must use relays", async (transport) => {
+    const turn = await TurnServer.start();
+    fixture.cleanup(() => turn.stop());
+    const { agent, command } = await startAgent(
+      [
+        "media:",
+        "  loopbackOnly: true",
+        "  iceTransportPolicy: relay",
+        `  iceServers: [{ urls: "${turn.url(transport)}", username: ${turn.username}, credential: ${turn.credential} }]`,
+        "cameras:",
+        "  - { id: cam1, source: { type: test }, width: 320, height: 240 }",
+      ].join("\n"),
+    );
+    const page = await viewerPage(command);
+    // The browser relays too: it offers no loopback candidates of its own, and a hospital behind
+    // a strict firewall would be configured the same way.
+    const browserIce = { urls: turn.url("udp"), username: turn.username, credential: turn.credential };
+    await page.evaluate(watchWith({ iceServers: [browserIce], iceTransportPolicy: "relay" }));
+    await framesDecoded(page, 10);
+    const remote = await page.evaluate<{ candidateType: string; protocol: string }>(`(async () => {
+      const stats = [...(await window.viewer.pc.getStats()).values()];
+      const pair = stats.find((entry) => entry.type === "candidate-pair" && entry.nominated && entry.state === "succeeded");
+      return stats.find((entry) => entry.id === pair.remoteCandidateId);
+    })()`);
+    expect(remote.candidateType).toBe("relay"); // the box's side of the path is its TURN allocation
+    expect(turn.allocations).toBeGreaterThan(0);
+    expect(agent.stdout.text).not.toContain(turn.credential);
     await page.evaluate("window.viewer.close()");
   });
 

@@ -115,7 +115,8 @@ export class Chromium {
   async close(): Promise<void> {
     this.#socket.close();
     await terminate(this.#process, "chromium");
-    await rm(this.#profile, { recursive: true, force: true });
+    // Chromium's helper processes may still be writing their last files for a moment.
+    await rm(this.#profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 
