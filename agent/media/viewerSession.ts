@@ -117,6 +117,11 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       throw new TheaError("invalid-params", `sdp: not an offer this camera can answer (${error instanceof Error ? error.message : String(error)})`);
     }
     if (!transceiver.sender.codec) throw new TheaError("invalid-params", `sdp: the viewer does not accept ${camera.codec.toUpperCase()} video`);
+    // A browser closing its peer connection sends a DTLS alert; werift marks the DTLS transport
+    // closed but not the connection, which would otherwise wait ~30 s for ICE consent to expire.
+    for (const dtls of this.#pc.dtlsTransports) {
+      dtls.onStateChange.subscribe((state) => state === "closed" && void this.close("the viewer closed the connection"));
+    }
     await this.#gathered();
     await camera.attach(this.id, (kind, packet, newSource) => this.#send(kind, packet, newSource));
     this.#timers.push(setTimeout(() => this.#connectedAt || this.close("did not connect in time"), connectTimeoutMs));

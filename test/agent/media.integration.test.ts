@@ -289,6 +289,34 @@ describe("watching a camera in a real browser", () => {
     await page.evaluate("window.viewer.close()");
   });
 
+  it("ends a session whose browser closed its side without a word", async () => {
+    const { agent, command } = await startAgent();
+    const page = await viewerPage(command);
+    await page.evaluate(WATCH);
+    await framesDecoded(page, 10);
+    const closed = agent.waitForLog("viewing session closed");
+    await page.evaluate("window.viewer.pc.close()"); // no webrtc.close, as when a tab is closed
+    expect(await closed).toContain("the viewer closed the connection");
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle" }] } });
+  });
+
+  it("ends a session that never connects, after media.sessionTimeoutSec", async () => {
+    const { agent, command } = await startAgent(CAMERA_YAML.replace("media: { loopbackOnly: true }", "media: { loopbackOnly: true, sessionTimeoutSec: 5 }"));
+    const page = await viewerPage(command);
+    // An offer whose answer is never applied: the browser never starts ICE.
+    await page.evaluate(`(async () => {
+      const pc = new RTCPeerConnection();
+      pc.addTransceiver("video", { direction: "recvonly" });
+      await pc.setLocalDescription(await pc.createOffer());
+      await theaRequest(JSON.stringify({ name: "webrtc.offer", params: { camera: "cam1", sdp: pc.localDescription.sdp } }));
+    })()`);
+    const pending = (await command("media.sessions")) as { result: { sessions: Array<{ connectedAt?: string }> } };
+    expect(pending.result.sessions).toHaveLength(1);
+    expect(pending.result.sessions[0]?.connectedAt).toBeUndefined();
+    expect(await agent.waitForLog("viewing session closed", 15_000)).toContain("did not connect in time");
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle", viewers: 0 }] } });
+  });
+
   it("refuses a viewer beyond the camera's maxViewers", async () => {
     const { command } = await startAgent(
       ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test }, width: 320, height: 240, maxViewers: 1 }"].join("\n"),
