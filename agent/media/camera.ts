@@ -11,6 +11,7 @@ import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
 import { ReconnectBackoff } from "../mqtt/backoff.ts";
 import { cameraPipeline, chooseEncoder, type EncoderChoice } from "./pipeline.ts";
+import { KeyframeGate } from "./keyframeGate.ts";
 import { PipelineProcess, type Snapshot } from "./pipelineProcess.ts";
 import { RtpInput, type MediaKind } from "./rtpInput.ts";
 
@@ -59,7 +60,7 @@ export class Camera extends EventEmitter<CameraEvents> {
   #encoder: EncoderChoice | undefined;
   #state: CameraState = "idle";
   #bitrateKbps: number;
-  #lastKeyframeAt = 0;
+  readonly #keyframes: KeyframeGate;
   #keyframesForced = 0;
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -73,6 +74,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.#options = options;
     this.#log = options.log.child({ ns: "media:camera", camera: options.config.id });
     this.#bitrateKbps = options.config.bitrateKbps.start;
+    this.#keyframes = new KeyframeGate(options.keyframeMinIntervalMs);
   }
 
   get codec(): "h264" | "vp8" {
@@ -158,27 +160,18 @@ export class Camera extends EventEmitter<CameraEvents> {
     });
   }
 
-  /**
-   * A viewer lost a picture (PLI/FIR). Browsers ask again and again while a keyframe is on its
-   * way; honouring each ask would send the encoder into a keyframe storm, so at most one is
-   * forced per keyframeMinIntervalMs.
-   */
+  /** A viewer lost its picture (PLI); forced at most once per keyframeMinIntervalMs. */
   requestKeyframe(): void {
-    if (Date.now() - this.#lastKeyframeAt < this.#options.keyframeMinIntervalMs) return;
-    this.#forceKeyframe();
+    this.#forceKeyframe("picture-loss");
   }
 
-  /**
-   * A viewer just connected: it can show nothing until the next keyframe, which may be up to
-   * keyframeIntervalSec away, so one is forced now whatever the rate limit (viewers join rarely).
-   */
+  /** A viewer just connected: it shows nothing until a keyframe, so one is forced now. */
   viewerConnected(): void {
-    this.#forceKeyframe();
+    this.#forceKeyframe("new-viewer");
   }
 
-  #forceKeyframe(): void {
-    if (!this.#pipeline) return;
-    this.#lastKeyframeAt = Date.now();
+  #forceKeyframe(reason: "picture-loss" | "new-viewer"): void {
+    if (!this.#pipeline || !this.#keyframes.allow(Date.now(), reason)) return;
     this.#keyframesForced += 1;
     this.#pipeline.requestKeyframe();
   }

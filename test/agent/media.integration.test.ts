@@ -139,6 +139,15 @@ describe("watching a camera in a real browser", () => {
     expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ id: "cam1", state: "idle", viewers: 0 }] } });
   });
 
+  it("streams VP8 for a camera set to it", async () => {
+    const { command } = await startAgent(CAMERA_YAML.replace("maxViewers: 2 }", "maxViewers: 2, codec: vp8 }"));
+    const page = await viewerPage(command);
+    await page.evaluate(WATCH);
+    expect(await framesDecoded(page, 15)).toMatchObject({ codec: "video/VP8", frameWidth: 640, frameHeight: 360 });
+    expect(await command("media.sessions")).toMatchObject({ result: { cameras: [{ encoder: "vp8enc", state: "playing" }] } });
+    await page.evaluate("window.viewer.close()");
+  });
+
   it("sends the camera's sound as Opus with the picture", async () => {
     const { command } = await startAgent(
       ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test }, width: 320, height: 240, audio: { source: { type: test } } }"].join("\n"),
