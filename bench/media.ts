@@ -14,7 +14,7 @@ import { AgentProcess } from "../test/helpers/agentProcess.ts";
 import { Chromium, type Page } from "../test/helpers/chromium.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { TestClient } from "../test/helpers/mqttClient.ts";
-import { ViewerServer } from "../test/helpers/viewerServer.ts";
+import { startViewerServer } from "../test/helpers/viewerServer.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CHURN_CYCLES = Number(process.env.MEDIA_CHURN_CYCLES ?? 200);
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   await churn("bus");
 
   const broker = await Mosquitto.start();
-  const [browser, server] = await Promise.all([Chromium.launch(), ViewerServer.start()]);
+  const [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(broker.port)]);
   const agent = await AgentProcess.start({
     brokerUrl: broker.url,
     deviceId: "media-bench",

@@ -12,7 +12,8 @@ import { useBroker } from "../helpers/brokerFixture.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
 import { TurnServer } from "../helpers/turnServer.ts";
 import { Chromium, type Page } from "../helpers/chromium.ts";
-import { ViewerServer } from "../helpers/viewerServer.ts";
+import type { ViewerServer } from "../../agent/viewer/server.ts";
+import { startViewerServer } from "../helpers/viewerServer.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const fixture = useBroker();
@@ -20,7 +21,7 @@ let browser: Chromium;
 let server: ViewerServer;
 
 beforeAll(async () => {
-  [browser, server] = await Promise.all([Chromium.launch(), ViewerServer.start()]);
+  [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(fixture.broker.port)]);
 }, 60_000);
 
 afterAll(async () => {
@@ -225,6 +226,23 @@ describe("watching a camera in a real browser", () => {
     });
     expect(await command("media.sessions")).toMatchObject({ result: { cameras: [{ lastError: expect.stringContaining("video-missing") }] } });
     await page.evaluate("window.viewer.close()");
+  });
+
+  it("works from the viewer page itself: MQTT over WebSocket, the picture, and its last will when the tab goes", async () => {
+    const { agent } = await startAgent();
+    const own = await startViewerServer(fixture.broker.port); // stopped below, mid-view
+    fixture.cleanup(() => own.stop());
+    const broker = `ws://127.0.0.1:${own.port}/mqtt`;
+    const page = await browser.open(own.url(`/?broker=${encodeURIComponent(broker)}&device=${agent.deviceId}&camera=cam1`));
+    const stats = await pageReaches<Stats | null>(page, "the viewer page's picture", "window.theaViewer?.stats() ?? null", (s) => (s?.framesDecoded ?? 0) >= 10);
+    expect(stats).toMatchObject({ frameWidth: 640, frameHeight: 360 });
+    expect(await page.evaluate<string>("document.getElementById('state').textContent")).toBe("connected");
+
+    // The tab's network vanishes: the WebSocket is cut without MQTT DISCONNECT, so the broker
+    // publishes the page's will and the box ends the session.
+    const closed = agent.waitForLog("the viewer's MQTT client went away");
+    await own.stop(); // takes every bridged connection down with it
+    await closed;
   });
 
   it("ends the session when the viewer's MQTT client vanishes (its last will)", async () => {

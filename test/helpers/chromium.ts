@@ -68,7 +68,8 @@ export class Chromium {
         `--user-data-dir=${profile}`,
         "about:blank",
       ],
-      { stdio: ["ignore", "ignore", "pipe"] },
+      // Its own process group, so close() ends the helper processes with the browser.
+      { stdio: ["ignore", "ignore", "pipe"], detached: true },
     );
     const log = new LineLog();
     child.stderr?.on("data", (chunk: Buffer) => log.push(chunk));
@@ -114,7 +115,14 @@ export class Chromium {
 
   async close(): Promise<void> {
     this.#socket.close();
-    await terminate(this.#process, "chromium");
+    const { pid } = this.#process;
+    const gone = terminate(this.#process, "chromium");
+    try {
+      if (pid !== undefined) process.kill(-pid, "SIGTERM");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error; // the group had already gone
+    }
+    await gone;
     // Chromium's helper processes may still be writing their last files for a moment.
     await rm(this.#profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
