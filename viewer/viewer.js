@@ -43,6 +43,9 @@ export async function watch({ video, camera, request, viewerId, iceServers = [],
             frameHeight: entry.frameHeight ?? 0,
             packetsLost: entry.packetsLost ?? 0,
             pliCount: entry.pliCount ?? 0,
+            nackCount: entry.nackCount ?? 0,
+            framesPerSecond: entry.framesPerSecond ?? 0,
+            freezeCount: entry.freezeCount ?? 0,
             codec: report.get(entry.codecId)?.mimeType,
           };
         }

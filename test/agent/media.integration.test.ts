@@ -38,6 +38,10 @@ interface Stats {
   framesDecoded: number;
   frameWidth: number;
   frameHeight: number;
+  framesPerSecond: number;
+  freezeCount: number;
+  nackCount: number;
+  packetsLost: number;
   codec?: string;
 }
 
@@ -123,21 +127,33 @@ function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
 }
 
 describe("watching a camera in a real browser", () => {
-  it("shows the camera's picture, then stops the pipeline when the viewer leaves", async () => {
-    const { command } = await startAgent();
+  it("shows the camera's picture, shares one encode between viewers, and stops it when they leave", async () => {
+    const { agent, command } = await startAgent();
     expect(await command("media.sessions")).toMatchObject({ ok: true, result: { sessions: [], cameras: [{ id: "cam1", state: "idle" }] } });
 
     const page = await viewerPage(command);
     const sessionId = await page.evaluate<string>(WATCH);
-    const stats = await framesDecoded(page, 30);
-    expect(stats).toMatchObject({ frameWidth: 640, frameHeight: 360, codec: "video/H264" });
+    await framesDecoded(page, 30);
+    // Two seconds on, the browser's own figures: the configured size, ~30 fps, no freezes.
+    const stats = await framesDecoded(page, 90);
+    expect(stats).toMatchObject({ frameWidth: 640, frameHeight: 360, codec: "video/H264", freezeCount: 0 });
+    expect(stats.framesPerSecond).toBeGreaterThanOrEqual(25);
 
     const live = (await command("media.sessions")) as { result: { sessions: unknown[]; cameras: unknown[] } };
     expect(live.result.sessions).toEqual([expect.objectContaining({ sessionId, camera: "cam1", state: "connected" })]);
     expect(live.result.cameras).toEqual([expect.objectContaining({ id: "cam1", state: "playing", viewers: 1, encoder: "x264enc" })]);
 
+    // A second viewer shares the encode: one pipeline process, two sessions.
+    const second = await viewerPage(command);
+    await second.evaluate(WATCH);
+    await framesDecoded(second, 30);
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [{}, {}], cameras: [{ viewers: 2, restarts: 0 }] } });
+    expect(pipelineHosts(agent.pid)).toHaveLength(1);
+    await second.evaluate("window.viewer.close()");
+
     await page.evaluate("window.viewer.close()");
     expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ id: "cam1", state: "idle", viewers: 0 }] } });
+    expect(pipelineHosts(agent.pid)).toEqual([]);
   });
 
   it("streams VP8 for a camera set to it", async () => {
