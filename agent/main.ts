@@ -7,7 +7,7 @@ import { configCommand } from "./cli/config.ts";
 import { decodeCommand } from "./cli/decode.ts";
 import { simulateCommand } from "./cli/simulate.ts";
 import { runCommand } from "./cli/run.ts";
-import { viewerCommand } from "./cli/viewer.ts";
+import { consoleCommand } from "./cli/console.ts";
 import { agentVersion } from "./version.ts";
 
 const USAGE = `usage: thea <command> [options]
@@ -23,7 +23,7 @@ commands:
   simulate DRIVER (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT | --udp-bind HOST:PORT)
            [--scenario normal|finger-out|garbled|unplug] [--options JSON]
                         play a device on a serial port or TCP (for the demo and tests)
-  viewer --broker mqtt://HOST:PORT [--listen HOST:PORT]
+  console --broker mqtt://HOST:PORT [--listen HOST:PORT]
                         serve the camera viewer page, bridging its MQTT over WebSocket to the broker
 
 options:
@@ -79,8 +79,8 @@ async function main(argv: string[]): Promise<number> {
         options: values.options,
         speed: values.speed,
       });
-    case "viewer":
-      return viewerCommand({ broker: values.broker, listen: values.listen });
+    case "console":
+      return consoleCommand({ broker: values.broker, listen: values.listen });
     case "version":
       process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
       return 0;

@@ -1,5 +1,5 @@
 /**
- * Serves the viewer page (viewer/ and mqtt.js's browser bundle) over HTTP, and bridges MQTT over
+ * Serves the operator console page (viewer/ and mqtt.js's browser bundle) over HTTP, and bridges MQTT over
  * WebSocket at /mqtt to a broker's plain TCP port, for a broker without a WebSocket listener
  * (Debian 12's mosquitto cannot open one). For a technician's laptop, the demo and the tests; a
  * hospital would point the page at its broker's own wss:// listener instead.
@@ -16,6 +16,7 @@ const FILES: Record<string, { file: URL; type: string }> = {
   "/": { file: new URL("viewer/index.html", ROOT), type: "text/html; charset=utf-8" },
   "/index.html": { file: new URL("viewer/index.html", ROOT), type: "text/html; charset=utf-8" },
   "/viewer.js": { file: new URL("viewer/viewer.js", ROOT), type: "text/javascript" },
+  "/console.js": { file: new URL("viewer/console.js", ROOT), type: "text/javascript" },
   "/mqtt.esm.js": { file: new URL("node_modules/mqtt/dist/mqtt.esm.js", ROOT), type: "text/javascript" },
 };
 

@@ -11,22 +11,14 @@ import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
 import { TurnServer } from "../helpers/turnServer.ts";
-import { Chromium, type Page } from "../helpers/chromium.ts";
+import { eventually, pageReaches, useBrowser } from "../helpers/browserFixture.ts";
+import type { Page } from "../helpers/chromium.ts";
 import type { ViewerServer } from "../../agent/viewer/server.ts";
 import { startViewerServer } from "../helpers/viewerServer.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const fixture = useBroker();
-let browser: Chromium;
-let server: ViewerServer;
-
-beforeAll(async () => {
-  [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(fixture.broker.port)]);
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([browser?.close(), server?.stop()]);
-});
+const chrome = useBrowser(fixture);
 
 const CAMERA_YAML = [
   "media: { loopbackOnly: true }",
@@ -60,7 +52,7 @@ type Command = (name: string, params?: object) => Promise<unknown>;
 
 /** A page whose viewer sends its signalling through the test to the agent's commands. */
 async function viewerPage(command: Command): Promise<Page> {
-  const page = await browser.open(server.url("/harness.html"));
+  const page = await chrome.browser.open(chrome.server.url("/harness.html"));
   await page.expose("theaRequest", async (body) => {
     const { name, params } = JSON.parse(body) as { name: string; params: object };
     const answer = (await command(name, params)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
@@ -96,30 +88,6 @@ function pipelineHosts(agentPid: number): number[] {
     .split("\n")
     .filter((line) => line.includes("media/host.ts"))
     .map((line) => Number.parseInt(line.trim(), 10));
-}
-
-/**
- * Probes until `accept` takes the value, pausing between probes in the page (an animation frame,
- * then 100 ms): the page's stats, or the agent's answers, are the events waited on.
- */
-function eventually<T>(page: Page, what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  return waitFor(what, timeoutMs, (done) => {
-    let stopped = false;
-    void (async () => {
-      while (!stopped) {
-        const value = await probe();
-        if (accept(value)) return done(value);
-        await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 100)))");
-      }
-    })();
-    return () => {
-      stopped = true;
-    };
-  });
-}
-
-function pageReaches<T>(page: Page, what: string, expression: string, accept: (value: T) => boolean): Promise<T> {
-  return eventually(page, what, () => page.evaluate<T>(expression), accept);
 }
 
 function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
@@ -249,7 +217,7 @@ describe("watching a camera in a real browser", () => {
     const own = await startViewerServer(fixture.broker.port); // stopped below, mid-view
     fixture.cleanup(() => own.stop());
     const broker = `ws://127.0.0.1:${own.port}/mqtt`;
-    const page = await browser.open(own.url(`/?broker=${encodeURIComponent(broker)}&device=${agent.deviceId}&camera=cam1`));
+    const page = await chrome.browser.open(own.url(`/?broker=${encodeURIComponent(broker)}&device=${agent.deviceId}&camera=cam1`));
     const stats = await pageReaches<Stats | null>(page, "the viewer page's picture", "window.theaViewer?.stats() ?? null", (s) => (s?.framesDecoded ?? 0) >= 10);
     expect(stats).toMatchObject({ frameWidth: 640, frameHeight: 360 });
     expect(await page.evaluate<string>("document.getElementById('state').textContent")).toBe("connected");

@@ -150,6 +150,24 @@ export class Page {
     return reply.result?.value as T;
   }
 
+  /** A real key press (keyDown then keyUp) through the browser's input pipeline. */
+  async press(key: string, code = key): Promise<void> {
+    await this.#browser.send("Input.dispatchKeyEvent", { type: "keyDown", key, code }, this.#sessionId);
+    await this.#browser.send("Input.dispatchKeyEvent", { type: "keyUp", key, code }, this.#sessionId);
+  }
+
+  /** Presses (down) or releases (up) the mouse on the middle of the element matching `selector`. */
+  async pointer(selector: string, phase: "down" | "up"): Promise<void> {
+    const [x = 0, y = 0] = await this.evaluate<number[]>(`(() => {
+      const element = document.querySelector(${JSON.stringify(selector)});
+      element.scrollIntoView({ block: "center" });
+      const box = element.getBoundingClientRect();
+      return [box.x + box.width / 2, box.y + box.height / 2];
+    })()`);
+    const type = phase === "down" ? "mousePressed" : "mouseReleased";
+    await this.#browser.send("Input.dispatchMouseEvent", { type, x, y, button: "left", clickCount: 1 }, this.#sessionId);
+  }
+
   /**
    * Makes `window[name](string)` in the page call `handler` in the test. Bindings cannot return a
    * value, so the handler's answer is delivered by evaluating `window[name].answer(id, json)`.

@@ -1,13 +1,13 @@
 /**
- * `thea viewer --broker mqtt://HOST:PORT [--listen HOST:PORT]`: serves the viewer page and bridges
+ * `thea console --broker mqtt://HOST:PORT [--listen HOST:PORT]`: serves the viewer page and bridges
  * its MQTT-over-WebSocket to the broker's TCP port, then prints the address to open.
  */
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { ViewerServer } from "../viewer/server.ts";
 
-const USAGE = "usage: thea viewer --broker mqtt://HOST:PORT [--listen HOST:PORT]   (default listen 127.0.0.1:8080)\n";
+const USAGE = "usage: thea console --broker mqtt://HOST:PORT [--listen HOST:PORT]   (default listen 127.0.0.1:8080)\n";
 
-export async function viewerCommand(args: { broker: string | undefined; listen: string | undefined }): Promise<number> {
+export async function consoleCommand(args: { broker: string | undefined; listen: string | undefined }): Promise<number> {
   const broker = brokerEndpoint(args.broker);
   const listen = parseEndpoint(args.listen ?? "127.0.0.1:8080");
   if (!broker || !listen) {
