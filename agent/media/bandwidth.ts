@@ -28,3 +28,34 @@ export function nextEstimateKbps(sample: BandwidthSample): number {
   else if (fractionLost !== undefined && fractionLost < LOW_LOSS) lossBased = currentKbps * GROWTH;
   return rembKbps !== undefined && rembKbps > 0 ? Math.min(lossBased, rembKbps) : lossBased;
 }
+
+/**
+ * Loss over the control period, from receiver reports (RFC 3550 §6.4.1). A browser sends a report
+ * with nearly every feedback packet, each one's `fraction lost` covering the packets since the one
+ * before; the period's loss is their average weighted by how many packets each covered. This is
+ * the loss the link inflicts, before NACK resends repair it (the cumulative count, which resends
+ * bring back down, would hide a link dropping 40 % behind a picture that still plays — while the
+ * resends add to the load on it).
+ */
+export class LossWindow {
+  #highest: number | undefined;
+  #lost = 0;
+  #covered = 0;
+
+  /** A report: its fraction lost (0–1) and extended highest sequence number received. */
+  report(fractionLost: number, highestSequence: number): void {
+    const covered = this.#highest === undefined ? 0 : highestSequence - this.#highest;
+    this.#highest = Math.max(this.#highest ?? highestSequence, highestSequence);
+    if (covered <= 0) return; // the first report, or one that saw no new packets
+    this.#lost += fractionLost * covered;
+    this.#covered += covered;
+  }
+
+  /** The packet-weighted loss since the previous sample, or undefined without reports to tell. */
+  sample(): number | undefined {
+    const loss = this.#covered > 0 ? this.#lost / this.#covered : undefined;
+    this.#lost = 0;
+    this.#covered = 0;
+    return loss;
+  }
+}

@@ -20,7 +20,7 @@ import {
 } from "werift";
 import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
-import { nextEstimateKbps } from "./bandwidth.ts";
+import { LossWindow, nextEstimateKbps } from "./bandwidth.ts";
 import type { Camera } from "./camera.ts";
 import type { MediaKind } from "./rtpInput.ts";
 import { restrictCandidates, type IcePolicy } from "./icePolicy.ts";
@@ -70,7 +70,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   #closed = false;
   #packetsSent = 0;
   #keyframeRequests = 0;
-  #fractionLost: number | undefined;
+  readonly #loss = new LossWindow();
   #estimateKbps: number | undefined;
   #timers: NodeJS.Timeout[] = [];
 
@@ -179,7 +179,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpRrPacket || packet instanceof RtcpSrPacket) {
         const report = packet.reports.find((entry) => entry.ssrc === sender.ssrc);
-        if (report) this.#fractionLost = report.fractionLost / 256;
+        if (report) this.#loss.report(report.fractionLost / 256, report.highestSequence);
       }
     });
     const feedback = setInterval(() => {
@@ -190,11 +190,10 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       const { min, max } = camera.bitrateRange;
       const next = nextEstimateKbps({
         currentKbps: this.#estimateKbps ?? camera.status().bitrateKbps,
-        fractionLost: this.#fractionLost,
+        fractionLost: this.#loss.sample(),
         rembKbps: remb > 0 ? remb : undefined,
       });
       this.#estimateKbps = Math.round(Math.min(max, Math.max(min, next)));
-      this.#fractionLost = undefined;
       camera.reportBandwidth(this.id, this.#estimateKbps);
     }, 1000);
     this.#timers.push(feedback);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
+import { LossyRelay, redirectAnswer } from "../helpers/lossyRelay.ts";
 import { TurnServer } from "../helpers/turnServer.ts";
 import { eventually, pageReaches, useBrowser } from "../helpers/browserFixture.ts";
 import type { Page } from "../helpers/chromium.ts";
@@ -51,13 +52,15 @@ async function startAgent(
 type Command = (name: string, params?: object) => Promise<unknown>;
 
 /** A page whose viewer sends its signalling through the test to the agent's commands. */
-async function viewerPage(command: Command): Promise<Page> {
+async function viewerPage(command: Command, rewriteAnswer: (sdp: string) => Promise<string> = async (sdp) => sdp): Promise<Page> {
   const page = await chrome.browser.open(chrome.server.url("/harness.html"));
   await page.expose("theaRequest", async (body) => {
     const { name, params } = JSON.parse(body) as { name: string; params: object };
     const answer = (await command(name, params)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
     if (!answer.ok) throw new Error(`${answer.error?.code}: ${answer.error?.message}`);
-    return answer.result;
+    if (name !== "webrtc.offer") return answer.result;
+    const { sessionId, sdp } = answer.result as { sessionId: string; sdp: string };
+    return { sessionId, sdp: await rewriteAnswer(sdp) };
   });
   await page.evaluate(`(async () => { while (!window.harnessReady) await new Promise((r) => setTimeout(r, 20)); })()`);
   return page;
@@ -326,6 +329,40 @@ describe("watching a camera in a real browser", () => {
     expect(pending.result.sessions[0]?.connectedAt).toBeUndefined();
     expect(await agent.waitForLog("viewing session closed", 15_000)).toContain("did not connect in time");
     expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle", viewers: 0 }] } });
+  });
+
+  it("over a lossy link: the browser asks for resends, the bitrate steps down, and the picture recovers", async () => {
+    const { command } = await startAgent(
+      ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test, pattern: ball }, width: 640, height: 360, bitrateKbps: { min: 200, start: 1500, max: 2500 } }"].join("\n"),
+    );
+    let relay: LossyRelay | undefined;
+    const page = await viewerPage(command, async (sdp) => {
+      let agentPort = 0;
+      const rewritten = redirectAnswer(sdp, (port) => {
+        agentPort = port;
+        return 0; // replaced below, once the relay has its port
+      });
+      relay = await LossyRelay.start(agentPort);
+      fixture.cleanup(() => relay?.close());
+      return redirectAnswer(rewritten, () => relay?.port ?? 0);
+    });
+    await page.evaluate(WATCH);
+    const before = await framesDecoded(page, 30);
+    if (!relay) throw new Error("the answer did not pass through the relay");
+    type Sessions = { result: { cameras: Array<{ bitrateKbps: number }> } };
+
+    relay.dropRate = 0.4; // a very poor link: resends repair much of it, what is left is over 10 %
+    const stepped = await eventually(page, "the bitrate to step down", async () => (await command("media.sessions")) as Sessions, (s) => (s.result.cameras[0]?.bitrateKbps ?? 1500) <= 1000);
+    expect(stepped.result.cameras[0]?.bitrateKbps).toBeGreaterThanOrEqual(200);
+    const lossy = await page.evaluate<Stats>("window.viewer.stats()");
+    expect(lossy.nackCount).toBeGreaterThan(0); // the browser asked for what it missed
+    expect(lossy.packetsLost).toBeGreaterThan(0);
+    expect(relay.dropped).toBeGreaterThan(0);
+
+    relay.dropRate = 0;
+    const after = await framesDecoded(page, lossy.framesDecoded + 60);
+    expect(after.framesDecoded).toBeGreaterThan(before.framesDecoded);
+    await page.evaluate("window.viewer.close()");
   });
 
   it("refuses a viewer beyond the camera's maxViewers", async () => {

@@ -1,0 +1,64 @@
+/**
+ * A UDP relay between a browser and the agent that drops a share of the agent's RTP packets: a
+ * poor clinic uplink, made on loopback (this machine has no netem). The browser is pointed at the
+ * relay by rewriting the agent's candidate in the answer; STUN, DTLS and RTCP pass untouched so
+ * the session stays up while the media suffers.
+ */
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+
+export class LossyRelay {
+  readonly #socket: Socket;
+  readonly #agentPort: number;
+  #browser: RemoteInfo | undefined;
+  /** Fraction (0–1) of the agent's RTP packets dropped; change it at any time. */
+  dropRate = 0;
+  dropped = 0;
+  forwarded = 0;
+
+  private constructor(socket: Socket, agentPort: number) {
+    this.#socket = socket;
+    this.#agentPort = agentPort;
+    socket.on("message", (packet, from) => {
+      if (from.port === this.#agentPort) {
+        if (!this.#browser) return;
+        if (isRtp(packet) && Math.random() < this.dropRate) {
+          this.dropped += 1;
+          return;
+        }
+        this.forwarded += 1;
+        socket.send(packet, this.#browser.port, this.#browser.address);
+      } else {
+        this.#browser = from;
+        socket.send(packet, this.#agentPort, "127.0.0.1");
+      }
+    });
+  }
+
+  static async start(agentPort: number): Promise<LossyRelay> {
+    const socket = createSocket("udp4");
+    await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+    return new LossyRelay(socket, agentPort);
+  }
+
+  get port(): number {
+    return this.#socket.address().port;
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+/**
+ * RTP, not RTCP, STUN or DTLS (RFC 7983 §7: first byte 128–191 is RTP/RTCP; RFC 5761 §4: a second
+ * byte of 192–223 is RTCP).
+ */
+function isRtp(packet: Buffer): boolean {
+  const [first = 0, second = 0] = packet;
+  return first >= 128 && first <= 191 && !(second >= 192 && second <= 223);
+}
+
+/** The agent's host candidate port in an answer, and the answer with it moved to `port`. */
+export function redirectAnswer(sdp: string, port: (agentPort: number) => number): string {
+  return sdp.replace(/^(a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 )(\d+)( typ host.*)$/m, (_, head: string, agentPort: string, tail: string) => `${head}${port(Number(agentPort))}${tail}`);
+}
