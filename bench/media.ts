@@ -3,11 +3,18 @@
  *
  * 1. Pipeline churn in one process: RSS after repeated create/play/stop of a gstreamer-superficial
  *    pipeline — the evidence for running each camera's pipeline in a child process.
- * 2. Time from a viewer's offer to its first decoded frame in headless Chromium, with the camera
- *    idle (cold: the pipeline starts) and already streaming to another viewer (warm).
- * 3. CPU of the agent and of the pipeline process at 720p30 H.264 with 0, 1, 2 and 3 viewers.
+ * 2. Time from a viewer's start to its first decoded frame in headless Chromium, p50/p95 over
+ *    MEDIA_SESSIONS (20) sessions, camera idle (cold: the pipeline starts) and already streaming
+ *    to another viewer (warm).
+ * 3. CPU and RSS at 720p30 H.264 2 Mbit/s with 0, 1 and 3 viewers, next to the same encode run
+ *    alone by gst-launch-1.0 in the same run.
+ * 4. The agent's RSS and open fds before and after MEDIA_CYCLES (200) viewer open/close cycles.
  */
 import { spawn } from "node:child_process";
+import { parse as parseYaml } from "yaml";
+import { chooseEncoder, videoPipeline } from "../agent/media/pipeline.ts";
+import { configSchema } from "../config/schema.ts";
+import { processFigures } from "./lib/station.ts";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { AgentProcess } from "../test/helpers/agentProcess.ts";
@@ -18,6 +25,9 @@ import { startViewerServer } from "../test/helpers/viewerServer.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CHURN_CYCLES = Number(process.env.MEDIA_CHURN_CYCLES ?? 200);
+const SESSIONS = Number(process.env.MEDIA_SESSIONS ?? 20);
+const CYCLES = Number(process.env.MEDIA_CYCLES ?? 200);
+const CAMERA_YAML = "{ id: cam1, source: { type: test, pattern: ball }, width: 1280, height: 720, framerate: 30, maxViewers: 8, bitrateKbps: { min: 2000, start: 2000, max: 2000 } }";
 
 // --- 1. churn ------------------------------------------------------------------------------------
 async function churn(mode: "plain" | "bus"): Promise<void> {
@@ -97,6 +107,20 @@ interface Marks {
   frame: number;
 }
 
+/** The camera's own video pipeline, run alone by gst-launch-1.0 into a fakesink for 10 s. */
+async function encodeAlone(): Promise<{ cpu: number; rssMb: number }> {
+  const camera = configSchema.parse({ mqtt: { url: "mqtt://127.0.0.1" }, cameras: [parseYaml(CAMERA_YAML)] }).cameras[0];
+  if (!camera) throw new Error("no camera");
+  const launch = videoPipeline(camera, chooseEncoder(camera, new Set()), 9).replace(/udpsink host=127\.0\.0\.1 port=9 sync=false async=false/, "fakesink sync=false");
+  const child = spawn("gst-launch-1.0", ["-q", ...launch.split(/\s+/)], { stdio: "ignore" });
+  await sleep(3000);
+  const pid = child.pid ?? 0;
+  const [cpu = 0] = await cpuPercent([pid], 10);
+  const { rssMb } = await processFigures(pid);
+  child.kill("SIGINT");
+  return { cpu, rssMb };
+}
+
 async function main(): Promise<void> {
   await churn("plain");
   await churn("bus");
@@ -110,7 +134,7 @@ async function main(): Promise<void> {
     extraYaml: [
       "media: { loopbackOnly: true }",
       "cameras:",
-      "  - { id: cam1, source: { type: test, pattern: ball }, width: 1280, height: 720, framerate: 30, maxViewers: 8 }",
+      `  - ${CAMERA_YAML}`,
     ].join("\n"),
   });
   const operator = await TestClient.connect(broker.url);
@@ -132,38 +156,69 @@ async function main(): Promise<void> {
     return page;
   };
 
+  // --- 2. first frame ---
   const cold: Marks[] = [];
   const warm: Marks[] = [];
-  for (let round = 0; round < 5; round++) {
+  for (let round = 0; round < SESSIONS; round++) {
     const first = await openViewer();
     cold.push(await first.evaluate<Marks>(WATCH));
     const second = await openViewer();
     warm.push(await second.evaluate<Marks>(WATCH));
     await second.evaluate("window.viewer.close()");
     await first.evaluate("window.viewer.close()");
+    await Promise.all([first.close(), second.close()]);
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+  const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0;
   const describe = (runs: Marks[]) => {
-    const step = (key: keyof Marks) => median(runs.map((run) => run[key])).toFixed(0);
-    return `offer sent ${step("offer")} ms, answered ${step("answer")} ms, connected ${step("connected")} ms, first frame ${step("frame")} ms`;
+    const step = (key: keyof Marks) => percentile(runs.map((run) => run[key]), 50).toFixed(0);
+    const frames = runs.map((run) => run.frame);
+    return `first frame p50 ${percentile(frames, 50).toFixed(0)} ms, p95 ${percentile(frames, 95).toFixed(0)} ms (p50 steps: offer sent ${step("offer")}, answered ${step("answer")}, connected ${step("connected")})`;
   };
-  console.log("viewer start → first decoded frame in Chromium (720p30 H.264, medians of 5, the browser gathers first):");
-  console.log(`  cold (camera idle; its pipeline starts):  ${describe(cold)}`);
+  console.log(`viewer start → first decoded frame in Chromium, 720p30 H.264, ${SESSIONS} sessions each (the browser gathers first):`);
+  console.log(`  cold (camera idle; its pipeline starts):   ${describe(cold)}`);
   console.log(`  warm (camera streaming to another viewer): ${describe(warm)}`);
 
+  // --- 3. CPU and RSS, next to the encode alone ---
+  const alone = await encodeAlone();
+  console.log(`CPU and RSS at 720p30, 2 Mbit/s (one core = 100 %):`);
+  console.log(`  the same encode alone (gst-launch-1.0 … ! fakesink): ${alone.cpu.toFixed(1)} %, RSS ${alone.rssMb} MB`);
   const [idleAgent = 0] = await cpuPercent([agent.pid], 5);
-  console.log(`CPU at 720p30 (one core = 100 %): idle, no viewer: agent ${idleAgent.toFixed(1)} %, no pipeline process`);
+  console.log(`  agent, no viewer: ${idleAgent.toFixed(1)} %, RSS ${(await processFigures(agent.pid)).rssMb} MB (no pipeline process)`);
   const viewers: Page[] = [];
-  for (let count = 1; count <= 3; count++) {
-    const page = await openViewer();
-    await page.evaluate(WATCH);
-    viewers.push(page);
-    await sleep(3000); // let the encoder settle on its bitrate
+  let oneViewer = 0;
+  for (const count of [1, 3]) {
+    while (viewers.length < count) {
+      const page = await openViewer();
+      await page.evaluate(WATCH);
+      viewers.push(page);
+    }
+    await sleep(3000); // let the encoder settle
     const host = await hostPid(agent.pid);
-    const [agentCpu = 0, hostCpu = 0] = await cpuPercent(host === undefined ? [agent.pid] : [agent.pid, host], 10);
-    console.log(`  ${count} viewer${count > 1 ? "s" : ""}: agent (werift send path) ${agentCpu.toFixed(1)} %, pipeline process (capture + x264) ${hostCpu.toFixed(1)} %`);
+    const pids = host === undefined ? [agent.pid] : [agent.pid, host];
+    const [agentCpu = 0, hostCpu = 0] = await cpuPercent(pids, 10);
+    const rss = (await Promise.all(pids.map(processFigures))).map((figures) => figures.rssMb);
+    const total = agentCpu + hostCpu;
+    if (count === 1) oneViewer = total;
+    console.log(
+      `  ${count} viewer${count > 1 ? "s" : ""}: agent ${agentCpu.toFixed(1)} % + pipeline process ${hostCpu.toFixed(1)} % = ${total.toFixed(1)} %` +
+        ` (${(total / alone.cpu).toFixed(2)}× the encode alone${count > 1 ? `; +${((total - oneViewer) / (count - 1)).toFixed(1)} % per extra viewer` : ""}),` +
+        ` RSS ${rss.join(" + ")} MB`,
+    );
   }
-  for (const page of viewers) await page.evaluate("window.viewer.close()");
+  for (const page of viewers) {
+    await page.evaluate("window.viewer.close()");
+    await page.close();
+  }
+
+  // --- 4. open/close cycles ---
+  const page = await openViewer();
+  const before = await processFigures(agent.pid);
+  for (let cycle = 0; cycle < CYCLES; cycle++) {
+    await page.evaluate(WATCH);
+    await page.evaluate("window.viewer.close()");
+  }
+  const after = await processFigures(agent.pid);
+  console.log(`${CYCLES} viewer open/close cycles: agent RSS ${before.rssMb} → ${after.rssMb} MB, open fds ${before.fds} → ${after.fds}`);
 
   await operator.close();
   await agent.stop();

@@ -87,7 +87,7 @@ export class Chromium {
   async open(url: string): Promise<Page> {
     const { targetId } = (await this.send("Target.createTarget", { url: "about:blank" })) as { targetId: string };
     const { sessionId } = (await this.send("Target.attachToTarget", { targetId, flatten: true })) as { sessionId: string };
-    const page = new Page(this, sessionId);
+    const page = new Page(this, sessionId, targetId);
     await this.send("Page.enable", {}, sessionId);
     await this.send("Runtime.enable", {}, sessionId);
     const loaded = this.waitForEvent("page load", 30_000, (message) => message.sessionId === sessionId && message.method === "Page.loadEventFired");
@@ -131,10 +131,17 @@ export class Chromium {
 export class Page {
   readonly #browser: Chromium;
   readonly #sessionId: string;
+  readonly #targetId: string;
 
-  constructor(browser: Chromium, sessionId: string) {
+  constructor(browser: Chromium, sessionId: string, targetId: string) {
     this.#browser = browser;
     this.#sessionId = sessionId;
+    this.#targetId = targetId;
+  }
+
+  /** Closes the tab, as a doctor closing it would. */
+  async close(): Promise<void> {
+    await this.#browser.send("Target.closeTarget", { targetId: this.#targetId });
   }
 
   /** Evaluates an expression in the page (awaiting a promise) and returns its JSON value. */
