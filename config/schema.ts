@@ -196,6 +196,23 @@ const audioSchema = z.strictObject({
   bitrateKbps: z.int().min(8).max(256).default(32).describe("Opus bitrate; 32 kbit/s carries speech well."),
 });
 
+const talkbackSchema = z.strictObject({
+  sink: z.discriminatedUnion("type", [
+    z.strictObject({
+      type: z.literal("alsa"),
+      device: z
+        .string()
+        .regex(/^[A-Za-z0-9_:,.=-]+$/, { error: "must be an ALSA device name such as hw:1,0 or default" })
+        .default("default")
+        .describe("ALSA playback device (aplay -L lists them)."),
+    }),
+    z.strictObject({
+      type: z.literal("wav"),
+      path: z.string().regex(/^\/[A-Za-z0-9_./-]+\.wav$/, { error: "must be an absolute path to a .wav file" }),
+    }).describe("Write what the doctor says to a WAV file instead of a speaker (a station without one, tests)."),
+  ]),
+});
+
 const cameraSchema = z
   .strictObject({
     id: z
@@ -223,6 +240,9 @@ const cameraSchema = z
     keyframeIntervalSec: z.number().min(0.5).max(10).default(2),
     maxViewers: z.int().min(1).max(16).default(4).describe("Concurrent viewers of this camera."),
     audio: audioSchema.optional().describe("Sound sent with the picture (Opus), e.g. the room microphone."),
+    talkback: talkbackSchema
+      .optional()
+      .describe("The doctor's microphone to the clinic's speaker, for a viewer that offers it (one talker at a time)."),
   })
   .describe("A camera streamed to the doctor's browser over WebRTC while someone watches.");
 

@@ -57,7 +57,7 @@ async function loadBox() {
         button.textContent = camera.id;
         button.dataset.camera = camera.id;
         button.setAttribute("aria-pressed", "false");
-        button.addEventListener("click", () => void play(camera.id));
+        button.addEventListener("click", () => void play(camera.id, camera.talkback !== undefined));
         return button;
       }),
     );
@@ -65,14 +65,14 @@ async function loadBox() {
     const { peripherals } = await request("peripherals.list", {});
     for (const peripheral of peripherals) showPeripheral(peripheral);
     setUpPtz(peripherals.filter((peripheral) => peripheral.driver === "visca"));
-    const wanted = query.get("camera");
-    if (wanted && !viewing) await play(wanted);
+    const wanted = cameras.find((camera) => camera.id === query.get("camera"));
+    if (wanted && !viewing) await play(wanted.id, wanted.talkback !== undefined);
   } catch (error) {
     showError(`cannot reach the box: ${error.message}`);
   }
 }
 
-async function play(cameraId) {
+async function play(cameraId, talkback) {
   await viewing?.close();
   viewing = undefined;
   for (const button of $("cameras").querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.dataset.camera === cameraId));
@@ -83,6 +83,7 @@ async function play(cameraId) {
       camera: cameraId,
       request,
       viewerId,
+      talkback,
       onState: (state) => badge("state", state, state === "connected" ? "ok" : state === "failed" || state === "closed" ? "bad" : "wait"),
       onTrickleTopic: (sessionId, add) => {
         const topic = `${root}/webrtc/${sessionId}/candidate`;
@@ -91,6 +92,7 @@ async function play(cameraId) {
       },
     });
     window.theaViewer = viewing;
+    setUpTalk(viewing.microphone);
     showError("");
   } catch (error) {
     badge("state", "failed", "bad");
@@ -103,6 +105,24 @@ setInterval(async () => {
   const stats = await viewing.stats();
   $("video-stats").textContent = `${stats.frameWidth}×${stats.frameHeight}, ${Math.round(stats.framesPerSecond)} fps, ${stats.packetsLost} packets lost`;
 }, 1000);
+
+// --- talk-back: hold the button (or the space bar) to talk to the clinic ---------------------------
+let microphone;
+function setUpTalk(track) {
+  microphone = track;
+  $("talk").hidden = !track;
+  if (track) talk(false); // muted until the doctor means to speak
+}
+function talk(on) {
+  if (!microphone) return;
+  microphone.enabled = on;
+  $("talk").setAttribute("aria-pressed", String(on));
+  $("talk").textContent = on ? "🎙 talking…" : "🎙 hold to talk";
+}
+$("talk").addEventListener("pointerdown", () => talk(true));
+for (const end of ["pointerup", "pointerleave", "pointercancel"]) $("talk").addEventListener(end, () => talk(false));
+addEventListener("keydown", (event) => event.code === "Space" && !event.repeat && talk(true));
+addEventListener("keyup", (event) => event.code === "Space" && talk(false));
 
 // --- readings -----------------------------------------------------------------------------------
 const rows = new Map();

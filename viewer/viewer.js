@@ -4,22 +4,29 @@
 // on WebSockets, with a response topic and correlation data per request.
 
 /** Starts watching `camera` in `video`; resolves to a handle once the answer is applied. */
-export async function watch({ video, camera, request, viewerId, iceServers = [], iceTransportPolicy = "all", onTrickleTopic, onState = () => {} }) {
+export async function watch({ video, camera, request, viewerId, talkback = false, iceServers = [], iceTransportPolicy = "all", onTrickleTopic, onState = () => {} }) {
   const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
   pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addTransceiver("audio", { direction: "recvonly" }); // refused by the box when the camera has no sound
+  // Sound from the clinic (refused by the box when the camera has none) and, for talk-back, the
+  // doctor's microphone to the clinic's speaker.
+  const microphone = talkback ? (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0] : undefined;
+  if (microphone) pc.addTransceiver(microphone, { direction: "sendrecv" });
+  else pc.addTransceiver("audio", { direction: "recvonly" });
   const stream = new MediaStream();
   video.srcObject = stream;
   pc.ontrack = (event) => stream.addTrack(event.track);
   pc.onconnectionstatechange = () => onState(pc.connectionState);
 
   // Send the offer with the candidates gathered so far (a viewer that cannot trickle still
-  // connects); later ones trickle once the session id is known.
+  // connects); later ones trickle once the session id is known. Trickled candidates and the final
+  // close go one after another: a burst of them would meet the box's limit on commands at once.
   const late = [];
   let sessionId;
+  let queue = Promise.resolve();
+  const inTurn = (name, params) => (queue = queue.then(() => request(name, params)).catch(() => {}));
   pc.onicecandidate = ({ candidate }) => {
     if (!candidate) return;
-    if (sessionId) void request("webrtc.candidate", { sessionId, candidate: candidate.toJSON() }).catch(() => {});
+    if (sessionId) inTurn("webrtc.candidate", { sessionId, candidate: candidate.toJSON() });
     else late.push(candidate.toJSON());
   };
   await pc.setLocalDescription(await pc.createOffer());
@@ -27,12 +34,14 @@ export async function watch({ video, camera, request, viewerId, iceServers = [],
   const answer = await request("webrtc.offer", { camera, sdp: pc.localDescription.sdp, ...(viewerId && { viewerId }) });
   sessionId = answer.sessionId;
   await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
-  for (const candidate of late) void request("webrtc.candidate", { sessionId, candidate }).catch(() => {});
+  for (const candidate of late) inTurn("webrtc.candidate", { sessionId, candidate });
   onTrickleTopic?.(sessionId, (candidate) => pc.addIceCandidate(candidate));
 
   return {
     sessionId,
     pc,
+    /** The doctor's microphone track (talk-back), to mute and unmute; undefined without it. */
+    microphone,
     async stats() {
       const report = await pc.getStats();
       for (const entry of report.values()) {
@@ -62,7 +71,8 @@ export async function watch({ video, camera, request, viewerId, iceServers = [],
       return undefined;
     },
     async close() {
-      await request("webrtc.close", { sessionId }).catch(() => {});
+      await inTurn("webrtc.close", { sessionId });
+      microphone?.stop();
       pc.close();
     },
   };

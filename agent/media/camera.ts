@@ -12,6 +12,7 @@ import { TheaError } from "../errors.ts";
 import { ReconnectBackoff } from "../mqtt/backoff.ts";
 import { cameraPipeline, chooseEncoder, type EncoderChoice } from "./pipeline.ts";
 import { KeyframeGate } from "./keyframeGate.ts";
+import { Talkback } from "./talkback.ts";
 import { PipelineProcess, type Snapshot } from "./pipelineProcess.ts";
 import { RtpInput, type MediaKind } from "./rtpInput.ts";
 
@@ -27,6 +28,8 @@ export interface CameraStatus {
   keyframesForced: number;
   restarts: number;
   lastError: string | undefined;
+  /** Whether a viewer may talk to the clinic (talkback configured), and who does now. */
+  talkback: { talker: string | undefined; lastError: string | undefined } | undefined;
 }
 
 export interface CameraEvents {
@@ -75,6 +78,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.#log = options.log.child({ ns: "media:camera", camera: options.config.id });
     this.#bitrateKbps = options.config.bitrateKbps.start;
     this.#keyframes = new KeyframeGate(options.keyframeMinIntervalMs);
+    this.talkback = options.config.talkback ? new Talkback(options.config.talkback, this.#log) : undefined;
   }
 
   get codec(): "h264" | "vp8" {
@@ -84,6 +88,9 @@ export class Camera extends EventEmitter<CameraEvents> {
   get bitrateRange(): { min: number; max: number } {
     return this.#options.config.bitrateKbps;
   }
+
+  /** The camera's talk-back (doctor → clinic speaker), when configured. */
+  readonly talkback: Talkback | undefined;
 
   get hasAudio(): boolean {
     return this.#options.config.audio !== undefined;
@@ -100,6 +107,7 @@ export class Camera extends EventEmitter<CameraEvents> {
       keyframesForced: this.#keyframesForced,
       restarts: this.#restarts,
       lastError: this.#lastError,
+      talkback: this.talkback?.status(),
     };
   }
 

@@ -62,6 +62,21 @@ export function audioPipeline(audio: NonNullable<CameraConfig["audio"]>, rtpPort
   ].join(" ! ");
 }
 
+/** The doctor's voice: Opus RTP from the agent on a loopback port, to the clinic's speaker. */
+export function talkbackPipeline(talkback: NonNullable<CameraConfig["talkback"]>, rtpPort: number): string {
+  const { sink } = talkback;
+  return [
+    `udpsrc address=127.0.0.1 port=${rtpPort} caps="application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=${PAYLOAD_TYPE.opus}"`,
+    // Enough to smooth a poor uplink's jitter without making a conversation awkward.
+    "rtpjitterbuffer latency=80",
+    "rtpopusdepay",
+    "opusdec",
+    "audioconvert",
+    "audioresample",
+    sink.type === "alsa" ? `alsasink device=${quote(sink.device)} sync=false` : `wavenc ! filesink location=${quote(sink.path)}`,
+  ].join(" ! ");
+}
+
 export function videoPipeline(camera: CameraConfig, encoder: EncoderChoice, rtpPort: number): string {
   const { width, height, framerate } = camera;
   const raw = `video/x-raw,width=${width},height=${height},framerate=${framerate}/1`;

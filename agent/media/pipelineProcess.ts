@@ -50,7 +50,8 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
     this.#lastError = undefined;
     const child = fork(HOST, [], {
       // One worker for the bus poll, which it holds for good, and headroom for GStreamer callbacks.
-      env: { ...process.env, UV_THREADPOOL_SIZE: "4" },
+      // GStreamer's own errors and warnings go to the agent's log at debug level (uncoloured).
+      env: { ...process.env, UV_THREADPOOL_SIZE: "4", GST_DEBUG: process.env.GST_DEBUG ?? "2", GST_DEBUG_NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
     });

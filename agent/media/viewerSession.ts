@@ -23,6 +23,7 @@ import { TheaError } from "../errors.ts";
 import { LossWindow, nextEstimateKbps } from "./bandwidth.ts";
 import type { Camera } from "./camera.ts";
 import type { MediaKind } from "./rtpInput.ts";
+import type { Talkback } from "./talkback.ts";
 import { restrictCandidates, type IcePolicy } from "./icePolicy.ts";
 
 export interface IceCandidateInit {
@@ -40,6 +41,8 @@ export interface ViewerSessionInfo {
   packetsSent: number;
   keyframeRequests: number;
   estimateKbps: number | undefined;
+  /** Whether this viewer's microphone has the clinic's speaker. */
+  talking: boolean;
 }
 
 export interface ViewerSessionEvents {
@@ -69,6 +72,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   #connectedAt: Date | undefined;
   #closed = false;
   #packetsSent = 0;
+  #talking = false;
   #keyframeRequests = 0;
   readonly #loss = new LossWindow();
   #estimateKbps: number | undefined;
@@ -79,7 +83,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#options = options;
     this.#log = options.log.child({ ns: "media:viewer", session: this.id, camera: options.camera.id });
     this.#pc = new RTCPeerConnection({
-      codecs: { video: [videoCodec(options.camera.codec)], audio: options.camera.hasAudio ? [OPUS] : [] },
+      codecs: { video: [videoCodec(options.camera.codec)], audio: options.camera.hasAudio || options.camera.talkback ? [OPUS] : [] },
       headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], audio: [useSdesMid()] },
       iceServers: options.ice.iceServers,
       ...options.ice.peerConfig,
@@ -100,6 +104,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       packetsSent: this.#packetsSent,
       keyframeRequests: this.#keyframeRequests,
       estimateKbps: this.#estimateKbps,
+      talking: this.#talking,
     };
   }
 
@@ -107,7 +112,12 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   async answer(offerSdp: string): Promise<string> {
     const { camera, ice, connectTimeoutMs } = this.#options;
     const transceiver = this.#pc.addTransceiver(this.#tracks.video, { direction: "sendonly" });
-    if (camera.hasAudio) this.#pc.addTransceiver(this.#tracks.audio, { direction: "sendonly" });
+    if (camera.hasAudio || camera.talkback) {
+      // Sound goes both ways when the camera has a microphone and a talk-back speaker.
+      const direction = camera.hasAudio && camera.talkback ? "sendrecv" : camera.hasAudio ? "sendonly" : "recvonly";
+      this.#pc.addTransceiver(this.#tracks.audio, { direction });
+    }
+    if (camera.talkback) this.#listen(camera.talkback);
     this.#watch(transceiver.sender);
     try {
       await this.#pc.setRemoteDescription({ type: "offer", sdp: restrictCandidates(offerSdp, ice) });
@@ -144,9 +154,24 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     await this.#options.camera.detach(this.id);
+    await this.#options.camera.talkback?.release(this.id);
     await this.#pc.close().catch((error: unknown) => this.#log.debug({ err: String(error) }, "closing the peer connection"));
     this.#log.info({ reason }, "viewing session closed");
     this.emit("closed", reason);
+  }
+
+  /** The doctor's microphone, when the browser sends it: to the clinic's speaker, one talker at a time. */
+  #listen(talkback: Talkback): void {
+    this.#pc.onTrack.subscribe((track) => {
+      if (track.kind !== "audio") return;
+      track.onReceiveRtp.subscribe((rtp) => {
+        if (this.#talking) talkback.play(this.id, rtp.serialize());
+      });
+      void talkback.claim(this.id).then((granted) => {
+        this.#talking = granted;
+        this.#log.info({ granted }, granted ? "talk-back: the doctor's voice goes to the speaker" : "talk-back: another viewer has the speaker");
+      });
+    });
   }
 
   #send(kind: MediaKind, packet: Buffer, newSource: boolean): void {

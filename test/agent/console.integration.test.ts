@@ -33,7 +33,7 @@ describe("the operator console in a real browser", () => {
       extraYaml: [
         "media: { loopbackOnly: true }",
         "cameras:",
-        "  - { id: room, source: { type: test }, width: 640, height: 360 }",
+        `  - { id: room, source: { type: test }, width: 640, height: 360, talkback: { sink: { type: wav, path: "${path.join(await mkdtemp(path.join(tmpdir(), "thea-console-")), "speaker.wav")}" } } }`,
         "peripherals:",
         `  - { id: oximeter, driver: nonin, port: "${oximeterPort}" }`,
         `  - { id: head, driver: visca, port: "${headPort}" }`,
@@ -56,6 +56,14 @@ describe("the operator console in a real browser", () => {
     const stats = await pageReaches<{ frameWidth: number }>(page, "the picture", "window.theaViewer && window.theaViewer.stats().then((s) => s.framesDecoded > 10 && s)");
     expect(stats.frameWidth).toBe(640);
     expect(await page.evaluate("document.getElementById('state').textContent")).toBe("connected");
+
+    // Talk-back: the microphone stays muted until the doctor holds the button (or the space bar).
+    expect(await page.evaluate("[document.getElementById('talk').hidden, window.theaViewer.microphone.enabled]")).toEqual([false, false]);
+    await page.pointer("#talk", "down");
+    expect(await page.evaluate("window.theaViewer.microphone.enabled")).toBe(true);
+    await page.pointer("#talk", "up");
+    expect(await page.evaluate("window.theaViewer.microphone.enabled")).toBe(false);
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [{ talking: true }] } });
 
     // Readings: the oximeter's SpO2 appears in its row.
     const reading = await pageReaches<string>(page, "an SpO2 reading", "document.querySelector('[data-peripheral=oximeter] .value')?.textContent.includes('spo2') && document.querySelector('[data-peripheral=oximeter] .value').textContent");

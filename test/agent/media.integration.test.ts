@@ -6,6 +6,9 @@
  * 127.0.0.1 (media.loopbackOnly).
  */
 import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
@@ -93,6 +96,14 @@ function pipelineHosts(agentPid: number): number[] {
     .map((line) => Number.parseInt(line.trim(), 10));
 }
 
+/** The largest 16-bit sample in a WAV file so far (0 when it holds none yet). */
+async function peakOfWav(file: string): Promise<number> {
+  const bytes = await readFile(file).catch(() => Buffer.alloc(0));
+  let peak = 0;
+  for (let at = 44; at + 1 < bytes.length; at += 2) peak = Math.max(peak, Math.abs(bytes.readInt16LE(at)));
+  return peak;
+}
+
 function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
   return pageReaches<Stats>(page, `${atLeast} decoded frames`, "window.viewer.stats()", (stats) => stats.framesDecoded >= atLeast);
 }
@@ -177,6 +188,28 @@ describe("watching a camera in a real browser", () => {
     expect(await decode(during.result.jpegBase64)).toEqual([640, 360]);
     expect((await framesDecoded(page, watched.framesDecoded + 10)).framesDecoded).toBeGreaterThan(watched.framesDecoded);
     await page.evaluate("window.viewer.close()");
+  });
+
+  it("plays the doctor's microphone on the clinic's speaker (talk-back), one talker at a time", async () => {
+    const wav = path.join(await mkdtemp(path.join(tmpdir(), "thea-talkback-")), "speaker.wav");
+    const { agent, command } = await startAgent(
+      CAMERA_YAML.replace("maxViewers: 2 }", `maxViewers: 2, audio: { source: { type: test } }, talkback: { sink: { type: wav, path: "${wav}" } } }`),
+    );
+    const doctor = await viewerPage(command);
+    await doctor.evaluate(watchWith({ talkback: true }));
+    await framesDecoded(doctor, 10);
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [{ talking: true }] } });
+    // Chromium's fake microphone beeps: the speaker's file fills with sound that is not silence.
+    const loudest = await eventually(doctor, "the doctor's voice in the speaker's file", () => peakOfWav(wav), (peak) => peak > 1000);
+    expect(loudest).toBeGreaterThan(1000);
+
+    const colleague = await viewerPage(command);
+    await colleague.evaluate(watchWith({ talkback: true }));
+    await agent.waitForLog("talk-back: another viewer has the speaker");
+
+    await colleague.evaluate("window.viewer.close()");
+    await doctor.evaluate("window.viewer.close()");
+    expect(pipelineHosts(agent.pid)).toEqual([]); // the speaker's pipeline stopped with its talker
   });
 
   it("survives its pipeline process being killed: reports it, restarts it, and the picture comes back", async () => {

@@ -64,6 +64,9 @@ export class Chromium {
         "--allow-loopback-in-peer-connection",
         "--disable-features=WebRtcHideLocalIpsWithMdns",
         "--autoplay-policy=no-user-gesture-required",
+        // A fake microphone (a beep) that needs no permission prompt, for talk-back.
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
         "--remote-debugging-port=0",
         `--user-data-dir=${profile}`,
         "about:blank",

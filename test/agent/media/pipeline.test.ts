@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configSchema, type CameraConfig } from "../../../config/schema.ts";
-import { cameraPipeline, chooseEncoder, videoPipeline } from "../../../agent/media/pipeline.ts";
+import { cameraPipeline, chooseEncoder, talkbackPipeline, videoPipeline } from "../../../agent/media/pipeline.ts";
 
 function camera(yaml: object): CameraConfig {
   const config = configSchema.parse({ mqtt: { url: "mqtt://127.0.0.1" }, cameras: [{ id: "cam1", ...yaml }] });
@@ -67,6 +67,23 @@ describe("sound", () => {
     expect(cameraPipeline(silent, chooseEncoder(silent, new Set()), { video: 1, audio: undefined })).not.toContain("opusenc");
   });
 });
+
+describe("talk-back", () => {
+  it("plays the doctor's Opus on an ALSA speaker, or writes it to a WAV file", () => {
+    const alsa = camera({ source: { type: "test" }, talkback: { sink: { type: "alsa", device: "plughw:CARD=Speaker" } } });
+    expect(talkbackPipeline(alsa.talkback ?? fail(), 6000)).toBe(
+      'udpsrc address=127.0.0.1 port=6000 caps="application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111" ! ' +
+        'rtpjitterbuffer latency=80 ! rtpopusdepay ! opusdec ! audioconvert ! audioresample ! alsasink device="plughw:CARD=Speaker" sync=false',
+    );
+    const wav = camera({ source: { type: "test" }, talkback: { sink: { type: "wav", path: "/var/lib/thea/talk.wav" } } });
+    expect(talkbackPipeline(wav.talkback ?? fail(), 1)).toMatch(/wavenc ! filesink location="\/var\/lib\/thea\/talk\.wav"$/);
+    expect(() => camera({ source: { type: "test" }, talkback: { sink: { type: "wav", path: "relative.wav" } } })).toThrow(/absolute path/);
+  });
+});
+
+function fail(): never {
+  throw new Error("missing");
+}
 
 describe("camera settings", () => {
   it("refuses a bitrate range that does not hold its start", () => {
