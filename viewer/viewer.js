@@ -4,7 +4,18 @@
 // on WebSockets, with a response topic and correlation data per request.
 
 /** Starts watching `camera` in `video`; resolves to a handle once the answer is applied. */
-export async function watch({ video, camera, request, viewerId, talkback = false, iceServers = [], iceTransportPolicy = "all", onTrickleTopic, onState = () => {} }) {
+export async function watch({
+  video,
+  camera,
+  request,
+  viewerId,
+  talkback = false,
+  iceServers = [],
+  iceTransportPolicy = "all",
+  gatherMs = 0,
+  onTrickleTopic,
+  onState = () => {},
+}) {
   const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
   pc.addTransceiver("video", { direction: "recvonly" });
   // Sound from the clinic (refused by the box when the camera has none) and, for talk-back, the
@@ -17,9 +28,10 @@ export async function watch({ video, camera, request, viewerId, talkback = false
   pc.ontrack = (event) => stream.addTrack(event.track);
   pc.onconnectionstatechange = () => onState(pc.connectionState);
 
-  // Send the offer with the candidates gathered so far (a viewer that cannot trickle still
-  // connects); later ones trickle once the session id is known. Trickled candidates and the final
-  // close go one after another: a burst of them would meet the box's limit on commands at once.
+  // The offer goes at once (or after up to gatherMs of gathering, for signalling that cannot
+  // trickle) and candidates trickle once the session id is known: waiting for the browser to
+  // gather costs ~150 ms of the first frame. Trickled candidates and the final close go one after
+  // another: a burst of them would meet the box's limit on commands at once.
   const late = [];
   let sessionId;
   let queue = Promise.resolve();
@@ -30,7 +42,7 @@ export async function watch({ video, camera, request, viewerId, talkback = false
     else late.push(candidate.toJSON());
   };
   await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc, 1500);
+  if (gatherMs > 0) await gathered(pc, gatherMs);
   const answer = await request("webrtc.offer", { camera, sdp: pc.localDescription.sdp, ...(viewerId && { viewerId }) });
   sessionId = answer.sessionId;
   await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });

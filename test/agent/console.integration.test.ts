@@ -46,6 +46,7 @@ describe("the operator console in a real browser", () => {
 
     const broker = encodeURIComponent(`ws://127.0.0.1:${chrome.server.port}/mqtt`);
     const page = await chrome.browser.open(chrome.server.url(`/?broker=${broker}&device=${agent.deviceId}`));
+    fixture.cleanup(() => page.close());
     expect(await pageReaches(page, "the broker connected", "document.getElementById('broker').textContent === 'connected'")).toBe(true);
     expect(await pageReaches(page, "the box online", "document.getElementById('box').textContent === 'online'")).toBe(true);
 
@@ -83,6 +84,7 @@ describe("the operator console in a real browser", () => {
   it("says plainly when the box cannot be reached", async () => {
     const broker = encodeURIComponent(`ws://127.0.0.1:${chrome.server.port}/mqtt`);
     const page = await chrome.browser.open(chrome.server.url(`/?broker=${broker}&device=no-such-box`));
+    fixture.cleanup(() => page.close());
     const error = await pageReaches<string>(page, "an error", "document.getElementById('error').textContent");
     expect(error).toMatch(/cannot reach the box: media.sessions: no answer/);
   });

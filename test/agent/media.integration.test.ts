@@ -12,7 +12,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
-import { TestClient } from "../helpers/mqttClient.ts";
+import { TestClient, type ReceivedMessage } from "../helpers/mqttClient.ts";
 import { LossyRelay, redirectAnswer } from "../helpers/lossyRelay.ts";
 import { TurnServer } from "../helpers/turnServer.ts";
 import { eventually, pageReaches, useBrowser } from "../helpers/browserFixture.ts";
@@ -57,6 +57,7 @@ type Command = (name: string, params?: object) => Promise<unknown>;
 /** A page whose viewer sends its signalling through the test to the agent's commands. */
 async function viewerPage(command: Command, rewriteAnswer: (sdp: string) => Promise<string> = async (sdp) => sdp): Promise<Page> {
   const page = await chrome.browser.open(chrome.server.url("/harness.html"));
+  fixture.cleanup(() => page.close());
   await page.expose("theaRequest", async (body) => {
     const { name, params } = JSON.parse(body) as { name: string; params: object };
     const answer = (await command(name, params)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
@@ -102,6 +103,16 @@ async function peakOfWav(file: string): Promise<number> {
   let peak = 0;
   for (let at = 44; at + 1 < bytes.length; at += 2) peak = Math.max(peak, Math.abs(bytes.readInt16LE(at)));
   return peak;
+}
+
+/**
+ * A fresh client armed for one event type. (The file's shared watcher, by then subscribed to
+ * hundreds of reply topics, has been seen to miss a non-retained event a fresh client received.)
+ */
+async function eventWatch(agent: AgentProcess, type: string): Promise<{ message: Promise<ReceivedMessage> }> {
+  const client = await TestClient.connect(fixture.broker.url);
+  fixture.cleanup(() => client.close());
+  return client.armed(`thea/v1/${agent.deviceId}/event`, (m) => (m.json() as { type: string }).type === type);
 }
 
 function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
@@ -220,7 +231,7 @@ describe("watching a camera in a real browser", () => {
     const [host] = pipelineHosts(agent.pid);
     expect(host).toBeGreaterThan(0);
 
-    const reported = fixture.watcher.next(`thea/v1/${agent.deviceId}/event`, (m) => (m.json() as { type: string }).type === "camera.failed");
+    const reported = (await eventWatch(agent, "camera.failed")).message;
     process.kill(host ?? 0, "SIGKILL");
     expect((await reported).json()).toMatchObject({ camera: "cam1", reason: expect.stringContaining("SIGKILL") });
 
@@ -236,7 +247,7 @@ describe("watching a camera in a real browser", () => {
       ["media: { loopbackOnly: true }", "cameras:", '  - { id: cam1, source: { type: v4l2, device: "/dev/video-missing" } }'].join("\n"),
     );
     const page = await viewerPage(command);
-    const reported = fixture.watcher.next(`thea/v1/${agent.deviceId}/event`, (m) => (m.json() as { type: string }).type === "camera.failed");
+    const reported = (await eventWatch(agent, "camera.failed")).message;
     await page.evaluate(WATCH);
     expect((await reported).json()).toMatchObject({ camera: "cam1", reason: expect.stringContaining("camera device /dev/video-missing is not there") });
     expect(await command("ping")).toMatchObject({ ok: true });
@@ -254,6 +265,7 @@ describe("watching a camera in a real browser", () => {
     fixture.cleanup(() => own.stop());
     const broker = `ws://127.0.0.1:${own.port}/mqtt`;
     const page = await chrome.browser.open(own.url(`/?broker=${encodeURIComponent(broker)}&device=${agent.deviceId}&camera=cam1`));
+    fixture.cleanup(() => page.close());
     const stats = await pageReaches<Stats | null>(page, "the viewer page's picture", "window.theaViewer?.stats() ?? null", (s) => (s?.framesDecoded ?? 0) >= 10);
     expect(stats).toMatchObject({ frameWidth: 640, frameHeight: 360 });
     expect(await page.evaluate<string>("document.getElementById('state').textContent")).toBe("connected");

@@ -189,10 +189,12 @@ export class Page {
       const params = message.params as { name: string; payload: string };
       if (params.name !== `${name}Raw`) return;
       const { id, body } = JSON.parse(params.payload) as { id: number; body: string };
-      void handler(body).then(
-        (value) => this.evaluate(`window.${name}.settle(${id}, true, ${JSON.stringify(JSON.stringify(value ?? null))})`),
-        (error: unknown) => this.evaluate(`window.${name}.settle(${id}, false, ${JSON.stringify(JSON.stringify(String(error)))})`),
-      );
+      void handler(body)
+        .then(
+          (value) => this.evaluate(`window.${name}.settle(${id}, true, ${JSON.stringify(JSON.stringify(value ?? null))})`),
+          (error: unknown) => this.evaluate(`window.${name}.settle(${id}, false, ${JSON.stringify(JSON.stringify(String(error)))})`),
+        )
+        .catch(() => undefined); // the page was closed before the answer came: nobody to tell
     });
     await this.evaluate(`(() => {
       const waiting = new Map();

@@ -40,6 +40,7 @@ export class TestClient {
       this.client.on("message", listener);
       return () => this.client.off("message", listener);
     });
+    found.catch(() => undefined); // if subscribing throws, that is the error the caller gets
     await this.client.subscribeAsync(filter, { qos: 1 });
     return found;
   }
@@ -63,6 +64,7 @@ export class TestClient {
     const responseTopic = `${topic}/reply/${randomBytes(4).toString("hex")}`;
     const correlationData = options.correlationData ?? randomBytes(8);
     const answer = this.next(responseTopic, (message) => message.packet.properties?.correlationData?.equals(correlationData) ?? false, options.timeoutMs);
+    answer.catch(() => undefined); // if subscribing or publishing throws, that error is the one reported
     await this.client.subscribeAsync(responseTopic, { qos: 1 });
     const properties = { responseTopic, correlationData, ...(options.userProperties && { userProperties: options.userProperties }) };
     await this.publish(topic, payload, { qos: 1, properties });
