@@ -79,6 +79,12 @@ describe("the operator console in a real browser", () => {
     await page.press("ArrowLeft");
     await page.press("ArrowLeft");
     await eventually(page, "the head to pan back", () => command("ptz.position"), (answer) => answer.result.pan === -100);
+
+    // Closing the tab ends the session and stops the camera's pipeline.
+    const closed = agent.waitForLog("viewing session closed");
+    await page.close();
+    await closed;
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle", viewers: 0 }] } });
   });
 
   it("says plainly when the box cannot be reached", async () => {

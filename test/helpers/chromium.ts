@@ -142,8 +142,12 @@ export class Page {
     this.#targetId = targetId;
   }
 
-  /** Closes the tab, as a doctor closing it would. */
+  #closed = false;
+
+  /** Closes the tab, as a doctor closing it would (once; later calls do nothing). */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#browser.send("Target.closeTarget", { targetId: this.#targetId });
   }
 
