@@ -264,6 +264,11 @@ const mediaSchema = z.strictObject({
   sessionTimeoutSec: seconds(5, 86_400)
     .default(30)
     .describe("A viewing session that is not connected this long after its offer is closed."),
+  turnTlsCa: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("PEM file of the CA that signed a turns: server's certificate, when the system's CAs do not."),
   iceTransportPolicy: z
     .enum(["all", "relay"])
     .default("all")

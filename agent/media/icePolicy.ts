@@ -4,6 +4,7 @@
  * otherwise ask a public STUN server). `loopbackOnly` confines media to 127.0.0.1, for a viewer
  * on the box itself: the local demo and the tests.
  */
+import { readFileSync } from "node:fs";
 import type { PeerConfig } from "werift";
 import type { Config } from "../../config/schema.ts";
 
@@ -15,14 +16,18 @@ export interface IcePolicy {
 }
 
 export function icePolicy(media: Config["media"]): IcePolicy {
-  const { iceTransportPolicy } = media;
+  const common: Partial<PeerConfig> = {
+    iceTransportPolicy: media.iceTransportPolicy,
+    // turns: is verified against the system's CAs, or this one (a network's own TURN server).
+    ...(media.turnTlsCa !== undefined && { turnTlsOptions: { ca: readFileSync(media.turnTlsCa) } }),
+  };
   if (!media.loopbackOnly) {
-    return { iceServers: media.iceServers, peerConfig: { iceTransportPolicy }, allows: () => true };
+    return { iceServers: media.iceServers, peerConfig: common, allows: () => true };
   }
   return {
     iceServers: media.iceServers,
     peerConfig: {
-      iceTransportPolicy,
+      ...common,
       iceAdditionalHostAddresses: ["127.0.0.1"],
       iceUseIpv6: false,
       iceFilterCandidatePair: (pair) => isLoopback(pair.localCandidate.host) && isLoopback(pair.remoteCandidate.host),

@@ -318,14 +318,15 @@ describe("watching a camera in a real browser", () => {
     await page.evaluate("window.viewer.close()");
   });
 
-  it.each(["udp", "tcp"] as const)("relays the media through a TURN server (%s) when both ends must use relays", async (transport) => {
-    const turn = await TurnServer.start();
+  it.each(["udp", "tcp", "tls"] as const)("relays the media through a TURN server (%s) when both ends must use relays", async (transport) => {
+    const turn = await TurnServer.start({ tls: transport === "tls" });
     fixture.cleanup(() => turn.stop());
     const { agent, command } = await startAgent(
       [
         "media:",
         "  loopbackOnly: true",
         "  iceTransportPolicy: relay",
+        ...(turn.caPath ? [`  turnTlsCa: "${turn.caPath}"`] : []),
         `  iceServers: [{ urls: "${turn.url(transport)}", username: ${turn.username}, credential: ${turn.credential} }]`,
         "cameras:",
         "  - { id: cam1, source: { type: test }, width: 320, height: 240 }",

@@ -2,7 +2,7 @@
  * A real TURN server (coturn's turnserver) on a free loopback port, relaying on 127.0.0.1, with
  * one long-term-credential user: the relay a clinic behind a strict NAT would need.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,9 +20,26 @@ export class TurnServer {
     this.port = port;
   }
 
-  static async start(): Promise<TurnServer> {
+  /** PEM of the throwaway CA that signed the TLS certificate (made per start, never kept). */
+  caPath: string | undefined;
+  tlsPort: number | undefined;
+
+  static async start(options: { tls?: boolean } = {}): Promise<TurnServer> {
     const server = new TurnServer(await freePort());
     const state = await mkdtemp(path.join(tmpdir(), "thea-turn-"));
+    const tlsArgs: string[] = [];
+    if (options.tls) {
+      // A self-signed certificate for 127.0.0.1, made for this run only.
+      const cert = path.join(state, "cert.pem");
+      const key = path.join(state, "key.pem");
+      execFileSync("openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert,
+      ], { stdio: "ignore" });
+      server.caPath = cert;
+      server.tlsPort = await freePort();
+      tlsArgs.push(`--cert=${cert}`, `--pkey=${key}`, `--tls-listening-port=${server.tlsPort}`);
+    }
     const child = spawn(
       "turnserver",
       [
@@ -33,7 +50,7 @@ export class TurnServer {
         "--lt-cred-mech",
         `--user=${server.username}:${server.credential}`,
         "--realm=thea.test",
-        "--no-tls",
+        ...(options.tls ? tlsArgs : ["--no-tls"]),
         "--no-dtls",
         "--allow-loopback-peers", // both ends live on this machine
         "--no-cli",
@@ -52,7 +69,8 @@ export class TurnServer {
     return server;
   }
 
-  url(transport: "udp" | "tcp"): string {
+  url(transport: "udp" | "tcp" | "tls"): string {
+    if (transport === "tls") return `turns:127.0.0.1:${this.tlsPort ?? 0}?transport=tcp`;
     return `turn:127.0.0.1:${this.port}?transport=${transport}`;
   }
 
