@@ -215,7 +215,8 @@ async function main(): Promise<void> {
   const before = await processFigures(agent.pid);
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     await page.evaluate(WATCH);
-    await page.evaluate("window.viewer.close()");
+    // Chromium caps the media players a page may hold, so each cycle's <video> goes with it.
+    await page.evaluate("window.viewer.close().then(() => document.querySelectorAll('video').forEach((video) => video.remove()))");
   }
   const after = await processFigures(agent.pid);
   console.log(`${CYCLES} viewer open/close cycles: agent RSS ${before.rssMb} → ${after.rssMb} MB, open fds ${before.fds} → ${after.fds}`);

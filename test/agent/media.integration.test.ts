@@ -115,6 +115,25 @@ async function eventWatch(agent: AgentProcess, type: string): Promise<{ message:
   return client.armed(`thea/v1/${agent.deviceId}/event`, (m) => (m.json() as { type: string }).type === type);
 }
 
+/** A harness page whose media to and from the agent passes through a LossyRelay. */
+async function viewerBehindRelay(command: Command): Promise<{ page: Page; relay: () => LossyRelay }> {
+  let relay: LossyRelay | undefined;
+  const page = await viewerPage(command, async (sdp) => {
+    let agentPort = 0;
+    redirectAnswer(sdp, (port) => (agentPort = port));
+    relay = await LossyRelay.start(agentPort);
+    fixture.cleanup(() => relay?.close());
+    return redirectAnswer(sdp, () => relay?.port ?? 0);
+  });
+  return {
+    page,
+    relay: () => {
+      if (!relay) throw new Error("the answer did not pass through the relay");
+      return relay;
+    },
+  };
+}
+
 function framesDecoded(page: Page, atLeast: number): Promise<Stats> {
   return pageReaches<Stats>(page, `${atLeast} decoded frames`, "window.viewer.stats()", (stats) => stats.framesDecoded >= atLeast);
 }
@@ -381,20 +400,10 @@ describe("watching a camera in a real browser", () => {
     const { command } = await startAgent(
       ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test, pattern: ball }, width: 640, height: 360, bitrateKbps: { min: 200, start: 1500, max: 2500 } }"].join("\n"),
     );
-    let relay: LossyRelay | undefined;
-    const page = await viewerPage(command, async (sdp) => {
-      let agentPort = 0;
-      const rewritten = redirectAnswer(sdp, (port) => {
-        agentPort = port;
-        return 0; // replaced below, once the relay has its port
-      });
-      relay = await LossyRelay.start(agentPort);
-      fixture.cleanup(() => relay?.close());
-      return redirectAnswer(rewritten, () => relay?.port ?? 0);
-    });
+    const { page, relay: relayed } = await viewerBehindRelay(command);
     await page.evaluate(WATCH);
     const before = await framesDecoded(page, 30);
-    if (!relay) throw new Error("the answer did not pass through the relay");
+    const relay = relayed();
     type Sessions = { result: { cameras: Array<{ bitrateKbps: number }> } };
 
     relay.dropRate = 0.4; // a very poor link: resends repair much of it, what is left is over 10 %
@@ -410,6 +419,17 @@ describe("watching a camera in a real browser", () => {
     expect(after.framesDecoded).toBeGreaterThan(before.framesDecoded);
     await page.evaluate("window.viewer.close()");
   });
+
+  it("ends the session when ICE fails: the link goes silent and consent expires", async () => {
+    const { agent, command } = await startAgent();
+    const { page, relay } = await viewerBehindRelay(command);
+    await page.evaluate(WATCH);
+    await framesDecoded(page, 10);
+    const closed = agent.waitForLog("viewing session closed", 50_000);
+    relay().cut = true;
+    expect(await closed).toMatch(/connection (failed|closed)/);
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle" }] } });
+  }, 70_000);
 
   it("refuses a viewer beyond the camera's maxViewers", async () => {
     const { command } = await startAgent(

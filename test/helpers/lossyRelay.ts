@@ -12,6 +12,8 @@ export class LossyRelay {
   #browser: RemoteInfo | undefined;
   /** Fraction (0–1) of the agent's RTP packets dropped; change it at any time. */
   dropRate = 0;
+  /** When set, nothing passes either way: the link is gone (a cut cable, a dead 3G modem). */
+  cut = false;
   dropped = 0;
   forwarded = 0;
 
@@ -19,6 +21,7 @@ export class LossyRelay {
     this.#socket = socket;
     this.#agentPort = agentPort;
     socket.on("message", (packet, from) => {
+      if (this.cut) return;
       if (from.port === this.#agentPort) {
         if (!this.#browser) return;
         if (isRtp(packet) && Math.random() < this.dropRate) {
