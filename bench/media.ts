@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     const frames = runs.map((run) => run.frame);
     return `first frame p50 ${percentile(frames, 50).toFixed(0)} ms, p95 ${percentile(frames, 95).toFixed(0)} ms (p50 steps: offer sent ${step("offer")}, answered ${step("answer")}, connected ${step("connected")})`;
   };
-  console.log(`viewer start → first decoded frame in Chromium, 720p30 H.264, ${SESSIONS} sessions each (the browser gathers first):`);
+  console.log(`viewer start → first decoded frame in Chromium, 720p30 H.264, ${SESSIONS} sessions each (the browser sends its offer at once and trickles):`);
   console.log(`  cold (camera idle; its pipeline starts):   ${describe(cold)}`);
   console.log(`  warm (camera streaming to another viewer): ${describe(warm)}`);
 

@@ -132,8 +132,10 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     for (const dtls of this.#pc.dtlsTransports) {
       dtls.onStateChange.subscribe((state) => state === "closed" && void this.close("the viewer closed the connection"));
     }
-    await this.#gathered();
+    // The camera starts now, while candidates gather and ICE runs: a cold pipeline takes a few
+    // hundred milliseconds to its first frame, which would otherwise come after them.
     await camera.attach(this.id, (kind, packet, newSource) => this.#send(kind, packet, newSource));
+    await this.#gathered();
     this.#timers.push(setTimeout(() => this.#connectedAt || this.close("did not connect in time"), connectTimeoutMs));
     const sdp = this.#pc.localDescription?.sdp;
     if (!sdp) throw new TheaError("media-failed", "no local description after answering");
