@@ -40,6 +40,11 @@ describe("thea config check", () => {
     expect(result.stdout).toContain("ok (device clinic-7");
   });
 
+  it.each(["demo.yaml", "thea.yaml", "test-camera.yaml"])("accepts the shipped example config/examples/%s", async (name) => {
+    const result = await thea(["config", "check", path.join(PROJECT_ROOT, "config", "examples", name)]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+  });
+
   it("accepts JSON too", async () => {
     const file = await configFile("ok.json", JSON.stringify({ deviceId: "clinic-8", mqtt: { url: "mqtt://127.0.0.1:1883" } }));
     expect((await thea(["config", "check", file])).code).toBe(0);
