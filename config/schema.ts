@@ -277,6 +277,15 @@ const mediaSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe("Media only over 127.0.0.1, for a viewer on the box itself (the demo, tests)."),
+  answerGatherMs: z
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(2000)
+    .describe(
+      "Longest wait for the box's own candidates before answering an offer; those found later (a slow TURN server) trickle. " +
+        "The answer always carries what was found by then, so a viewer that cannot trickle connects when they came in time.",
+    ),
   keyframeMinIntervalMs: z
     .int()
     .min(100)

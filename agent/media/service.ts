@@ -84,6 +84,7 @@ export class MediaService {
       camera,
       ice: this.#ice,
       connectTimeoutMs: this.#options.ctx.config.media.sessionTimeoutSec * 1000,
+      answerGatherMs: this.#options.ctx.config.media.answerGatherMs,
       log: this.#log,
     });
     this.#sessions.set(session.id, session);

@@ -56,11 +56,11 @@ export interface ViewerSessionOptions {
   ice: IcePolicy;
   /** Close the session when it has not connected this long after the offer. */
   connectTimeoutMs: number;
+  /** Longest wait for the box's own candidates before answering; later ones trickle. */
+  answerGatherMs: number;
   log: Logger;
 }
 
-/** Longest wait for host candidates before answering; STUN/TURN ones that come later trickle. */
-const GATHER_WAIT_MS = 2000;
 
 export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   readonly id = randomUUID();
@@ -227,9 +227,9 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   }
 
   async #gathered(): Promise<void> {
-    if (this.#pc.iceGatheringState === "complete") return;
+    if (this.#pc.iceGatheringState === "complete" || this.#options.answerGatherMs === 0) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, GATHER_WAIT_MS);
+      const timer = setTimeout(resolve, this.#options.answerGatherMs);
       this.#pc.iceGatheringStateChange.subscribe((state) => {
         if (state === "complete") {
           clearTimeout(timer);

@@ -431,6 +431,38 @@ describe("watching a camera in a real browser", () => {
     expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle" }] } });
   }, 70_000);
 
+  it("publishes the box's candidates found while answering on the trickle topic, in the shape a browser takes", async () => {
+    const turn = await TurnServer.start();
+    fixture.cleanup(() => turn.stop());
+    const { agent, command } = await startAgent(
+      [
+        "media:",
+        "  loopbackOnly: true",
+        "  iceTransportPolicy: relay",
+        "  answerGatherMs: 0 # answer at once: the relay allocation finishes while the answer is on its way",
+        `  iceServers: [{ urls: "${turn.url("udp")}", username: ${turn.username}, credential: ${turn.credential} }]`,
+        "cameras:",
+        "  - { id: cam1, source: { type: test }, width: 320, height: 240 }",
+      ].join("\n"),
+    );
+    // The viewer's side of the trickle topic, as the console subscribes to it: every candidate the
+    // box publishes is handed to the page's peer connection once it exists.
+    const trickled: unknown[] = [];
+    const listener = await TestClient.connect(fixture.broker.url);
+    fixture.cleanup(() => listener.close());
+    listener.client.on("message", (topic, payload) => topic.endsWith("/candidate") && trickled.push(JSON.parse(payload.toString())));
+    await listener.client.subscribeAsync(`thea/v1/${agent.deviceId}/webrtc/+/candidate`, { qos: 1 });
+
+    const page = await viewerPage(command);
+    const browserIce = { urls: turn.url("udp"), username: turn.username, credential: turn.credential };
+    await page.evaluate(watchWith({ iceServers: [browserIce], iceTransportPolicy: "relay" }));
+    const relayed = await eventually(page, "a relay candidate trickled", async () => trickled.length, (count) => count > 0);
+    expect(relayed).toBeGreaterThan(0);
+    expect(trickled[0]).toMatchObject({ candidate: expect.stringContaining("typ relay") });
+    for (const candidate of trickled) await page.evaluate(`window.viewer.pc.addIceCandidate(${JSON.stringify(candidate)})`);
+    await framesDecoded(page, 10);
+  });
+
   it("refuses a viewer beyond the camera's maxViewers", async () => {
     const { command } = await startAgent(
       ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test }, width: 320, height: 240, maxViewers: 1 }"].join("\n"),
