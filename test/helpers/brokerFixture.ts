@@ -19,8 +19,12 @@ export function useBroker(): BrokerFixture {
   let broker: Mosquitto | undefined;
   let watcher: TestClient | undefined;
   const steps: Array<() => Promise<void> | void> = [];
+  // Every step runs even when one fails (a failed step must not leave processes behind); the
+  // first failure is reported after all have run.
   const cleanupNow = async () => {
-    for (const step of steps.splice(0).reverse()) await step();
+    const failures: unknown[] = [];
+    for (const step of steps.splice(0).reverse()) await Promise.resolve().then(step).catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
   };
   beforeAll(async () => {
     broker = await Mosquitto.start();
