@@ -24,7 +24,7 @@ commands:
            [--scenario normal|finger-out|garbled|unplug] [--options JSON]
                         play a device on a serial port or TCP (for the demo and tests)
   console --broker mqtt://HOST:PORT [--listen HOST:PORT]
-                        serve the camera viewer page, bridging its MQTT over WebSocket to the broker
+                        serve the operator console page, bridging its MQTT over WebSocket to the broker
 
 options:
   -c, --config FILE     configuration file (YAML or JSON); default $THEA_CONFIG,

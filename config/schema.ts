@@ -109,12 +109,16 @@ const USB_ID = /^[0-9a-f]{4}$/;
 
 const endpoint = z.string().refine((text) => parseEndpoint(text) !== undefined, { error: "must be host:port (IPv6 as [addr]:port)" });
 
+/** The id of a peripheral or camera: one segment of an MQTT topic and a command parameter. */
+const localId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: "must match [a-z0-9][a-z0-9-]{0,31}" });
+
+/** An ALSA device name; it ends up inside a GStreamer launch string, so nothing else is allowed. */
+const alsaDevice = (example: string) =>
+  z.string().regex(/^[A-Za-z0-9_:,.=-]+$/, { error: `must be an ALSA device name such as ${example}` });
+
 const peripheralSchema = z
   .strictObject({
-    id: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: "must match [a-z0-9][a-z0-9-]{0,31}" })
-      .describe("Name of this peripheral in topics, e.g. oximeter."),
+    id: localId.describe("Name of this peripheral in topics, e.g. oximeter."),
     driver: z.enum(DRIVER_IDS).describe("Which protocol it speaks (docs/drivers.md)."),
     port: z.string().min(1).optional().describe("Serial device path; prefer a stable /dev/serial/by-id/… name."),
     usb: z
@@ -187,10 +191,7 @@ const audioSchema = z.strictObject({
     z.strictObject({ type: z.literal("test") }),
     z.strictObject({
       type: z.literal("alsa"),
-      device: z
-        .string()
-        .regex(/^[A-Za-z0-9_:,.=-]+$/, { error: "must be an ALSA device name such as hw:1,0 or plughw:CARD=USB,DEV=0" })
-        .describe("ALSA capture device (arecord -L lists them)."),
+      device: alsaDevice("hw:1,0 or plughw:CARD=USB,DEV=0").describe("ALSA capture device (arecord -L lists them)."),
     }),
   ]),
   bitrateKbps: z.int().min(8).max(256).default(32).describe("Opus bitrate; 32 kbit/s carries speech well."),
@@ -200,11 +201,7 @@ const talkbackSchema = z.strictObject({
   sink: z.discriminatedUnion("type", [
     z.strictObject({
       type: z.literal("alsa"),
-      device: z
-        .string()
-        .regex(/^[A-Za-z0-9_:,.=-]+$/, { error: "must be an ALSA device name such as hw:1,0 or default" })
-        .default("default")
-        .describe("ALSA playback device (aplay -L lists them)."),
+      device: alsaDevice("hw:1,0 or default").default("default").describe("ALSA playback device (aplay -L lists them)."),
     }),
     z.strictObject({
       type: z.literal("wav"),
@@ -215,10 +212,7 @@ const talkbackSchema = z.strictObject({
 
 const cameraSchema = z
   .strictObject({
-    id: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: "must match [a-z0-9][a-z0-9-]{0,31}" })
-      .describe("Name of this camera in commands, e.g. room or exam."),
+    id: localId.describe("Name of this camera in commands, e.g. room or exam."),
     source: cameraSourceSchema.describe("Where the picture comes from: a V4L2 camera, or a test pattern."),
     width: z.int().min(160).max(3840).default(1280),
     height: z.int().min(120).max(2160).default(720),

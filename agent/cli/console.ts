@@ -1,5 +1,5 @@
 /**
- * `thea console --broker mqtt://HOST:PORT [--listen HOST:PORT]`: serves the viewer page and bridges
+ * `thea console --broker mqtt://HOST:PORT [--listen HOST:PORT]`: serves the operator console and bridges
  * its MQTT-over-WebSocket to the broker's TCP port, then prints the address to open.
  */
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
@@ -16,7 +16,7 @@ export async function consoleCommand(args: { broker: string | undefined; listen:
   }
   const server = await ViewerServer.start({ host: listen.host, port: listen.port, broker });
   const page = `${server.url("/")}?broker=ws://${listen.host}:${server.port}/mqtt&device=DEVICE-ID&camera=CAMERA-ID`;
-  process.stdout.write(`viewer: open ${page}\n(MQTT over WebSocket at /mqtt is bridged to ${args.broker}; Ctrl-C stops)\n`);
+  process.stdout.write(`console: open ${page}\n(MQTT over WebSocket at /mqtt is bridged to ${args.broker}; Ctrl-C stops)\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

@@ -4,14 +4,14 @@
  * Two signals from the viewer's browser: its receiver-side estimate (REMB, from delay growth),
  * and the loss it reports in RTCP receiver reports. Loss follows the loss-based controller of
  * Google Congestion Control (draft-ietf-rmcat-gcc-02 §6): above 10 % loss the rate drops by half
- * the loss fraction, below 2 % it grows 5 %, in between (or with no report) it holds. The viewer's estimate is the
- * lower of the two; the camera then encodes at the lowest estimate of all its viewers, clamped
+ * the loss fraction, below 2 % it grows 5 %, in between (or with no report) it holds. The
+ * viewer's estimate is the lower of the two; the camera then encodes at the lowest estimate of all its viewers, clamped
  * to the configured min and max (camera.ts), because one encode is shared by everyone.
  */
 export interface BandwidthSample {
   /** What the encoder is set to now. */
   currentKbps: number;
-  /** Fraction lost (0–1) from the latest receiver report, if one came since the last sample. */
+  /** Fraction lost (0–1) over the last period (LossWindow), if reports came in it. */
   fractionLost: number | undefined;
   /** The receiver's REMB estimate, if it sends one. */
   rembKbps: number | undefined;

@@ -11,7 +11,7 @@ import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
 import { ReconnectBackoff } from "../mqtt/backoff.ts";
 import { cameraPipeline, chooseEncoder, type EncoderChoice } from "./pipeline.ts";
-import { KeyframeGate } from "./keyframeGate.ts";
+import { KeyframeGate, type KeyframeReason } from "./keyframeGate.ts";
 import { Talkback } from "./talkback.ts";
 import { PipelineProcess, type Snapshot } from "./pipelineProcess.ts";
 import { RtpInput, type MediaKind } from "./rtpInput.ts";
@@ -53,6 +53,8 @@ const BITRATE_DEADBAND = 0.05;
 
 export class Camera extends EventEmitter<CameraEvents> {
   readonly id: string;
+  /** The camera's talk-back (doctor → clinic speaker), when configured. */
+  readonly talkback: Talkback | undefined;
   readonly #options: CameraOptions;
   readonly #log: Logger;
   readonly #viewers = new Map<string, PacketSink>();
@@ -88,9 +90,6 @@ export class Camera extends EventEmitter<CameraEvents> {
   get bitrateRange(): { min: number; max: number } {
     return this.#options.config.bitrateKbps;
   }
-
-  /** The camera's talk-back (doctor → clinic speaker), when configured. */
-  readonly talkback: Talkback | undefined;
 
   get hasAudio(): boolean {
     return this.#options.config.audio !== undefined;
@@ -178,7 +177,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.#forceKeyframe("new-viewer");
   }
 
-  #forceKeyframe(reason: "picture-loss" | "new-viewer"): void {
+  #forceKeyframe(reason: KeyframeReason): void {
     if (!this.#pipeline || !this.#keyframes.allow(Date.now(), reason)) return;
     this.#keyframesForced += 1;
     this.#pipeline.requestKeyframe();

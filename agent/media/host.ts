@@ -8,8 +8,7 @@
  * The pipeline sends RTP to a loopback UDP port the agent listens on, so no media crosses IPC.
  */
 import { createRequire } from "node:module";
-import type { HostCommand, HostEvent } from "./hostProtocol.ts";
-import { isHostCommand } from "./hostProtocol.ts";
+import { isHostMessage, type HostCommand, type HostEvent } from "./hostProtocol.ts";
 import { SNAPSHOT, type BitrateControl } from "./pipeline.ts";
 
 interface GstElement {
@@ -115,7 +114,7 @@ function snapshot(id: number): void {
 }
 
 process.on("message", (message) => {
-  if (isHostCommand(message)) handle(message);
+  if (isHostMessage<HostCommand>(message)) handle(message);
 });
 // The agent gone means nobody reads our RTP: end with it rather than run on as an orphan.
 process.on("disconnect", () => stopAndExit());

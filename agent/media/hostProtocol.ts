@@ -21,10 +21,7 @@ export type HostEvent =
   | { type: "eos" }
   | { type: "snapshot"; id: number; jpegBase64: string; width: number; height: number };
 
-export function isHostEvent(value: unknown): value is HostEvent {
-  return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
-}
-
-export function isHostCommand(value: unknown): value is HostCommand {
+/** A message on the IPC channel has a string `type`; both ends trust the other's shapes beyond it. */
+export function isHostMessage<Message extends HostCommand | HostEvent>(value: unknown): value is Message {
   return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
 }

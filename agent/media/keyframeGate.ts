@@ -4,6 +4,8 @@
  * storm that itself causes loss. So PLIs force at most one keyframe per interval, while a viewer
  * that has just connected (which can show nothing until the next keyframe) always gets one.
  */
+export type KeyframeReason = "picture-loss" | "new-viewer";
+
 export class KeyframeGate {
   readonly #minIntervalMs: number;
   #lastForcedAt = Number.NEGATIVE_INFINITY;
@@ -13,7 +15,7 @@ export class KeyframeGate {
   }
 
   /** True when a keyframe should be forced at `now`; records it. */
-  allow(now: number, reason: "picture-loss" | "new-viewer"): boolean {
+  allow(now: number, reason: KeyframeReason): boolean {
     if (reason === "picture-loss" && now - this.#lastForcedAt < this.#minIntervalMs) return false;
     this.#lastForcedAt = now;
     return true;

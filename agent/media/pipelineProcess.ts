@@ -6,7 +6,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../log.ts";
-import { isHostEvent, type HostCommand } from "./hostProtocol.ts";
+import { Waitress } from "../../drivers/serial/waitress.ts";
+import { isHostMessage, type HostCommand, type HostEvent } from "./hostProtocol.ts";
 import type { BitrateControl } from "./pipeline.ts";
 
 const HOST = fileURLToPath(new URL("./host.ts", import.meta.url));
@@ -25,7 +26,6 @@ export interface PipelineProcessEvents {
   /** The pipeline failed or the host died; `message` says why. Not emitted after stop(). */
   failed: [message: string];
   warning: [message: string];
-  snapshot: [id: number, snapshot: Snapshot];
 }
 
 export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
@@ -35,14 +35,12 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
   #lastError: string | undefined;
   #startTimer: NodeJS.Timeout | undefined;
   #nextSnapshot = 1;
+  /** Snapshot requests awaiting the host's JPEG, matched by id. */
+  readonly #snapshots = new Waitress<{ id: number; snapshot: Snapshot }>();
 
   constructor(log: Logger) {
     super();
     this.#log = log;
-  }
-
-  get pid(): number | undefined {
-    return this.#child?.pid;
   }
 
   start(launch: string, bitrate: BitrateControl | undefined): void {
@@ -66,14 +64,14 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
       this.#end();
     }, START_TIMEOUT_MS);
     child.on("message", (message) => {
-      if (!isHostEvent(message)) return;
+      if (!isHostMessage<HostEvent>(message)) return;
       if (message.type === "playing") {
         clearTimeout(this.#startTimer);
         this.emit("playing");
       }
       else if (message.type === "warning") this.emit("warning", `${message.element}: ${message.message}`);
       else if (message.type === "snapshot") {
-        this.emit("snapshot", message.id, { jpeg: Buffer.from(message.jpegBase64, "base64"), width: message.width, height: message.height });
+        this.#snapshots.offer({ id: message.id, snapshot: { jpeg: Buffer.from(message.jpegBase64, "base64"), width: message.width, height: message.height } });
       }
       else if (message.type === "error") {
         this.#lastError = `${message.element}: ${message.message}`;
@@ -86,8 +84,10 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
     child.on("exit", (code, signal) => {
       clearTimeout(this.#startTimer);
       if (this.#child === child) this.#child = undefined;
+      const reason = this.#lastError ?? `pipeline process ended (${signal ?? `exit code ${code}`})`;
+      this.#snapshots.rejectAll(new Error(reason));
       if (this.#stopping) return;
-      this.emit("failed", this.#lastError ?? `pipeline process ended (${signal ?? `exit code ${code}`})`);
+      this.emit("failed", reason);
     });
     this.#send({ type: "start", launch, bitrate });
   }
@@ -100,24 +100,12 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
     this.#send({ type: "bitrate", kbps });
   }
 
-  /** A JPEG of the current picture; rejects after `timeoutMs` or if the pipeline fails first. */
-  snapshot(timeoutMs: number): Promise<Snapshot> {
+  /** A JPEG of the current picture; rejects after `timeoutMs` or if the pipeline ends first. */
+  async snapshot(timeoutMs: number): Promise<Snapshot> {
     const id = this.#nextSnapshot++;
-    return new Promise((resolve, reject) => {
-      const done = (error?: Error, picture?: Snapshot) => {
-        clearTimeout(timer);
-        this.off("snapshot", onSnapshot);
-        this.off("failed", onFailed);
-        if (picture) resolve(picture);
-        else reject(error ?? new Error("no snapshot"));
-      };
-      const onSnapshot = (answered: number, picture: Snapshot) => answered === id && done(undefined, picture);
-      const onFailed = (message: string) => done(new Error(message));
-      const timer = setTimeout(() => done(new Error(`no picture within ${timeoutMs} ms`)), timeoutMs);
-      this.on("snapshot", onSnapshot);
-      this.on("failed", onFailed);
-      this.#send({ type: "snapshot", id });
-    });
+    const answer = this.#snapshots.waitFor("picture", (reply) => reply.id === id, timeoutMs);
+    this.#send({ type: "snapshot", id });
+    return (await answer).snapshot;
   }
 
   /** Stops the pipeline and resolves once the host process is gone. */

@@ -32,7 +32,6 @@ export class MediaService {
   readonly #cameras: Map<string, Camera>;
   readonly #sessions = new Map<string, ViewerSession>();
   readonly #ice: IcePolicy;
-  readonly #viewerOf = new Map<string, string>();
   readonly #onMessage = (message: IncomingMessage) => {
     const viewerId = this.#options.topics.viewerIdOfGone(message.topic);
     if (viewerId !== undefined) void this.#viewerGone(viewerId);
@@ -73,10 +72,6 @@ export class MediaService {
     await Promise.all([...this.#cameras.values()].map((camera) => camera.stop()));
   }
 
-  get liveSessions(): number {
-    return this.#sessions.size;
-  }
-
   /** `viewerId` names the viewer's MQTT client; its last will on viewerGone(viewerId) ends the session. */
   async offer(cameraId: string, sdp: string, viewerId?: string): Promise<{ sessionId: string; sdp: string }> {
     const camera = this.#camera(cameraId);
@@ -85,14 +80,11 @@ export class MediaService {
       ice: this.#ice,
       connectTimeoutMs: this.#options.ctx.config.media.sessionTimeoutSec * 1000,
       answerGatherMs: this.#options.ctx.config.media.answerGatherMs,
+      viewerId,
       log: this.#log,
     });
     this.#sessions.set(session.id, session);
-    if (viewerId !== undefined) this.#viewerOf.set(session.id, viewerId);
-    session.on("closed", () => {
-      this.#sessions.delete(session.id);
-      this.#viewerOf.delete(session.id);
-    });
+    session.on("closed", () => this.#sessions.delete(session.id));
     session.on("candidate", (candidate) => {
       void this.#options.session.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
     });
@@ -133,8 +125,8 @@ export class MediaService {
   }
 
   async #viewerGone(viewerId: string): Promise<void> {
-    const gone = [...this.#viewerOf].filter(([, viewer]) => viewer === viewerId).map(([sessionId]) => this.#sessions.get(sessionId));
-    await Promise.all(gone.map((session) => session?.close("the viewer's MQTT client went away")));
+    const gone = [...this.#sessions.values()].filter((session) => session.viewerId === viewerId);
+    await Promise.all(gone.map((session) => session.close("the viewer's MQTT client went away")));
   }
 
   #camera(cameraId: string): Camera {

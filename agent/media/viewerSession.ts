@@ -58,9 +58,10 @@ export interface ViewerSessionOptions {
   connectTimeoutMs: number;
   /** Longest wait for the box's own candidates before answering; later ones trickle. */
   answerGatherMs: number;
+  /** The viewer's MQTT client, whose last will ends this session (webrtc.offer's viewerId). */
+  viewerId: string | undefined;
   log: Logger;
 }
-
 
 export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   readonly id = randomUUID();
@@ -92,6 +93,10 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
 
   get cameraId(): string {
     return this.#options.camera.id;
+  }
+
+  get viewerId(): string | undefined {
+    return this.#options.viewerId;
   }
 
   info(): ViewerSessionInfo {
