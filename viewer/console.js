@@ -87,8 +87,14 @@ async function play(cameraId, talkback) {
       onState: (state) => badge("state", state, state === "connected" ? "ok" : state === "failed" || state === "closed" ? "bad" : "wait"),
       onTrickleTopic: (sessionId, add) => {
         const topic = `${root}/webrtc/${sessionId}/candidate`;
+        const onCandidate = (received, payload) => received === topic && add(JSON.parse(payload.toString()));
         client.subscribe(topic, { qos: 1 });
-        client.on("message", (received, payload) => received === topic && add(JSON.parse(payload.toString())));
+        client.on("message", onCandidate);
+        // Each camera the doctor switches to is a new session: its listener must not outlive it.
+        return () => {
+          client.off("message", onCandidate);
+          client.unsubscribe(topic);
+        };
       },
     });
     window.theaViewer = viewing;

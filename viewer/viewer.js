@@ -47,7 +47,8 @@ export async function watch({
   sessionId = answer.sessionId;
   await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
   for (const candidate of late) inTurn("webrtc.candidate", { sessionId, candidate });
-  onTrickleTopic?.(sessionId, (candidate) => pc.addIceCandidate(candidate));
+  // The box's late candidates; what onTrickleTopic returns undoes it when the session ends.
+  const stopTrickle = onTrickleTopic?.(sessionId, (candidate) => pc.addIceCandidate(candidate));
 
   return {
     sessionId,
@@ -84,6 +85,7 @@ export async function watch({
     },
     async close() {
       await inTurn("webrtc.close", { sessionId });
+      stopTrickle?.();
       microphone?.stop();
       pc.close();
     },
