@@ -21,7 +21,7 @@ import { AgentProcess } from "../test/helpers/agentProcess.ts";
 import { Chromium, type Page } from "../test/helpers/chromium.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { TestClient } from "../test/helpers/mqttClient.ts";
-import { startViewerServer } from "../test/helpers/viewerServer.ts";
+import { openHarness, resultOf, startViewerServer } from "../test/helpers/viewerServer.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CHURN_CYCLES = Number(process.env.MEDIA_CHURN_CYCLES ?? 200);
@@ -139,22 +139,10 @@ async function main(): Promise<void> {
   });
   const operator = await TestClient.connect(broker.url);
   await operator.next("thea/v1/media-bench/status", (m) => (m.json() as { online: boolean }).online);
-  const request = async (body: string) => {
-    const { name, params } = JSON.parse(body) as { name: string; params: object };
-    const answer = (await operator.request(`thea/v1/media-bench/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body as {
-      ok: boolean;
-      result?: unknown;
-      error?: { message: string };
-    };
-    if (!answer.ok) throw new Error(answer.error?.message);
-    return answer.result;
-  };
-  const openViewer = async (): Promise<Page> => {
-    const page = await browser.open(server.url("/harness.html"));
-    await page.expose("theaRequest", request);
-    await page.evaluate(`(async () => { while (!window.harnessReady) await new Promise((r) => setTimeout(r, 20)); })()`);
-    return page;
-  };
+  const openViewer = (): Promise<Page> =>
+    openHarness(browser, server, async (name, params) =>
+      resultOf((await operator.request(`thea/v1/media-bench/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body),
+    );
 
   // --- 2. first frame ---
   const cold: Marks[] = [];

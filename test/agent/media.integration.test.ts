@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { TestClient, type ReceivedMessage } from "../helpers/mqttClient.ts";
-import { LossyRelay, redirectAnswer } from "../helpers/lossyRelay.ts";
+import { hostCandidatePort, LossyRelay, redirectAnswer } from "../helpers/lossyRelay.ts";
 import { TurnServer } from "../helpers/turnServer.ts";
 import { eventually, pageReaches, useBrowser } from "../helpers/browserFixture.ts";
 import type { Page } from "../helpers/chromium.ts";
 import type { ViewerServer } from "../../agent/viewer/server.ts";
-import { startViewerServer } from "../helpers/viewerServer.ts";
+import { openHarness, resultOf, startViewerServer } from "../helpers/viewerServer.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const fixture = useBroker();
@@ -54,19 +54,15 @@ async function startAgent(
 
 type Command = (name: string, params?: object) => Promise<unknown>;
 
-/** A page whose viewer sends its signalling through the test to the agent's commands. */
+/** A harness page whose viewer's signalling goes to the agent's commands (the answer may be rewritten). */
 async function viewerPage(command: Command, rewriteAnswer: (sdp: string) => Promise<string> = async (sdp) => sdp): Promise<Page> {
-  const page = await chrome.browser.open(chrome.server.url("/harness.html"));
-  fixture.cleanup(() => page.close());
-  await page.expose("theaRequest", async (body) => {
-    const { name, params } = JSON.parse(body) as { name: string; params: object };
-    const answer = (await command(name, params)) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
-    if (!answer.ok) throw new Error(`${answer.error?.code}: ${answer.error?.message}`);
-    if (name !== "webrtc.offer") return answer.result;
-    const { sessionId, sdp } = answer.result as { sessionId: string; sdp: string };
+  const page = await openHarness(chrome.browser, chrome.server, async (name, params) => {
+    const result = resultOf(await command(name, params));
+    if (name !== "webrtc.offer") return result;
+    const { sessionId, sdp } = result as { sessionId: string; sdp: string };
     return { sessionId, sdp: await rewriteAnswer(sdp) };
   });
-  await page.evaluate(`(async () => { while (!window.harnessReady) await new Promise((r) => setTimeout(r, 20)); })()`);
+  fixture.cleanup(() => page.close());
   return page;
 }
 
@@ -119,11 +115,10 @@ async function eventWatch(agent: AgentProcess, type: string): Promise<{ message:
 async function viewerBehindRelay(command: Command): Promise<{ page: Page; relay: () => LossyRelay }> {
   let relay: LossyRelay | undefined;
   const page = await viewerPage(command, async (sdp) => {
-    let agentPort = 0;
-    redirectAnswer(sdp, (port) => (agentPort = port));
-    relay = await LossyRelay.start(agentPort);
-    fixture.cleanup(() => relay?.close());
-    return redirectAnswer(sdp, () => relay?.port ?? 0);
+    const started = await LossyRelay.start(hostCandidatePort(sdp));
+    relay = started;
+    fixture.cleanup(() => started.close());
+    return redirectAnswer(sdp, started.port);
   });
   return {
     page,

@@ -60,6 +60,11 @@ export class Page {
     return this.#page.evaluate(expression) as Promise<T>;
   }
 
+  /** Resolves once `expression` is truthy in the page (the browser re-checks it each frame). */
+  async waitUntil(expression: string): Promise<void> {
+    await this.#page.waitForFunction(expression);
+  }
+
   /** Makes `window[name](string)` in the page call `handler` in the test and resolve to its answer. */
   async expose(name: string, handler: (payload: string) => Promise<unknown>): Promise<void> {
     await this.#page.exposeFunction(name, handler);

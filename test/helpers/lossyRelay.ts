@@ -61,7 +61,16 @@ function isRtp(packet: Buffer): boolean {
   return first >= 128 && first <= 191 && !(second >= 192 && second <= 223);
 }
 
-/** The agent's host candidate port in an answer, and the answer with it moved to `port`. */
-export function redirectAnswer(sdp: string, port: (agentPort: number) => number): string {
-  return sdp.replace(/^(a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 )(\d+)( typ host.*)$/m, (_, head: string, agentPort: string, tail: string) => `${head}${port(Number(agentPort))}${tail}`);
+const HOST_CANDIDATE = /^(a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 )(\d+)( typ host.*)$/m;
+
+/** The port of the agent's loopback host candidate in an answer. */
+export function hostCandidatePort(sdp: string): number {
+  const port = HOST_CANDIDATE.exec(sdp)?.[2];
+  if (port === undefined) throw new Error("the answer has no loopback host candidate");
+  return Number(port);
+}
+
+/** The answer with that candidate moved to `port` (the relay's). */
+export function redirectAnswer(sdp: string, port: number): string {
+  return sdp.replace(HOST_CANDIDATE, (_, head: string, _agentPort: string, tail: string) => `${head}${port}${tail}`);
 }

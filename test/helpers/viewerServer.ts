@@ -4,10 +4,35 @@
  * test's broker.
  */
 import { ViewerServer } from "../../agent/viewer/server.ts";
+import type { Chromium, Page } from "./chromium.ts";
 
 const HARNESS = `<!doctype html><meta charset="utf-8"><video id="video" autoplay playsinline muted></video>
 <script type="module">import { watch } from "./viewer.js"; window.watch = watch; window.harnessReady = true;</script>`;
 
 export function startViewerServer(brokerPort: number): Promise<ViewerServer> {
   return ViewerServer.start({ host: "127.0.0.1", port: 0, broker: { host: "127.0.0.1", port: brokerPort }, pages: { "/harness.html": HARNESS } });
+}
+
+/** What a page's viewer asks the agent: a command's name and parameters, answered with its result. */
+export type AgentRequest = (name: string, params: object) => Promise<unknown>;
+
+/**
+ * The harness page with viewer.js loaded, its signalling (`theaRequest`) sent through the test
+ * to the agent's commands, as a hospital's web app would relay it.
+ */
+export async function openHarness(browser: Chromium, server: ViewerServer, request: AgentRequest): Promise<Page> {
+  const page = await browser.open(server.url("/harness.html"));
+  await page.expose("theaRequest", (body) => {
+    const { name, params } = JSON.parse(body) as { name: string; params: object };
+    return request(name, params);
+  });
+  await page.waitUntil("window.harnessReady");
+  return page;
+}
+
+/** A command's result, or its error as a thrown Error (`code: message`). */
+export function resultOf(answer: unknown): unknown {
+  const response = answer as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+  if (!response.ok) throw new Error(`${response.error?.code}: ${response.error?.message}`);
+  return response.result;
 }
