@@ -123,12 +123,15 @@ const peripheralSchema = z
     port: z.string().min(1).optional().describe("Serial device path; prefer a stable /dev/serial/by-id/… name."),
     usb: z
       .strictObject({
-        vendorId: z.string().toLowerCase().regex(USB_ID, { error: "must be 4 hex digits" }),
-        productId: z.string().toLowerCase().regex(USB_ID, { error: "must be 4 hex digits" }),
-        serialNumber: z.string().min(1).optional(),
+        vendorId: z.string().toLowerCase().regex(USB_ID, { error: "must be 4 hex digits" }).optional(),
+        productId: z.string().toLowerCase().regex(USB_ID, { error: "must be 4 hex digits" }).optional(),
+        serialNumber: z.string().min(1).optional().describe("Tells two identical adapters apart."),
       })
+      .refine((usb) => (usb.vendorId === undefined) === (usb.productId === undefined), { error: "give vendorId and productId together, or neither" })
       .optional()
-      .describe("Find the serial port by USB vendor:product id (and serial number) instead of a path."),
+      .describe(
+        "Find the serial port by USB vendor:product id (and serial number) instead of a path; `{}` finds the driver's known adapters (docs/drivers.md).",
+      ),
     tcp: z
       .strictObject({
         listen: endpoint.optional().describe("Wait for the device to connect here, e.g. 0.0.0.0:2575."),
@@ -151,7 +154,11 @@ const peripheralSchema = z
     if (transports.length !== 1) {
       ctx.addIssue({ code: "custom", path: ["port"], message: "set exactly one of port, usb, tcp or udp" });
     }
-    for (const problem of driverById(peripheral.driver)?.checkOptions(peripheral.options) ?? []) {
+    const driver = driverById(peripheral.driver);
+    if (peripheral.usb && peripheral.usb.vendorId === undefined && driver?.usb.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["usb"], message: `${peripheral.driver} knows no USB adapter of its own: give vendorId and productId, or a port` });
+    }
+    for (const problem of driver?.checkOptions(peripheral.options) ?? []) {
       ctx.addIssue({ code: "custom", path: ["options", ...problem.path], message: problem.message });
     }
   });

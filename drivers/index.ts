@@ -2,6 +2,7 @@
  * The driver registry: every device family thea speaks, by id. Adding a driver means adding it
  * here (test/drivers/registry.test.ts checks that every driver folder is registered).
  */
+import { andBp } from "./and-bp/descriptor.ts";
 import { contecCms50 } from "./contec-cms50/descriptor.ts";
 import { hl7Mllp } from "./hl7-mllp/descriptor.ts";
 import { masimoAscii } from "./masimo-ascii/descriptor.ts";
@@ -10,7 +11,7 @@ import { nonin } from "./nonin/descriptor.ts";
 import { viscaDriver } from "./visca/descriptor.ts";
 import type { Driver } from "./types.ts";
 
-export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp, viscaDriver];
+export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp, andBp, viscaDriver];
 
 export function driverById(id: string): Driver | undefined {
   return DRIVERS.find((driver) => driver.id === id);

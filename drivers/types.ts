@@ -26,6 +26,7 @@ export const READING_FLAGS = [
   "low-signal-quality",
   "in-alarm",
   "demo-data",
+  "measurement-failed",
 ] as const;
 export type ReadingFlag = (typeof READING_FLAGS)[number];
 
@@ -64,8 +65,10 @@ export interface SerialSettings {
 }
 
 export interface UsbFingerprint {
+  /** Lower-case hex, as sysfs lists it. */
   vendorId: string;
-  productId: string;
+  /** Absent: every product of the vendor (a device maker's own vendor id, not a bridge chip's). */
+  productId?: string;
   /** Shown to technicians; which product this adapter is known from. */
   note: string;
 }
@@ -88,6 +91,8 @@ export interface DriverDescriptor<Schema extends z.ZodType> {
   createSimulator(options: z.output<Schema>, scenario: Scenario): DeviceSimulator;
   /** Commands the device takes (e.g. ptz.move), with their parameters. */
   commands?: readonly DeviceCommandSpec[];
+  /** For a spot device that measures when told to (a cuff): the command that starts a measurement. */
+  measureCommand?: string;
   /** Sends commands and matches the device's replies (the decoder's `message` events). */
   createController?(options: z.output<Schema>, io: DeviceIo): DeviceController;
 }
@@ -157,6 +162,7 @@ export interface Driver {
   handshake(options: unknown): Handshake | undefined;
   simulator(options: unknown, scenario: Scenario): DeviceSimulator;
   readonly commands: readonly DeviceCommandSpec[];
+  readonly measureCommand: string | undefined;
   /** Decoder and controller for one connection; `io` reaches the device. */
   session(options: unknown, io: DeviceIo): DriverSession;
 }
@@ -179,6 +185,7 @@ export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescrip
     handshake: (options) => descriptor.handshake?.(parse(options)),
     simulator: (options, scenario) => descriptor.createSimulator(parse(options), scenario),
     commands: descriptor.commands ?? [],
+    measureCommand: descriptor.measureCommand,
     session(options, io) {
       const parsed = parse(options);
       const decoder = descriptor.createDecoder(parsed);

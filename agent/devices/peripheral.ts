@@ -10,7 +10,7 @@ import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
 import { DeviceCommandError, type DeviceReading, type Driver, type DriverSession } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
-import { findUsbPort } from "./discovery.ts";
+import { findUsbPort, usbMatches } from "./discovery.ts";
 
 interface PeripheralEvents {
   reading: [DeviceReading, Date];
@@ -153,6 +153,6 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     const { port, usb } = this.config;
     if (port !== undefined) return port;
     if (usb === undefined) return undefined;
-    return findUsbPort(await SerialPort.list(), usb);
+    return findUsbPort(await SerialPort.list(), usbMatches(usb, this.driver.usb));
   }
 }

@@ -25,8 +25,9 @@ export const contecCms50 = defineDriver({
     options.firmware === "legacy"
       ? undefined
       : { onOpen: command(START_LIVE_DATA), keepAlive: { intervalMs: KEEP_ALIVE_MS, bytes: command(START_LIVE_DATA) } },
-  // The cable's CP210x bridge (10c4:ea60) is shared with many other devices, so it is not claimed here.
-  usb: [],
+  // The cable is a Silicon Labs CP210x bridge. Many other devices use the same chip, so `usb: {}`
+  // takes the first one plugged in: on a box with two, give a serial number or a by-id port.
+  usb: [{ vendorId: "10c4", productId: "ea60", note: "Silicon Labs CP210x bridge in the CMS50D+/E USB cable (generic chip)" }],
   optionsSchema: z.strictObject({
     /** "4.6" for firmware 4.6 and later (115200 baud, command-started), "legacy" for older (19200 8O1). */
     firmware: z.enum(["4.6", "legacy"], { error: 'must be "4.6" or "legacy"' }).default("4.6"),

@@ -13,6 +13,7 @@ export const hl7Mllp = defineDriver({
   measures: ["spo2", "pulse_rate", "perfusion_index", "heart_rate", "resp_rate", "systolic_bp", "diastolic_bp", "mean_bp", "body_temperature", "body_weight"],
   kind: "spot",
   serial: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
+  // Usually on the network; on a serial line, through whatever adapter the site has.
   usb: [],
   optionsSchema: z.strictObject({
     /** Spot: every message is published. Continuous: a monitor streaming vitals, rate-limited. */

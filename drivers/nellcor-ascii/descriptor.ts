@@ -11,6 +11,8 @@ export const nellcorAscii = defineDriver({
   measures: ["spo2", "pulse_rate"],
   kind: "continuous",
   serial: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
+  // The N-5xx monitors have an RS-232 port only: any USB-serial adapter reaches them, so match
+  // by port path or by that adapter's ids.
   usb: [],
   optionsSchema: z.strictObject({}),
   createDecoder: () => lineDecoder(parseNellcorLine),

@@ -1,24 +1,24 @@
 /** Nonin pulse oximeters on a serial line (OEM III modules, xPod, 3150 WristOx2 over USB). */
 import { z } from "zod";
 import { defineDriver } from "../types.ts";
-import { Format2Decoder } from "./format2.ts";
+import { format2Decoder } from "./format2.ts";
+import { format7Decoder } from "./format7.ts";
 import { format8Decoder } from "./format8.ts";
 import { createNoninSimulator } from "./simulator.ts";
 
 const optionsSchema = z.strictObject({
-  /** Serial data format the device is set to: #2 (75 Hz frames) or #8 (one record a second). */
-  format: z.union([z.literal(2), z.literal(8)], { error: "must be 2 or 8" }).default(2),
+  /** Serial data format the device is set to: #2 or #7 (75 Hz frames, 8- or 16-bit pleth) or #8 (one record a second). */
+  format: z.union([z.literal(2), z.literal(7), z.literal(8)], { error: "must be 2, 7 or 8" }).default(2),
 });
 export const nonin = defineDriver({
   id: "nonin",
-  name: "Nonin pulse oximeter (serial data formats #2 and #8)",
+  name: "Nonin pulse oximeter (serial data formats #2, #7 and #8)",
   measures: ["spo2", "pulse_rate"],
   kind: "continuous",
   serial: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
-  // Nonin's USB cables enumerate through an adapter whose ids vary by product and batch; match
-  // these boxes by /dev/serial/by-id path until a site's adapter ids are recorded here.
-  usb: [],
+  // Nonin's own USB devices carry Nonin's vendor id (usb.ids: 1c3d NONIN MEDICAL INC.).
+  usb: [{ vendorId: "1c3d", note: "Nonin Medical USB devices (any product)" }],
   optionsSchema,
-  createDecoder: (options) => (options.format === 2 ? new Format2Decoder() : format8Decoder()),
+  createDecoder: (options) => ({ 2: format2Decoder, 7: format7Decoder, 8: format8Decoder })[options.format](),
   createSimulator: (options, scenario) => createNoninSimulator(options.format, scenario),
 });

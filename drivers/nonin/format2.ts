@@ -1,105 +1,18 @@
 /**
- * Nonin serial Data Format #2 (Nonin OEM III / xPod serial specification): 75 frames a second of
- * 5 bytes `01 STATUS PLETH DATA CHK`, CHK = sum of the first four bytes mod 256. Twenty-five
- * frames make a packet (3 a second); STATUS bit 0 marks a packet's first frame, and DATA carries
- * one value per frame position.
+ * Nonin serial Data Format #2: frames `01 STATUS PLETH DATA CHK` (8-bit pleth), found by the
+ * 01 start byte, STATUS bit 7 and the checksum.
  */
-import { observationsOf } from "../observations.ts";
-import { ByteBuffer, DiscardCounter } from "../serial/byteBuffer.ts";
-import type { Decoder, DecoderEvent, DeviceReading, ReadingFlag } from "../types.ts";
+import { frameChecksum, NoninPacketDecoder, STATUS, type FrameLayout } from "./packet.ts";
 
-const FRAME_LENGTH = 5;
 const START = 0x01;
-export const FRAMES_PER_PACKET = 25;
 
-/** STATUS bits (bit 7 is always set). Yellow and red together mean green (good) perfusion. */
-export const STATUS = { ALWAYS: 0x80, SNSD: 0x40, ARTF: 0x20, OOT: 0x10, SNSA: 0x08, YPRF: 0x04, RPRF: 0x02, SYNC: 0x01 } as const;
-/** Frame positions (0-based) of the DATA values a packet carries. */
-export const POSITION = { HR_MSB: 0, HR_LSB: 1, SPO2: 2, FIRMWARE: 3, STAT2: 7 } as const;
-/** STAT2 bit 0: low battery. */
-const STAT2_LOW_BATTERY = 0x01;
-/** The device sends these when it has no value. */
-export const NO_PULSE_RATE = 511;
-export const NO_SPO2 = 127;
-
-export interface Format2Frame {
-  status: number;
-  pleth: number;
-  data: number;
-}
-
-export function frameChecksum(bytes: ArrayLike<number>): number {
-  return ((bytes[0] ?? 0) + (bytes[1] ?? 0) + (bytes[2] ?? 0) + (bytes[3] ?? 0)) & 0xff;
-}
-
-export class Format2Decoder implements Decoder {
-  readonly #buffer = new ByteBuffer();
-  readonly #discards = new DiscardCounter();
-  #packet: Format2Frame[] = [];
-
-  push(chunk: Uint8Array): DecoderEvent[] {
-    this.#buffer.append(chunk);
-    const events: DecoderEvent[] = [];
-    while (this.#buffer.length >= FRAME_LENGTH) {
-      const frame = this.#nextFrame();
-      if (!frame) {
-        // Not a frame here: resynchronise one byte further on.
-        this.#buffer.skip(1);
-        this.#discards.add(1, "no valid frame (start byte, status bit 7 or checksum)");
-        continue;
-      }
-      this.#buffer.skip(FRAME_LENGTH);
-      this.#addFrame(frame, events);
-    }
-    const discarded = this.#discards.flush();
-    if (discarded) events.push(discarded);
-    return events;
-  }
-
-  #nextFrame(): Format2Frame | undefined {
-    const b = [0, 1, 2, 3, 4].map((i) => this.#buffer.at(i) ?? -1);
+export const FORMAT2: FrameLayout = {
+  read(at) {
+    const b = [at(0), at(1), at(2), at(3), at(4)];
     if (b[0] !== START || ((b[1] ?? 0) & STATUS.ALWAYS) === 0 || frameChecksum(b) !== b[4]) return undefined;
     return { status: b[1] ?? 0, pleth: b[2] ?? 0, data: b[3] ?? 0 };
-  }
+  },
+  mismatch: "no valid Format #2 frame (start byte, status bit 7 or checksum)",
+};
 
-  #addFrame(frame: Format2Frame, events: DecoderEvent[]): void {
-    if (frame.status & STATUS.SYNC) {
-      if (this.#packet.length > 0) this.#discards.add(this.#packet.length * FRAME_LENGTH, "incomplete packet");
-      this.#packet = [frame];
-    } else if (this.#packet.length === 0) {
-      this.#discards.add(FRAME_LENGTH, "frame before packet sync");
-      return;
-    } else {
-      this.#packet.push(frame);
-    }
-    if (this.#packet.length === FRAMES_PER_PACKET) {
-      const discarded = this.#discards.flush();
-      if (discarded) events.push(discarded);
-      events.push({ type: "reading", reading: readingFromPacket(this.#packet) });
-      this.#packet = [];
-    }
-  }
-}
-
-export function readingFromPacket(frames: readonly Format2Frame[]): DeviceReading {
-  const data = (position: number) => frames[position]?.data ?? 0;
-  const pulseRate = ((data(POSITION.HR_MSB) & 0x03) << 7) | (data(POSITION.HR_LSB) & 0x7f);
-  const spo2 = data(POSITION.SPO2) & 0x7f;
-  const observations = observationsOf([
-    ["spo2", spo2 === NO_SPO2 ? undefined : spo2],
-    ["pulse_rate", pulseRate === NO_PULSE_RATE ? undefined : pulseRate],
-  ]);
-
-  const flags = new Set<ReadingFlag>();
-  for (const { status } of frames) {
-    if (status & STATUS.SNSD) flags.add("sensor-disconnected");
-    if (status & STATUS.ARTF) flags.add("artifact");
-    if (status & STATUS.OOT) flags.add("out-of-track");
-    if (status & STATUS.SNSA) flags.add("sensor-alarm");
-    const perfusion = status & (STATUS.YPRF | STATUS.RPRF);
-    if (perfusion === STATUS.RPRF) flags.add("low-perfusion");
-    if (perfusion === STATUS.YPRF) flags.add("marginal-perfusion");
-  }
-  if (data(POSITION.STAT2) & STAT2_LOW_BATTERY) flags.add("low-battery");
-  return { kind: "continuous", observations, flags: [...flags] };
-}
+export const format2Decoder = () => new NoninPacketDecoder(FORMAT2);

@@ -7,7 +7,7 @@
 import { observationsOf } from "../observations.ts";
 import { fixedFrameDecoder, onlyFirstByteHasBit7 } from "../serial/fixedFrames.ts";
 import type { Decoder, DeviceReading, ReadingFlag } from "../types.ts";
-import { NO_PULSE_RATE, NO_SPO2 } from "./format2.ts";
+import { NO_PULSE_RATE, NO_SPO2 } from "./packet.ts";
 
 const RECORD_LENGTH = 4;
 export const STATUS8 = { ALWAYS: 0x80, SNSD: 0x40, OOT: 0x20, LPRF: 0x10, MPRF: 0x08, ARTF: 0x04 } as const;

@@ -23,6 +23,7 @@ export const viscaDriver = defineDriver({
   handshake: (options) => ({
     onOpen: options.transport === "ip" ? wrapIp(IP_PAYLOAD.CONTROL, 0, Uint8Array.from([0x01])) : visca.addressSet(),
   }),
+  // RS-232/422 through whatever adapter the site has, or IP.
   usb: [],
   optionsSchema: z.strictObject({
     /** Camera address on the VISCA chain, 1–7 (replies come from 0x80 + address × 16). */

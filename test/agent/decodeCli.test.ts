@@ -60,7 +60,7 @@ describe("thea decode", () => {
     expect((await thea(["decode", "--driver", "nope", "x"])).code).toBe(2);
     const bad = await thea(["decode", "--driver", "nonin", "--options", '{"format":3}', "x"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("options.format: must be 2 or 8");
+    expect(bad.stderr).toContain("options.format: must be 2, 7 or 8");
   });
 });
 

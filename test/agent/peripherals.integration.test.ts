@@ -158,8 +158,15 @@ describe("a Nonin oximeter on a serial line", () => {
 
 describe.each(DRIVERS.filter((driver) => driver.measures.length > 0).map((driver) => [driver.id, driver] as const))("driver %s end to end", (id, driver) => {
   it("turns its simulator's bytes on a pty into readings on the broker", async () => {
-    const { readingTopic } = await station({ driver: id });
-    const [reading] = await readings(readingTopic, 1);
+    const { readingTopic, stateTopic, agent } = await station({ driver: id });
+    const first = readings(readingTopic, 1);
+    if (driver.measureCommand) {
+      // A cuff measures when told to: tell it once the line is up.
+      await fixture.watcher.next(stateTopic, (message) => (message.json() as PeripheralState).connected);
+      const answer = await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/${driver.measureCommand}`, "{}");
+      expect(answer.body).toMatchObject({ ok: true });
+    }
+    const [reading] = await first;
     expect(reading).toMatchObject({ driver: id, peripheral: "oximeter", kind: driver.kind });
     const types = reading?.observations.map((observation) => observation.type) ?? [];
     expect(types.length).toBeGreaterThan(0);

@@ -14,10 +14,16 @@ describe("driver registry", () => {
     for (const folder of folders) expect(registered).toContain(folder);
   });
 
-  it("has unique ids and USB fingerprints", () => {
+  it("has unique ids and USB fingerprints, none claiming another driver's adapter", () => {
     const ids = DRIVERS.map((driver) => driver.id);
     expect(new Set(ids).size).toBe(ids.length);
-    const fingerprints = DRIVERS.flatMap((driver) => driver.usb.map((usb) => `${usb.vendorId}:${usb.productId}`));
-    expect(new Set(fingerprints).size).toBe(fingerprints.length);
+    const fingerprints = DRIVERS.flatMap((driver) => driver.usb.map((usb) => ({ driver: driver.id, ...usb })));
+    for (const a of fingerprints) {
+      expect(a.vendorId).toMatch(/^[0-9a-f]{4}$/);
+      if (a.productId !== undefined) expect(a.productId).toMatch(/^[0-9a-f]{4}$/);
+      // A vendor-wide fingerprint overlaps every product of that vendor.
+      const overlapping = fingerprints.filter((b) => b.vendorId === a.vendorId && (a.productId === undefined || b.productId === undefined || a.productId === b.productId));
+      expect(overlapping, `${a.driver} ${a.vendorId}:${a.productId ?? "*"}`).toHaveLength(1);
+    }
   });
 });

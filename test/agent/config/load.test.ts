@@ -70,6 +70,16 @@ describe("loadConfig", () => {
     const result = await loadConfig({ env: { THEA_MQTT_URL: "mqtt://b" }, machineIdPath: path.join(dir, "none") });
     expect(result).toMatchObject({ ok: false, errors: [expect.stringMatching(/^deviceId: not set/)] });
   });
+
+  it("finds a peripheral by the driver's known USB ids, and refuses that for a driver that has none", async () => {
+    const base = "deviceId: box-1\nmqtt: { url: 'mqtt://b' }\nperipherals:\n";
+    const ok = await loadConfig({ path: await file("u.yaml", `${base}  - { id: bp, driver: and-bp, usb: { serialNumber: A1 } }\n`), env: {} });
+    expect(ok.ok && ok.config.peripherals[0]?.usb).toEqual({ serialNumber: "A1" });
+    const none = await loadConfig({ path: await file("v.yaml", `${base}  - { id: spo2, driver: masimo-ascii, usb: {} }\n`), env: {} });
+    expect(!none.ok && none.errors).toEqual([expect.stringMatching(/^peripherals\[0\]\.usb: masimo-ascii knows no USB adapter/)]);
+    const half = await loadConfig({ path: await file("w.yaml", `${base}  - { id: spo2, driver: nonin, usb: { vendorId: "1C3D" } }\n`), env: {} });
+    expect(!half.ok && half.errors.join()).toContain("give vendorId and productId together");
+  });
 });
 
 describe("deviceIdFromMachineId", () => {
@@ -80,4 +90,5 @@ describe("deviceIdFromMachineId", () => {
     expect(a1).toEqual(a2);
     expect(a1).not.toEqual(b1);
   });
+
 });

@@ -2,7 +2,8 @@
  * Nonin Data Format #2, from byte arrays worked out by hand from the specification.
  */
 import { describe, expect, it } from "vitest";
-import { Format2Decoder, FRAMES_PER_PACKET } from "../../../drivers/nonin/format2.ts";
+import { format2Decoder } from "../../../drivers/nonin/format2.ts";
+import { FRAMES_PER_PACKET } from "../../../drivers/nonin/packet.ts";
 import type { DecoderEvent } from "../../../drivers/types.ts";
 
 /** One frame: 01 STATUS PLETH DATA CHK with CHK = sum of the first four mod 256. */
@@ -26,7 +27,7 @@ describe("Nonin Format #2", () => {
   });
 
   it("decodes a packet into SpO2 and a 9-bit pulse rate", () => {
-    const events = new Format2Decoder().push(Uint8Array.from(packet()));
+    const events = format2Decoder().push(Uint8Array.from(packet()));
     expect(readings(events)).toEqual([
       {
         kind: "continuous",
@@ -41,22 +42,22 @@ describe("Nonin Format #2", () => {
   });
 
   it("leaves out values the device marks absent (HR 511, SpO2 127) and flags the sensor", () => {
-    const events = new Format2Decoder().push(Uint8Array.from(packet({ status: 0x80 | 0x40 | 0x10, hrMsb: 0x03, hrLsb: 0x7f, spo2: 127 })));
+    const events = format2Decoder().push(Uint8Array.from(packet({ status: 0x80 | 0x40 | 0x10, hrMsb: 0x03, hrLsb: 0x7f, spo2: 127 })));
     expect(readings(events)).toEqual([{ kind: "continuous", observations: [], flags: ["sensor-disconnected", "out-of-track"] }]);
   });
 
   it("turns status bits into flags: artifact, sensor alarm, red/yellow perfusion, low battery", () => {
-    const red = readings(new Format2Decoder().push(Uint8Array.from(packet({ status: 0x80 | 0x20 | 0x08 | 0x02, stat2: 0x01 }))));
+    const red = readings(format2Decoder().push(Uint8Array.from(packet({ status: 0x80 | 0x20 | 0x08 | 0x02, stat2: 0x01 }))));
     expect(red[0]?.flags).toEqual(["artifact", "sensor-alarm", "low-perfusion", "low-battery"]);
-    const yellow = readings(new Format2Decoder().push(Uint8Array.from(packet({ status: 0x80 | 0x04 }))));
+    const yellow = readings(format2Decoder().push(Uint8Array.from(packet({ status: 0x80 | 0x04 }))));
     expect(yellow[0]?.flags).toEqual(["marginal-perfusion"]);
   });
 
   it("gives the same readings whatever offset the bytes are split at", () => {
     const bytes = Uint8Array.from([...packet(), ...packet({ spo2: 95 })]);
-    const whole = readings(new Format2Decoder().push(bytes));
+    const whole = readings(format2Decoder().push(bytes));
     for (let cut = 1; cut < bytes.length; cut++) {
-      const decoder = new Format2Decoder();
+      const decoder = format2Decoder();
       const events = [...decoder.push(bytes.subarray(0, cut)), ...decoder.push(bytes.subarray(cut))];
       expect(readings(events)).toEqual(whole);
     }
@@ -65,7 +66,7 @@ describe("Nonin Format #2", () => {
 
   it("resynchronises after garbage and counts every byte it skips", () => {
     const garbage = [0x01, 0x99, 0x13, 0x37, 0xff, 0x00];
-    const decoder = new Format2Decoder();
+    const decoder = format2Decoder();
     const events = decoder.push(Uint8Array.from([...garbage, ...packet()]));
     expect(readings(events)).toHaveLength(1);
     expect(discarded(events)).toBe(garbage.length);
@@ -74,14 +75,14 @@ describe("Nonin Format #2", () => {
   it("drops a packet with a corrupted frame, counts it, and decodes the next one", () => {
     const spoiled = packet();
     spoiled[5 * 10 + 3] = (spoiled[5 * 10 + 3] ?? 0) ^ 0x10; // DATA of frame 10: checksum no longer matches
-    const events = new Format2Decoder().push(Uint8Array.from([...spoiled, ...packet({ spo2: 94 })]));
+    const events = format2Decoder().push(Uint8Array.from([...spoiled, ...packet({ spo2: 94 })]));
     expect(readings(events).map((reading) => reading.observations[0]?.value)).toEqual([94]);
     expect(discarded(events)).toBe(spoiled.length);
   });
 
   it("waits for packet sync before using frames", () => {
     const tail = packet().slice(5 * 20); // the last five frames of a packet, as after power-on
-    const events = new Format2Decoder().push(Uint8Array.from([...tail, ...packet()]));
+    const events = format2Decoder().push(Uint8Array.from([...tail, ...packet()]));
     expect(readings(events)).toHaveLength(1);
     expect(discarded(events)).toBe(tail.length);
   });
