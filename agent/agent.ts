@@ -14,7 +14,10 @@ import { Outbox } from "./outbox/outbox.ts";
 import { OutboxSender } from "./outbox/sender.ts";
 import { messageOf } from "./errors.ts";
 import { EventLog } from "./events.ts";
-import type { Logger } from "./log.ts";
+import { managementCommands } from "./management/commands.ts";
+import { DiagnosticsBundles } from "./management/diagnostics.ts";
+import { RebootGuard, rebootSystem } from "./management/reboot.ts";
+import { redactSecrets, type Logger } from "./log.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
 import { deviceTopics } from "./mqtt/topics.ts";
 import { SystemdNotifier } from "./systemd/notify.ts";
@@ -84,6 +87,23 @@ export class Agent {
         ...builtinCommands(ctx, this.#health),
         ...peripheralCommands(this.#peripherals, ctx.config.peripherals),
         ...mediaCommands(this.#media),
+        ...managementCommands({
+          ctx,
+          reboot: new RebootGuard({ dataDir: ctx.config.dataDir, minIntervalMs: ctx.config.management.rebootMinIntervalMin * 60_000 }),
+          bundles: new DiagnosticsBundles(),
+          liveSessions: () => this.#media.liveSessionCount(),
+          snapshot: async () => ({
+            config: redactSecrets(ctx.config),
+            health: await this.#health.collect(),
+            peripherals: this.#peripherals.list(),
+            media: this.#media.sessions(),
+          }),
+          rebootSystem,
+          rebootFailed: (reason) => {
+            this.#log.error({ reason }, "remote reboot failed");
+            this.#events.record("system.reboot-failed", { reason });
+          },
+        }),
       ],
       log: ctx.log,
       counters: commandCounters,
@@ -125,7 +145,7 @@ export class Agent {
     clearTimeout(this.#readyTimer);
     clearTimeout(this.#dropTimer);
     await this.#notifier.stopping();
-    this.#router.stop();
+    await this.#router.stop();
     this.#reporter.stop();
     await this.#media.stop();
     await this.#peripherals.stop();

@@ -4,6 +4,7 @@
  */
 import type { ResolvedConfig } from "./config/load.ts";
 import type { Logger } from "./log.ts";
+import type { LogRing } from "./management/logRing.ts";
 import type { ClockSynchronized } from "./mqtt/api.ts";
 
 export interface AgentContext {
@@ -17,4 +18,13 @@ export interface AgentContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether the system clock is NTP-synchronised (cached; cheap to call). */
   readonly clockSynchronized: () => Promise<ClockSynchronized>;
+  /** The newest log lines (logs.tail, diagnostics). */
+  readonly recentLogs: LogRing;
+  readonly lifecycle: AgentLifecycle;
+}
+
+/** Ending this run of the agent on purpose; implemented by `thea run`. */
+export interface AgentLifecycle {
+  /** Stops cleanly (answers in flight go out first) and exits; systemd (Restart=always) starts it again. */
+  restart(reason: string): void;
 }

@@ -12,6 +12,9 @@ export const ErrorCodes = [
   "busy",
   "timeout",
   "expired",
+  "rate-limited",
+  // The box is in use: a consultation would be cut
+  "consultation-live",
   // Peripherals a command is addressed to
   "unknown-peripheral",
   "unsupported-command",

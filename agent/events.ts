@@ -12,7 +12,8 @@ export type EventType =
   | "camera.failed"
   | "disk.usage-high"
   | "outbox.dropped"
-  | "outbox.degraded";
+  | "outbox.degraded"
+  | "system.reboot-failed";
 
 export interface EventPayload {
   id: string;

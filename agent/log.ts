@@ -25,6 +25,8 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Where lines go; stdout (journald under systemd) when omitted. Tests pass a stream. */
   destination?: DestinationStream;
+  /** A second destination that keeps recent lines (logs.tail, diagnostics). */
+  keep?: DestinationStream;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -34,7 +36,10 @@ export function createLogger(options: LoggerOptions): Logger {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination ? pino(settings, options.destination) : pino(settings);
+  const out = options.destination ?? pino.destination(1);
+  if (!options.keep) return pino(settings, out);
+  // Each stream takes every line the logger lets through; the logger's level decides.
+  return pino(settings, pino.multistream([{ level: "trace", stream: out }, { level: "trace", stream: options.keep }]));
 }
 
 /** A copy of `value` with every secret-looking key's value replaced, at any depth. */

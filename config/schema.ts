@@ -295,6 +295,15 @@ const mediaSchema = z.strictObject({
     .describe("Picture-loss requests force a keyframe at most this often (each one costs a burst of bits)."),
 });
 
+const managementSchema = z.strictObject({
+  rebootMinIntervalMin: z
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(30)
+    .describe("Remote reboots (system.reboot) at most this often; remembered across reboots."),
+});
+
 export const configSchema = z.strictObject({
   deviceId: z
     .string()
@@ -319,6 +328,7 @@ export const configSchema = z.strictObject({
     .superRefine(idsAreUnique)
     .describe("Cameras a doctor can watch (docs/mqtt-api.md, webrtc.offer)."),
   media: mediaSchema.prefault({}).describe("WebRTC settings shared by every camera."),
+  management: managementSchema.prefault({}).describe("Remote management (docs/mqtt-api.md, Management commands)."),
 });
 
 /** What a config file may contain (defaults not yet applied). */

@@ -1,12 +1,14 @@
 /**
- * `thea run`: the long-lived agent process. Stops in order on SIGTERM/SIGINT within a deadline
- * and exits 0; any uncaught fault is logged and exits non-zero so systemd restarts the agent.
+ * `thea run`: the long-lived agent process. Stops in order on SIGTERM/SIGINT (or agent.restart)
+ * within a deadline and exits 0; any uncaught fault is logged and exits non-zero. systemd
+ * (Restart=always) starts it again either way.
  */
 import { randomUUID } from "node:crypto";
 import { loadConfig } from "../config/load.ts";
 import { Agent } from "../agent.ts";
 import { messageOf } from "../errors.ts";
 import { createLogger, redactSecrets } from "../log.ts";
+import { LogRing } from "../management/logRing.ts";
 import { cached } from "../telemetry/cached.ts";
 import { readClockSynchronized } from "../telemetry/clock.ts";
 import { agentVersion } from "../version.ts";
@@ -22,7 +24,9 @@ export async function runCommand(configPath: string | undefined, env: Record<str
     return 1;
   }
   const { config, hash } = loaded;
-  const log = createLogger({ level: config.log.level });
+  const recentLogs = new LogRing();
+  const log = createLogger({ level: config.log.level, keep: recentLogs });
+  let shutdown: (signal: string) => void = () => undefined;
   const agent = new Agent({
     config,
     configHash: hash,
@@ -32,6 +36,9 @@ export async function runCommand(configPath: string | undefined, env: Record<str
     startedAt: new Date(),
     env,
     clockSynchronized: cached(() => readClockSynchronized(), 60_000),
+    recentLogs,
+    // Deferred a turn so the command asking for it has returned and its answer is in flight.
+    lifecycle: { restart: (reason) => setImmediate(() => shutdown(reason)) },
   });
 
   const fail = (kind: string) => (error: unknown) => {
@@ -42,10 +49,10 @@ export async function runCommand(configPath: string | undefined, env: Record<str
   process.on("unhandledRejection", fail("unhandled promise rejection"));
 
   let stopping = false;
-  const shutdown = (signal: string) => {
+  shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutdown requested");
+    log.info({ why }, "shutdown requested");
     const deadline = setTimeout(() => {
       log.warn({ deadlineMs: STOP_DEADLINE_MS }, "stop took too long; exiting anyway");
       process.exit(0);

@@ -39,7 +39,9 @@ export class CommandRouter {
   readonly #options: CommandRouterOptions;
   readonly #log: Logger;
   readonly #commands: Map<string, Command>;
-  readonly #onMessage = (message: IncomingMessage) => void this.#handle(message);
+  readonly #onMessage = (message: IncomingMessage) => this.#track(this.#handle(message));
+  /** Requests being handled, so stop() can let their answers go out first. */
+  readonly #inFlight = new Set<Promise<void>>();
   readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxEntries: 512 });
   #running = 0;
 
@@ -54,8 +56,24 @@ export class CommandRouter {
     this.#options.session.subscribe(this.#options.topics.commandFilter);
   }
 
-  stop(): void {
+  /** Takes no more requests, then waits (at most `drainMs`) for the answers of those in flight. */
+  async stop(drainMs = 2000): Promise<void> {
     this.#options.session.off("message", this.#onMessage);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, drainMs);
+    });
+    await Promise.race([Promise.allSettled([...this.#inFlight]), deadline]);
+    clearTimeout(timer);
+  }
+
+  #track(handling: Promise<void>): void {
+    this.#inFlight.add(handling);
+    const done = () => this.#inFlight.delete(handling);
+    handling.then(done, (error: unknown) => {
+      done();
+      this.#log.error({ err: messageOf(error) }, "answering a command failed");
+    });
   }
 
   async #handle(message: IncomingMessage): Promise<void> {

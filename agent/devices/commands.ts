@@ -19,6 +19,12 @@ export function peripheralCommands(manager: PeripheralManager, peripherals: read
       params: z.strictObject({}),
       run: () => ({ peripherals: manager.list() }),
     }),
+    defineCommand({
+      name: "peripherals.rescan",
+      description: "Look for every disconnected peripheral's device now (after replugging a cable) instead of waiting for the next retry.",
+      params: z.strictObject({}),
+      run: () => ({ rescanned: manager.rescan(), peripherals: manager.list() }),
+    }),
     ...deviceCommandSpecs(peripherals).map((spec) => deviceCommand(manager, spec)),
   ];
 }

@@ -84,6 +84,11 @@ export class PeripheralManager {
     return peripheral.execute(command, params);
   }
 
+  /** Every disconnected peripheral looks for its device now instead of after its backoff. */
+  rescan(): string[] {
+    return this.#peripherals.filter((peripheral) => peripheral.rescan()).map((peripheral) => peripheral.config.id);
+  }
+
   list(): PeripheralState[] {
     return this.#peripherals.map((peripheral) => peripheral.state);
   }

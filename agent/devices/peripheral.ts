@@ -72,6 +72,11 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     return this.#protocol.execute(command, params);
   }
 
+  /** Looks for the device again now (peripherals.rescan); true when it was waiting to retry. */
+  rescan(): boolean {
+    return this.#link.retryNow();
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#keepAlive);
     this.#protocol?.disconnected();

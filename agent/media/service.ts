@@ -117,6 +117,11 @@ export class MediaService {
     await this.#session(sessionId).close("closed by the viewer");
   }
 
+  /** Viewer sessions open now: a consultation that a restart would cut. */
+  liveSessionCount(): number {
+    return this.#sessions.size;
+  }
+
   sessions(): { sessions: ViewerSessionInfo[]; cameras: CameraStatus[] } {
     return {
       sessions: [...this.#sessions.values()].map((session) => session.info()),

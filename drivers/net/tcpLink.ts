@@ -30,6 +30,7 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
   #server: net.Server | undefined;
   #socket: net.Socket | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #again: (() => void) | undefined;
   #attempt = 0;
   #stopped = true;
 
@@ -58,6 +59,16 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
   write(bytes: Uint8Array): boolean {
     if (!this.#socket || this.#socket.destroyed) return false;
     this.#socket.write(bytes);
+    return true;
+  }
+
+  retryNow(): boolean {
+    const again = this.#again;
+    if (this.#stopped || again === undefined) return false;
+    clearTimeout(this.#timer);
+    this.#again = undefined;
+    this.#attempt = 0;
+    again();
     return true;
   }
 
@@ -105,6 +116,10 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
     const retryInMs = retryDelayMs(this.#attempt);
     this.#attempt += 1;
     this.emit("state", { connected: false, error: reason, retryInMs });
-    this.#timer = setTimeout(again, retryInMs);
+    this.#again = again;
+    this.#timer = setTimeout(() => {
+      this.#again = undefined;
+      again();
+    }, retryInMs);
   }
 }

@@ -43,6 +43,11 @@ export class UdpLink extends EventEmitter<LinkEvents> implements ByteLink {
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
+  /** A UDP socket has no connection to retry. */
+  retryNow(): boolean {
+    return false;
+  }
+
   write(bytes: Uint8Array): boolean {
     if (!this.#socket || !this.#peer) return false;
     this.#socket.send(bytes, this.#peer.port, this.#peer.address);

@@ -34,6 +34,8 @@ export interface ByteLink extends EventEmitter<LinkEvents> {
   stop(): Promise<void>;
   /** Sends bytes to the device; false when there is no connection. */
   write(bytes: Uint8Array): boolean;
+  /** Tries to reconnect at once instead of waiting out the backoff; false when no retry was pending. */
+  retryNow(): boolean;
 }
 
 /** Reconnect delay: doubling from `initialMs`, capped (devices on a cable, no fleet to spread). */
@@ -82,7 +84,17 @@ export class SerialLink extends EventEmitter<LinkEvents> implements ByteLink {
     return true;
   }
 
+  retryNow(): boolean {
+    if (this.#stopped || this.#timer === undefined) return false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#attempt = 0;
+    void this.#connect();
+    return true;
+  }
+
   async #connect(): Promise<void> {
+    this.#timer = undefined;
     if (this.#stopped) return;
     let path: string | undefined;
     try {

@@ -1,0 +1,29 @@
+/**
+ * Writing a file so that a power cut leaves either the old or the new contents, never a mix:
+ * write a temporary file beside it, fsync it, rename it over the old one, fsync the directory.
+ */
+import { open, rename, rm } from "node:fs/promises";
+import path from "node:path";
+
+export async function writeFileAtomic(target: string, contents: string | Uint8Array): Promise<void> {
+  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  const file = await open(temporary, "w", 0o600);
+  try {
+    await file.writeFile(contents);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  try {
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  const directory = await open(path.dirname(target), "r");
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
