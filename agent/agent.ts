@@ -17,13 +17,24 @@ import { EventLog } from "./events.ts";
 import { managementCommands } from "./management/commands.ts";
 import { DiagnosticsBundles } from "./management/diagnostics.ts";
 import { RebootGuard, rebootSystem } from "./management/reboot.ts";
-import { redactSecrets, type Logger } from "./log.ts";
+import { redactSecrets, type Logger, type LogLevels } from "./log.ts";
+import type { ResolvedConfig } from "./config/load.ts";
+import { ConfigService } from "./config/service.ts";
+import type { StartupConfig } from "./config/startup.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
 import { deviceTopics } from "./mqtt/topics.ts";
 import { SystemdNotifier } from "./systemd/notify.ts";
 import { HealthCollector } from "./telemetry/health.ts";
 import { TelemetryReporter } from "./telemetry/reporter.ts";
 import { offlineStatus } from "./telemetry/status.ts";
+
+/** What the agent needs besides its context to take configuration from afar. */
+export interface RemoteConfigSetup {
+  startup: Pick<StartupConfig, "store" | "state" | "localRaw" | "local">;
+  /** Makes `config` the context's config (what every service reads from then on). */
+  replaceConfig(config: ResolvedConfig, hash: string): void;
+  logLevels: LogLevels;
+}
 
 export class Agent {
   readonly #ctx: AgentContext;
@@ -39,12 +50,13 @@ export class Agent {
   readonly #peripherals: PeripheralManager;
   readonly #media: MediaService;
   readonly #events: EventLog;
+  readonly #config: ConfigService;
   readonly #pendingDrops: Record<string, number> = {};
   #dropTimer: NodeJS.Timeout | undefined;
   #readyTimer: NodeJS.Timeout | undefined;
   #ready = false;
 
-  constructor(ctx: AgentContext) {
+  constructor(ctx: AgentContext, remote: RemoteConfigSetup) {
     this.#ctx = ctx;
     this.#log = ctx.log.child({ ns: "agent" });
     this.#topics = deviceTopics(ctx.config.deviceId);
@@ -80,12 +92,25 @@ export class Agent {
     this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events });
     this.#media = new MediaService({ ctx, session: this.#session, topics: this.#topics, events: this.#events });
     this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events });
+    this.#config = new ConfigService({
+      ctx,
+      session: this.#session,
+      topics: this.#topics,
+      ...remote.startup,
+      liveSessions: () => this.#media.liveSessionCount(),
+      applyLive: async (config, hash, changed) => {
+        remote.replaceConfig(config, hash);
+        if (changed.includes("log")) remote.logLevels.set(config.log.level);
+        if (changed.includes("telemetry")) this.#reporter.reconfigure();
+        if (changed.includes("peripherals")) await this.#peripherals.reconfigure(config.peripherals);
+      },
+    });
     this.#router = new CommandRouter({
       session: this.#session,
       topics: this.#topics,
       commands: [
         ...builtinCommands(ctx, this.#health),
-        ...peripheralCommands(this.#peripherals, ctx.config.peripherals),
+        ...peripheralCommands(this.#peripherals),
         ...mediaCommands(this.#media),
         ...managementCommands({
           ctx,
@@ -126,6 +151,7 @@ export class Agent {
     this.#reporter.start();
     this.#peripherals.start();
     this.#media.start();
+    this.#config.start();
     this.#router.start();
     this.#session.on("connected", () => void this.#becomeReady("online: connected to the broker"));
     this.#session.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
@@ -146,6 +172,7 @@ export class Agent {
     clearTimeout(this.#dropTimer);
     await this.#notifier.stopping();
     await this.#router.stop();
+    await this.#config.stop();
     this.#reporter.stop();
     await this.#media.stop();
     await this.#peripherals.stop();

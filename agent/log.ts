@@ -21,12 +21,40 @@ const REDACT_PATHS = ["password", "secret", "token", "credential"].flatMap((name
   `*.*.*.*.${name}`,
 ]);
 
+/**
+ * Changes the level of a logger and of every child made from it. pino copies the level into a
+ * child when it is made, so children are tracked (weakly) as they are created.
+ */
+export class LogLevels {
+  readonly #children = new Set<WeakRef<Logger>>();
+  #root: Logger | undefined;
+
+  attach(root: Logger): void {
+    this.#root = root;
+  }
+
+  track(child: Logger): void {
+    this.#children.add(new WeakRef(child));
+  }
+
+  set(level: LogLevel): void {
+    if (this.#root) this.#root.level = level;
+    for (const ref of this.#children) {
+      const child = ref.deref();
+      if (child) child.level = level;
+      else this.#children.delete(ref);
+    }
+  }
+}
+
 export interface LoggerOptions {
   level: LogLevel;
   /** Where lines go; stdout (journald under systemd) when omitted. Tests pass a stream. */
   destination?: DestinationStream;
   /** A second destination that keeps recent lines (logs.tail, diagnostics). */
   keep?: DestinationStream;
+  /** Lets the level be changed later, children included. */
+  levels?: LogLevels;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -35,11 +63,13 @@ export function createLogger(options: LoggerOptions): Logger {
     base: { app: "thea" },
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
+    ...(options.levels && { onChild: (child: Logger) => options.levels?.track(child) }),
   };
   const out = options.destination ?? pino.destination(1);
-  if (!options.keep) return pino(settings, out);
-  // Each stream takes every line the logger lets through; the logger's level decides.
-  return pino(settings, pino.multistream([{ level: "trace", stream: out }, { level: "trace", stream: options.keep }]));
+  // With a kept copy, each stream takes every line the logger lets through; the logger's level decides.
+  const logger = options.keep ? pino(settings, pino.multistream([{ level: "trace", stream: out }, { level: "trace", stream: options.keep }])) : pino(settings, out);
+  options.levels?.attach(logger);
+  return logger;
 }
 
 /** A copy of `value` with every secret-looking key's value replaced, at any depth. */

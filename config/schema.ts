@@ -302,6 +302,13 @@ const managementSchema = z.strictObject({
     .max(7 * 24 * 60)
     .default(30)
     .describe("Remote reboots (system.reboot) at most this often; remembered across reboots."),
+  configGraceSec: seconds(10, 3600)
+    .default(120)
+    .describe("After a remote config change that restarts the agent, it must reach the broker within this long, else the last known good config comes back."),
+  allowRemoteBootstrap: z
+    .boolean()
+    .default(false)
+    .describe("Let a remote config change (with allowBootstrap) touch deviceId and mqtt. Only this file can allow it."),
 });
 
 export const configSchema = z.strictObject({

@@ -4,10 +4,10 @@
  * (Restart=always) starts it again either way.
  */
 import { randomUUID } from "node:crypto";
-import { loadConfig } from "../config/load.ts";
+import { loadStartupConfig } from "../config/startup.ts";
 import { Agent } from "../agent.ts";
 import { messageOf } from "../errors.ts";
-import { createLogger, redactSecrets } from "../log.ts";
+import { createLogger, LogLevels, redactSecrets } from "../log.ts";
 import { LogRing } from "../management/logRing.ts";
 import { cached } from "../telemetry/cached.ts";
 import { readClockSynchronized } from "../telemetry/clock.ts";
@@ -17,29 +17,40 @@ import { agentVersion } from "../version.ts";
 const STOP_DEADLINE_MS = 4500;
 
 export async function runCommand(configPath: string | undefined, env: Record<string, string | undefined>): Promise<number> {
-  const loaded = await loadConfig({ path: configPath, env });
+  const loaded = await loadStartupConfig({ path: configPath, env });
   if (!loaded.ok) {
     for (const error of loaded.errors) process.stderr.write(`${error}\n`);
     process.stderr.write("thea: refusing to start with an invalid configuration\n");
     return 1;
   }
-  const { config, hash } = loaded;
+  const { startup } = loaded;
+  let current = { config: startup.config, hash: startup.hash };
+  const { config, hash } = current;
   const recentLogs = new LogRing();
-  const log = createLogger({ level: config.log.level, keep: recentLogs });
+  const logLevels = new LogLevels();
+  const log = createLogger({ level: config.log.level, keep: recentLogs, levels: logLevels });
   let shutdown: (signal: string) => void = () => undefined;
-  const agent = new Agent({
-    config,
-    configHash: hash,
-    log,
-    version: agentVersion(),
-    bootId: randomUUID(),
-    startedAt: new Date(),
-    env,
-    clockSynchronized: cached(() => readClockSynchronized(), 60_000),
-    recentLogs,
-    // Deferred a turn so the command asking for it has returned and its answer is in flight.
-    lifecycle: { restart: (reason) => setImmediate(() => shutdown(reason)) },
-  });
+  const agent = new Agent(
+    {
+      // Getters: a live remote config change replaces what every service reads.
+      get config() {
+        return current.config;
+      },
+      get configHash() {
+        return current.hash;
+      },
+      log,
+      version: agentVersion(),
+      bootId: randomUUID(),
+      startedAt: new Date(),
+      env,
+      clockSynchronized: cached(() => readClockSynchronized(), 60_000),
+      recentLogs,
+      // Deferred a turn so the command asking for it has returned and its answer is in flight.
+      lifecycle: { restart: (reason) => setImmediate(() => shutdown(reason)) },
+    },
+    { startup, logLevels, replaceConfig: (next, nextHash) => (current = { config: next, hash: nextHash }) },
+  );
 
   const fail = (kind: string) => (error: unknown) => {
     log.fatal({ err: messageOf(error), stack: error instanceof Error ? error.stack : undefined }, kind);
@@ -68,7 +79,10 @@ export async function runCommand(configPath: string | undefined, env: Record<str
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 
-  log.info({ config: redactSecrets(config), configHash: hash, configPath }, "configuration loaded");
+  log.info(
+    { config: redactSecrets(config), configHash: hash, configPath, remoteVersion: startup.state.applied.version, remoteError: startup.state.lastError ?? undefined },
+    "configuration loaded",
+  );
   await agent.start();
   return await new Promise<never>(() => {
     // Runs until a signal or a fault ends the process.

@@ -83,9 +83,9 @@ export async function resolveConfig(
   return { ok: true, config: resolved, hash: configHash(resolved) };
 }
 
-type Raw = { ok: true; value: unknown } | { ok: false; errors: string[] };
+export type Raw = { ok: true; value: unknown } | { ok: false; errors: string[] };
 
-async function readConfigFile(path: string): Promise<Raw> {
+export async function readConfigFile(path: string): Promise<Raw> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -102,7 +102,7 @@ async function readConfigFile(path: string): Promise<Raw> {
   }
 }
 
-function applyEnvOverrides(
+export function applyEnvOverrides(
   value: unknown,
   env: Record<string, string | undefined>,
 ): { value: unknown; sources: Map<string, string> } {

@@ -1,17 +1,18 @@
 /**
- * Commands about the peripherals: peripherals.list, and every command a configured driver takes
- * (ptz.move, …), which address a peripheral by id — optional when only one peripheral takes it.
+ * Commands about the peripherals: peripherals.list, peripherals.rescan, and every command a
+ * driver takes (ptz.move, …), which address a peripheral by id — optional when only one
+ * peripheral takes it. Device commands exist for every registered driver, so peripherals added
+ * by a remote config change are commanded without a restart.
  */
 import { z } from "zod";
-import { driverById } from "../../drivers/index.ts";
+import { DRIVERS } from "../../drivers/index.ts";
 import { DeviceCommandError, type DeviceCommandSpec } from "../../drivers/types.ts";
-import type { PeripheralConfig } from "../../config/schema.ts";
 import { defineCommand, type Command } from "../commands/command.ts";
 import { formatIssues } from "../config/load.ts";
 import { TheaError } from "../errors.ts";
 import type { PeripheralManager } from "./manager.ts";
 
-export function peripheralCommands(manager: PeripheralManager, peripherals: readonly PeripheralConfig[]): Command[] {
+export function peripheralCommands(manager: PeripheralManager): Command[] {
   return [
     defineCommand({
       name: "peripherals.list",
@@ -25,16 +26,14 @@ export function peripheralCommands(manager: PeripheralManager, peripherals: read
       params: z.strictObject({}),
       run: () => ({ rescanned: manager.rescan(), peripherals: manager.list() }),
     }),
-    ...deviceCommandSpecs(peripherals).map((spec) => deviceCommand(manager, spec)),
+    ...deviceCommandSpecs().map((spec) => deviceCommand(manager, spec)),
   ];
 }
 
-/** The distinct device commands of the configured peripherals' drivers. */
-function deviceCommandSpecs(peripherals: readonly PeripheralConfig[]): DeviceCommandSpec[] {
+/** The distinct device commands of every registered driver. */
+function deviceCommandSpecs(): DeviceCommandSpec[] {
   const specs = new Map<string, DeviceCommandSpec>();
-  for (const peripheral of peripherals) {
-    for (const spec of driverById(peripheral.driver)?.commands ?? []) specs.set(spec.name, spec);
-  }
+  for (const spec of DRIVERS.flatMap((driver) => driver.commands)) specs.set(spec.name, spec);
   return [...specs.values()];
 }
 

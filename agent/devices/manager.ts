@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { driverById } from "../../drivers/index.ts";
 import type { DeviceReading } from "../../drivers/types.ts";
+import type { PeripheralConfig } from "../../config/schema.ts";
 import type { AgentContext } from "../context.ts";
 import { messageOf, TheaError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -42,28 +43,52 @@ export class PeripheralManager {
   }
 
   start(): void {
-    for (const config of this.#options.ctx.config.peripherals) {
-      const driver = driverById(config.driver);
-      if (!driver) continue; // the schema only admits registered drivers
-      const peripheral = new PeripheralSession({ config, driver });
-      const throttle = new ReadingThrottle(config.publishRateHz);
-      peripheral.on("reading", (reading, receivedAt) => {
-        const due = throttle.offer(reading, receivedAt.getTime());
-        if (due) this.#storeReading(peripheral, due, receivedAt);
-      });
-      peripheral.on("connection", (state) => {
-        const details = { peripheral: state.peripheral, driver: state.driver, path: state.path, error: state.lastError };
-        this.#options.events.record(state.connected ? "peripheral.connected" : "peripheral.disconnected", details);
-      });
-      peripheral.on("state", (state) => {
-        this.#log.info({ peripheral: state.peripheral, connected: state.connected, path: state.path, error: state.lastError }, "peripheral state");
-        void this.#publishState(state);
-      });
-      this.#peripherals.push(peripheral);
-      peripheral.start();
-    }
+    for (const config of this.#options.ctx.config.peripherals) this.#add(config);
     this.#options.session.on("connected", this.#onConnected);
     this.#refreshTimer = setInterval(() => this.#publishAllStates(), STATE_REFRESH_MS);
+  }
+
+  /**
+   * Takes a new peripheral list without a restart: removed and changed peripherals are stopped
+   * (a removed one's retained state is cleared), new and changed ones started; untouched ones
+   * keep their connection.
+   */
+  async reconfigure(peripherals: readonly PeripheralConfig[]): Promise<void> {
+    const wanted = new Map(peripherals.map((config) => [config.id, config]));
+    const going = this.#peripherals.filter((peripheral) => JSON.stringify(wanted.get(peripheral.config.id)) !== JSON.stringify(peripheral.config));
+    for (const peripheral of going) this.#peripherals.splice(this.#peripherals.indexOf(peripheral), 1);
+    await Promise.all(going.map((peripheral) => peripheral.stop()));
+    for (const peripheral of going) {
+      if (!wanted.has(peripheral.config.id)) await this.#options.session.publish(this.#options.topics.peripheralState(peripheral.config.id), "", { qos: 1, retain: true });
+    }
+    const running = new Set(this.#peripherals.map((peripheral) => peripheral.config.id));
+    for (const config of peripherals) {
+      if (running.has(config.id)) continue;
+      const added = this.#add(config);
+      if (added) void this.#publishState(added.state);
+    }
+  }
+
+  #add(config: PeripheralConfig): PeripheralSession | undefined {
+    const driver = driverById(config.driver);
+    if (!driver) return undefined; // the schema only admits registered drivers
+    const peripheral = new PeripheralSession({ config, driver });
+    const throttle = new ReadingThrottle(config.publishRateHz);
+    peripheral.on("reading", (reading, receivedAt) => {
+      const due = throttle.offer(reading, receivedAt.getTime());
+      if (due) this.#storeReading(peripheral, due, receivedAt);
+    });
+    peripheral.on("connection", (state) => {
+      const details = { peripheral: state.peripheral, driver: state.driver, path: state.path, error: state.lastError };
+      this.#options.events.record(state.connected ? "peripheral.connected" : "peripheral.disconnected", details);
+    });
+    peripheral.on("state", (state) => {
+      this.#log.info({ peripheral: state.peripheral, connected: state.connected, path: state.path, error: state.lastError }, "peripheral state");
+      void this.#publishState(state);
+    });
+    this.#peripherals.push(peripheral);
+    peripheral.start();
+    return peripheral;
   }
 
   async stop(): Promise<void> {

@@ -32,6 +32,10 @@ export interface DeviceTopics {
   viewerGone(viewerId: string): string;
   /** The viewer id of a `viewerGone` topic, or undefined for any other topic. */
   viewerIdOfGone(topic: string): string | undefined;
+  /** Retained, written by technicians: the remote configuration layer the box should run. */
+  readonly configDesired: string;
+  /** Retained, by the agent: the applied version, its hash, the effective config, the last error. */
+  readonly configReported: string;
 }
 
 export function deviceTopics(deviceId: string): DeviceTopics {
@@ -50,6 +54,8 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     peripheralState: (id) => `${root}/peripherals/${id}/state`,
     webrtcCandidate: (sessionId) => `${root}/webrtc/${sessionId}/candidate`,
     viewerGoneFilter: `${viewersPrefix}+/gone`,
+    configDesired: `${root}/config/desired`,
+    configReported: `${root}/config/reported`,
     viewerGone: (viewerId) => `${viewersPrefix}${viewerId}/gone`,
     viewerIdOfGone: (topic) => {
       if (!topic.startsWith(viewersPrefix) || !topic.endsWith("/gone")) return undefined;

@@ -37,6 +37,16 @@ export class TelemetryReporter {
 
   start(): void {
     this.#options.session.on("connected", this.#onConnected);
+    this.#schedule();
+  }
+
+  /** Takes a new telemetry.healthIntervalSec (a live config change). */
+  reconfigure(): void {
+    clearInterval(this.#timer);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     const intervalMs = this.#options.ctx.config.telemetry.healthIntervalSec * 1000;
     this.#timer = setInterval(() => void this.#publishHealth(), intervalMs);
   }

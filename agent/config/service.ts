@@ -1,0 +1,212 @@
+/**
+ * Declarative configuration from afar. Technicians write the remote layer the box should run to
+ * `…/config/desired` (retained); the agent validates it over its own file, applies it — live for
+ * log level, telemetry and peripherals, by a clean restart for the rest — persists it atomically
+ * and reports on `…/config/reported` (retained). A change that restarts the agent is on trial
+ * until the agent is back and has reached the broker; if it does not within
+ * management.configGraceSec (or keeps crashing, see startup.ts), the last known good layer comes
+ * back by itself. An invalid or forbidden change is refused with every problem listed, and the
+ * running config is kept.
+ */
+import { z } from "zod";
+import type { AgentContext } from "../context.ts";
+import { messageOf } from "../errors.ts";
+import { redactSecrets, type Logger } from "../log.ts";
+import type { ConnectedInfo, IncomingMessage, MqttSession } from "../mqtt/session.ts";
+import type { DeviceTopics } from "../mqtt/topics.ts";
+import { applyEnvOverrides, formatIssues, resolveConfig, type ResolvedConfig } from "./load.ts";
+import { changedKeys, desiredConfigSchema, layer, mergePatch, needsRestart, touchedBootstrapKeys, type JsonObject } from "./remote.ts";
+import type { ConfigError, RemoteConfigState, RemoteConfigStore } from "./remoteStore.ts";
+import { revert } from "./startup.ts";
+
+/** `…/config/reported`. */
+export interface ConfigReported {
+  version: number;
+  hash: string;
+  appliedAt: string | null;
+  /** applied: running it; restarting: restarting onto it; waiting-for-idle: will restart when no consultation is live; trial: restarted onto it, not yet confirmed. */
+  state: "applied" | "restarting" | "waiting-for-idle" | "trial";
+  config: unknown;
+  lastError: ConfigError | null;
+}
+
+export interface ConfigServiceOptions {
+  ctx: AgentContext;
+  session: MqttSession;
+  topics: DeviceTopics;
+  store: RemoteConfigStore;
+  state: RemoteConfigState;
+  /** The box's own file as parsed (the base of every remote layer). */
+  localRaw: unknown;
+  /** The box's own file, validated: bootstrap permission comes from here only. */
+  local: ResolvedConfig;
+  /** Takes a config whose changes are all live-applicable. */
+  applyLive: (config: ResolvedConfig, hash: string, changed: readonly string[]) => Promise<void>;
+  liveSessions: () => number;
+  machineIdPath?: string;
+  /** How often to look again whether the consultation holding up a restart has ended. */
+  idleCheckMs?: number;
+}
+
+const VERSION_ONLY = z.object({ version: z.int() }).partial();
+
+export class ConfigService {
+  readonly #options: ConfigServiceOptions;
+  readonly #log: Logger;
+  readonly #state: RemoteConfigState;
+  readonly #onConnected = (info: ConnectedInfo) => void this.#connected(info);
+  readonly #onMessage = (message: IncomingMessage) => {
+    if (message.topic === this.#options.topics.configDesired) this.#queue = this.#queue.then(() => this.#desired(message.payload));
+  };
+  #queue: Promise<void> = Promise.resolve();
+  #phase: ConfigReported["state"];
+  #graceTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ConfigServiceOptions) {
+    this.#options = options;
+    this.#log = options.ctx.log.child({ ns: "config" });
+    this.#state = options.state;
+    this.#phase = options.state.trial ? "trial" : "applied";
+  }
+
+  start(): void {
+    const { session, topics, ctx } = this.#options;
+    session.on("connected", this.#onConnected);
+    session.on("message", this.#onMessage);
+    session.subscribe(topics.configDesired);
+    if (this.#state.trial) {
+      const graceSec = ctx.config.management.configGraceSec;
+      this.#graceTimer = setTimeout(() => void this.#undoTrial(`the broker was not reached within ${graceSec} s`), graceSec * 1000);
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#graceTimer);
+    clearInterval(this.#idleTimer);
+    this.#options.session.off("connected", this.#onConnected);
+    this.#options.session.off("message", this.#onMessage);
+    await this.#queue;
+  }
+
+  async #connected(_info: ConnectedInfo): Promise<void> {
+    if (this.#state.trial) {
+      // Back up on the new config and talking to the broker: it is the new known good.
+      clearTimeout(this.#graceTimer);
+      this.#state.trial = null;
+      this.#phase = "applied";
+      await this.#save();
+      this.#log.info({ version: this.#state.applied.version }, "remote config confirmed after restart");
+    }
+    await this.#report();
+  }
+
+  async #desired(payload: Buffer): Promise<void> {
+    if (payload.length === 0) return; // the retained desired config was cleared
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString("utf8"));
+    } catch {
+      return this.#reject(null, ["(payload): not valid JSON"]);
+    }
+    const claimed = VERSION_ONLY.safeParse(json);
+    const version = claimed.success ? (claimed.data.version ?? null) : null;
+    const parsed = desiredConfigSchema.safeParse(json);
+    if (!parsed.success) return this.#reject(version, formatIssues(parsed.error.issues, new Map()));
+    const desired = parsed.data;
+    // Applied, refused or undone already: the retained message comes back on every reconnect.
+    const settled = Math.max(this.#state.applied.version, this.#state.lastError?.version ?? 0);
+    if (desired.version <= settled) return;
+
+    const newLayer = (desired.config ?? mergePatch(this.#state.applied.layer, desired.patch)) as JsonObject;
+    const forbidden = this.#forbiddenKeys(newLayer, desired.allowBootstrap);
+    if (forbidden.length > 0) return this.#reject(desired.version, forbidden);
+
+    const { value, sources } = applyEnvOverrides(layer(this.#options.localRaw, newLayer), this.#options.ctx.env);
+    const resolved = await resolveConfig(value, { env: this.#options.ctx.env, sources, ...(this.#options.machineIdPath && { machineIdPath: this.#options.machineIdPath }) });
+    if (!resolved.ok) return this.#reject(desired.version, resolved.errors);
+
+    const changed = changedKeys(this.#options.ctx.config as unknown as JsonObject, resolved.config as unknown as JsonObject);
+    const previous = this.#state.applied;
+    this.#state.applied = { version: desired.version, layer: newLayer, appliedAt: new Date().toISOString() };
+    this.#state.lastError = null;
+    if (!needsRestart(changed)) {
+      try {
+        await this.#options.applyLive(resolved.config, resolved.hash, changed);
+      } catch (error) {
+        this.#state.applied = previous;
+        return this.#reject(desired.version, [`applying it failed: ${messageOf(error)}`]);
+      }
+      await this.#save();
+      this.#log.info({ version: desired.version, changed }, "remote config applied live");
+      return this.#report();
+    }
+    this.#state.trial = { previous, since: new Date().toISOString(), starts: 0 };
+    await this.#save();
+    this.#log.info({ version: desired.version, changed }, "remote config needs a restart");
+    this.#restartWhenIdle(`config version ${desired.version}`);
+  }
+
+  /** deviceId and mqtt only with both permissions; dataDir never (the layer itself lives there). */
+  #forbiddenKeys(newLayer: JsonObject, allowBootstrap: boolean): string[] {
+    const allowed = allowBootstrap && this.#options.local.management.allowRemoteBootstrap;
+    return touchedBootstrapKeys(newLayer)
+      .filter((key) => key === "dataDir" || !allowed)
+      .map((key) =>
+        key === "dataDir"
+          ? "dataDir: cannot be set remotely"
+          : `${key}: set by the box's own file; a remote change may touch it only with allowBootstrap and management.allowRemoteBootstrap in that file`,
+      );
+  }
+
+  #restartWhenIdle(reason: string): void {
+    const attempt = () => {
+      if (this.#options.liveSessions() > 0) return false;
+      clearInterval(this.#idleTimer);
+      this.#phase = "restarting";
+      void this.#report().finally(() => this.#options.ctx.lifecycle.restart(reason));
+      return true;
+    };
+    if (attempt()) return;
+    this.#phase = "waiting-for-idle";
+    void this.#report();
+    this.#idleTimer = setInterval(attempt, this.#options.idleCheckMs ?? 5000);
+  }
+
+  async #undoTrial(why: string): Promise<void> {
+    if (!this.#state.trial) return;
+    const version = this.#state.applied.version;
+    revert(this.#state, new Date().toISOString(), why);
+    await this.#save();
+    this.#log.error({ version, why }, "remote config undone; restarting on the last known good");
+    this.#options.ctx.lifecycle.restart(`config version ${version} undone`);
+  }
+
+  async #reject(version: number | null, errors: string[]): Promise<void> {
+    this.#state.lastError = { version, at: new Date().toISOString(), errors };
+    this.#log.warn({ version, errors }, "remote config refused; keeping the running one");
+    await this.#save();
+    await this.#report();
+  }
+
+  async #save(): Promise<void> {
+    try {
+      await this.#options.store.save(this.#state);
+    } catch (error) {
+      this.#log.error({ err: messageOf(error), file: this.#options.store.file }, "cannot save the remote config state");
+    }
+  }
+
+  async #report(): Promise<void> {
+    const { ctx, session, topics } = this.#options;
+    const reported: ConfigReported = {
+      version: this.#state.applied.version,
+      hash: ctx.configHash,
+      appliedAt: this.#state.applied.appliedAt,
+      state: this.#phase,
+      config: redactSecrets(ctx.config),
+      lastError: this.#state.lastError,
+    };
+    await session.publish(topics.configReported, JSON.stringify(reported), { qos: 1, retain: true });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Remote configuration's pure parts and the start-up layering on a real data directory: merge
+ * patches, layering over the box's file, bootstrap keys, what restarts, and a trial that keeps
+ * crashing being undone before the agent runs.
+ */
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { changedKeys, layer, mergePatch, needsRestart, touchedBootstrapKeys } from "../../../agent/config/remote.ts";
+import { RemoteConfigStore } from "../../../agent/config/remoteStore.ts";
+import { loadStartupConfig, MAX_TRIAL_STARTS } from "../../../agent/config/startup.ts";
+
+describe("JSON merge patch (RFC 7396)", () => {
+  it("merges objects, deletes with null and replaces arrays and values (the RFC's own example)", () => {
+    const target = { title: "Goodbye!", author: { givenName: "John", familyName: "Doe" }, tags: ["example", "sample"], content: "This will be unchanged" };
+    const patch = { title: "Hello!", phoneNumber: "+01-123-456-7890", author: { familyName: null }, tags: ["example"] };
+    expect(mergePatch(target, patch)).toEqual({
+      title: "Hello!",
+      author: { givenName: "John" },
+      tags: ["example"],
+      content: "This will be unchanged",
+      phoneNumber: "+01-123-456-7890",
+    });
+    expect(target.author.familyName).toBe("Doe"); // the target is not modified
+  });
+
+  it("layers the remote over the box's file and finds what changed and what needs a restart", () => {
+    const local = { mqtt: { url: "mqtts://b" }, telemetry: { healthIntervalSec: 60 }, peripherals: [{ id: "a" }] };
+    expect(layer(local, { telemetry: { healthIntervalSec: 10 }, peripherals: [] })).toEqual({ mqtt: { url: "mqtts://b" }, telemetry: { healthIntervalSec: 10 }, peripherals: [] });
+    expect(touchedBootstrapKeys({ mqtt: {}, log: {}, deviceId: "x" })).toEqual(["deviceId", "mqtt"]);
+    expect(changedKeys({ log: { level: "info" }, outbox: { a: 1 } }, { log: { level: "warn" }, outbox: { a: 1 } })).toEqual(["log"]);
+    expect(needsRestart(["log", "telemetry", "peripherals"])).toBe(false);
+    expect(needsRestart(["peripherals", "cameras"])).toBe(true);
+  });
+});
+
+describe("start-up configuration", () => {
+  async function boxFiles(remote: object) {
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-startup-"));
+    const dataDir = path.join(dir, "data");
+    const file = path.join(dir, "thea.yaml");
+    await writeFile(file, `deviceId: box-1\ndataDir: ${dataDir}\nmqtt: { url: "mqtt://b" }\ntelemetry: { healthIntervalSec: 60 }\n`);
+    const store = new RemoteConfigStore(dataDir);
+    await store.save({ applied: { version: 0, layer: {}, appliedAt: null }, trial: null, lastError: null, ...remote });
+    return { file, store };
+  }
+
+  it("runs the remote layer over the box's file, the environment over both", async () => {
+    const { file } = await boxFiles({ applied: { version: 4, layer: { telemetry: { healthIntervalSec: 15 }, log: { level: "warn" } }, appliedAt: "2026-11-23T10:00:00Z" } });
+    const loaded = await loadStartupConfig({ path: file, env: { THEA_LOG_LEVEL: "debug" } });
+    expect(loaded.ok && loaded.startup.config).toMatchObject({ telemetry: { healthIntervalSec: 15 }, log: { level: "debug" } });
+    expect(loaded.ok && loaded.startup.local.telemetry.healthIntervalSec).toBe(60);
+  });
+
+  it("undoes a trial that keeps failing to come up, back to the previous layer, and says why", async () => {
+    const previous = { version: 3, layer: { telemetry: { healthIntervalSec: 30 } }, appliedAt: "2026-11-23T09:00:00Z" };
+    const { file, store } = await boxFiles({
+      applied: { version: 4, layer: { telemetry: { healthIntervalSec: 15 } }, appliedAt: "2026-11-23T10:00:00Z" },
+      trial: { previous, since: "2026-11-23T10:00:00Z", starts: 0 },
+    });
+    for (let start = 1; start <= MAX_TRIAL_STARTS; start++) {
+      const loaded = await loadStartupConfig({ path: file, env: {} });
+      expect(loaded.ok && loaded.startup.config.telemetry.healthIntervalSec).toBe(15); // still trying version 4
+    }
+    const undone = await loadStartupConfig({ path: file, env: {} });
+    expect(undone.ok && undone.startup.config.telemetry.healthIntervalSec).toBe(30);
+    const saved = await store.load();
+    expect(saved.ok && saved.state).toMatchObject({ applied: previous, trial: null, lastError: { version: 4, errors: [expect.stringContaining("started 3 times")] } });
+  });
+
+  it("falls back to the box's file when the stored layer no longer validates", async () => {
+    const { file } = await boxFiles({ applied: { version: 5, layer: { telemetry: { healthIntervalSec: "often" } }, appliedAt: null } });
+    const loaded = await loadStartupConfig({ path: file, env: {} });
+    expect(loaded.ok && loaded.startup.config.telemetry.healthIntervalSec).toBe(60);
+    expect(loaded.ok && loaded.startup.state.lastError?.errors[0]).toMatch(/no longer validates; running on the local file: telemetry\.healthIntervalSec/);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Remote configuration against a real agent and mosquitto: desired (retained) in, reported
+ * (retained) out. Live changes keep the process; a change that needs a restart is taken over a
+ * restart (the test plays systemd and starts the agent again on the same data disk); a bad change
+ * is refused with every problem named, or — if it keeps the box off the broker — undone.
+ */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { ConfigReported } from "../../agent/config/service.ts";
+import { AgentProcess, type AgentProcessOptions } from "../helpers/agentProcess.ts";
+import { useBroker } from "../helpers/brokerFixture.ts";
+import { freePort } from "../helpers/ports.ts";
+import { PtyPair } from "../helpers/ptyPair.ts";
+import { SimulatorProcess } from "../helpers/simulatorProcess.ts";
+
+const fixture = useBroker();
+
+interface Box {
+  options: AgentProcessOptions;
+  agent: AgentProcess;
+  /** The next reported config that matches. */
+  reported: (match: (reported: ConfigReported) => boolean) => Promise<ConfigReported>;
+  desire: (desired: object) => Promise<void>;
+  /** What systemd does after the agent exits: start it again, same file, same data disk. */
+  restart: () => Promise<AgentProcess>;
+}
+
+async function box(extra: Partial<AgentProcessOptions> = {}): Promise<Box> {
+  const dataDir = path.join(await mkdtemp(path.join(tmpdir(), "thea-remote-")), "data");
+  const options: AgentProcessOptions = { brokerUrl: fixture.broker.url, dataDir, deviceId: `remote-${path.basename(path.dirname(dataDir)).slice(-6).toLowerCase()}`, ...extra };
+  const start = async () => {
+    const agent = await AgentProcess.start(options);
+    fixture.cleanup(() => agent.stop());
+    return agent;
+  };
+  const topic = (leaf: string) => `thea/v1/${options.deviceId ?? ""}/config/${leaf}`;
+  const state: Box = {
+    options,
+    agent: await start(),
+    reported: async (match) => (await fixture.watcher.next(topic("reported"), (m) => m.payload.length > 0 && match(m.json() as ConfigReported), 30_000)).json() as ConfigReported,
+    desire: (desired) => fixture.watcher.publish(topic("desired"), JSON.stringify(desired), { qos: 1, retain: true }),
+    restart: async () => {
+      state.agent = await start();
+      return state.agent;
+    },
+  };
+  fixture.cleanup(() => fixture.watcher.publish(topic("desired"), "", { qos: 1, retain: true }));
+  return state;
+}
+
+describe("remote configuration", () => {
+  it("applies live changes without restarting: log level, telemetry, a peripheral added", async () => {
+    // The level comes from the file here, not the environment (which would win over a remote change).
+    const { agent, reported, desire } = await box({ env: { THEA_LOG_LEVEL: "" } });
+    const initial = await reported((r) => r.version === 0);
+    expect(initial).toMatchObject({ state: "applied", lastError: null });
+
+    await desire({ version: 1, config: { log: { level: "warn" }, telemetry: { healthIntervalSec: 5 } } });
+    const first = await reported((r) => r.version === 1);
+    expect(first).toMatchObject({ state: "applied", lastError: null, config: { log: { level: "warn" }, telemetry: { healthIntervalSec: 5 } } });
+    expect(first.hash).not.toBe(initial.hash);
+
+    const pty = new PtyPair(await mkdtemp(path.join(tmpdir(), "thea-remote-pty-")), "oximeter");
+    await pty.open();
+    fixture.cleanup(() => pty.close());
+    const simulator = await SimulatorProcess.start("nonin", pty.deviceEnd);
+    fixture.cleanup(() => simulator.stop());
+    const reading = fixture.watcher.next(`thea/v1/${agent.deviceId}/peripherals/oximeter/reading`, () => true, 20_000);
+    await desire({ version: 2, patch: { peripherals: [{ id: "oximeter", driver: "nonin", port: pty.agentEnd }] } });
+    expect(await reported((r) => r.version === 2)).toMatchObject({ state: "applied", config: { telemetry: { healthIntervalSec: 5 }, peripherals: [{ id: "oximeter" }] } });
+    expect((await reading).json()).toMatchObject({ peripheral: "oximeter", driver: "nonin" });
+    expect(agent.running).toBe(true); // the same process all along
+    // At warn, the devices logger (made at start) no longer writes its info lines.
+    expect(agent.stdout.lines.filter((line) => line.includes('"peripheral":"oximeter"') && line.includes('"level":30'))).toEqual([]);
+  });
+
+  it("refuses an invalid or forbidden change with every problem named, and keeps running the old one", async () => {
+    const { agent, reported, desire } = await box();
+    await desire({ version: 1, patch: { telemetry: { healthIntervalSec: 7 } } });
+    await reported((r) => r.version === 1);
+
+    await desire({ version: 2, patch: { telemetry: { healthIntervalSec: -1 }, peripherals: [{ id: "x", driver: "kettle", port: "/dev/null" }] } });
+    const invalid = await reported((r) => r.lastError?.version === 2);
+    expect(invalid).toMatchObject({ version: 1, config: { telemetry: { healthIntervalSec: 7 } } });
+    expect(invalid.lastError?.errors).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^telemetry\.healthIntervalSec: /), expect.stringMatching(/^peripherals\[0\]\.driver: /)]),
+    );
+
+    await desire({ version: 3, patch: { mqtt: { url: "mqtt://127.0.0.1:1" } } });
+    expect((await reported((r) => r.lastError?.version === 3)).lastError?.errors).toEqual([expect.stringMatching(/^mqtt: set by the box's own file/)]);
+    await desire({ version: 4, patch: { dataDir: "/tmp/elsewhere" }, allowBootstrap: true });
+    expect((await reported((r) => r.lastError?.version === 4)).lastError?.errors).toEqual(["dataDir: cannot be set remotely"]);
+
+    await fixture.watcher.publish(`thea/v1/${agent.deviceId}/config/desired`, "{not json", { qos: 1, retain: true });
+    expect((await reported((r) => r.lastError?.errors[0] === "(payload): not valid JSON")).version).toBe(1);
+    expect(agent.running).toBe(true);
+  });
+
+  it("takes a change that needs a restart over a clean restart, and keeps it", async () => {
+    const box1 = await box();
+    await box1.reported((r) => r.version === 0);
+    await box1.desire({ version: 1, patch: { outbox: { replayRatePerSec: 20 } } });
+    expect(await box1.agent.waitForExit(15_000)).toEqual({ code: 0, signal: null });
+    await box1.restart();
+    expect(await box1.reported((r) => r.version === 1 && r.state === "applied")).toMatchObject({ lastError: null, config: { outbox: { replayRatePerSec: 20 } } });
+  });
+
+  it("undoes a change that keeps the box off the broker, back to the last known good", async () => {
+    const deadBroker = `mqtt://127.0.0.1:${await freePort()}`;
+    const box1 = await box({
+      env: { THEA_MQTT_URL: "" }, // the broker's address comes from the file, so a remote change can move it
+      mqttYaml: `url: ${fixture.broker.url}`,
+      extraYaml: "management: { allowRemoteBootstrap: true, configGraceSec: 10 }",
+    });
+    await box1.desire({ version: 1, patch: { telemetry: { healthIntervalSec: 9 } } });
+    await box1.reported((r) => r.version === 1);
+    await box1.desire({ version: 2, allowBootstrap: true, patch: { mqtt: { url: deadBroker } } });
+    expect(await box1.agent.waitForExit(15_000)).toEqual({ code: 0, signal: null });
+
+    await box1.restart(); // on version 2: no broker there; after the grace period it undoes itself
+    expect(await box1.agent.waitForExit(30_000)).toEqual({ code: 0, signal: null });
+    await box1.restart();
+    const back = await box1.reported((r) => r.lastError?.version === 2);
+    expect(back).toMatchObject({ version: 1, state: "applied", config: { telemetry: { healthIntervalSec: 9 } } });
+    expect(back.lastError?.errors[0]).toMatch(/version 2 was undone \(back to version 1\): the broker was not reached within 10 s/);
+  });
+});
