@@ -20,6 +20,7 @@ import { RebootGuard, rebootSystem } from "./management/reboot.ts";
 import { redactSecrets, type Logger, type LogLevels } from "./log.ts";
 import type { ResolvedConfig } from "./config/load.ts";
 import { ConfigService } from "./config/service.ts";
+import { UpdateService } from "./update/service.ts";
 import type { StartupConfig } from "./config/startup.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
 import { deviceTopics } from "./mqtt/topics.ts";
@@ -51,6 +52,7 @@ export class Agent {
   readonly #media: MediaService;
   readonly #events: EventLog;
   readonly #config: ConfigService;
+  readonly #update: UpdateService;
   readonly #pendingDrops: Record<string, number> = {};
   #dropTimer: NodeJS.Timeout | undefined;
   #readyTimer: NodeJS.Timeout | undefined;
@@ -105,6 +107,15 @@ export class Agent {
         if (changed.includes("peripherals")) await this.#peripherals.reconfigure(config.peripherals);
       },
     });
+    this.#update = new UpdateService({
+      ctx,
+      session: this.#session,
+      topics: this.#topics,
+      liveSessions: () => this.#media.liveSessionCount(),
+      healthCheck: async () => {
+        await this.#health.collect();
+      },
+    });
     this.#router = new CommandRouter({
       session: this.#session,
       topics: this.#topics,
@@ -152,6 +163,7 @@ export class Agent {
     this.#peripherals.start();
     this.#media.start();
     this.#config.start();
+    await this.#update.start().catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "update service did not start"));
     this.#router.start();
     this.#session.on("connected", () => void this.#becomeReady("online: connected to the broker"));
     this.#session.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
@@ -173,6 +185,7 @@ export class Agent {
     await this.#notifier.stopping();
     await this.#router.stop();
     await this.#config.stop();
+    await this.#update.stop();
     this.#reporter.stop();
     await this.#media.stop();
     await this.#peripherals.stop();

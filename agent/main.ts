@@ -8,6 +8,7 @@ import { decodeCommand } from "./cli/decode.ts";
 import { simulateCommand } from "./cli/simulate.ts";
 import { runCommand } from "./cli/run.ts";
 import { consoleCommand } from "./cli/console.ts";
+import { keysCommand, releaseCommand } from "./cli/release.ts";
 import { agentVersion } from "./version.ts";
 
 const USAGE = `usage: thea <command> [options]
@@ -25,6 +26,10 @@ commands:
                         play a device on a serial port or TCP (for the demo and tests)
   console --broker mqtt://HOST:PORT [--listen HOST:PORT]
                         serve the operator console page, bridging its MQTT over WebSocket to the broker
+  keys generate [--out DIR]
+                        make an Ed25519 key pair for signing releases (docs/updates.md)
+  release pack --version V --key FILE --url URL [--out DIR] [--notes TEXT] [--min-version V] [--from DIR]
+                        build a release bundle and its signed manifest
 
 options:
   -c, --config FILE     configuration file (YAML or JSON); default $THEA_CONFIG,
@@ -50,6 +55,13 @@ async function main(argv: string[]): Promise<number> {
       speed: { type: "string" },
       broker: { type: "string" },
       listen: { type: "string" },
+      version: { type: "string" },
+      key: { type: "string" },
+      url: { type: "string" },
+      out: { type: "string" },
+      notes: { type: "string" },
+      "min-version": { type: "string" },
+      from: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -81,6 +93,11 @@ async function main(argv: string[]): Promise<number> {
       });
     case "console":
       return consoleCommand({ broker: values.broker, listen: values.listen });
+    case "keys":
+    case "release": {
+      const args = { version: values.version, key: values.key, url: values.url, out: values.out, notes: values.notes, minVersion: values["min-version"], from: values.from };
+      return command === "keys" ? keysCommand(rest, args) : releaseCommand(rest, args);
+    }
     case "version":
       process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
       return 0;

@@ -295,6 +295,23 @@ const mediaSchema = z.strictObject({
     .describe("Picture-loss requests force a keyframe at most this often (each one costs a burst of bits)."),
 });
 
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "must be HH:MM" });
+
+const updateSchema = z.strictObject({
+  trustedKeys: z
+    .array(z.string().includes("BEGIN PUBLIC KEY", { error: "must be a PEM public key (thea keys generate makes one)" }))
+    .default([])
+    .describe("Ed25519 public keys (SPKI PEM) whose signed releases this box installs; more than one while keys rotate."),
+  installRoot: z.string().min(1).default("/opt/thea").describe("Where releases/, current, previous and launch live (docs/updates.md)."),
+  maxBundleMegabytes: z.int().min(1).max(4096).default(400).describe("Bundles larger than this are refused before downloading."),
+  healthGraceSec: seconds(10, 3600).default(120).describe("A new version must reach the broker within this long, else the previous one comes back."),
+  downloadAttempts: z.int().min(1).max(100).default(8).describe("Tries (each resuming the last) before a download is given up."),
+  maintenanceWindow: z
+    .strictObject({ start: clock, end: clock })
+    .optional()
+    .describe("Local time span in which an update may cut a live consultation (otherwise it waits until no viewer is connected)."),
+});
+
 const managementSchema = z.strictObject({
   rebootMinIntervalMin: z
     .int()
@@ -336,6 +353,7 @@ export const configSchema = z.strictObject({
     .describe("Cameras a doctor can watch (docs/mqtt-api.md, webrtc.offer)."),
   media: mediaSchema.prefault({}).describe("WebRTC settings shared by every camera."),
   management: managementSchema.prefault({}).describe("Remote management (docs/mqtt-api.md, Management commands)."),
+  update: updateSchema.prefault({}).describe("Signed software updates (docs/updates.md). Set by the box's own file only."),
 });
 
 /** What a config file may contain (defaults not yet applied). */

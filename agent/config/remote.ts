@@ -42,8 +42,11 @@ function stripNulls(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== null).map(([key, inner]) => [key, stripNulls(inner)]));
 }
 
-/** Settings the box needs to reach anyone at all: set by its own file, not from afar by default. */
-export const BOOTSTRAP_KEYS = ["deviceId", "dataDir", "mqtt"] as const;
+/**
+ * Settings the box needs to reach anyone at all, and whom it trusts for software: set by its own
+ * file, not from afar by default.
+ */
+export const BOOTSTRAP_KEYS = ["deviceId", "dataDir", "mqtt", "update"] as const;
 
 export function touchedBootstrapKeys(remote: JsonObject): string[] {
   return BOOTSTRAP_KEYS.filter((key) => key in remote);

@@ -147,14 +147,18 @@ export class ConfigService {
     this.#restartWhenIdle(`config version ${desired.version}`);
   }
 
-  /** deviceId and mqtt only with both permissions; dataDir never (the layer itself lives there). */
+  /**
+   * deviceId and mqtt only with both permissions; dataDir (the layer itself lives there) and
+   * update (whose signatures the box trusts) never.
+   */
   #forbiddenKeys(newLayer: JsonObject, allowBootstrap: boolean): string[] {
     const allowed = allowBootstrap && this.#options.local.management.allowRemoteBootstrap;
+    const never = new Set(["dataDir", "update"]);
     return touchedBootstrapKeys(newLayer)
-      .filter((key) => key === "dataDir" || !allowed)
+      .filter((key) => never.has(key) || !allowed)
       .map((key) =>
-        key === "dataDir"
-          ? "dataDir: cannot be set remotely"
+        never.has(key)
+          ? `${key}: cannot be set remotely`
           : `${key}: set by the box's own file; a remote change may touch it only with allowBootstrap and management.allowRemoteBootstrap in that file`,
       );
   }

@@ -20,7 +20,12 @@ export async function writeFileAtomic(target: string, contents: string | Uint8Ar
     await rm(temporary, { force: true });
     throw error;
   }
-  const directory = await open(path.dirname(target), "r");
+  await syncDir(path.dirname(target));
+}
+
+/** Makes a rename or unlink in `dir` durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const directory = await open(dir, "r");
   try {
     await directory.sync();
   } finally {

@@ -36,6 +36,10 @@ export interface DeviceTopics {
   readonly configDesired: string;
   /** Retained, by the agent: the applied version, its hash, the effective config, the last error. */
   readonly configReported: string;
+  /** Retained, written by technicians: the signed manifest of the release to run. */
+  readonly updateDesired: string;
+  /** Retained, by the agent: where the update state machine is. */
+  readonly updateState: string;
 }
 
 export function deviceTopics(deviceId: string): DeviceTopics {
@@ -56,6 +60,8 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     viewerGoneFilter: `${viewersPrefix}+/gone`,
     configDesired: `${root}/config/desired`,
     configReported: `${root}/config/reported`,
+    updateDesired: `${root}/update/desired`,
+    updateState: `${root}/update/state`,
     viewerGone: (viewerId) => `${viewersPrefix}${viewerId}/gone`,
     viewerIdOfGone: (topic) => {
       if (!topic.startsWith(viewersPrefix) || !topic.endsWith("/gone")) return undefined;

@@ -50,7 +50,8 @@ async function box(extra: Partial<AgentProcessOptions> = {}): Promise<Box> {
   return state;
 }
 
-describe("remote configuration", () => {
+// Several agent starts per test; on a loaded 2-core machine each can take seconds.
+describe("remote configuration", { timeout: 90_000 }, () => {
   it("applies live changes without restarting: log level, telemetry, a peripheral added", async () => {
     // The level comes from the file here, not the environment (which would win over a remote change).
     const { agent, reported, desire } = await box({ env: { THEA_LOG_LEVEL: "" } });

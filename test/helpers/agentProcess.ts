@@ -28,6 +28,8 @@ export interface AgentProcessOptions {
    * unshare, so nothing is left behind) that only has this many KiB free: a disk about to fill.
    */
   nearlyFullDiskKb?: number;
+  /** What to run instead of bin/thea (with the same arguments): an installed box's launcher. */
+  command?: string;
 }
 
 export class AgentProcess {
@@ -66,7 +68,7 @@ export class AgentProcess {
     );
     const [command, args] =
       options.nearlyFullDiskKb === undefined
-        ? [THEA_BIN, ["run", "--config", configPath]]
+        ? [options.command ?? THEA_BIN, ["run", "--config", configPath]]
         : [
             "unshare",
             [

@@ -3,7 +3,7 @@
  * ExecStart) and `systemd-analyze security --offline=true` (hardening exposure).
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -12,17 +12,20 @@ import { PROJECT_ROOT } from "../helpers/agentProcess.ts";
 
 const run = promisify(execFile);
 const UNIT = path.join(PROJECT_ROOT, "systemd", "thea.service");
-const INSTALL_PREFIX = "/opt/thea/current";
+const INSTALL_PREFIX = "/opt/thea";
 
 describe("systemd/thea.service", () => {
   it("passes systemd-analyze verify", async () => {
-    // verify insists that ExecStart exists; point the install prefix at this checkout, which has
-    // the same bin/thea a box has under /opt/thea/current. Nothing else in the unit changes.
+    // verify insists that ExecStart and ReadWritePaths exist; point the install root at a
+    // directory laid out as on a box, with its launch link at this checkout's launcher.
     const unit = await readFile(UNIT, "utf8");
-    expect(unit).toContain(`ExecStart=${INSTALL_PREFIX}/bin/thea run`);
+    expect(unit).toContain(`ExecStart=${INSTALL_PREFIX}/launch run`);
     const dir = await mkdtemp(path.join(tmpdir(), "thea-unit-"));
     const copy = path.join(dir, "thea.service");
-    await writeFile(copy, unit.replaceAll(INSTALL_PREFIX, PROJECT_ROOT.replace(/\/$/, "")));
+    const root = path.join(dir, "opt-thea");
+    await mkdir(root);
+    await symlink(path.join(PROJECT_ROOT, "bin", "thea-launch"), path.join(root, "launch"));
+    await writeFile(copy, unit.replaceAll(INSTALL_PREFIX, root));
     const { stdout, stderr } = await run("systemd-analyze", ["verify", "--man=no", copy]);
     expect(`${stdout}${stderr}`.trim()).toBe("");
   });

@@ -28,7 +28,7 @@ describe("JSON merge patch (RFC 7396)", () => {
   it("layers the remote over the box's file and finds what changed and what needs a restart", () => {
     const local = { mqtt: { url: "mqtts://b" }, telemetry: { healthIntervalSec: 60 }, peripherals: [{ id: "a" }] };
     expect(layer(local, { telemetry: { healthIntervalSec: 10 }, peripherals: [] })).toEqual({ mqtt: { url: "mqtts://b" }, telemetry: { healthIntervalSec: 10 }, peripherals: [] });
-    expect(touchedBootstrapKeys({ mqtt: {}, log: {}, deviceId: "x" })).toEqual(["deviceId", "mqtt"]);
+    expect(touchedBootstrapKeys({ mqtt: {}, log: {}, deviceId: "x", update: {} })).toEqual(["deviceId", "mqtt", "update"]);
     expect(changedKeys({ log: { level: "info" }, outbox: { a: 1 } }, { log: { level: "warn" }, outbox: { a: 1 } })).toEqual(["log"]);
     expect(needsRestart(["log", "telemetry", "peripherals"])).toBe(false);
     expect(needsRestart(["peripherals", "cameras"])).toBe(true);

@@ -1,0 +1,318 @@
+/**
+ * Signed software updates, LwM2M-like: `…/update/desired` (retained) names a signed manifest;
+ * the agent verifies it, downloads (resuming), checks the digest, unpacks beside the running
+ * release, waits for no consultation (or the maintenance window), switches `current`, and
+ * restarts. The new version must reach the broker and pass its health check within
+ * update.healthGraceSec to be committed; otherwise it switches back itself — and if it cannot
+ * even start, the launcher of the last committed release does (bin/thea-launch). Every step is
+ * recorded on disk first, so a power cut resumes where it was. `…/update/state` (retained) says
+ * where it is.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import path from "node:path";
+import type { AgentContext } from "../context.ts";
+import { messageOf } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
+import type { DeviceTopics } from "../mqtt/topics.ts";
+import { download } from "./download.ts";
+import { InstallLayout } from "./layout.ts";
+import { compareVersions, verifyManifest, type Manifest } from "./manifest.ts";
+import { TERMINAL, UpdateStore, type UpdateRecord, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "./state.ts";
+
+export interface UpdateServiceOptions {
+  ctx: AgentContext;
+  session: MqttSession;
+  topics: DeviceTopics;
+  liveSessions: () => number;
+  /** The agent's own health check, run once the broker is reached on a new version. */
+  healthCheck: () => Promise<void>;
+  now?: () => Date;
+}
+
+const IDLE_CHECK_MS = 10_000;
+
+export class UpdateService {
+  readonly #options: UpdateServiceOptions;
+  readonly #log: Logger;
+  readonly #store: UpdateStore;
+  readonly #layout: InstallLayout;
+  readonly #running: string;
+  readonly #onMessage = (message: IncomingMessage) => {
+    if (message.topic === this.#options.topics.updateDesired) void this.#desired(message.payload);
+  };
+  readonly #onConnected = () => void this.#connected();
+  #record: UpdateRecord | undefined;
+  #work: Promise<void> = Promise.resolve();
+  #pending: Manifest | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: UpdateServiceOptions) {
+    this.#options = options;
+    this.#log = options.ctx.log.child({ ns: "update" });
+    this.#store = new UpdateStore(options.ctx.config.dataDir);
+    this.#layout = new InstallLayout(options.ctx.config.update.installRoot);
+    this.#running = options.ctx.version;
+  }
+
+  async start(): Promise<void> {
+    const record = await this.#store.load();
+    this.#record = record;
+    const rolledBack = await this.#layout.takeRolledBack().catch(() => undefined);
+    if (rolledBack && record.target?.version === rolledBack.version) {
+      await this.#finish("rolled-back", "crash-loop", `version ${rolledBack.version} did not come up (${rolledBack.starts} starts); back on ${this.#running}`);
+    } else if (record.state === "restarting" || record.state === "verifying-health") {
+      await this.#resumeAfterRestart(record);
+    } else if (record.target && !TERMINAL.has(record.state)) {
+      this.#run(record.target); // a power cut mid-way: carry on from the recorded step
+    }
+    const { session, topics } = this.#options;
+    session.on("connected", this.#onConnected);
+    session.on("message", this.#onMessage);
+    session.subscribe(topics.updateDesired);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#options.session.off("message", this.#onMessage);
+    this.#options.session.off("connected", this.#onConnected);
+  }
+
+  async #resumeAfterRestart(record: UpdateRecord): Promise<void> {
+    const target = record.target;
+    if (!target) return;
+    if (target.version !== this.#running) {
+      // Stopped before the switch took effect: the old release is still current. Try again.
+      await this.#layout.endTrial();
+      await this.#set("installing", { reason: "the restart onto the new version was interrupted; retrying" });
+      this.#run(target);
+      return;
+    }
+    await this.#set("verifying-health", { reason: `up on ${this.#running}; waiting for the broker and the health check` });
+    const graceSec = this.#options.ctx.config.update.healthGraceSec;
+    this.#timer = setTimeout(() => void this.#rollBack(`the broker was not reached within ${graceSec} s`), graceSec * 1000);
+  }
+
+  async #connected(): Promise<void> {
+    if (this.#record?.state === "verifying-health" && this.#record.target?.version === this.#running) {
+      await this.#report(); // reached the broker: say so before checking the rest
+      try {
+        await this.#options.healthCheck();
+      } catch (error) {
+        return this.#rollBack(`the health check failed: ${messageOf(error)}`);
+      }
+      clearTimeout(this.#timer);
+      await this.#commit();
+    }
+    await this.#report();
+  }
+
+  async #commit(): Promise<void> {
+    const previous = this.#record?.previous;
+    await this.#layout.endTrial();
+    if (previous) await this.#layout.link("previous", `releases/${previous}`);
+    await this.#layout.link("launch", `releases/${this.#running}/bin/thea-launch`);
+    await this.#layout.prune().catch((error: unknown) => this.#log.warn({ err: messageOf(error) }, "cannot remove old releases"));
+    await this.#finish("committed", "ok", `running ${this.#running}`);
+    this.#log.info({ version: this.#running }, "update committed");
+  }
+
+  async #rollBack(why: string): Promise<void> {
+    const previous = this.#record?.previous;
+    if (!previous || this.#record?.state !== "verifying-health") return;
+    this.#log.error({ version: this.#running, previous, why }, "update failed its health check; rolling back");
+    await this.#layout.link("current", `releases/${previous}`);
+    await this.#layout.endTrial();
+    await this.#finish("rolled-back", "health-check-failed", `version ${this.#running}: ${why}; back to ${previous}`);
+    this.#options.ctx.lifecycle.restart(`update ${this.#running} rolled back`);
+  }
+
+  async #desired(payload: Buffer): Promise<void> {
+    if (payload.length === 0) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString("utf8"));
+    } catch {
+      return this.#refuse(null, "bad-manifest", "update/desired is not JSON");
+    }
+    const verified = verifyManifest(json, this.#options.ctx.config.update.trustedKeys);
+    if (!verified.ok) return this.#refuse(null, verified.code, verified.reason);
+    const manifest = verified.manifest;
+    const record = this.#record;
+    if (!record) return;
+    // The retained desired manifest comes back on every reconnect: only news is acted on.
+    const known =
+      record.settled.includes(manifest.sha256) ? "already finished with" : record.target?.sha256 === manifest.sha256 ? "already in progress" : manifest.version === this.#running ? "already running" : undefined;
+    if (known) {
+      this.#log.debug({ version: manifest.version, known }, "desired update ignored");
+      return;
+    }
+    if (compareVersions(manifest.version, this.#running) < 0 && !manifest.allowDowngrade) {
+      return this.#refuse(manifest, "downgrade", `${manifest.version} is older than the running ${this.#running}; the manifest does not allow a downgrade`);
+    }
+    if (manifest.minVersion && compareVersions(this.#running, manifest.minVersion) < 0) {
+      return this.#refuse(manifest, "below-min-version", `${manifest.version} needs ${manifest.minVersion} or later first; running ${this.#running}`);
+    }
+    const maxBytes = this.#options.ctx.config.update.maxBundleMegabytes * 1024 * 1024;
+    if (manifest.size > maxBytes) return this.#refuse(manifest, "too-large", `the bundle is ${manifest.size} bytes; update.maxBundleMegabytes allows ${maxBytes}`);
+    if (!TERMINAL.has(record.state)) {
+      this.#pending = manifest; // after the one in progress
+      return;
+    }
+    record.target = manifest;
+    record.previous = null;
+    await this.#set("downloading", { progress: 0, result: null, reason: null });
+    this.#run(manifest);
+  }
+
+  #run(manifest: Manifest): void {
+    this.#work = this.#work.then(() => this.#pipeline(manifest)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "update step failed"));
+  }
+
+  async #pipeline(manifest: Manifest): Promise<void> {
+    const bundle = path.join(this.#store.dir, `${manifest.sha256}.tar.gz`);
+    const state = () => this.#record?.state;
+    if (state() === "downloading") {
+      const failure = await this.#download(manifest, bundle);
+      if (failure) return this.#finishWith(manifest, bundle, "failed", "download-failed", failure);
+      await this.#set("downloaded", { progress: 100 });
+    }
+    if (state() === "downloaded" || state() === "verifying") {
+      await this.#set("verifying");
+      const digest = await sha256Of(bundle).catch(() => "unreadable");
+      if (digest !== manifest.sha256) return this.#finishWith(manifest, bundle, "failed", "digest-mismatch", `the bundle's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
+      await this.#set("installing");
+    }
+    if (state() === "installing") {
+      try {
+        await this.#layout.unpack(bundle, manifest.version);
+      } catch (error) {
+        return this.#finishWith(manifest, bundle, "failed", "install-failed", messageOf(error));
+      }
+      await rm(bundle, { force: true });
+    }
+    if (state() === "installing" || state() === "deferred") await this.#restartWhenAllowed(manifest);
+  }
+
+  async #download(manifest: Manifest, file: string): Promise<string | undefined> {
+    const attempts = this.#options.ctx.config.update.downloadAttempts;
+    let lastReported = 0;
+    for (let attempt = 1; attempt <= attempts && !this.#stopped; attempt++) {
+      try {
+        await download({
+          url: manifest.url,
+          file: `${file}.part`,
+          size: manifest.size,
+          onProgress: (received) => {
+            const percent = Math.floor((received / manifest.size) * 100);
+            if (percent < lastReported + 5 || !this.#record) return;
+            // Progress is only reported: a resumed download finds where it was from the partial file.
+            lastReported = percent;
+            this.#record.progress = percent;
+            void this.#report();
+          },
+        });
+        await rename(`${file}.part`, file);
+        return undefined;
+      } catch (error) {
+        this.#log.warn({ attempt, err: messageOf(error) }, "bundle download interrupted");
+        if (attempt === attempts) return `${messageOf(error)} (after ${attempts} attempts)`;
+        await this.#set("downloading", { reason: `retrying: ${messageOf(error)}` });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(300_000, 1000 * 2 ** (attempt - 1))));
+      }
+    }
+    return "stopped";
+  }
+
+  async #restartWhenAllowed(manifest: Manifest): Promise<void> {
+    const live = this.#options.liveSessions();
+    if (live > 0 && !manifest.force && !this.#inMaintenanceWindow()) {
+      await this.#set("deferred", { reason: `${live} viewer session(s) live; installs when they end${this.#windowText()}` });
+      this.#timer = setTimeout(() => this.#run(manifest), IDLE_CHECK_MS);
+      return;
+    }
+    if (this.#record) this.#record.previous = this.#running;
+    await this.#set("restarting", { reason: `switching from ${this.#running} to ${manifest.version}` });
+    await this.#layout.startTrial(manifest.version, this.#running);
+    await this.#layout.link("current", `releases/${manifest.version}`);
+    this.#options.ctx.lifecycle.restart(`update to ${manifest.version}`);
+  }
+
+  #inMaintenanceWindow(): boolean {
+    const window = this.#options.ctx.config.update.maintenanceWindow;
+    if (!window) return false;
+    const now = this.#options.now?.() ?? new Date();
+    const minutes = now.getHours() * 60 + now.getMinutes();
+    const [start, end] = [window.start, window.end].map((clock) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3)));
+    if (start === undefined || end === undefined) return false;
+    return start <= end ? minutes >= start && minutes < end : minutes >= start || minutes < end;
+  }
+
+  #windowText(): string {
+    const window = this.#options.ctx.config.update.maintenanceWindow;
+    return window ? ` or in the maintenance window ${window.start}–${window.end}` : "";
+  }
+
+  async #refuse(manifest: Manifest | null, result: UpdateResult, reason: string): Promise<void> {
+    this.#log.warn({ version: manifest?.version, result, reason }, "update refused");
+    const record = this.#record;
+    if (!record || !TERMINAL.has(record.state)) return; // the one in progress carries on; the log says why this one did not
+    if (manifest) record.target = manifest;
+    await this.#finish("failed", result, reason);
+  }
+
+  async #finishWith(manifest: Manifest, bundle: string, state: UpdateStateName, result: UpdateResult, reason: string): Promise<void> {
+    await rm(bundle, { force: true });
+    await rm(`${bundle}.part`, { force: true });
+    this.#log.warn({ version: manifest.version, result, reason }, "update failed");
+    await this.#finish(state, result, reason);
+  }
+
+  async #finish(state: UpdateStateName, result: UpdateResult, reason: string): Promise<void> {
+    const record = this.#record;
+    if (record?.target && !record.settled.includes(record.target.sha256)) record.settled = [...record.settled, record.target.sha256].slice(-20);
+    await this.#set(state, { result, reason, progress: null });
+    const next = this.#pending;
+    this.#pending = undefined;
+    if (next && record) {
+      record.target = next;
+      record.previous = null;
+      await this.#set("downloading", { progress: 0, result: null, reason: null });
+      this.#run(next);
+    }
+  }
+
+  async #set(state: UpdateStateName, changes: Partial<Pick<UpdateRecord, "progress" | "result" | "reason">> = {}): Promise<void> {
+    const record = this.#record;
+    if (!record) return;
+    if (record.state !== state) record.since = (this.#options.now?.() ?? new Date()).toISOString();
+    Object.assign(record, { state }, changes);
+    await this.#store.save(record).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "cannot save the update state"));
+    await this.#report();
+  }
+
+  async #report(): Promise<void> {
+    const record = this.#record;
+    if (!record) return;
+    const payload: UpdateStatePayload = {
+      state: record.state,
+      version: record.target?.version ?? null,
+      runningVersion: this.#running,
+      progress: record.progress,
+      result: record.result,
+      reason: record.reason,
+      since: record.since,
+    };
+    await this.#options.session.publish(this.#options.topics.updateState, JSON.stringify(payload), { qos: 1, retain: true });
+  }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}

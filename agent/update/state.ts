@@ -1,0 +1,92 @@
+/**
+ * The update state machine's record on the data disk (`update/state.json`, written atomically at
+ * every step), and what `…/update/state` reports. After a power cut the agent resumes from the
+ * step it was in (docs/updates.md).
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { writeFileAtomic } from "../management/atomicFile.ts";
+import type { Manifest } from "./manifest.ts";
+
+export const UPDATE_STATES = [
+  "idle",
+  "downloading",
+  "downloaded",
+  "verifying",
+  "installing",
+  "deferred",
+  "restarting",
+  "verifying-health",
+  "committed",
+  "rolled-back",
+  "failed",
+] as const;
+export type UpdateStateName = (typeof UPDATE_STATES)[number];
+
+export type UpdateResult =
+  | "ok"
+  | "bad-manifest"
+  | "unknown-key"
+  | "bad-signature"
+  | "downgrade"
+  | "below-min-version"
+  | "too-large"
+  | "download-failed"
+  | "digest-mismatch"
+  | "install-failed"
+  | "health-check-failed"
+  | "crash-loop";
+
+export interface UpdateRecord {
+  state: UpdateStateName;
+  /** The verified manifest being installed (or last installed). */
+  target: Manifest | null;
+  /** The version running when the restart onto `target` was made. */
+  previous: string | null;
+  progress: number | null;
+  result: UpdateResult | null;
+  reason: string | null;
+  since: string;
+  /** Digests of bundles already finished with (installed, refused, rolled back): never retried. */
+  settled: string[];
+}
+
+/** `thea/v1/{deviceId}/update/state`, retained. */
+export interface UpdateStatePayload {
+  state: UpdateStateName;
+  version: string | null;
+  runningVersion: string;
+  progress: number | null;
+  result: UpdateResult | null;
+  reason: string | null;
+  since: string;
+}
+
+export const TERMINAL: ReadonlySet<UpdateStateName> = new Set(["idle", "committed", "rolled-back", "failed"]);
+
+export class UpdateStore {
+  readonly #file: string;
+
+  constructor(dataDir: string) {
+    this.#file = path.join(dataDir, "update", "state.json");
+  }
+
+  get dir(): string {
+    return path.dirname(this.#file);
+  }
+
+  async load(): Promise<UpdateRecord> {
+    try {
+      const record = JSON.parse(await readFile(this.#file, "utf8")) as UpdateRecord;
+      if ((UPDATE_STATES as readonly string[]).includes(record.state)) return { ...record, settled: record.settled ?? [] };
+    } catch {
+      // absent or unreadable: nothing was in progress that we can know of
+    }
+    return { state: "idle", target: null, previous: null, progress: null, result: null, reason: null, since: new Date().toISOString(), settled: [] };
+  }
+
+  async save(record: UpdateRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(this.#file, `${JSON.stringify(record, null, 2)}\n`);
+  }
+}

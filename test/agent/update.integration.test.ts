@@ -1,0 +1,188 @@
+/**
+ * Signed updates end to end, on an installed layout in a temporary directory: releases/0.1.0 is
+ * this checkout, the launcher is its bin/thea-launch, and the test plays systemd (a supervisor
+ * that restarts the agent whenever it exits). The new release is a real bundle made by
+ * `thea release pack` and served from a loopback HTTP mirror.
+ */
+import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signManifest, type Manifest, type SignedManifest } from "../../agent/update/manifest.ts";
+import type { UpdateStatePayload } from "../../agent/update/state.ts";
+import { PROJECT_ROOT, THEA_BIN } from "../helpers/agentProcess.ts";
+import { useBroker } from "../helpers/brokerFixture.ts";
+import { BundleServer } from "../helpers/bundleServer.ts";
+import { Supervisor } from "../helpers/supervisor.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const run = promisify(execFile);
+const fixture = useBroker();
+
+const keyPair = () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return { privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+};
+const releaseKey = keyPair();
+let mirrorDir: string;
+let mirror: BundleServer;
+let good: SignedManifest;
+
+beforeAll(async () => {
+  mirrorDir = await mkdtemp(path.join(tmpdir(), "thea-mirror-"));
+  await writeFile(path.join(mirrorDir, "release.key"), releaseKey.privatePem, { mode: 0o600 });
+  mirror = await BundleServer.start(mirrorDir);
+  await run(THEA_BIN, ["release", "pack", "--version", "0.2.0", "--key", path.join(mirrorDir, "release.key"), "--url", mirror.url("thea-0.2.0.tar.gz"), "--out", mirrorDir]);
+  good = JSON.parse(await readFile(path.join(mirrorDir, "thea-0.2.0.manifest.json"), "utf8")) as SignedManifest;
+}, 120_000);
+
+afterAll(async () => {
+  await mirror?.stop();
+  await rm(mirrorDir, { recursive: true, force: true });
+});
+
+/** A small bundle (`bin/thea` a shell script) for the refusals and the release that cannot start. */
+async function smallBundle(version: string, script: string): Promise<{ file: string; manifest: Manifest }> {
+  const staging = await mkdtemp(path.join(tmpdir(), "thea-small-"));
+  const root = path.join(staging, `thea-${version}`);
+  await mkdir(path.join(root, "bin"), { recursive: true });
+  await writeFile(path.join(root, "bin", "thea"), script);
+  await chmod(path.join(root, "bin", "thea"), 0o755);
+  await copyFile(path.join(PROJECT_ROOT, "bin", "thea-launch"), path.join(root, "bin", "thea-launch"));
+  await writeFile(path.join(root, "package.json"), JSON.stringify({ version }));
+  const file = `thea-${version}.tar.gz`;
+  await run("tar", ["-czf", path.join(mirrorDir, file), "-C", staging, `thea-${version}`]);
+  const { stdout } = await run("sha256sum", [path.join(mirrorDir, file)]);
+  const bytes = (await readFile(path.join(mirrorDir, file))).length;
+  return { file, manifest: { version, size: bytes, sha256: stdout.slice(0, 64), url: mirror.url(file), notes: "", force: false, allowDowngrade: false } };
+}
+
+interface Box {
+  root: string;
+  supervisor: Supervisor;
+  deviceId: string;
+  states: UpdateStatePayload[];
+  desire: (signed: unknown) => Promise<void>;
+  state: (match: (state: UpdateStatePayload) => boolean, timeoutMs?: number) => Promise<UpdateStatePayload>;
+}
+
+/** An installed box: releases/0.1.0 (this checkout), current and launch pointing at it. */
+async function installedBox(): Promise<Box> {
+  const root = await mkdtemp(path.join(tmpdir(), "thea-opt-"));
+  await mkdir(path.join(root, "releases"));
+  await symlink(PROJECT_ROOT.replace(/\/$/, ""), path.join(root, "releases", "0.1.0"));
+  await symlink("releases/0.1.0", path.join(root, "current"));
+  await symlink("releases/0.1.0/bin/thea-launch", path.join(root, "launch"));
+  const deviceId = `upd-${path.basename(root).slice(-6).toLowerCase()}`;
+  const supervisor = await Supervisor.start({
+    brokerUrl: fixture.broker.url,
+    deviceId,
+    dataDir: path.join(root, "var-lib-thea"), // the same state directory across restarts, as on a box
+    command: path.join(root, "launch"),
+    extraYaml: ["update:", `  installRoot: ${root}`, `  trustedKeys: [${JSON.stringify(releaseKey.publicPem)}]`, "  healthGraceSec: 10", "  downloadAttempts: 2"].join("\n"),
+  });
+  // rm does not follow symlinks: releases/0.1.0 (this checkout) is unlinked, not deleted.
+  fixture.cleanup(() => rm(root, { recursive: true, force: true }));
+  fixture.cleanup(() => supervisor.stop());
+  const topic = (leaf: string) => `thea/v1/${deviceId}/update/${leaf}`;
+  // Every state the box reports, in order; waits look through them and then at what comes.
+  const states: UpdateStatePayload[] = [];
+  const arrivals = new Set<() => void>();
+  await fixture.watcher.next(`thea/v1/${deviceId}/status`, (m) => (m.json() as { online: boolean }).online, 30_000);
+  fixture.watcher.client.on("message", (topicName, payload) => {
+    if (topicName !== topic("state") || payload.length === 0) return;
+    states.push(JSON.parse(payload.toString()) as UpdateStatePayload);
+    for (const arrival of arrivals) arrival();
+  });
+  await fixture.watcher.client.subscribeAsync(topic("state"), { qos: 1 });
+  let seen = 0;
+  fixture.cleanup(() => fixture.watcher.publish(topic("desired"), "", { qos: 1, retain: true }));
+  return {
+    root,
+    supervisor,
+    deviceId,
+    states,
+    desire: (signed) => fixture.watcher.publish(topic("desired"), JSON.stringify(signed), { qos: 1, retain: true }),
+    /** The next reported state (after those already waited past) that matches. */
+    state: (match, timeoutMs = 60_000) =>
+      waitFor<UpdateStatePayload>(`an update state (seen so far: ${JSON.stringify(states.map((s) => [s.state, s.result, s.reason]))})`, timeoutMs, (done) => {
+        const look = () => {
+          while (seen < states.length) {
+            const state = states[seen++];
+            if (state && match(state)) return done(state);
+          }
+        };
+        arrivals.add(look);
+        look();
+        return () => arrivals.delete(look);
+      }),
+  };
+}
+
+const link = (root: string, name: string) => readlink(path.join(root, name));
+
+describe("signed software updates", { timeout: 150_000 }, () => {
+  it("installs a good release beside the running one, restarts onto it and commits it once it is healthy", async () => {
+    const box = await installedBox();
+    await box.desire(good);
+    const committed = await box.state((s) => s.state === "committed", 120_000);
+    expect(committed).toMatchObject({ version: "0.2.0", runningVersion: "0.2.0", result: "ok" });
+    const path1 = box.states.map((s) => s.state);
+    for (const step of ["downloading", "verifying", "installing", "restarting", "verifying-health"]) expect(path1).toContain(step);
+    expect(box.states.some((s) => s.state === "downloading" && (s.progress ?? 0) > 0 && (s.progress ?? 0) < 100)).toBe(true);
+    expect(await link(box.root, "current")).toBe("releases/0.2.0");
+    expect(await link(box.root, "previous")).toBe("releases/0.1.0");
+    expect(await link(box.root, "launch")).toBe("releases/0.2.0/bin/thea-launch");
+    expect(await readdir(box.root)).not.toContain("trial");
+    const { body } = await fixture.watcher.request(`thea/v1/${box.deviceId}/cmd/ping`, "{}");
+    expect(body).toMatchObject({ ok: true, result: { version: "0.2.0" } });
+    expect(box.supervisor.starts).toHaveLength(2);
+  });
+
+  it("refuses bad signatures, unknown keys, wrong digests, truncated downloads and downgrades, and changes nothing", async () => {
+    const box = await installedBox();
+    const small = await smallBundle("0.4.0", "#!/bin/sh\nexit 0\n");
+    const signed = signManifest(small.manifest, releaseKey.privatePem);
+
+    await box.desire({ ...signed, manifest: { ...signed.manifest, url: mirror.url("elsewhere.tar.gz") } });
+    expect(await box.state((s) => s.result === "bad-signature")).toMatchObject({ state: "failed", reason: expect.stringContaining("does not match") });
+    await box.desire(signManifest(small.manifest, keyPair().privatePem));
+    expect(await box.state((s) => s.result === "unknown-key")).toMatchObject({ state: "failed", reason: expect.stringContaining("not among this box's trusted keys") });
+    await box.desire(signManifest({ ...small.manifest, sha256: "0".repeat(64) }, releaseKey.privatePem));
+    expect(await box.state((s) => s.result === "digest-mismatch")).toMatchObject({ state: "failed", version: "0.4.0", reason: expect.stringContaining("the manifest says 0000") });
+    await box.desire(signManifest({ ...small.manifest, version: "0.4.1", size: small.manifest.size + 1000 }, releaseKey.privatePem));
+    expect(await box.state((s) => s.result === "download-failed")).toMatchObject({ state: "failed", reason: expect.stringMatching(/shorter than the manifest's \d+ bytes .*after 2 attempts/) });
+    await box.desire(signManifest({ ...small.manifest, version: "0.0.9", sha256: "1".repeat(64) }, releaseKey.privatePem));
+    expect(await box.state((s) => s.result === "downgrade")).toMatchObject({ state: "failed", reason: expect.stringContaining("older than the running 0.1.0") });
+
+    expect(await link(box.root, "current")).toBe("releases/0.1.0");
+    expect(await readdir(path.join(box.root, "releases"))).toEqual(["0.1.0"]);
+    expect(box.supervisor.starts).toHaveLength(1); // never restarted
+  });
+
+  it("rolls back a release that cannot start: the launcher goes back after three starts", async () => {
+    const box = await installedBox();
+    const broken = await smallBundle("0.3.0", "#!/bin/sh\necho 'thea 0.3.0: cannot start' >&2\nexit 1\n");
+    await box.desire(signManifest(broken.manifest, releaseKey.privatePem));
+    const back = await box.state((s) => s.state === "rolled-back", 120_000);
+    expect(back).toMatchObject({ result: "crash-loop", version: "0.3.0", runningVersion: "0.1.0", reason: expect.stringContaining("did not come up (3 starts)") });
+    expect(await link(box.root, "current")).toBe("releases/0.1.0");
+    expect(await link(box.root, "launch")).toBe("releases/0.1.0/bin/thea-launch");
+    expect(box.supervisor.starts).toHaveLength(5); // 0.1.0, three failed starts of 0.3.0, 0.1.0 again
+  });
+
+  it("rolls back a release that comes up but cannot reach the broker within the grace period", async () => {
+    const box = await installedBox();
+    await box.desire(good);
+    await box.state((s) => s.state === "restarting", 120_000);
+    await fixture.broker.pause(); // the new version finds no broker
+    await box.supervisor.waitForStarts(3, 60_000); // 0.2.0 gave up after 10 s and restarted onto 0.1.0
+    await fixture.broker.resume();
+    const back = await box.state((s) => s.state === "rolled-back", 60_000);
+    expect(back).toMatchObject({ result: "health-check-failed", version: "0.2.0", runningVersion: "0.1.0", reason: expect.stringContaining("the broker was not reached within 10 s") });
+    expect(await link(box.root, "current")).toBe("releases/0.1.0");
+  });
+});

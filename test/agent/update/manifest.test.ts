@@ -1,0 +1,48 @@
+/**
+ * Release manifests: Ed25519 signatures over canonical JSON with keys made by `thea keys
+ * generate`'s code, checked against trusted keys; version order.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { canonicalJson, compareVersions, manifestSchema, signManifest, verifyManifest } from "../../../agent/update/manifest.ts";
+
+const pair = () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return { privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(), publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+};
+const manifest = manifestSchema.parse({ version: "1.4.2", size: 1234, sha256: "a".repeat(64), url: "https://updates.example.org/thea-1.4.2.tar.gz", notes: "fixes" });
+
+describe("signed manifests", () => {
+  it("verifies with any trusted key (rotation) and refuses unknown keys, tampering and junk", () => {
+    const [oldKey, newKey, stranger] = [pair(), pair(), pair()];
+    const signed = signManifest(manifest, newKey.privatePem);
+    expect(verifyManifest(JSON.parse(JSON.stringify(signed)), [oldKey.publicPem, newKey.publicPem])).toEqual({ ok: true, manifest, keyId: signed.keyId });
+    expect(verifyManifest(signed, [oldKey.publicPem])).toMatchObject({ ok: false, code: "unknown-key" });
+    expect(verifyManifest(signManifest(manifest, stranger.privatePem), [newKey.publicPem])).toMatchObject({ ok: false, code: "unknown-key" });
+    const tampered = { ...signed, manifest: { ...signed.manifest, url: "https://evil.example/thea.tar.gz" } };
+    expect(verifyManifest(tampered, [newKey.publicPem])).toMatchObject({ ok: false, code: "bad-signature" });
+    expect(verifyManifest({ manifest: {} }, [newKey.publicPem])).toMatchObject({ ok: false, code: "bad-manifest" });
+    expect(verifyManifest("nope", [newKey.publicPem])).toMatchObject({ ok: false, code: "bad-manifest" });
+  });
+
+  it("signs canonical JSON, so key order does not matter", () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }], e: undefined })).toBe('{"a":[{"c":3,"d":2}],"b":1}');
+    const key = pair();
+    const signed = signManifest(manifest, key.privatePem);
+    const reordered = { signature: signed.signature, keyId: signed.keyId, manifest: Object.fromEntries(Object.entries(signed.manifest).reverse()) };
+    expect(verifyManifest(reordered, [key.publicPem]).ok).toBe(true);
+  });
+
+  it("refuses a signed manifest that is not a valid manifest", () => {
+    const key = pair();
+    const bad = signManifest({ ...manifest, url: "ftp://x/y" } as typeof manifest, key.privatePem);
+    expect(verifyManifest(bad, [key.publicPem])).toMatchObject({ ok: false, code: "bad-manifest", reason: expect.stringContaining("url") });
+  });
+});
+
+describe("compareVersions", () => {
+  it("orders by number, with pre-releases before their release", () => {
+    expect(["1.10.0", "1.2.0", "1.2.0-rc.1", "0.9.9", "1.2.1"].sort(compareVersions)).toEqual(["0.9.9", "1.2.0-rc.1", "1.2.0", "1.2.1", "1.10.0"]);
+    expect(compareVersions("2.0.0", "2.0.0")).toBe(0);
+  });
+});
