@@ -71,6 +71,17 @@ export class InstallLayout {
     await syncDir(releases);
   }
 
+  /** Whether releases/<version> holds that version, complete (it only ever appears by rename). */
+  async hasRelease(version: string): Promise<boolean> {
+    try {
+      const packaged = JSON.parse(await readFile(path.join(this.releaseDir(version), "package.json"), "utf8")) as { version?: unknown };
+      await access(path.join(this.releaseDir(version), "bin", "thea"));
+      return packaged.version === version;
+    } catch {
+      return false;
+    }
+  }
+
   /** Trial notes for the launcher: "<new> <previous> <starts>". */
   async startTrial(version: string, previous: string): Promise<void> {
     await writeFileAtomic(path.join(this.root, "trial"), `${version} ${previous} 0\n`);

@@ -10,7 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { access, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { AgentContext } from "../context.ts";
 import { messageOf } from "../errors.ts";
@@ -189,7 +189,10 @@ export class UpdateService {
     }
     if (state() === "installing") {
       try {
-        await this.#layout.unpack(bundle, manifest.version);
+        // Unpacked already if a restart onto it was interrupted (the bundle is gone by then).
+        const unpacked = await this.#layout.hasRelease(manifest.version);
+        const bundleLeft = await access(bundle).then(() => true, () => false);
+        if (bundleLeft || !unpacked) await this.#layout.unpack(bundle, manifest.version);
       } catch (error) {
         return this.#finishWith(manifest, bundle, "failed", "install-failed", messageOf(error));
       }

@@ -402,6 +402,8 @@ describe("watching a camera in a real browser", () => {
     type Sessions = { result: { cameras: Array<{ bitrateKbps: number }> } };
 
     relay.dropRate = 0.4; // a very poor link: resends repair much of it, what is left is over 10 %
+    // The browser notices first (on a loaded machine its own estimate may lower the rate before any loss).
+    await eventually(page, "the browser to ask for resends", () => page.evaluate<Stats>("window.viewer.stats()"), (stats) => stats.nackCount > 0 && stats.packetsLost > 0, 45_000);
     // Each step waits for receiver reports over a loaded machine's event loop: allow for a slow one.
     const stepped = await eventually(page, "the bitrate to step down", async () => (await command("media.sessions")) as Sessions, (s) => (s.result.cameras[0]?.bitrateKbps ?? 1500) <= 1000, 45_000);
     expect(stepped.result.cameras[0]?.bitrateKbps).toBeGreaterThanOrEqual(200);

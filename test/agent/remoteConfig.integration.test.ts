@@ -14,6 +14,7 @@ import { useBroker } from "../helpers/brokerFixture.ts";
 import { freePort } from "../helpers/ports.ts";
 import { PtyPair } from "../helpers/ptyPair.ts";
 import { SimulatorProcess } from "../helpers/simulatorProcess.ts";
+import { TopicLog } from "../helpers/topicLog.ts";
 
 const fixture = useBroker();
 
@@ -36,10 +37,11 @@ async function box(extra: Partial<AgentProcessOptions> = {}): Promise<Box> {
     return agent;
   };
   const topic = (leaf: string) => `thea/v1/${options.deviceId ?? ""}/config/${leaf}`;
+  const reports = await TopicLog.open<ConfigReported>(fixture.watcher, topic("reported"));
   const state: Box = {
     options,
     agent: await start(),
-    reported: async (match) => (await fixture.watcher.next(topic("reported"), (m) => m.payload.length > 0 && match(m.json() as ConfigReported), 30_000)).json() as ConfigReported,
+    reported: (match) => reports.next(match, 60_000),
     desire: (desired) => fixture.watcher.publish(topic("desired"), JSON.stringify(desired), { qos: 1, retain: true }),
     restart: async () => {
       state.agent = await start();

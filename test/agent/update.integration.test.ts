@@ -10,6 +10,7 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, symli
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { RTCPeerConnection } from "werift";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signManifest, type Manifest, type SignedManifest } from "../../agent/update/manifest.ts";
 import type { UpdateStatePayload } from "../../agent/update/state.ts";
@@ -17,7 +18,7 @@ import { PROJECT_ROOT, THEA_BIN } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { BundleServer } from "../helpers/bundleServer.ts";
 import { Supervisor } from "../helpers/supervisor.ts";
-import { waitFor } from "../helpers/wait.ts";
+import { TopicLog } from "../helpers/topicLog.ts";
 
 const run = promisify(execFile);
 const fixture = useBroker();
@@ -70,7 +71,7 @@ interface Box {
 }
 
 /** An installed box: releases/0.1.0 (this checkout), current and launch pointing at it. */
-async function installedBox(): Promise<Box> {
+async function installedBox(extraYaml = ""): Promise<Box> {
   const root = await mkdtemp(path.join(tmpdir(), "thea-opt-"));
   await mkdir(path.join(root, "releases"));
   await symlink(PROJECT_ROOT.replace(/\/$/, ""), path.join(root, "releases", "0.1.0"));
@@ -82,43 +83,21 @@ async function installedBox(): Promise<Box> {
     deviceId,
     dataDir: path.join(root, "var-lib-thea"), // the same state directory across restarts, as on a box
     command: path.join(root, "launch"),
-    extraYaml: ["update:", `  installRoot: ${root}`, `  trustedKeys: [${JSON.stringify(releaseKey.publicPem)}]`, "  healthGraceSec: 10", "  downloadAttempts: 2"].join("\n"),
+    extraYaml: ["update:", `  installRoot: ${root}`, `  trustedKeys: [${JSON.stringify(releaseKey.publicPem)}]`, "  healthGraceSec: 10", "  downloadAttempts: 2", extraYaml].join("\n"),
   });
   // rm does not follow symlinks: releases/0.1.0 (this checkout) is unlinked, not deleted.
   fixture.cleanup(() => rm(root, { recursive: true, force: true }));
   fixture.cleanup(() => supervisor.stop());
   const topic = (leaf: string) => `thea/v1/${deviceId}/update/${leaf}`;
-  // Every state the box reports, in order; waits look through them and then at what comes.
-  const states: UpdateStatePayload[] = [];
-  const arrivals = new Set<() => void>();
   await fixture.watcher.next(`thea/v1/${deviceId}/status`, (m) => (m.json() as { online: boolean }).online, 30_000);
-  fixture.watcher.client.on("message", (topicName, payload) => {
-    if (topicName !== topic("state") || payload.length === 0) return;
-    states.push(JSON.parse(payload.toString()) as UpdateStatePayload);
-    for (const arrival of arrivals) arrival();
-  });
-  await fixture.watcher.client.subscribeAsync(topic("state"), { qos: 1 });
-  let seen = 0;
-  fixture.cleanup(() => fixture.watcher.publish(topic("desired"), "", { qos: 1, retain: true }));
+  const states = await TopicLog.open<UpdateStatePayload>(fixture.watcher, topic("state"));
   return {
     root,
     supervisor,
     deviceId,
-    states,
+    states: states.messages,
     desire: (signed) => fixture.watcher.publish(topic("desired"), JSON.stringify(signed), { qos: 1, retain: true }),
-    /** The next reported state (after those already waited past) that matches. */
-    state: (match, timeoutMs = 60_000) =>
-      waitFor<UpdateStatePayload>(`an update state (seen so far: ${JSON.stringify(states.map((s) => [s.state, s.result, s.reason]))})`, timeoutMs, (done) => {
-        const look = () => {
-          while (seen < states.length) {
-            const state = states[seen++];
-            if (state && match(state)) return done(state);
-          }
-        };
-        arrivals.add(look);
-        look();
-        return () => arrivals.delete(look);
-      }),
+    state: (match, timeoutMs = 60_000) => states.next(match, timeoutMs),
   };
 }
 
@@ -184,5 +163,45 @@ describe("signed software updates", { timeout: 150_000 }, () => {
     const back = await box.state((s) => s.state === "rolled-back", 60_000);
     expect(back).toMatchObject({ result: "health-check-failed", version: "0.2.0", runningVersion: "0.1.0", reason: expect.stringContaining("the broker was not reached within 10 s") });
     expect(await link(box.root, "current")).toBe("releases/0.1.0");
+  });
+
+  it.each(["downloading", "verifying", "installing", "restarting", "verifying-health"])("survives kill -9 while %s and still ends committed", async (step) => {
+    const box = await installedBox();
+    if (step === "downloading") mirror.truncateAfter = 20_000_000; // a link that drops: the kill lands mid-download
+    await box.desire(good);
+    await box.state((s) => s.state === step, 120_000);
+    box.supervisor.current.kill("SIGKILL");
+    mirror.truncateAfter = undefined;
+    expect(await box.state((s) => s.state === "committed", 120_000)).toMatchObject({ version: "0.2.0", runningVersion: "0.2.0", result: "ok" });
+    expect(await link(box.root, "current")).toBe("releases/0.2.0");
+    expect(await link(box.root, "launch")).toBe("releases/0.2.0/bin/thea-launch");
+    expect(await readdir(box.root)).not.toContain("trial");
+    expect((await readdir(path.join(box.root, "releases"))).sort()).toEqual(["0.1.0", "0.2.0"]);
+  });
+
+  it("waits for a live consultation to end before restarting onto the new version", async () => {
+    const box = await installedBox(["cameras:", "  - { id: cam1, source: { type: test }, codec: vp8 }", "media: { loopbackOnly: true, sessionTimeoutSec: 300 }"].join("\n"));
+    const command = async (name: string, params: object) => (await fixture.watcher.request(`thea/v1/${box.deviceId}/cmd/${name}`, JSON.stringify(params))).body as { ok: boolean; result: Record<string, unknown> };
+    // A doctor's viewer has offered to watch: a consultation is live from then on.
+    // Loopback only, like the box (media.loopbackOnly): test traffic stays on 127.0.0.1.
+    const doctor = new RTCPeerConnection({
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      iceUseIpv6: false,
+      iceFilterCandidatePair: (pair) => pair.localCandidate.host.startsWith("127.") && pair.remoteCandidate.host.startsWith("127."),
+    });
+    fixture.cleanup(() => doctor.close());
+    doctor.addTransceiver("video", { direction: "recvonly" });
+    const connected = new Promise<void>((resolve) => doctor.connectionStateChange.subscribe((state) => state === "connected" && resolve()));
+    await doctor.setLocalDescription(await doctor.createOffer());
+    const offered = await command("webrtc.offer", { camera: "cam1", sdp: doctor.localDescription?.sdp ?? "" });
+    expect(offered, JSON.stringify(offered)).toMatchObject({ ok: true });
+    await doctor.setRemoteDescription({ type: "answer", sdp: String(offered.result.sdp) });
+    await connected;
+
+    await box.desire(good);
+    expect(await box.state((s) => s.state === "deferred", 120_000)).toMatchObject({ version: "0.2.0", reason: expect.stringContaining("1 viewer session(s) live") });
+    expect(box.supervisor.starts).toHaveLength(1);
+    expect(await command("webrtc.close", { sessionId: offered.result.sessionId })).toMatchObject({ ok: true });
+    expect(await box.state((s) => s.state === "committed", 120_000)).toMatchObject({ runningVersion: "0.2.0" });
   });
 });

@@ -11,6 +11,7 @@ export class Supervisor {
   readonly starts: AgentProcess[] = [];
   readonly #listeners = new Set<() => void>();
   #stopped = false;
+  #launching: Promise<void> | undefined;
 
   private constructor(options: AgentProcessOptions) {
     this.#options = options;
@@ -42,15 +43,19 @@ export class Supervisor {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    await this.#launching; // a start under way must not outlive the supervisor
     await this.starts.at(-1)?.stop();
   }
 
-  async #launch(): Promise<void> {
-    const agent = await AgentProcess.start(this.#options);
-    this.starts.push(agent);
-    for (const listener of this.#listeners) listener();
-    void agent.exited.then(() => {
-      if (!this.#stopped) void this.#launch();
-    });
+  #launch(): Promise<void> {
+    this.#launching = (async () => {
+      const agent = await AgentProcess.start(this.#options);
+      this.starts.push(agent);
+      for (const listener of this.#listeners) listener();
+      void agent.exited.then(() => {
+        if (!this.#stopped) void this.#launch();
+      });
+    })();
+    return this.#launching;
   }
 }
