@@ -101,6 +101,8 @@ export class Agent {
       ...remote.startup,
       liveSessions: () => this.#media.liveSessionCount(),
       applyLive: async (config, hash, changed) => {
+        // Cameras first: a watched camera refuses, and then nothing else has been changed yet.
+        if (changed.includes("cameras")) await this.#media.reconfigureCameras(config.cameras);
         remote.replaceConfig(config, hash);
         if (changed.includes("log")) remote.logLevels.set(config.log.level);
         if (changed.includes("telemetry")) this.#reporter.reconfigure();

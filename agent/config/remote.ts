@@ -56,7 +56,7 @@ export function touchedBootstrapKeys(remote: JsonObject): string[] {
  * Top-level keys the running agent takes on the fly; a change anywhere else is applied by a
  * clean restart.
  */
-export const LIVE_KEYS = ["log", "telemetry", "peripherals"] as const;
+export const LIVE_KEYS = ["log", "telemetry", "peripherals", "cameras"] as const;
 
 /** Top-level keys whose values differ between two configs. */
 export function changedKeys(before: JsonObject, after: JsonObject): string[] {

@@ -1,7 +1,7 @@
 /**
  * Declarative configuration from afar. Technicians write the remote layer the box should run to
  * `…/config/desired` (retained); the agent validates it over its own file, applies it — live for
- * log level, telemetry and peripherals, by a clean restart for the rest — persists it atomically
+ * log level, telemetry, peripherals and cameras nobody is watching, by a clean restart for the rest — persists it atomically
  * and reports on `…/config/reported` (retained). A change that restarts the agent is on trial
  * until the agent is back and has reached the broker; if it does not within
  * management.configGraceSec (or keeps crashing, see startup.ts), the last known good layer comes
@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import type { AgentContext } from "../context.ts";
-import { messageOf } from "../errors.ts";
+import { messageOf, TheaError } from "../errors.ts";
 import { redactSecrets, type Logger } from "../log.ts";
 import type { ConnectedInfo, IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
@@ -133,13 +133,16 @@ export class ConfigService {
     if (!needsRestart(changed)) {
       try {
         await this.#options.applyLive(resolved.config, resolved.hash, changed);
+        await this.#save();
+        this.#log.info({ version: desired.version, changed }, "remote config applied live");
+        return await this.#report();
       } catch (error) {
-        this.#state.applied = previous;
-        return this.#reject(desired.version, [`applying it failed: ${messageOf(error)}`]);
+        // A watched camera is not rebuilt under its viewers: the change goes in by a restart once they leave.
+        if (!(error instanceof TheaError && error.code === "consultation-live")) {
+          this.#state.applied = previous;
+          return this.#reject(desired.version, [`applying it failed: ${messageOf(error)}`]);
+        }
       }
-      await this.#save();
-      this.#log.info({ version: desired.version, changed }, "remote config applied live");
-      return this.#report();
     }
     this.#state.trial = { previous, since: new Date().toISOString(), starts: 0 };
     await this.#save();

@@ -87,6 +87,11 @@ export class Camera extends EventEmitter<CameraEvents> {
     return this.#options.config.codec;
   }
 
+  /** The settings it was built with (a changed camera is rebuilt, never altered). */
+  get config(): CameraConfig {
+    return this.#options.config;
+  }
+
   get bitrateRange(): { min: number; max: number } {
     return this.#options.config.bitrateKbps;
   }

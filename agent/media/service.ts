@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { CameraConfig } from "../../config/schema.ts";
 import type { AgentContext } from "../context.ts";
 import { messageOf, TheaError } from "../errors.ts";
 import type { EventLog } from "../events.ts";
@@ -43,27 +44,41 @@ export class MediaService {
     this.#options = options;
     this.#log = ctx.log.child({ ns: "media" });
     this.#ice = icePolicy(ctx.config.media);
-    this.#cameras = new Map(
-      ctx.config.cameras.map((config) => [
-        config.id,
-        new Camera({
-          config,
-          keyframeMinIntervalMs: ctx.config.media.keyframeMinIntervalMs,
-          availableElements: () => (this.#elements ??= installedElements(HARDWARE_H264_ENCODERS)),
-          log: ctx.log,
-        }),
-      ]),
-    );
+    this.#cameras = new Map(ctx.config.cameras.map((config) => [config.id, this.#makeCamera(config)]));
   }
 
   start(): void {
-    for (const camera of this.#cameras.values()) {
-      camera.on("failed", (reason) => this.#options.events.record("camera.failed", { camera: camera.id, reason }));
+    this.#options.session.on("message", this.#onMessage);
+    this.#options.session.subscribe(this.#options.topics.viewerGoneFilter);
+  }
+
+  /**
+   * Takes a new camera list without a restart (a remote config change). Cameras that are
+   * removed or changed stop and are rebuilt; one that someone is watching is not touched, and the
+   * change is refused with consultation-live instead (the config service then applies it by a
+   * restart once the consultation is over).
+   */
+  async reconfigureCameras(cameras: readonly CameraConfig[]): Promise<void> {
+    const wanted = new Map(cameras.map((config) => [config.id, config]));
+    const going = [...this.#cameras.values()].filter((camera) => JSON.stringify(wanted.get(camera.id)) !== JSON.stringify(camera.config));
+    const watched = going.filter((camera) => [...this.#sessions.values()].some((session) => session.cameraId === camera.id));
+    if (watched.length > 0) {
+      throw new TheaError("consultation-live", `camera ${watched.map((camera) => camera.id).join(", ")} is being watched; its change waits until the viewers leave`);
     }
-    if (this.#cameras.size > 0) {
-      this.#options.session.on("message", this.#onMessage);
-      this.#options.session.subscribe(this.#options.topics.viewerGoneFilter);
-    }
+    for (const camera of going) this.#cameras.delete(camera.id);
+    await Promise.all(going.map((camera) => camera.stop()));
+    for (const config of cameras) if (!this.#cameras.has(config.id)) this.#cameras.set(config.id, this.#makeCamera(config));
+  }
+
+  #makeCamera(config: CameraConfig): Camera {
+    const camera = new Camera({
+      config,
+      keyframeMinIntervalMs: this.#options.ctx.config.media.keyframeMinIntervalMs,
+      availableElements: () => (this.#elements ??= installedElements(HARDWARE_H264_ENCODERS)),
+      log: this.#options.ctx.log,
+    });
+    camera.on("failed", (reason) => this.#options.events.record("camera.failed", { camera: camera.id, reason }));
+    return camera;
   }
 
   async stop(): Promise<void> {

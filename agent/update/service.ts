@@ -20,6 +20,7 @@ import type { DeviceTopics } from "../mqtt/topics.ts";
 import { download } from "./download.ts";
 import { InstallLayout } from "./layout.ts";
 import { compareVersions, verifyManifest, type Manifest } from "./manifest.ts";
+import { inMaintenanceWindow } from "./window.ts";
 import { TERMINAL, UpdateStore, type UpdateRecord, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "./state.ts";
 
 export interface UpdateServiceOptions {
@@ -233,7 +234,7 @@ export class UpdateService {
 
   async #restartWhenAllowed(manifest: Manifest): Promise<void> {
     const live = this.#options.liveSessions();
-    if (live > 0 && !manifest.force && !this.#inMaintenanceWindow()) {
+    if (live > 0 && !manifest.force && !inMaintenanceWindow(this.#options.ctx.config.update.maintenanceWindow, this.#options.now?.() ?? new Date())) {
       await this.#set("deferred", { reason: `${live} viewer session(s) live; installs when they end${this.#windowText()}` });
       this.#timer = setTimeout(() => this.#run(manifest), IDLE_CHECK_MS);
       return;
@@ -243,16 +244,6 @@ export class UpdateService {
     await this.#layout.startTrial(manifest.version, this.#running);
     await this.#layout.link("current", `releases/${manifest.version}`);
     this.#options.ctx.lifecycle.restart(`update to ${manifest.version}`);
-  }
-
-  #inMaintenanceWindow(): boolean {
-    const window = this.#options.ctx.config.update.maintenanceWindow;
-    if (!window) return false;
-    const now = this.#options.now?.() ?? new Date();
-    const minutes = now.getHours() * 60 + now.getMinutes();
-    const [start, end] = [window.start, window.end].map((clock) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3)));
-    if (start === undefined || end === undefined) return false;
-    return start <= end ? minutes >= start && minutes < end : minutes >= start || minutes < end;
   }
 
   #windowText(): string {

@@ -14,6 +14,7 @@ import { useBroker } from "../helpers/brokerFixture.ts";
 import { freePort } from "../helpers/ports.ts";
 import { PtyPair } from "../helpers/ptyPair.ts";
 import { SimulatorProcess } from "../helpers/simulatorProcess.ts";
+import { watchOverLoopback } from "../helpers/loopbackViewer.ts";
 import { TopicLog } from "../helpers/topicLog.ts";
 
 const fixture = useBroker();
@@ -128,5 +129,24 @@ describe("remote configuration", { timeout: 90_000 }, () => {
     const back = await box1.reported((r) => r.lastError?.version === 2);
     expect(back).toMatchObject({ version: 1, state: "applied", config: { telemetry: { healthIntervalSec: 9 } } });
     expect(back.lastError?.errors[0]).toMatch(/version 2 was undone \(back to version 1\): the broker was not reached within 10 s/);
+  });
+
+  it("adds a camera live, and changes a watched one only by a restart after the consultation", async () => {
+    const box1 = await box({ extraYaml: "media: { loopbackOnly: true }" });
+    const command = async (name: string, params: object = {}) =>
+      (await fixture.watcher.request(`thea/v1/${box1.options.deviceId ?? ""}/cmd/${name}`, JSON.stringify(params))).body as { ok: boolean; result?: Record<string, unknown> };
+    await box1.desire({ version: 1, patch: { cameras: [{ id: "cam1", source: { type: "test" }, codec: "vp8", width: 320, height: 240 }] } });
+    expect(await box1.reported((r) => r.version === 1)).toMatchObject({ state: "applied" });
+    expect(await command("media.sessions")).toMatchObject({ ok: true, result: { cameras: [{ id: "cam1" }] } });
+
+    const consultation = await watchOverLoopback(command, "cam1");
+    fixture.cleanup(() => consultation.close());
+    await box1.desire({ version: 2, patch: { cameras: [{ id: "cam1", source: { type: "test" }, codec: "vp8", width: 640, height: 480 }] } });
+    expect(await box1.reported((r) => r.version === 2)).toMatchObject({ state: "waiting-for-idle" });
+    expect(box1.agent.running).toBe(true);
+    await command("webrtc.close", { sessionId: consultation.sessionId });
+    expect(await box1.agent.waitForExit(20_000)).toEqual({ code: 0, signal: null });
+    await box1.restart();
+    expect(await box1.reported((r) => r.version === 2 && r.state === "applied")).toMatchObject({ config: { cameras: [{ id: "cam1", width: 640 }] } });
   });
 });

@@ -10,7 +10,6 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, symli
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { RTCPeerConnection } from "werift";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signManifest, type Manifest, type SignedManifest } from "../../agent/update/manifest.ts";
 import type { UpdateStatePayload } from "../../agent/update/state.ts";
@@ -18,6 +17,7 @@ import { PROJECT_ROOT, THEA_BIN } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { BundleServer } from "../helpers/bundleServer.ts";
 import { Supervisor } from "../helpers/supervisor.ts";
+import { watchOverLoopback } from "../helpers/loopbackViewer.ts";
 import { TopicLog } from "../helpers/topicLog.ts";
 
 const run = promisify(execFile);
@@ -183,25 +183,13 @@ describe("signed software updates", { timeout: 150_000 }, () => {
     const box = await installedBox(["cameras:", "  - { id: cam1, source: { type: test }, codec: vp8 }", "media: { loopbackOnly: true, sessionTimeoutSec: 300 }"].join("\n"));
     const command = async (name: string, params: object) => (await fixture.watcher.request(`thea/v1/${box.deviceId}/cmd/${name}`, JSON.stringify(params))).body as { ok: boolean; result: Record<string, unknown> };
     // A doctor's viewer has offered to watch: a consultation is live from then on.
-    // Loopback only, like the box (media.loopbackOnly): test traffic stays on 127.0.0.1.
-    const doctor = new RTCPeerConnection({
-      iceAdditionalHostAddresses: ["127.0.0.1"],
-      iceUseIpv6: false,
-      iceFilterCandidatePair: (pair) => pair.localCandidate.host.startsWith("127.") && pair.remoteCandidate.host.startsWith("127."),
-    });
-    fixture.cleanup(() => doctor.close());
-    doctor.addTransceiver("video", { direction: "recvonly" });
-    const connected = new Promise<void>((resolve) => doctor.connectionStateChange.subscribe((state) => state === "connected" && resolve()));
-    await doctor.setLocalDescription(await doctor.createOffer());
-    const offered = await command("webrtc.offer", { camera: "cam1", sdp: doctor.localDescription?.sdp ?? "" });
-    expect(offered, JSON.stringify(offered)).toMatchObject({ ok: true });
-    await doctor.setRemoteDescription({ type: "answer", sdp: String(offered.result.sdp) });
-    await connected;
+    const consultation = await watchOverLoopback(command, "cam1");
+    fixture.cleanup(() => consultation.close());
 
     await box.desire(good);
     expect(await box.state((s) => s.state === "deferred", 120_000)).toMatchObject({ version: "0.2.0", reason: expect.stringContaining("1 viewer session(s) live") });
     expect(box.supervisor.starts).toHaveLength(1);
-    expect(await command("webrtc.close", { sessionId: offered.result.sessionId })).toMatchObject({ ok: true });
+    expect(await command("webrtc.close", { sessionId: consultation.sessionId })).toMatchObject({ ok: true });
     expect(await box.state((s) => s.state === "committed", 120_000)).toMatchObject({ runningVersion: "0.2.0" });
   });
 });

@@ -30,8 +30,9 @@ describe("JSON merge patch (RFC 7396)", () => {
     expect(layer(local, { telemetry: { healthIntervalSec: 10 }, peripherals: [] })).toEqual({ mqtt: { url: "mqtts://b" }, telemetry: { healthIntervalSec: 10 }, peripherals: [] });
     expect(touchedBootstrapKeys({ mqtt: {}, log: {}, deviceId: "x", update: {} })).toEqual(["deviceId", "mqtt", "update"]);
     expect(changedKeys({ log: { level: "info" }, outbox: { a: 1 } }, { log: { level: "warn" }, outbox: { a: 1 } })).toEqual(["log"]);
-    expect(needsRestart(["log", "telemetry", "peripherals"])).toBe(false);
-    expect(needsRestart(["peripherals", "cameras"])).toBe(true);
+    expect(needsRestart(["log", "telemetry"])).toBe(false);
+    expect(needsRestart(["peripherals", "cameras"])).toBe(false);
+    expect(needsRestart(["cameras", "media"])).toBe(true);
   });
 });
 
