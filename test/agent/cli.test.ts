@@ -3,7 +3,8 @@
  * Node 24 runtime.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { createPublicKey } from "node:crypto";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -132,5 +133,22 @@ describe("thea version and usage", () => {
     const result = await thea(["run", "--config", file]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("mqtt: is required");
+  });
+});
+
+describe("thea keys generate", () => {
+  it("writes an Ed25519 pair, the private half readable by its owner only, and never overwrites one", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-keys-"));
+    const made = await thea(["keys", "generate", "--out", dir]);
+    expect(made.code).toBe(0);
+    expect((await stat(path.join(dir, "thea-release.key"))).mode & 0o777).toBe(0o600);
+    const publicKey = createPublicKey(await readFile(path.join(dir, "thea-release.pub"), "utf8"));
+    expect(publicKey.asymmetricKeyType).toBe("ed25519");
+    const before = await readFile(path.join(dir, "thea-release.key"), "utf8");
+    const again = await thea(["keys", "generate", "--out", dir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("EEXIST");
+    expect(await readFile(path.join(dir, "thea-release.key"), "utf8")).toBe(before);
+    expect((await thea(["release", "pack", "--version", "1.0.0"])).code).toBe(2); // key and url missing: usage
   });
 });
