@@ -2,7 +2,7 @@
  * Commands to an A&D monitor: each is answered with ACK (taken) or NAK (refused: busy, or nothing
  * to read); a read is then followed by the measurement text. One command is in flight at a time.
  */
-import { Waitress, WaitTimeout } from "../serial/waitress.ts";
+import { OneAtATime, Waitress, WaitTimeout } from "../serial/waitress.ts";
 import { DeviceCommandError, type DeviceController, type DeviceIo } from "../types.ts";
 import { BP_COMMANDS, COMMAND_TEXT } from "./commands.ts";
 import { isAndMessage, type AndMessage } from "./decoder.ts";
@@ -21,7 +21,7 @@ export class AndController implements DeviceController {
   readonly #io: DeviceIo;
   readonly #options: AndControllerOptions;
   readonly #waitress = new Waitress<AndMessage>();
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #commands = new OneAtATime();
 
   constructor(io: DeviceIo, options: AndControllerOptions) {
     this.#io = io;
@@ -37,10 +37,7 @@ export class AndController implements DeviceController {
   }
 
   execute(command: string, params: unknown): Promise<unknown> {
-    const run = () => this.#run(command, params);
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => undefined);
-    return result;
+    return this.#commands.run(() => this.#run(command, params));
   }
 
   async #run(command: string, _params: unknown): Promise<unknown> {

@@ -3,7 +3,7 @@
  * (ACK, 9y 4s FF) and later completed (9y 5s FF) on the same socket, an inquiry is answered at
  * once (9y 50 … FF), and either may fail (9y 6s ee FF). One command is in flight at a time.
  */
-import { Waitress, WaitTimeout } from "../serial/waitress.ts";
+import { OneAtATime, Waitress, WaitTimeout } from "../serial/waitress.ts";
 import { DeviceCommandError, type DeviceController, type DeviceIo } from "../types.ts";
 import { fromNibbles, visca, VISCA_ERRORS, type PanDirection, type TiltDirection, type ViscaReply } from "./codec.ts";
 import { DIRECTIONS, PTZ_COMMANDS } from "./commands.ts";
@@ -44,7 +44,7 @@ export class ViscaController implements DeviceController {
    * the completion must not be lost while the ACK is being handled. Cleared before each command.
    */
   readonly #inbox: ViscaReply[] = [];
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #commands = new OneAtATime();
   #sequence = 0;
 
   constructor(io: DeviceIo, options: ViscaControllerOptions) {
@@ -63,10 +63,7 @@ export class ViscaController implements DeviceController {
   }
 
   execute(command: string, params: unknown): Promise<unknown> {
-    const run = () => this.#run(command, params);
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => undefined);
-    return result;
+    return this.#commands.run(() => this.#run(command, params));
   }
 
   async #run(command: string, params: unknown): Promise<unknown> {
