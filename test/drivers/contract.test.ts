@@ -9,8 +9,8 @@ import { DRIVERS } from "../../drivers/index.ts";
 import { OBSERVATIONS } from "../../drivers/observations.ts";
 import { SCENARIOS, type Scenario } from "../../drivers/simulation.ts";
 import { READING_FLAGS, type DecoderEvent, type DeviceReading, type Driver } from "../../drivers/types.ts";
+import { readings } from "../helpers/decoderEvents.ts";
 
-const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
 
 function expectWellFormed(reading: DeviceReading): void {
   expect(["continuous", "spot"]).toContain(reading.kind);

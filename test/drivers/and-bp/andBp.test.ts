@@ -8,6 +8,7 @@ import { andBp } from "../../../drivers/and-bp/descriptor.ts";
 import { andDecoder } from "../../../drivers/and-bp/decoder.ts";
 import { AndFramer, encodeText } from "../../../drivers/and-bp/frames.ts";
 import type { DecoderEvent } from "../../../drivers/types.ts";
+import { discarded, readings } from "../../helpers/decoderEvents.ts";
 
 const RS = "\x1e";
 const ascii = (text: string) => Array.from(text, (char) => char.charCodeAt(0));
@@ -20,8 +21,6 @@ const textFrame = (text: string) => {
 const ACK = [0x16, 0x16, 0x01, 0x30, 0x30, 0x06];
 const MEASURED = ["TM-2655", "2611231405", "0001", "0", "00", "S128", "M097", "D082", "P071", "C180", "A045"].join(RS);
 
-const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
-const discarded = (events: DecoderEvent[]) => events.reduce((sum, event) => sum + (event.type === "discarded" ? event.bytes : 0), 0);
 
 describe("A&D link frames", () => {
   it("encodes the host commands with the check byte worked out by hand", () => {

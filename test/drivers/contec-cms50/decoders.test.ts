@@ -2,9 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { legacyDecoder } from "../../../drivers/contec-cms50/legacy.ts";
 import { live46Decoder } from "../../../drivers/contec-cms50/live46.ts";
-import type { DecoderEvent } from "../../../drivers/types.ts";
+import { readings } from "../../helpers/decoderEvents.ts";
 
-const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
 
 describe("CMS50 legacy 5-byte packets", () => {
   it("reads a 9-bit pulse rate (bit 7 in byte 3) and SpO2", () => {

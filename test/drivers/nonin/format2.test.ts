@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { format2Decoder } from "../../../drivers/nonin/format2.ts";
 import { FRAMES_PER_PACKET } from "../../../drivers/nonin/packet.ts";
-import type { DecoderEvent } from "../../../drivers/types.ts";
+import { discarded, readings } from "../../helpers/decoderEvents.ts";
 
 /** One frame: 01 STATUS PLETH DATA CHK with CHK = sum of the first four mod 256. */
 function frame(status: number, pleth: number, data: number): number[] {
@@ -17,8 +17,6 @@ function packet({ status = 0x86, hrMsb = 0x02, hrLsb = 0x2c, spo2 = 97, stat2 = 
   return Array.from({ length: FRAMES_PER_PACKET }, (_, i) => frame(status | (i === 0 ? 0x01 : 0), 0x40 + i, data[i] ?? 0)).flat();
 }
 
-const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
-const discarded = (events: DecoderEvent[]) => events.reduce((sum, event) => sum + (event.type === "discarded" ? event.bytes : 0), 0);
 
 describe("Nonin Format #2", () => {
   it("checks the frame arithmetic against a frame worked out by hand", () => {

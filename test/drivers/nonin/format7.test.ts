@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { nonin } from "../../../drivers/nonin/descriptor.ts";
 import { format7Decoder } from "../../../drivers/nonin/format7.ts";
 import { FRAMES_PER_PACKET } from "../../../drivers/nonin/packet.ts";
-import type { DecoderEvent } from "../../../drivers/types.ts";
+import { discarded, readings } from "../../helpers/decoderEvents.ts";
 
 function frame(status: number, pleth: number, data: number): number[] {
   const head = [status, pleth >> 8, pleth & 0xff, data];
@@ -20,8 +20,6 @@ function packet({ status = 0x86, hrMsb = 0x01, hrLsb = 0x02, spo2 = 95, stat2 = 
   return Array.from({ length: FRAMES_PER_PACKET }, (_, i) => frame(status | (i === 0 ? 0x01 : 0), 0x8000 + i * 300, data[i] ?? 0)).flat();
 }
 
-const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
-const discarded = (events: DecoderEvent[]) => events.reduce((sum, event) => sum + (event.type === "discarded" ? event.bytes : 0), 0);
 
 describe("Nonin Format #7", () => {
   it("checks the frame arithmetic against a frame worked out by hand", () => {

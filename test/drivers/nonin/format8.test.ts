@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { format8Decoder } from "../../../drivers/nonin/format8.ts";
-import type { DecoderEvent } from "../../../drivers/types.ts";
+import { readings } from "../../helpers/decoderEvents.ts";
 
-const readings = (events: DecoderEvent[]) => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
 
 describe("Nonin Format #8", () => {
   it("decodes a record: pulse rate 300 = bits 8–7 in STATUS (0b10) and 0x2C in HR-LSB", () => {
