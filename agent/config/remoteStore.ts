@@ -4,10 +4,10 @@
  * agent has come back up on it and reached the broker — a trial with the previous (last known
  * good) layer to go back to.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { messageOf } from "../errors.ts";
-import { writeFileAtomic } from "../management/atomicFile.ts";
+import { writeJsonAtomic } from "../management/atomicFile.ts";
 import type { JsonObject } from "./remote.ts";
 
 export interface AppliedLayer {
@@ -62,7 +62,6 @@ export class RemoteConfigStore {
   }
 
   async save(state: RemoteConfigState): Promise<void> {
-    await mkdir(path.dirname(this.#file), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.#file, `${JSON.stringify(state, null, 2)}\n`);
+    await writeJsonAtomic(this.#file, state);
   }
 }

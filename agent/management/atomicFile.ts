@@ -2,7 +2,7 @@
  * Writing a file so that a power cut leaves either the old or the new contents, never a mix:
  * write a temporary file beside it, fsync it, rename it over the old one, fsync the directory.
  */
-import { open, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 
 export async function writeFileAtomic(target: string, contents: string | Uint8Array): Promise<void> {
@@ -21,6 +21,12 @@ export async function writeFileAtomic(target: string, contents: string | Uint8Ar
     throw error;
   }
   await syncDir(path.dirname(target));
+}
+
+/** A state file as indented JSON, its directory made (owner only) if missing. */
+export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
+  await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(target, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Makes a rename or unlink in `dir` durable. */

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { TheaError } from "../errors.ts";
-import { writeFileAtomic } from "./atomicFile.ts";
+import { writeJsonAtomic } from "./atomicFile.ts";
 
 export interface RebootGuardOptions {
   dataDir: string;
@@ -48,7 +48,7 @@ export class RebootGuard {
     if (waitMs > 0) {
       throw new TheaError("rate-limited", `the box was rebooted remotely at ${new Date(last ?? 0).toISOString()}; next reboot allowed in ${Math.ceil(waitMs / 1000)} s`);
     }
-    await writeFileAtomic(this.#stateFile(), JSON.stringify({ lastRebootAt: new Date(this.#now()).toISOString() }));
+    await writeJsonAtomic(this.#stateFile(), { lastRebootAt: new Date(this.#now()).toISOString() });
   }
 
   #stateFile(): string {

@@ -3,9 +3,9 @@
  * every step), and what `…/update/state` reports. After a power cut the agent resumes from the
  * step it was in (docs/updates.md).
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { writeFileAtomic } from "../management/atomicFile.ts";
+import { writeJsonAtomic } from "../management/atomicFile.ts";
 import type { Manifest } from "./manifest.ts";
 
 export const UPDATE_STATES = [
@@ -86,7 +86,6 @@ export class UpdateStore {
   }
 
   async save(record: UpdateRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.#file, `${JSON.stringify(record, null, 2)}\n`);
+    await writeJsonAtomic(this.#file, record);
   }
 }
