@@ -12,6 +12,7 @@ import type { DeviceTopics } from "../mqtt/topics.ts";
 import type { Command } from "./command.ts";
 import { decodeRequest, errorResponse, expiryOf, failure } from "./request.ts";
 import { ResponseCache } from "./responseCache.ts";
+import { within } from "../within.ts";
 
 export interface CommandCounters {
   commandsOk: number;
@@ -59,12 +60,7 @@ export class CommandRouter {
   /** Takes no more requests, then waits (at most `drainMs`) for the answers of those in flight. */
   async stop(drainMs = 2000): Promise<void> {
     this.#options.session.off("message", this.#onMessage);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, drainMs);
-    });
-    await Promise.race([Promise.allSettled([...this.#inFlight]), deadline]);
-    clearTimeout(timer);
+    await within(Promise.allSettled([...this.#inFlight]), drainMs, []);
   }
 
   #track(handling: Promise<void>): void {

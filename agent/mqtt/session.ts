@@ -10,6 +10,7 @@ import type { ResolvedConfig } from "../config/load.ts";
 import { messageOf } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ReconnectBackoff } from "./backoff.ts";
+import { within } from "../within.ts";
 
 export interface IncomingMessage {
   topic: string;
@@ -110,7 +111,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       await this.publish(goodbye.topic, goodbye.payload, { qos: 1, retain: true }, STOP_STEP_MS);
     }
     const ended = client.endAsync(false).then(() => true);
-    if (!(await withTimeout(ended, STOP_STEP_MS))) client.end(true);
+    if (!(await within(ended, STOP_STEP_MS, false))) client.end(true);
     this.#client = undefined;
   }
 
@@ -134,7 +135,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         this.#log.warn({ topic, err: messageOf(error) }, "publish failed");
         return false;
       });
-    const ok = await withTimeout(sent, timeoutMs);
+    const ok = await within(sent, timeoutMs, false);
     if (ok) this.#options.counters.messagesOut += 1;
     else this.#options.counters.publishFailures += 1;
     return ok;
@@ -212,14 +213,4 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.#log.error({ topic, err: messageOf(error) }, "message handler failed");
     }
   }
-}
-
-/** Resolves to the promise's value, or false when it has not settled within `ms`. */
-function withTimeout(promise: Promise<boolean>, ms: number): Promise<boolean> {
-  if (!Number.isFinite(ms)) return promise;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
