@@ -14,10 +14,10 @@ import { messageOf, TheaError } from "../errors.ts";
 import { redactSecrets, type Logger } from "../log.ts";
 import type { ConnectedInfo, IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
-import { applyEnvOverrides, formatIssues, resolveConfig, type ResolvedConfig } from "./load.ts";
-import { changedKeys, desiredConfigSchema, layer, mergePatch, needsRestart, touchedBootstrapKeys, type JsonObject } from "./remote.ts";
+import { formatIssues, type ResolvedConfig } from "./load.ts";
+import { changedKeys, desiredConfigSchema, mergePatch, needsRestart, touchedBootstrapKeys, type JsonObject } from "./remote.ts";
 import type { ConfigError, RemoteConfigState, RemoteConfigStore } from "./remoteStore.ts";
-import { revert } from "./startup.ts";
+import { resolveLayered, revert } from "./startup.ts";
 
 /** `…/config/reported`. */
 export interface ConfigReported {
@@ -122,8 +122,7 @@ export class ConfigService {
     const forbidden = this.#forbiddenKeys(newLayer, desired.allowBootstrap);
     if (forbidden.length > 0) return this.#reject(desired.version, forbidden);
 
-    const { value, sources } = applyEnvOverrides(layer(this.#options.localRaw, newLayer), this.#options.ctx.env);
-    const resolved = await resolveConfig(value, { env: this.#options.ctx.env, sources, ...(this.#options.machineIdPath && { machineIdPath: this.#options.machineIdPath }) });
+    const resolved = await resolveLayered(this.#options.localRaw, newLayer, { env: this.#options.ctx.env, machineIdPath: this.#options.machineIdPath });
     if (!resolved.ok) return this.#reject(desired.version, resolved.errors);
 
     const changed = changedKeys(this.#options.ctx.config as unknown as JsonObject, resolved.config as unknown as JsonObject);

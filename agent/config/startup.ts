@@ -4,8 +4,8 @@
  * the agent from coming up — it was started too often without reaching the broker, or no longer
  * validates — is undone here, before anything else runs, so a bad change cannot keep a box down.
  */
-import { applyEnvOverrides, readConfigFile, resolveConfig, type ResolvedConfig } from "./load.ts";
-import { layer } from "./remote.ts";
+import { applyEnvOverrides, readConfigFile, resolveConfig, type LoadResult, type ResolvedConfig } from "./load.ts";
+import { layer, type JsonObject } from "./remote.ts";
 import { EMPTY_STATE, RemoteConfigStore, type RemoteConfigState } from "./remoteStore.ts";
 
 /** Starts of the agent on a trial config without reaching the broker before it is undone. */
@@ -32,10 +32,7 @@ export interface StartupOptions {
 export async function loadStartupConfig(options: StartupOptions): Promise<{ ok: true; startup: StartupConfig } | { ok: false; errors: string[] }> {
   const raw = options.path === undefined ? { ok: true as const, value: {} } : await readConfigFile(options.path);
   if (!raw.ok) return raw;
-  const resolveWith = async (remote: RemoteConfigState["applied"]["layer"]) => {
-    const { value, sources } = applyEnvOverrides(layer(raw.value, remote), options.env);
-    return resolveConfig(value, { ...options, sources });
-  };
+  const resolveWith = (remote: JsonObject) => resolveLayered(raw.value, remote, options);
   const local = await resolveWith({});
   if (!local.ok) return local; // the box's own file must stand on its own
 
@@ -63,6 +60,12 @@ export async function loadStartupConfig(options: StartupOptions): Promise<{ ok: 
   }
   if (dirty) await store.save(state).catch(() => undefined); // a read-only disk must not stop the agent
   return { ok: true, startup: { config: effective.config, hash: effective.hash, localRaw: raw.value, local: local.config, state, store } };
+}
+
+/** The effective config: the box's file, a remote layer over it, the environment over both. */
+export function resolveLayered(localRaw: unknown, remote: JsonObject, options: { env: Record<string, string | undefined>; machineIdPath?: string | undefined }): Promise<LoadResult> {
+  const { value, sources } = applyEnvOverrides(layer(localRaw, remote), options.env);
+  return resolveConfig(value, { env: options.env, sources, ...(options.machineIdPath !== undefined && { machineIdPath: options.machineIdPath }) });
 }
 
 /** Goes back to the trial's previous layer, saying why. */
