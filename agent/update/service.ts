@@ -107,7 +107,7 @@ export class UpdateService {
         return this.#rollBack(`the health check failed: ${messageOf(error)}`);
       }
       clearTimeout(this.#timer);
-      await this.#commit();
+      return this.#commit(); // which reports
     }
     await this.#report();
   }
