@@ -3,6 +3,7 @@
  * (two steps, rate-limited), collect diagnostics, read recent log lines. None of them runs a
  * shell or a path a remote party chooses.
  */
+import { pino } from "pino";
 import { z } from "zod";
 import { defineCommand, type Command } from "../commands/command.ts";
 import type { AgentContext } from "../context.ts";
@@ -11,9 +12,6 @@ import { LOG_LEVELS } from "../log.ts";
 import type { DiagnosticsBundles } from "./diagnostics.ts";
 import type { RebootGuard } from "./reboot.ts";
 
-/** pino's level numbers, for filtering kept lines. */
-const LEVEL_NUMBER: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
-const LEVEL_NAME = Object.fromEntries(Object.entries(LEVEL_NUMBER).map(([name, number]) => [number, name]));
 
 export interface ManagementDeps {
   ctx: AgentContext;
@@ -87,7 +85,7 @@ export function managementCommands(deps: ManagementDeps): Command[] {
         level: z.enum(LOG_LEVELS.filter((level) => level !== "silent")).default("trace"),
       }),
       run: ({ lines, level }) => ({
-        lines: ctx.recentLogs.tail(lines, LEVEL_NUMBER[level] ?? 0).map((line) => ({ ...line, level: LEVEL_NAME[line.level] ?? line.level })),
+        lines: ctx.recentLogs.tail(lines, pino.levels.values[level] ?? 0).map((line) => ({ ...line, level: pino.levels.labels[line.level] ?? line.level })),
       }),
     }),
   ];
