@@ -43,8 +43,7 @@ export async function packRelease(options: PackOptions): Promise<Packed> {
     await mkdir(root);
     for (const entry of RELEASE_PATHS) {
       await cp(path.join(options.from, entry), path.join(root, entry), { recursive: true, verbatimSymlinks: true }).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== "ENOENT" || entry === ".node-version") throw error;
-        throw new Error(`${entry} is missing in ${options.from}: run bin/setup first`);
+        throw error.code === "ENOENT" ? new Error(`${entry} is missing in ${options.from}: run bin/setup first`) : error;
       });
     }
     // Only the runtime's executable: headers and npm are for building, not running.
