@@ -99,6 +99,14 @@ const mqttSchema = z
         message: "refusing to send a password over plain mqtt:// or ws://; use mqtts:// or wss:// (or allowInsecureCredentials in a lab)",
       });
     }
+    const { ca, cert, key } = mqtt.tls;
+    if (plain && (ca ?? cert ?? key) !== undefined) {
+      // Without TLS none of these is used: a box meant to prove its identity would silently not.
+      ctx.addIssue({ code: "custom", path: ["url"], message: "tls settings need mqtts:// or wss:// (plain mqtt:// and ws:// use no TLS)" });
+    }
+    if ((cert === undefined) !== (key === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["tls"], message: "give cert and key together (the client certificate and its private key)" });
+    }
   });
 
 const telemetrySchema = z.strictObject({

@@ -23,7 +23,8 @@ const client = mqtt.connect(query.get("broker"), {
   // If this tab vanishes without closing its session, the broker tells the box.
   will: { topic: `${root}/webrtc/viewers/${viewerId}/gone`, payload: "", qos: 1 },
 });
-const request = mqttRequester(client, { deviceId, responseTopic: `thea/v1/consoles/${viewerId}/response` });
+// Answers come back under the box's own subtree: a broker ACL (docs/deploy) lets the box publish nowhere else.
+const request = mqttRequester(client, { deviceId, responseTopic: `${root}/reply/${viewerId}` });
 
 client.on("connect", () => {
   badge("broker", "connected", "ok");

@@ -24,10 +24,15 @@ export class Mosquitto {
   }
 
   static async start(extraConfig = ""): Promise<Mosquitto> {
+    return Mosquitto.startWith((port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n${extraConfig}`);
+  }
+
+  /** A broker with a whole configuration of the caller's, given the free port it must listen on. */
+  static async startWith(configFor: (port: number) => string): Promise<Mosquitto> {
     const port = await freePort();
     const dir = await mkdtemp(path.join(tmpdir(), "thea-mosquitto-"));
     const configPath = path.join(dir, "mosquitto.conf");
-    await writeFile(configPath, `listener ${port} 127.0.0.1\nallow_anonymous true\n${extraConfig}`);
+    await writeFile(configPath, configFor(port));
     const broker = new Mosquitto(port, configPath);
     await broker.resume();
     return broker;

@@ -59,6 +59,16 @@ describe("loadConfig", () => {
     expect(result).toMatchObject({ ok: false, errors: [expect.stringMatching(/^mqtt\.passwordFile: cannot read/)] });
   });
 
+  it("refuses a client certificate over plain mqtt:// (it would not be used) and half a key pair", async () => {
+    const plain = await loadConfig({
+      path: await file("plain-tls.yaml", "deviceId: box-1\nmqtt: { url: 'mqtt://b', tls: { cert: /c.pem, key: /k.pem } }\n"),
+      env: {},
+    });
+    expect(plain).toMatchObject({ ok: false, errors: [expect.stringMatching(/^mqtt\.url: tls settings need mqtts:\/\//)] });
+    const half = await loadConfig({ path: await file("half.yaml", "deviceId: box-1\nmqtt: { url: 'mqtts://b', tls: { cert: /c.pem } }\n"), env: {} });
+    expect(half).toMatchObject({ ok: false, errors: [expect.stringMatching(/^mqtt\.tls: give cert and key together/)] });
+  });
+
   it("derives the device id from the machine id when none is set", async () => {
     const machineId = await file("machine-id", "0123456789abcdef0123456789abcdef\n");
     const result = await loadConfig({ env: { THEA_MQTT_URL: "mqtt://b" }, machineIdPath: machineId });
