@@ -1,23 +1,16 @@
 /**
- * Pure decoding of a command request's payload: size cap first (before any parsing work), then
+ * Pure decoding of a command request's payload: size and depth caps first (remoteJson.ts), then
  * JSON. An empty payload means "no parameters", so `mosquitto_rr -m ''` works for ping.
  */
 import type { CommandResponse } from "../mqtt/api.ts";
-import { isTheaError, messageOf, type ErrorCode } from "../errors.ts";
+import { isTheaError, type ErrorCode } from "../errors.ts";
+import { parseRemoteJson } from "../remoteJson.ts";
 
 export type DecodedRequest = { ok: true; params: unknown } | { ok: false; response: CommandResponse };
 
 export function decodeRequest(payload: Uint8Array, maxBytes: number): DecodedRequest {
-  if (payload.byteLength > maxBytes) {
-    return failure("payload-too-large", `payload is ${payload.byteLength} bytes; the limit is ${maxBytes}`);
-  }
-  const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8").trim();
-  if (text === "") return { ok: true, params: {} };
-  try {
-    return { ok: true, params: JSON.parse(text) as unknown };
-  } catch (error) {
-    return failure("invalid-json", `payload is not JSON: ${messageOf(error)}`);
-  }
+  const json = parseRemoteJson(payload, { maxBytes, whenBlank: {} });
+  return json.ok ? { ok: true, params: json.value } : failure(json.code, json.message);
 }
 
 export function failure(code: ErrorCode, message: string): { ok: false; response: CommandResponse } {

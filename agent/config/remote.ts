@@ -27,9 +27,18 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   const result: JsonObject = isObject(target) ? structuredClone(target) : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key], value);
+    else setOwn(result, key, mergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value));
   }
   return result;
+}
+
+/**
+ * `object[key] = value` for keys from afar: a key named `__proto__` would otherwise replace the
+ * object's prototype (and slip values past the strict schema as inherited properties) instead of
+ * becoming a key the schema then refuses as unknown.
+ */
+function setOwn(object: JsonObject, key: string, value: unknown): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** The local file's values with the remote layer over them (objects merge; lists and values replace). */
@@ -39,6 +48,7 @@ export function layer(local: unknown, remote: JsonObject): unknown {
 
 function stripNulls(value: unknown): unknown {
   if (!isObject(value)) return value;
+  // Object.fromEntries defines own properties, so a `__proto__` key stays a key (see setOwn).
   return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== null).map(([key, inner]) => [key, stripNulls(inner)]));
 }
 
@@ -49,7 +59,7 @@ function stripNulls(value: unknown): unknown {
 export const BOOTSTRAP_KEYS = ["deviceId", "dataDir", "mqtt", "update"] as const;
 
 export function touchedBootstrapKeys(remote: JsonObject): string[] {
-  return BOOTSTRAP_KEYS.filter((key) => key in remote);
+  return BOOTSTRAP_KEYS.filter((key) => Object.hasOwn(remote, key));
 }
 
 /**

@@ -18,6 +18,7 @@ import { formatIssues, type ResolvedConfig } from "./load.ts";
 import { changedKeys, desiredConfigSchema, mergePatch, needsRestart, touchedBootstrapKeys, type JsonObject } from "./remote.ts";
 import type { ConfigError, RemoteConfigState, RemoteConfigStore } from "./remoteStore.ts";
 import { resolveLayered, revert } from "./startup.ts";
+import { parseRemoteJson } from "../remoteJson.ts";
 
 /** `…/config/reported`. */
 export interface ConfigReported {
@@ -56,7 +57,9 @@ export class ConfigService {
   readonly #state: RemoteConfigState;
   readonly #onConnected = (info: ConnectedInfo) => void this.#connected(info);
   readonly #onMessage = (message: IncomingMessage) => {
-    if (message.topic === this.#options.topics.configDesired) this.#queue = this.#queue.then(() => this.#desired(message.payload));
+    if (message.topic !== this.#options.topics.configDesired) return;
+    // Whatever a desired message does, the queue goes on and nothing escapes as an unhandled rejection.
+    this.#queue = this.#queue.then(() => this.#desired(message.payload)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired config failed"));
   };
   #queue: Promise<void> = Promise.resolve();
   #phase: ConfigReported["state"];
@@ -103,12 +106,9 @@ export class ConfigService {
 
   async #desired(payload: Buffer): Promise<void> {
     if (payload.length === 0) return; // the retained desired config was cleared
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString("utf8"));
-    } catch {
-      return this.#reject(null, ["(payload): not valid JSON"]);
-    }
+    const parsedJson = parseRemoteJson(payload, { maxBytes: this.#options.ctx.config.mqtt.maxPayloadBytes });
+    if (!parsedJson.ok) return this.#reject(null, [`(payload): ${parsedJson.message}`]);
+    const json = parsedJson.value;
     const claimed = VERSION_ONLY.safeParse(json);
     const version = claimed.success ? (claimed.data.version ?? null) : null;
     const parsed = desiredConfigSchema.safeParse(json);

@@ -68,9 +68,13 @@ export function verifyManifest(input: unknown, trustedKeysPem: readonly string[]
   });
   const key = keys.find((candidate) => keyIdOf(candidate) === signed.data.keyId);
   if (!key) return { ok: false, code: "unknown-key", reason: `signed with key ${signed.data.keyId}, which is not among this box's trusted keys` };
-  const good = verify(null, Buffer.from(canonicalJson(signed.data.manifest)), key, Buffer.from(signed.data.signature, "base64"));
+  // Check and parse the manifest as it arrived, not zod's copy of it: copying drops an own
+  // `__proto__` key into the copy's prototype, where it would escape the signature yet still be
+  // read by the schema as inherited fields (force, allowDowngrade).
+  const received = (input as { manifest: unknown }).manifest;
+  const good = verify(null, Buffer.from(canonicalJson(received)), key, Buffer.from(signed.data.signature, "base64"));
   if (!good) return { ok: false, code: "bad-signature", reason: `the signature does not match the manifest (key ${signed.data.keyId})` };
-  const manifest = manifestSchema.safeParse(signed.data.manifest);
+  const manifest = manifestSchema.safeParse(received);
   if (!manifest.success) return { ok: false, code: "bad-manifest", reason: manifest.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") };
   return { ok: true, manifest: manifest.data, keyId: signed.data.keyId };
 }

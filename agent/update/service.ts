@@ -22,6 +22,7 @@ import { InstallLayout } from "./layout.ts";
 import { compareVersions, verifyManifest, type Manifest } from "./manifest.ts";
 import { inMaintenanceWindow } from "./window.ts";
 import { TERMINAL, UpdateStore, type UpdateRecord, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "./state.ts";
+import { parseRemoteJson } from "../remoteJson.ts";
 
 export interface UpdateServiceOptions {
   ctx: AgentContext;
@@ -42,7 +43,8 @@ export class UpdateService {
   readonly #layout: InstallLayout;
   readonly #running: string;
   readonly #onMessage = (message: IncomingMessage) => {
-    if (message.topic === this.#options.topics.updateDesired) void this.#desired(message.payload);
+    if (message.topic !== this.#options.topics.updateDesired) return;
+    this.#desired(message.payload).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired update failed"));
   };
   readonly #onConnected = () => void this.#connected();
   #record: UpdateRecord | undefined;
@@ -134,12 +136,9 @@ export class UpdateService {
 
   async #desired(payload: Buffer): Promise<void> {
     if (payload.length === 0) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString("utf8"));
-    } catch {
-      return this.#refuse(null, "bad-manifest", "update/desired is not JSON");
-    }
+    const parsedJson = parseRemoteJson(payload, { maxBytes: this.#options.ctx.config.mqtt.maxPayloadBytes });
+    if (!parsedJson.ok) return this.#refuse(null, "bad-manifest", `update/desired: ${parsedJson.message}`);
+    const json = parsedJson.value;
     const verified = verifyManifest(json, this.#options.ctx.config.update.trustedKeys);
     if (!verified.ok) return this.#refuse(null, verified.code, verified.reason);
     const manifest = verified.manifest;
