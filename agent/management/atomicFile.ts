@@ -5,8 +5,12 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 
+/** Tells apart the temporary files of writes to one target in flight at once (the last rename wins). */
+let writes = 0;
+
 export async function writeFileAtomic(target: string, contents: string | Uint8Array): Promise<void> {
-  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  writes += 1;
+  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${writes}.tmp`);
   const file = await open(temporary, "w", 0o600);
   try {
     await file.writeFile(contents);

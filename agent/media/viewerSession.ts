@@ -140,6 +140,12 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     // The camera starts now, while candidates gather and ICE runs: a cold pipeline takes a few
     // hundred milliseconds to its first frame, which would otherwise come after them.
     await camera.attach(this.id, (kind, packet, newSource) => this.#send(kind, packet, newSource));
+    if (this.#closed) {
+      // Closed while answering (a damaged offer can fail ICE or DTLS at once): close() found
+      // nothing to detach then, so the viewer's place would stay taken for good.
+      await camera.detach(this.id);
+      throw new TheaError("invalid-params", "sdp: the session failed while answering the offer");
+    }
     await this.#gathered();
     this.#timers.push(setTimeout(() => this.#connectedAt || this.close("did not connect in time"), connectTimeoutMs));
     const sdp = this.#pc.localDescription?.sdp;
@@ -149,11 +155,16 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
 
   async addCandidate(candidate: IceCandidateInit): Promise<void> {
     if (!this.#options.ice.allows(candidate.candidate)) return;
-    await this.#pc.addIceCandidate({
-      candidate: candidate.candidate,
-      sdpMid: candidate.sdpMid ?? undefined,
-      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
-    });
+    try {
+      await this.#pc.addIceCandidate({
+        candidate: candidate.candidate,
+        sdpMid: candidate.sdpMid ?? undefined,
+        sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+      });
+    } catch (error) {
+      // werift throws on candidates it cannot parse or place: the viewer's mistake, not ours.
+      throw new TheaError("invalid-params", `candidate: not one this session can use (${error instanceof Error ? error.message : String(error)})`);
+    }
   }
 
   async close(reason: string): Promise<void> {

@@ -44,9 +44,11 @@ export class UpdateService {
   readonly #running: string;
   readonly #onMessage = (message: IncomingMessage) => {
     if (message.topic !== this.#options.topics.updateDesired) return;
-    this.#desired(message.payload).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired update failed"));
+    // One at a time, in order, like the config service: each refusal settles before the next looks.
+    this.#queue = this.#queue.then(() => this.#desired(message.payload)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired update failed"));
   };
   readonly #onConnected = () => void this.#connected();
+  #queue: Promise<void> = Promise.resolve();
   #record: UpdateRecord | undefined;
   #work: Promise<void> = Promise.resolve();
   #pending: Manifest | undefined;

@@ -28,7 +28,7 @@ export class TopicLog<T> {
   /** The next message (after those already returned) that matches. */
   next(match: (message: T) => boolean, timeoutMs = 60_000): Promise<T> {
     const what = () => `a matching message (seen: ${JSON.stringify(this.messages).slice(-1500)})`;
-    return waitFor<T>(what(), timeoutMs, (done) => {
+    return waitFor<T>(what, timeoutMs, (done) => {
       const look = () => {
         while (this.#cursor < this.messages.length) {
           const message = this.messages[this.#cursor++];

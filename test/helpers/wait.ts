@@ -4,12 +4,13 @@
  */
 import type { ChildProcess } from "node:child_process";
 
-export function waitFor<T>(what: string, timeoutMs: number, register: (done: (value: T) => void, fail: (error: Error) => void) => () => void): Promise<T> {
+/** `what` may be a function, for a description of state seen by the time of the timeout. */
+export function waitFor<T>(what: string | (() => string), timeoutMs: number, register: (done: (value: T) => void, fail: (error: Error) => void) => () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let cleanup: () => void = () => undefined;
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "function" ? what() : what}`));
     }, timeoutMs);
     const settle = () => {
       clearTimeout(timer);
