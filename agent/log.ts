@@ -6,14 +6,15 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Keys whose values never reach a log line, a reported config or a diagnostics bundle. */
-const SECRET_KEY = /^(password|passphrase|secret|token|credential|privateKey)$/i;
+const SECRET_KEYS = ["password", "passphrase", "secret", "token", "credential", "privateKey"] as const;
+const SECRET_KEY = new RegExp(`^(${SECRET_KEYS.join("|")})$`, "i");
 
 /**
  * Paths pino censors. pino's redaction is path-based, so list the depths where secrets appear
  * (config.mqtt.password is three levels down when a whole config is logged, a TURN credential
  * in config.media.iceServers[i] four).
  */
-const REDACT_PATHS = ["password", "secret", "token", "credential"].flatMap((name) => [
+const REDACT_PATHS = SECRET_KEYS.flatMap((name) => [
   name,
   `*.${name}`,
   `*.*.${name}`,

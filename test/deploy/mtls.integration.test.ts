@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { copyFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import mqtt from "mqtt";
@@ -115,9 +115,7 @@ beforeAll(async () => {
     kitConfig
       .replaceAll("/etc/mosquitto/thea/", `${etc}/`)
       .replaceAll("/var/lib/mosquitto/", `${work}/var/`)
-      .replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`)
-      // Run as whoever runs the tests (as root, mosquitto would switch to a user that cannot read the key).
-      .concat(`\nuser ${userInfo().username}\n`),
+      .replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`),
   );
 
   technician = await clientAs("technician.tina");

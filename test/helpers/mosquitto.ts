@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { freePort } from "./ports.ts";
 import { LineLog, terminate } from "./wait.ts";
@@ -27,12 +27,16 @@ export class Mosquitto {
     return Mosquitto.startWith((port) => `listener ${port} 127.0.0.1\nallow_anonymous true\n${extraConfig}`);
   }
 
-  /** A broker with a whole configuration of the caller's, given the free port it must listen on. */
+  /**
+   * A broker with a whole configuration of the caller's, given the free port it must listen on.
+   * It runs as whoever runs the tests: started as root, mosquitto would otherwise switch to its
+   * own user, which cannot read the test's files (keys, password files) in private temp dirs.
+   */
   static async startWith(configFor: (port: number) => string): Promise<Mosquitto> {
     const port = await freePort();
     const dir = await mkdtemp(path.join(tmpdir(), "thea-mosquitto-"));
     const configPath = path.join(dir, "mosquitto.conf");
-    await writeFile(configPath, configFor(port));
+    await writeFile(configPath, `${configFor(port)}\nuser ${userInfo().username}\n`);
     const broker = new Mosquitto(port, configPath);
     await broker.resume();
     return broker;
