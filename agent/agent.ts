@@ -89,6 +89,7 @@ export class Agent {
       clockSynchronized: ctx.clockSynchronized,
       counters: () => ({ ...sessionCounters, ...commandCounters }),
       outbox: () => ({ ...this.#outbox.stats(), inFlight: this.#sender.inFlight, replayRatePerSec: this.#sender.takeReplayRate() }),
+      ...(ctx.host && { host: ctx.host }),
     });
     this.#events = new EventLog({ outbox: this.#outbox, topic: this.#topics.event });
     this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events });

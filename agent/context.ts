@@ -6,6 +6,7 @@ import type { ResolvedConfig } from "./config/load.ts";
 import type { Logger } from "./log.ts";
 import type { LogRing } from "./management/logRing.ts";
 import type { ClockSynchronized } from "./mqtt/api.ts";
+import type { HostProbe } from "./telemetry/health.ts";
 
 export interface AgentContext {
   readonly config: ResolvedConfig;
@@ -21,6 +22,8 @@ export interface AgentContext {
   /** The newest log lines (logs.tail, diagnostics). */
   readonly recentLogs: LogRing;
   readonly lifecycle: AgentLifecycle;
+  /** The machine's figures for health, when a process shares one probe among several agent cores. */
+  readonly host?: HostProbe;
 }
 
 /** Ending this run of the agent on purpose; implemented by `thea run`. */

@@ -17,25 +17,52 @@ export interface HealthCollectorOptions {
   clockSynchronized: () => Promise<ClockSynchronized>;
   counters: () => Record<string, number>;
   outbox: () => OutboxHealth;
+  /** The machine's figures; one probe serves every agent core of a process (the fleet simulator). */
+  host?: HostProbe;
+}
+
+/**
+ * Figures of the machine rather than of one agent. systeminformation gathers them with helper
+ * processes (even the CPU load is `sh -c "cat /proc/stat | grep cpu"`), so they are fetched by
+ * one probe and the slow ones cached.
+ */
+export interface HostProbe {
+  /** CPU load since the previous call, percent. */
+  loadPercent(): Promise<number | undefined>;
+  memory(): Promise<{ total: number; available: number }>;
+  temperatureC(): Promise<number | null>;
+  interfaces(): Promise<NetworkInterfaceState[]>;
 }
 
 const SLOW_FIGURES_TTL_MS = 60_000;
 
+/** The machine's figures from systeminformation; `loadTtlMs` > 0 also caches load and memory. */
+export function systemHostProbe(loadTtlMs = 0): HostProbe {
+  const load = () => si.currentLoad().then((figures) => figures.currentLoad, () => undefined);
+  const memory = () => si.mem().then(({ total, available }) => ({ total, available }));
+  return {
+    loadPercent: loadTtlMs > 0 ? cached(load, loadTtlMs) : load,
+    memory: loadTtlMs > 0 ? cached(memory, loadTtlMs) : memory,
+    temperatureC: cached(readCpuTemperature, SLOW_FIGURES_TTL_MS),
+    interfaces: cached(readInterfaces, SLOW_FIGURES_TTL_MS),
+  };
+}
+
 export class HealthCollector {
   readonly #options: HealthCollectorOptions;
   readonly #loopDelay: ELDHistogram = monitorEventLoopDelay({ resolution: 20 });
-  readonly #interfaces = cached(readInterfaces, SLOW_FIGURES_TTL_MS);
-  readonly #temperature = cached(readCpuTemperature, SLOW_FIGURES_TTL_MS);
+  readonly #host: HostProbe;
 
   constructor(options: HealthCollectorOptions) {
     this.#options = options;
+    this.#host = options.host ?? systemHostProbe();
   }
 
   start(): void {
     this.#loopDelay.enable();
     // systeminformation's load is the CPU time since its previous call; its first call samples
     // for half a second, so take that call now rather than inside the first health report.
-    void si.currentLoad().catch(() => undefined);
+    void this.#host.loadPercent();
   }
 
   stop(): void {
@@ -43,11 +70,12 @@ export class HealthCollector {
   }
 
   async collect(): Promise<HealthPayload> {
+    const host = this.#host;
     const [load, mem, temperatureC, interfaces, disk, clockSynchronized] = await Promise.all([
-      si.currentLoad().catch(() => undefined),
-      si.mem(),
-      this.#temperature(),
-      this.#interfaces(),
+      host.loadPercent(),
+      host.memory(),
+      host.temperatureC(),
+      host.interfaces(),
       diskUse(this.#options.dataDir),
       this.#options.clockSynchronized(),
     ]);
@@ -62,7 +90,7 @@ export class HealthCollector {
       },
       cpu: {
         cores: os.availableParallelism(),
-        loadPercent: load ? round(load.currentLoad) : null,
+        loadPercent: load === undefined ? null : round(load),
         loadAverage: [round(one ?? 0), round(five ?? 0), round(fifteen ?? 0)],
         temperatureC,
       },
