@@ -37,6 +37,9 @@ interface OutboxEvents {
   degraded: [string];
 }
 
+/** The outbox's SQLite database, in the data directory. */
+export const OUTBOX_FILE = "outbox.db";
+
 const PRIORITY_NAMES = Object.fromEntries(Object.entries(PRIORITY).map(([name, value]) => [value, name])) as Record<Priority, keyof typeof PRIORITY>;
 
 export class Outbox extends EventEmitter<OutboxEvents> {
@@ -46,6 +49,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   readonly #dropped: DropCounts = { telemetry: 0, event: 0, clinical: 0 };
   #store: OutboxStore = new MemoryStore(0, Date.now() * 1000);
   #degradedReason: string | null = null;
+  readonly #acknowledged = new Set<number>();
+  #flushTimer: NodeJS.Immediate | undefined;
 
   constructor(options: { dataDir: string; settings: OutboxSettings; log: Logger }) {
     super();
@@ -56,7 +61,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
 
   open(): void {
     try {
-      this.#store = new SqliteStore(path.join(this.#dir, "outbox.db"));
+      this.#store = new SqliteStore(path.join(this.#dir, OUTBOX_FILE));
       this.#degradedReason = null;
     } catch (error) {
       // Numbering continues from the clock (still increasing across restarts while it is sane).
@@ -78,18 +83,22 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     return stored;
   }
 
+  /**
+   * The broker has the entry: it goes, with the others acknowledged in the same turn of the event
+   * loop, in one transaction. A delete per PUBACK meant an fsync per message, which capped replay
+   * near 2,000 messages/s; a delete lost to a power cut only means a duplicate, which receivers
+   * drop by id.
+   */
   acknowledge(id: number): void {
-    try {
-      this.#store.remove(id);
-    } catch (error) {
-      this.#degradeToMemory(`cannot update the outbox: ${messageOf(error)}`);
-      this.#store.remove(id);
-    }
+    this.#acknowledged.add(id);
+    this.#flushTimer ??= setImmediate(() => this.#removeAcknowledged());
     this.emit("acknowledged", id);
   }
 
   after(after: number, limit: number, before?: number): OutboxEntry[] {
-    return this.#store.after(after, limit, before);
+    if (this.#acknowledged.size === 0) return this.#store.after(after, limit, before);
+    // Acknowledged entries still awaiting their delete are not pending any more.
+    return this.#store.after(after, limit + this.#acknowledged.size, before).filter((entry) => !this.#acknowledged.has(entry.id)).slice(0, limit);
   }
 
   maxId(): number {
@@ -97,6 +106,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   stats(now = Date.now()): OutboxStats {
+    this.#removeAcknowledged();
     const stats = this.#store.stats();
     return {
       depth: stats.count,
@@ -109,10 +119,27 @@ export class Outbox extends EventEmitter<OutboxEvents> {
   }
 
   close(): void {
+    this.#removeAcknowledged();
     this.#store.close();
   }
 
+  #removeAcknowledged(): void {
+    clearImmediate(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#acknowledged.size === 0) return;
+    const ids = [...this.#acknowledged];
+    this.#acknowledged.clear();
+    try {
+      this.#store.removeMany(ids);
+    } catch (error) {
+      this.#degradeToMemory(`cannot update the outbox: ${messageOf(error)}`);
+      this.#store.removeMany(ids);
+    }
+  }
+
   #enforceBounds(now: number): void {
+    // Bounds count what is really pending.
+    this.#removeAcknowledged();
     const { maxMessages, maxBytes, maxAgeSec } = this.#settings;
     this.#count(this.#store.expire(now - maxAgeSec * 1000), "too old");
     let stats = this.#store.stats();

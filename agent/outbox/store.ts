@@ -6,7 +6,9 @@
  * Durability: WAL journal with synchronous=FULL — every committed entry is in the WAL and fsynced
  * before add() returns, so neither a crash (kill -9) nor a power cut loses it; an entry whose
  * commit had not returned was never accepted. The reading's `seq` is allocated in the same
- * transaction as its insert, so numbering has no gaps, whatever happens.
+ * transaction as its insert, so numbering has no gaps, whatever happens. Deletes of acknowledged
+ * entries are batched (one transaction per event-loop turn, outbox.ts): a crash can undo the
+ * last batch, which only sends those entries again.
  */
 import { DatabaseSync } from "node:sqlite";
 
@@ -42,6 +44,8 @@ export interface StoreStats {
 export interface OutboxStore {
   add(entry: NewEntry): OutboxEntry;
   remove(id: number): void;
+  /** Removes several acknowledged entries at once (one transaction, one fsync, on disk). */
+  removeMany(ids: readonly number[]): void;
   /** Entries with id > after (and < before, when given), oldest first. */
   after(after: number, limit: number, before?: number): OutboxEntry[];
   /** Drops up to `count` entries of the lowest priorities present (oldest first); returns them. */
@@ -136,6 +140,19 @@ export class SqliteStore implements OutboxStore {
     this.#totals.bytes -= removed.bytes;
   }
 
+  removeMany(ids: readonly number[]): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    const before = { ...this.#totals };
+    try {
+      for (const id of ids) this.remove(id);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#totals = before;
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
   after(after: number, limit: number, before = Number.MAX_SAFE_INTEGER): OutboxEntry[] {
     return (this.#statements.after.all(after, before, limit) as Row[]).map(toEntry);
   }
@@ -199,6 +216,10 @@ export class MemoryStore implements OutboxStore {
 
   remove(id: number): void {
     this.#entries.delete(id);
+  }
+
+  removeMany(ids: readonly number[]): void {
+    for (const id of ids) this.#entries.delete(id);
   }
 
   after(after: number, limit: number, before = Number.MAX_SAFE_INTEGER): OutboxEntry[] {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { HealthPayload, ReadingPayload } from "../../agent/mqtt/api.ts";
+import { OUTBOX_FILE } from "../../agent/outbox/outbox.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
@@ -18,7 +19,7 @@ import { DatabaseSync } from "node:sqlite";
 /** Clinical entries the agent holds in its outbox right now (read beside it, as WAL allows). */
 function storedReadings(dataDir: string): number {
   try {
-    const db = new DatabaseSync(path.join(dataDir, "outbox.db"), { readOnly: true });
+    const db = new DatabaseSync(path.join(dataDir, OUTBOX_FILE), { readOnly: true });
     try {
       return (db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE priority = 2").get() as { n: number }).n;
     } finally {

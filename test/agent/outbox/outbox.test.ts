@@ -2,9 +2,10 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../agent/log.ts";
-import { Outbox, type OutboxSettings } from "../../../agent/outbox/outbox.ts";
+import { Outbox, OUTBOX_FILE, type OutboxSettings } from "../../../agent/outbox/outbox.ts";
 import { MemoryStore, PRIORITY, type Priority } from "../../../agent/outbox/store.ts";
 
 const log = createLogger({ level: "silent" });
@@ -40,6 +41,18 @@ describe("Outbox", () => {
     box.acknowledge(b.id);
     expect(box.after(0, 10).map((entry) => entry.id)).toEqual([a.id, c.id]);
     expect(box.after(a.id, 10, c.id)).toEqual([]);
+    box.close();
+  });
+
+  it("deletes what the broker acknowledged within one turn of the event loop, on disk", async () => {
+    const { outbox: box, dir } = await outbox();
+    const entries = [add(box, PRIORITY.clinical), add(box, PRIORITY.clinical), add(box, PRIORITY.clinical)];
+    for (const entry of entries.slice(0, 2)) box.acknowledge(entry.id);
+    expect(box.after(0, 10).map((entry) => entry.id)).toEqual([entries[2]?.id]); // gone at once for the sender
+    await new Promise((resolve) => setImmediate(resolve)); // the batch is written in the next turn
+    const onDisk = new DatabaseSync(path.join(dir, OUTBOX_FILE), { readOnly: true });
+    expect(onDisk.prepare("SELECT id FROM outbox").all().map((row) => row.id)).toEqual([entries[2]?.id]);
+    onDisk.close();
     box.close();
   });
 
