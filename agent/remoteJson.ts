@@ -7,6 +7,7 @@
  */
 export const MAX_JSON_DEPTH = 32;
 
+/** Messages name no place: callers prefix where the payload came from (`payload: …`). */
 export type RemoteJson = { ok: true; value: unknown } | { ok: false; code: "payload-too-large" | "invalid-json"; message: string };
 
 export interface RemoteJsonOptions {
@@ -18,16 +19,16 @@ export interface RemoteJsonOptions {
 
 export function parseRemoteJson(payload: Uint8Array, { maxBytes, maxDepth = MAX_JSON_DEPTH, whenBlank }: RemoteJsonOptions): RemoteJson {
   if (payload.byteLength > maxBytes) {
-    return { ok: false, code: "payload-too-large", message: `payload is ${payload.byteLength} bytes; the limit is ${maxBytes}` };
+    return { ok: false, code: "payload-too-large", message: `${payload.byteLength} bytes; the limit is ${maxBytes}` };
   }
   const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString("utf8");
   if (whenBlank !== undefined && text.trim() === "") return { ok: true, value: whenBlank };
   const depth = nestingDepth(text);
-  if (depth > maxDepth) return { ok: false, code: "invalid-json", message: `payload nests ${depth} deep; the limit is ${maxDepth}` };
+  if (depth > maxDepth) return { ok: false, code: "invalid-json", message: `nests ${depth} deep; the limit is ${maxDepth}` };
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
-    return { ok: false, code: "invalid-json", message: `payload is not JSON: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, code: "invalid-json", message: `not JSON (${error instanceof Error ? error.message : String(error)})` };
   }
 }
 

@@ -10,7 +10,7 @@ export type DecodedRequest = { ok: true; params: unknown } | { ok: false; respon
 
 export function decodeRequest(payload: Uint8Array, maxBytes: number): DecodedRequest {
   const json = parseRemoteJson(payload, { maxBytes, whenBlank: {} });
-  return json.ok ? { ok: true, params: json.value } : failure(json.code, json.message);
+  return json.ok ? { ok: true, params: json.value } : failure(json.code, `payload: ${json.message}`);
 }
 
 export function failure(code: ErrorCode, message: string): { ok: false; response: CommandResponse } {

@@ -98,7 +98,7 @@ describe("remote configuration", { timeout: 90_000 }, () => {
     expect((await reported((r) => r.lastError?.version === 4)).lastError?.errors).toEqual(["dataDir: cannot be set remotely"]);
 
     await fixture.watcher.publish(`thea/v1/${agent.deviceId}/config/desired`, "{not json", { qos: 1, retain: true });
-    expect((await reported((r) => r.lastError?.errors[0] === "(payload): not valid JSON")).version).toBe(1);
+    expect((await reported((r) => r.lastError?.errors[0]?.startsWith("(payload): not JSON") === true)).version).toBe(1);
     expect(agent.running).toBe(true);
   });
 
