@@ -9,6 +9,7 @@
  * 3. CPU and RSS at 720p30 H.264 2 Mbit/s with 0, 1 and 3 viewers, next to the same encode run
  *    alone by gst-launch-1.0 in the same run.
  * 4. The agent's RSS and open fds before and after MEDIA_CYCLES (200) viewer open/close cycles.
+ * MEDIA_PARTS (churn,frames,cpu,cycles) runs only some of them.
  */
 import { spawn } from "node:child_process";
 import { parse as parseYaml } from "yaml";
@@ -27,6 +28,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CHURN_CYCLES = Number(process.env.MEDIA_CHURN_CYCLES ?? 200);
 const SESSIONS = Number(process.env.MEDIA_SESSIONS ?? 20);
 const CYCLES = Number(process.env.MEDIA_CYCLES ?? 200);
+/** Which parts to run (MEDIA_PARTS=frames,cpu…); all by default. */
+const PARTS = new Set((process.env.MEDIA_PARTS ?? "churn,frames,cpu,cycles").split(","));
 const CAMERA_YAML = "{ id: cam1, source: { type: test, pattern: ball }, width: 1280, height: 720, framerate: 30, maxViewers: 8, bitrateKbps: { min: 2000, start: 2000, max: 2000 } }";
 
 // --- 1. churn ------------------------------------------------------------------------------------
@@ -122,15 +125,17 @@ async function encodeAlone(): Promise<{ cpu: number; rssMb: number }> {
 }
 
 async function main(): Promise<void> {
-  await churn("plain");
-  await churn("bus");
+  if (PARTS.has("churn")) {
+    await churn("plain");
+    await churn("bus");
+  }
 
   const broker = await Mosquitto.start();
   const [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(broker.port)]);
   const agent = await AgentProcess.start({
     brokerUrl: broker.url,
     deviceId: "media-bench",
-    env: { THEA_LOG_LEVEL: "warn" },
+    env: { THEA_LOG_LEVEL: process.env.MEDIA_AGENT_LOG ?? "warn" },
     extraYaml: [
       "media: { loopbackOnly: true }",
       "cameras:",
@@ -147,7 +152,7 @@ async function main(): Promise<void> {
   // --- 2. first frame ---
   const cold: Marks[] = [];
   const warm: Marks[] = [];
-  for (let round = 0; round < SESSIONS; round++) {
+  for (let round = 0; PARTS.has("frames") && round < SESSIONS; round++) {
     const first = await openViewer();
     cold.push(await first.evaluate<Marks>(WATCH));
     const second = await openViewer();
@@ -158,20 +163,33 @@ async function main(): Promise<void> {
   }
   const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0;
   const describe = (runs: Marks[]) => {
-    const step = (key: keyof Marks) => percentile(runs.map((run) => run[key]), 50).toFixed(0);
-    const frames = runs.map((run) => run.frame);
-    return `first frame p50 ${percentile(frames, 50).toFixed(0)} ms, p95 ${percentile(frames, 95).toFixed(0)} ms (p50 steps: offer sent ${step("offer")}, answered ${step("answer")}, connected ${step("connected")})`;
+    const step = (key: keyof Marks, p: number) => percentile(runs.map((run) => run[key]), p).toFixed(0);
+    const steps = (p: number) => `offer sent ${step("offer", p)}, answered ${step("answer", p)}, connected ${step("connected", p)}`;
+    return `first frame p50 ${step("frame", 50)} ms, p95 ${step("frame", 95)} ms (steps p50: ${steps(50)}; p95: ${steps(95)})`;
   };
-  console.log(`viewer start → first decoded frame in Chromium, 720p30 H.264, ${SESSIONS} sessions each (the browser sends its offer at once and trickles):`);
-  console.log(`  cold (camera idle; its pipeline starts):   ${describe(cold)}`);
-  console.log(`  warm (camera streaming to another viewer): ${describe(warm)}`);
+  if (PARTS.has("frames")) {
+    console.log(`viewer start → first decoded frame in Chromium, 720p30 H.264, ${SESSIONS} sessions each (the browser sends its offer at once and trickles):`);
+    console.log(`  cold (camera idle; its pipeline starts):   ${describe(cold)}`);
+    console.log(`  warm (camera streaming to another viewer): ${describe(warm)}`);
+  }
+  if (process.env.MEDIA_AGENT_LOG) for (const line of agent.stdout.lines.filter((l) => /ice state|viewer connected|offer|answer/.test(l))) console.log(line);
+  if (PARTS.has("cpu")) await cpuFigures(agent.pid, openViewer);
+  if (PARTS.has("cycles")) await openCloseCycles(agent.pid, openViewer);
 
-  // --- 3. CPU and RSS, next to the encode alone ---
+  await operator.close();
+  await agent.stop();
+  await Promise.all([browser.close(), server.stop()]);
+  await broker.stop();
+  process.exit(0);
+}
+
+// --- 3. CPU and RSS, next to the encode alone ---
+async function cpuFigures(agentPid: number, openViewer: () => Promise<Page>): Promise<void> {
   const alone = await encodeAlone();
   console.log(`CPU and RSS at 720p30, 2 Mbit/s (one core = 100 %):`);
   console.log(`  the same encode alone (gst-launch-1.0 … ! fakesink): ${alone.cpu.toFixed(1)} %, RSS ${alone.rssMb} MB`);
-  const [idleAgent = 0] = await cpuPercent([agent.pid], 5);
-  console.log(`  agent, no viewer: ${idleAgent.toFixed(1)} %, RSS ${(await processFigures(agent.pid)).rssMb} MB (no pipeline process)`);
+  const [idleAgent = 0] = await cpuPercent([agentPid], 5);
+  console.log(`  agent, no viewer: ${idleAgent.toFixed(1)} %, RSS ${(await processFigures(agentPid)).rssMb} MB (no pipeline process)`);
   const viewers: Page[] = [];
   let oneViewer = 0;
   for (const count of [1, 3]) {
@@ -181,8 +199,8 @@ async function main(): Promise<void> {
       viewers.push(page);
     }
     await sleep(3000); // let the encoder settle
-    const host = await hostPid(agent.pid);
-    const pids = host === undefined ? [agent.pid] : [agent.pid, host];
+    const host = await hostPid(agentPid);
+    const pids = host === undefined ? [agentPid] : [agentPid, host];
     const [agentCpu = 0, hostCpu = 0] = await cpuPercent(pids, 10);
     const rss = (await Promise.all(pids.map(processFigures))).map((figures) => figures.rssMb);
     const total = agentCpu + hostCpu;
@@ -197,23 +215,19 @@ async function main(): Promise<void> {
     await page.evaluate("window.viewer.close()");
     await page.close();
   }
+}
 
-  // --- 4. open/close cycles ---
+// --- 4. open/close cycles ---
+async function openCloseCycles(agentPid: number, openViewer: () => Promise<Page>): Promise<void> {
   const page = await openViewer();
-  const before = await processFigures(agent.pid);
+  const before = await processFigures(agentPid);
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     await page.evaluate(WATCH);
     // Chromium caps the media players a page may hold, so each cycle's <video> goes with it.
     await page.evaluate("window.viewer.close().then(() => document.querySelectorAll('video').forEach((video) => video.remove()))");
   }
-  const after = await processFigures(agent.pid);
+  const after = await processFigures(agentPid);
   console.log(`${CYCLES} viewer open/close cycles: agent RSS ${before.rssMb} → ${after.rssMb} MB, open fds ${before.fds} → ${after.fds}`);
-
-  await operator.close();
-  await agent.stop();
-  await Promise.all([browser.close(), server.stop()]);
-  await broker.stop();
-  process.exit(0);
 }
 
 await main();

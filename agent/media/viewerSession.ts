@@ -211,6 +211,8 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
         camera.viewerConnected();
       } else if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
     });
+    // Where a slow start goes: ICE (the browser's checks) or DTLS after it.
+    this.#pc.iceConnectionStateChange.subscribe((state) => this.#log.debug({ ice: state, ms: Date.now() - this.#startedAt.getTime() }, "ice state"));
     this.#pc.onIceCandidate.subscribe((candidate) => {
       const init = candidate?.toJSON();
       if (init?.candidate && this.#options.ice.allows(init.candidate)) this.emit("candidate", init);
