@@ -109,6 +109,25 @@ describe.each(DRIVERS.map((driver) => [driver.id, driver] as const))("driver %s"
     );
   });
 
+  it("counts and drops a flood that never completes a frame, holding at most one frame's worth (MLLP's 1 MiB)", () => {
+    fc.assert(
+      // (A flood of CR or LF is blank lines to the line-based drivers: ignored, not garbage, and not kept.)
+      fc.property(fc.uint8Array({ maxLength: 4 }), fc.integer({ min: 0, max: 255 }).filter((byte) => byte !== 0x0a && byte !== 0x0d), (lead, fill) => {
+        const decoder = driver.decoder({});
+        const chunk = new Uint8Array(16 * 1024).fill(fill);
+        let pushed = lead.length;
+        let discarded = 0;
+        const count = (events: ReturnType<typeof decoder.push>) => {
+          for (const event of events) if (event.type === "discarded") discarded += event.bytes;
+        };
+        count(decoder.push(lead));
+        for (let i = 0; i < 80; i++, pushed += chunk.length) count(decoder.push(chunk));
+        expect(pushed - discarded).toBeLessThanOrEqual(1024 * 1024 + 4096);
+      }),
+      { numRuns: 8 },
+    );
+  });
+
   it.skipIf(!reporting.includes(driver))("decodes the same readings from simulator bytes cut into random pieces", async () => {
     const { bytes } = await playScenario(driver, "normal", 6);
     const whole = readings(driver.decoder({}).push(bytes));
