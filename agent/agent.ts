@@ -100,7 +100,7 @@ export class Agent {
       session: this.#session,
       topics: this.#topics,
       ...remote.startup,
-      liveSessions: () => this.#media.liveSessionCount(),
+      consultations: this.#media.consultations,
       applyLive: async (config, hash, changed) => {
         // Cameras first: a watched camera refuses, and then nothing else has been changed yet.
         if (changed.includes("cameras")) await this.#media.reconfigureCameras(config.cameras);
@@ -114,7 +114,7 @@ export class Agent {
       ctx,
       session: this.#session,
       topics: this.#topics,
-      liveSessions: () => this.#media.liveSessionCount(),
+      consultations: this.#media.consultations,
       healthCheck: async () => {
         await this.#health.collect();
       },

@@ -19,6 +19,7 @@ import { changedKeys, desiredConfigSchema, mergePatch, needsRestart, touchedBoot
 import type { ConfigError, RemoteConfigState, RemoteConfigStore } from "./remoteStore.ts";
 import { resolveLayered, revert } from "./startup.ts";
 import { parseRemoteJson } from "../remoteJson.ts";
+import type { Consultations } from "../consultations.ts";
 
 /** `…/config/reported`. */
 export interface ConfigReported {
@@ -43,10 +44,9 @@ export interface ConfigServiceOptions {
   local: ResolvedConfig;
   /** Takes a config whose changes are all live-applicable. */
   applyLive: (config: ResolvedConfig, hash: string, changed: readonly string[]) => Promise<void>;
-  liveSessions: () => number;
+  /** A restart waits for the last viewer to leave. */
+  consultations: Consultations;
   machineIdPath?: string;
-  /** How often to look again whether the consultation holding up a restart has ended. */
-  idleCheckMs?: number;
 }
 
 const VERSION_ONLY = z.object({ version: z.int() }).partial();
@@ -64,7 +64,7 @@ export class ConfigService {
   #queue: Promise<void> = Promise.resolve();
   #phase: ConfigReported["state"];
   #graceTimer: NodeJS.Timeout | undefined;
-  #idleTimer: NodeJS.Timeout | undefined;
+  #cancelIdleWait: (() => void) | undefined;
 
   constructor(options: ConfigServiceOptions) {
     this.#options = options;
@@ -86,7 +86,7 @@ export class ConfigService {
 
   async stop(): Promise<void> {
     clearTimeout(this.#graceTimer);
-    clearInterval(this.#idleTimer);
+    this.#cancelIdleWait?.();
     this.#options.session.off("connected", this.#onConnected);
     this.#options.session.off("message", this.#onMessage);
     await this.#queue;
@@ -166,17 +166,15 @@ export class ConfigService {
   }
 
   #restartWhenIdle(reason: string): void {
-    const attempt = () => {
-      if (this.#options.liveSessions() > 0) return false;
-      clearInterval(this.#idleTimer);
+    const restart = () => {
       this.#phase = "restarting";
       void this.#report().finally(() => this.#options.ctx.lifecycle.restart(reason));
-      return true;
     };
-    if (attempt()) return;
+    if (this.#options.consultations.live() === 0) return restart();
     this.#phase = "waiting-for-idle";
     void this.#report();
-    this.#idleTimer = setInterval(attempt, this.#options.idleCheckMs ?? 5000);
+    this.#cancelIdleWait?.();
+    this.#cancelIdleWait = this.#options.consultations.onceIdle(restart);
   }
 
   async #undoTrial(why: string): Promise<void> {

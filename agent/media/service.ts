@@ -16,6 +16,7 @@ import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
 import { HARDWARE_H264_ENCODERS } from "./pipeline.ts";
 import { ViewerSession, type IceCandidateInit, type ViewerSessionInfo } from "./viewerSession.ts";
+import type { Consultations } from "../consultations.ts";
 
 /** Long enough for a cold camera to start (a USB camera can take seconds), short of the command timeout. */
 const SNAPSHOT_TIMEOUT_MS = 10_000;
@@ -38,6 +39,7 @@ export class MediaService {
     if (viewerId !== undefined) void this.#viewerGone(viewerId);
   };
   #elements: Promise<ReadonlySet<string>> | undefined;
+  readonly #idleWaiters = new Set<() => void>();
 
   constructor(options: MediaServiceOptions) {
     const { ctx } = options;
@@ -99,7 +101,7 @@ export class MediaService {
       log: this.#log,
     });
     this.#sessions.set(session.id, session);
-    session.on("closed", () => this.#sessions.delete(session.id));
+    session.on("closed", () => this.#sessionEnded(session.id));
     session.on("candidate", (candidate) => {
       void this.#options.session.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
     });
@@ -135,6 +137,23 @@ export class MediaService {
   /** Viewer sessions open now: a consultation that a restart would cut. */
   liveSessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** The consultations as the services that restart see them (consultations.ts). */
+  readonly consultations: Consultations = {
+    live: () => this.#sessions.size,
+    onceIdle: (idle) => {
+      this.#idleWaiters.add(idle);
+      return () => this.#idleWaiters.delete(idle);
+    },
+  };
+
+  #sessionEnded(sessionId: string): void {
+    this.#sessions.delete(sessionId);
+    if (this.#sessions.size > 0) return;
+    const waiters = [...this.#idleWaiters];
+    this.#idleWaiters.clear();
+    for (const idle of waiters) idle();
   }
 
   sessions(): { sessions: ViewerSessionInfo[]; cameras: CameraStatus[] } {

@@ -23,18 +23,21 @@ import { compareVersions, verifyManifest, type Manifest } from "./manifest.ts";
 import { inMaintenanceWindow } from "./window.ts";
 import { TERMINAL, UpdateStore, type UpdateRecord, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "./state.ts";
 import { parseRemoteJson } from "../remoteJson.ts";
+import type { Consultations } from "../consultations.ts";
 
 export interface UpdateServiceOptions {
   ctx: AgentContext;
   session: MqttSession;
   topics: DeviceTopics;
-  liveSessions: () => number;
+  /** Installing waits for the last viewer to leave (or the maintenance window). */
+  consultations: Consultations;
   /** The agent's own health check, run once the broker is reached on a new version. */
   healthCheck: () => Promise<void>;
   now?: () => Date;
 }
 
-const IDLE_CHECK_MS = 10_000;
+/** How often a deferred update looks whether the maintenance window has opened. */
+const WINDOW_CHECK_MS = 60_000;
 
 export class UpdateService {
   readonly #options: UpdateServiceOptions;
@@ -49,6 +52,7 @@ export class UpdateService {
   };
   readonly #onConnected = () => void this.#connected();
   #queue: Promise<void> = Promise.resolve();
+  #cancelIdleWait: (() => void) | undefined;
   #record: UpdateRecord | undefined;
   #work: Promise<void> = Promise.resolve();
   #pending: Manifest | undefined;
@@ -83,6 +87,7 @@ export class UpdateService {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    this.#cancelIdleWait?.();
     this.#options.session.off("message", this.#onMessage);
     this.#options.session.off("connected", this.#onConnected);
   }
@@ -234,10 +239,18 @@ export class UpdateService {
   }
 
   async #restartWhenAllowed(manifest: Manifest): Promise<void> {
-    const live = this.#options.liveSessions();
+    const live = this.#options.consultations.live();
     if (live > 0 && !manifest.force && !inMaintenanceWindow(this.#options.ctx.config.update.maintenanceWindow, this.#options.now?.() ?? new Date())) {
       await this.#set("deferred", { reason: `${live} viewer session(s) live; installs when they end${this.#windowText()}` });
-      this.#timer = setTimeout(() => this.#run(manifest), IDLE_CHECK_MS);
+      // Whichever comes first: the last viewer leaving, or (with a window) a look at the clock.
+      const resume = () => {
+        clearTimeout(this.#timer);
+        this.#cancelIdleWait?.();
+        this.#cancelIdleWait = undefined;
+        this.#run(manifest);
+      };
+      this.#cancelIdleWait = this.#options.consultations.onceIdle(resume);
+      if (this.#options.ctx.config.update.maintenanceWindow) this.#timer = setTimeout(resume, WINDOW_CHECK_MS);
       return;
     }
     if (this.#record) this.#record.previous = this.#running;
