@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { connect } from "node:net";
+import { connect, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { acceptKey, encodeFrame, OPCODE, WsFrameDecoder } from "./wsFrames.ts";
@@ -104,7 +104,10 @@ export class ViewerServer {
     );
     this.#bridged.add(socket);
     socket.once("close", () => this.#bridged.delete(socket));
-    const upstream = connect(broker.port, broker.host);
+    // Byte for byte in both directions, each write as it comes: Nagle would hold a small MQTT
+    // packet for the other side's delayed ACK (session.ts says why that matters).
+    if (socket instanceof Socket) socket.setNoDelay(true);
+    const upstream = connect({ port: broker.port, host: broker.host, noDelay: true });
     const decoder = new WsFrameDecoder(MAX_FRAME_BYTES);
     const closeBoth = () => {
       if (socket.writable) socket.end(encodeFrame(OPCODE.close));

@@ -45,7 +45,7 @@ beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), "thea-storm-"));
   // With persistence the hospital's session (and what is queued for it) outlives the restart, as
   // with a production broker; the boxes keep clean sessions and their own outboxes.
-  broker = await Mosquitto.startWith((port) => `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${work}/\n`);
+  broker = await Mosquitto.startWith((port) => `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\npersistence true\npersistence_location ${work}/\n`);
   hospital = await mqtt.connectAsync(broker.url, {
     protocolVersion: 5,
     clientId: "hospital-ingest",

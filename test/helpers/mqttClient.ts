@@ -4,6 +4,7 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { randomBytes } from "node:crypto";
 import { waitFor } from "./wait.ts";
+import { Socket } from "node:net";
 
 export interface ReceivedMessage {
   topic: string;
@@ -27,6 +28,8 @@ export class TestClient {
       clientId: `test-${randomBytes(4).toString("hex")}`,
       ...options,
     });
+    noDelay(client);
+    client.on("connect", () => noDelay(client));
     return new TestClient(client);
   }
 
@@ -79,6 +82,12 @@ export class TestClient {
   async close(): Promise<void> {
     await this.client.endAsync(true);
   }
+}
+
+/** As the agent does (agent/mqtt/session.ts): no Nagle delay on small packets. */
+function noDelay(client: MqttClient): void {
+  const socket: unknown = client.stream;
+  if (socket instanceof Socket) socket.setNoDelay(true);
 }
 
 function topicMatches(filter: string, topic: string): boolean {
