@@ -114,7 +114,7 @@ interface Marks {
 async function encodeAlone(): Promise<{ cpu: number; rssMb: number }> {
   const camera = configSchema.parse({ mqtt: { url: "mqtt://127.0.0.1" }, cameras: [parseYaml(CAMERA_YAML)] }).cameras[0];
   if (!camera) throw new Error("no camera");
-  const launch = videoPipeline(camera, chooseEncoder(camera, new Set()), 9).replace(/udpsink host=127\.0\.0\.1 port=9 sync=false async=false/, "fakesink sync=false");
+  const launch = videoPipeline(camera, [{ encoder: chooseEncoder(camera, new Set()), port: 9 }]).replace(/udpsink host=127\.0\.0\.1 port=9 sync=false async=false/, "fakesink sync=false");
   const child = spawn("gst-launch-1.0", ["-q", ...launch.split(/\s+/)], { stdio: "ignore" });
   await sleep(3000);
   const pid = child.pid ?? 0;

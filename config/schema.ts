@@ -232,7 +232,10 @@ const cameraSchema = z
     width: z.int().min(160).max(3840).default(1280),
     height: z.int().min(120).max(2160).default(720),
     framerate: z.int().min(1).max(60).default(30),
-    codec: z.enum(["h264", "vp8"]).default("h264").describe("H.264 unless the viewers cannot decode it."),
+    codec: z
+      .enum(["h264", "vp8"])
+      .default("h264")
+      .describe("The camera's own codec; a viewer that cannot decode it gets the other from a second encoder while it watches."),
     encoder: z
       .enum(["auto", "x264enc", "v4l2h264enc", "vaapih264enc", "nvv4l2h264enc"])
       .default("auto")

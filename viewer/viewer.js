@@ -15,9 +15,15 @@ export async function watch({
   gatherMs = 0,
   onTrickleTopic,
   onState = () => {},
+  // e.g. ["video/VP8"] on a device that decodes H.264 badly: the box encodes what is asked.
+  videoCodecs,
 }) {
   const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
-  pc.addTransceiver("video", { direction: "recvonly" });
+  const pictures = pc.addTransceiver("video", { direction: "recvonly" });
+  if (videoCodecs) {
+    const offered = RTCRtpReceiver.getCapabilities("video").codecs.filter((codec) => videoCodecs.includes(codec.mimeType));
+    pictures.setCodecPreferences(offered);
+  }
   // Sound from the clinic (refused by the box when the camera has none) and, for talk-back, the
   // doctor's microphone to the clinic's speaker.
   const microphone = talkback ? (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0] : undefined;

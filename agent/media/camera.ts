@@ -1,8 +1,10 @@
 /**
  * One camera: its pipeline runs only while someone watches (an idle box costs no CPU), one encode
- * is shared by every viewer, and a pipeline that fails is restarted with backoff while viewers
- * remain. Viewers get each RTP packet from the pipeline; keyframe requests and bandwidth figures
- * from them are merged here, because they all share one encoder.
+ * per codec is shared by every viewer of that codec, and a pipeline that fails is restarted with
+ * backoff while viewers remain. Viewers get each RTP packet of their codec from the pipeline;
+ * keyframe requests and bandwidth figures from them are merged here, because they share encoders.
+ * A viewer that cannot decode the camera's codec gets the other one: the pipeline is relaunched
+ * with a second encoder (the picture is read once; see videoPipeline) until the camera goes idle.
  */
 import { existsSync } from "node:fs";
 import { EventEmitter } from "node:events";
@@ -10,7 +12,8 @@ import type { CameraConfig } from "../../config/schema.ts";
 import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
 import { ReconnectBackoff } from "../mqtt/backoff.ts";
-import { cameraPipeline, chooseEncoder, type EncoderChoice } from "./pipeline.ts";
+import type { BitrateControls } from "./hostProtocol.ts";
+import { cameraPipeline, chooseEncoder, type EncoderChoice, type VideoCodec } from "./pipeline.ts";
 import { KeyframeGate, type KeyframeReason } from "./keyframeGate.ts";
 import { Talkback } from "./talkback.ts";
 import { PipelineProcess, type Snapshot } from "./pipelineProcess.ts";
@@ -21,8 +24,10 @@ export type CameraState = "idle" | "starting" | "playing" | "restarting";
 export interface CameraStatus {
   id: string;
   state: CameraState;
-  codec: "h264" | "vp8";
+  codec: VideoCodec;
   encoder: string | undefined;
+  /** The codecs being encoded now: the camera's own, and the other while a viewer needs it. */
+  encoding: VideoCodec[];
   viewers: number;
   bitrateKbps: number;
   keyframesForced: number;
@@ -57,15 +62,16 @@ export class Camera extends EventEmitter<CameraEvents> {
   readonly talkback: Talkback | undefined;
   readonly #options: CameraOptions;
   readonly #log: Logger;
-  readonly #viewers = new Map<string, PacketSink>();
+  readonly #viewers = new Map<string, { sink: PacketSink; codec: VideoCodec }>();
   readonly #bandwidth = new Map<string, number>();
   readonly #backoff = new ReconnectBackoff({ initialDelayMs: 500, maxDelayMs: 30_000, stableAfterMs: 30_000 });
   #pipeline: PipelineProcess | undefined;
   #input: RtpInput | undefined;
-  #encoder: EncoderChoice | undefined;
+  /** The encodes of the pipeline (of the next one, while it starts), by codec. */
+  readonly #encoders = new Map<VideoCodec, EncoderChoice>();
   #state: CameraState = "idle";
   #bitrateKbps: number;
-  readonly #keyframes: KeyframeGate;
+  readonly #keyframes = new Map<VideoCodec, KeyframeGate>();
   #keyframesForced = 0;
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
@@ -79,11 +85,10 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.#options = options;
     this.#log = options.log.child({ ns: "media:camera", camera: options.config.id });
     this.#bitrateKbps = options.config.bitrateKbps.start;
-    this.#keyframes = new KeyframeGate(options.keyframeMinIntervalMs);
     this.talkback = options.config.talkback ? new Talkback(options.config.talkback, this.#log) : undefined;
   }
 
-  get codec(): "h264" | "vp8" {
+  get codec(): VideoCodec {
     return this.#options.config.codec;
   }
 
@@ -105,7 +110,8 @@ export class Camera extends EventEmitter<CameraEvents> {
       id: this.id,
       state: this.#state,
       codec: this.codec,
-      encoder: this.#encoder?.element,
+      encoder: this.#encoders.get(this.codec)?.element,
+      encoding: [...this.#encoders.keys()],
       viewers: this.#viewers.size,
       bitrateKbps: this.#bitrateKbps,
       keyframesForced: this.#keyframesForced,
@@ -115,13 +121,17 @@ export class Camera extends EventEmitter<CameraEvents> {
     };
   }
 
-  /** Adds a viewer; the first one starts the pipeline. */
-  async attach(viewerId: string, sink: PacketSink): Promise<void> {
+  /** Adds a viewer of `codec`; the first one starts the pipeline, the first of a new codec relaunches it. */
+  async attach(viewerId: string, sink: PacketSink, codec: VideoCodec = this.codec): Promise<void> {
     if (this.#viewers.size >= this.#options.config.maxViewers) {
       throw new TheaError("too-many-viewers", `camera ${this.id} already has ${this.#viewers.size} viewers (maxViewers)`);
     }
-    this.#viewers.set(viewerId, sink);
-    if (this.#state === "idle") await this.#start();
+    this.#viewers.set(viewerId, { sink, codec });
+    if (this.#state === "idle") return this.#start();
+    if (this.#encoders.has(codec)) return;
+    this.#encoders.set(codec, chooseEncoder(this.#options.config, await this.#options.availableElements(), codec));
+    this.#log.info({ codec }, "a viewer needs another codec: relaunching the pipeline with a second encoder");
+    await this.#relaunch();
   }
 
   /** Removes a viewer; the last one leaving stops the pipeline. */
@@ -172,20 +182,22 @@ export class Camera extends EventEmitter<CameraEvents> {
     });
   }
 
-  /** A viewer lost its picture (PLI); forced at most once per keyframeMinIntervalMs. */
-  requestKeyframe(): void {
-    this.#forceKeyframe("picture-loss");
+  /** A viewer lost its picture (PLI); forced at most once per keyframeMinIntervalMs per codec. */
+  requestKeyframe(codec: VideoCodec = this.codec): void {
+    this.#forceKeyframe(codec, "picture-loss");
   }
 
   /** A viewer just connected: it shows nothing until a keyframe, so one is forced now. */
-  viewerConnected(): void {
-    this.#forceKeyframe("new-viewer");
+  viewerConnected(codec: VideoCodec = this.codec): void {
+    this.#forceKeyframe(codec, "new-viewer");
   }
 
-  #forceKeyframe(reason: KeyframeReason): void {
-    if (!this.#pipeline || !this.#keyframes.allow(Date.now(), reason)) return;
+  #forceKeyframe(codec: VideoCodec, reason: KeyframeReason): void {
+    let gate = this.#keyframes.get(codec);
+    if (!gate) this.#keyframes.set(codec, (gate = new KeyframeGate(this.#options.keyframeMinIntervalMs)));
+    if (!this.#pipeline || !this.#encoders.has(codec) || !gate.allow(Date.now(), reason)) return;
     this.#keyframesForced += 1;
-    this.#pipeline.requestKeyframe();
+    this.#pipeline.requestKeyframe(codec);
   }
 
   /** A viewer's estimate of what its path carries (kbit/s); the shared encode follows the lowest. */
@@ -199,6 +211,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     clearTimeout(this.#restartTimer);
     this.#viewers.clear();
     this.#bandwidth.clear();
+    this.#encoders.clear();
     this.#snapshots = 0;
     this.#state = "idle";
     const pipeline = this.#pipeline;
@@ -221,12 +234,19 @@ export class Camera extends EventEmitter<CameraEvents> {
 
   async #start(): Promise<void> {
     this.#state = "starting";
-    this.#encoder ??= chooseEncoder(this.#options.config, await this.#options.availableElements());
+    const available = await this.#options.availableElements();
+    // The camera's own codec always; the other when a viewer that needs it is why we start.
+    for (const codec of new Set([this.codec, ...[...this.#viewers.values()].map((viewer) => viewer.codec)])) {
+      this.#encoders.set(codec, chooseEncoder(this.#options.config, available, codec));
+    }
     const input = await RtpInput.open({
-      kinds: this.hasAudio ? ["video", "audio"] : ["video"],
-      h264: this.codec === "h264",
-      onPacket: (kind, packet, newSource) => {
-        for (const sink of this.#viewers.values()) sink(kind, packet, newSource);
+      // A socket for each codec either way (cheap): a second encoder needs no new input.
+      streams: this.hasAudio ? ["h264", "vp8", "audio"] : ["h264", "vp8"],
+      onPacket: (stream, packet, newSource) => {
+        for (const viewer of this.#viewers.values()) {
+          if (stream === "audio") viewer.sink("audio", packet, newSource);
+          else if (stream === viewer.codec) viewer.sink("video", packet, newSource);
+        }
       },
       log: this.#log,
     });
@@ -238,11 +258,23 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.#launch();
   }
 
+  /** A new pipeline for a changed set of encoders; viewers splice its new streams on (newSource). */
+  async #relaunch(): Promise<void> {
+    const pipeline = this.#pipeline;
+    if (!pipeline || this.#state === "restarting") return; // a restart under way takes the new set
+    this.#pipeline = undefined;
+    this.#state = "starting";
+    await pipeline.stop();
+    if (this.#state === "starting" && !this.#pipeline) this.#launch();
+  }
+
   #launch(): void {
     const input = this.#input;
-    const encoder = this.#encoder;
-    const videoPort = input?.port("video");
-    if (!input || !encoder || videoPort === undefined) return;
+    const branches = [...this.#encoders.values()].flatMap((encoder) => {
+      const port = input?.port(encoder.codec);
+      return port === undefined ? [] : [{ encoder, port }];
+    });
+    if (!input || branches.length === 0) return;
     // gstreamer-superficial stops polling the bus when a pipeline never leaves NULL, so a missing
     // device would only show as a start timeout; checked here, it is reported by name.
     const { source } = this.#options.config;
@@ -255,14 +287,16 @@ export class Camera extends EventEmitter<CameraEvents> {
     pipeline.on("playing", () => {
       this.#state = "playing";
       this.#backoff.connected(Date.now());
-      this.#log.info({ encoder: encoder.element, bitrateKbps: this.#bitrateKbps }, "pipeline playing");
+      this.#log.info({ encoders: branches.map((branch) => branch.encoder.element), bitrateKbps: this.#bitrateKbps }, "pipeline playing");
       this.emit("playing");
     });
     pipeline.on("warning", (message) => this.#log.warn({ warning: message }, "pipeline warning"));
     pipeline.on("failed", (message) => this.#failed(pipeline, message));
-    const launch = cameraPipeline(this.#options.config, encoder, { video: videoPort, audio: input.port("audio") });
+    const launch = cameraPipeline(this.#options.config, branches, input.port("audio"));
     this.#log.debug({ launch }, "starting pipeline");
-    pipeline.start(launch, encoder.bitrate);
+    const bitrates: BitrateControls = {};
+    for (const { encoder } of branches) if (encoder.bitrate) bitrates[encoder.codec] = encoder.bitrate;
+    pipeline.start(launch, bitrates);
     if (this.#bitrateKbps !== this.#options.config.bitrateKbps.start) pipeline.setBitrate(this.#bitrateKbps);
   }
 

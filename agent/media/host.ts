@@ -8,8 +8,8 @@
  * The pipeline sends RTP to a loopback UDP port the agent listens on, so no media crosses IPC.
  */
 import { createRequire } from "node:module";
-import { isHostMessage, type HostCommand, type HostEvent } from "./hostProtocol.ts";
-import { SNAPSHOT, type BitrateControl } from "./pipeline.ts";
+import { isHostMessage, type BitrateControls, type HostCommand, type HostEvent } from "./hostProtocol.ts";
+import { branchElements, SNAPSHOT, type VideoCodec } from "./pipeline.ts";
 
 interface GstElement {
   [property: string]: unknown;
@@ -42,7 +42,7 @@ interface GstModule {
 const gst = createRequire(import.meta.url)("gstreamer-superficial") as GstModule;
 
 let pipeline: GstPipeline | undefined;
-let bitrate: BitrateControl | undefined;
+let bitrates: BitrateControls = {};
 
 function send(event: HostEvent): void {
   process.send?.(event);
@@ -55,14 +55,14 @@ function stopAndExit(): never {
   throw new Error("unreachable");
 }
 
-function start(launch: string, control: BitrateControl | undefined): void {
+function start(launch: string, controls: BitrateControls): void {
   try {
     pipeline = new gst.Pipeline(launch);
   } catch (error) {
     send({ type: "error", message: error instanceof Error ? error.message : String(error), element: "launch" });
     stopAndExit();
   }
-  bitrate = control;
+  bitrates = controls;
   pipeline.pollBus((message) => {
     const element = message._src_element_name ?? "?";
     if (message.type === "error") send({ type: "error", message: message.message ?? "unknown error", element: message.name ?? element });
@@ -78,16 +78,17 @@ function start(launch: string, control: BitrateControl | undefined): void {
 function handle(command: HostCommand): void {
   switch (command.type) {
     case "start":
-      if (!pipeline) start(command.launch, command.bitrate);
+      if (!pipeline) start(command.launch, command.bitrates);
       return;
     case "keyframe":
-      pipeline?.forceKeyUnit("payloader", 1);
+      pipeline?.forceKeyUnit(branchElements(command.codec).payloader, 1);
       return;
-    case "bitrate": {
-      const encoder = pipeline?.findChild("encoder");
-      if (encoder && bitrate) encoder[bitrate.property] = Math.round(command.kbps * bitrate.perKbps);
+    case "bitrate":
+      for (const [codec, control] of Object.entries(bitrates) as [VideoCodec, BitrateControls[VideoCodec]][]) {
+        const encoder = pipeline?.findChild(branchElements(codec).encoder);
+        if (encoder && control) encoder[control.property] = Math.round(command.kbps * control.perKbps);
+      }
       return;
-    }
     case "snapshot":
       snapshot(command.id);
       return;

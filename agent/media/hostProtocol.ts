@@ -2,12 +2,16 @@
  * Messages between the agent and a pipeline host process (host.ts) over the fork IPC channel.
  * One host runs one pipeline; the agent owns when it starts and stops.
  */
-import type { BitrateControl } from "./pipeline.ts";
+import type { BitrateControl, VideoCodec } from "./pipeline.ts";
+
+/** How each encoder of the pipeline takes its bitrate live (an encoder that cannot is left out). */
+export type BitrateControls = Partial<Record<VideoCodec, BitrateControl>>;
 
 export type HostCommand =
-  | { type: "start"; launch: string; bitrate: BitrateControl | undefined }
-  /** Ask the encoder for a keyframe now (the request is sent to the payloader, downstream of it). */
-  | { type: "keyframe" }
+  | { type: "start"; launch: string; bitrates: BitrateControls }
+  /** Ask one codec's encoder for a keyframe now (the request is sent to its payloader, downstream of it). */
+  | { type: "keyframe"; codec: VideoCodec }
+  /** Every encoder of the pipeline follows this rate. */
   | { type: "bitrate"; kbps: number }
   /** One JPEG of the current picture. */
   | { type: "snapshot"; id: number }

@@ -17,9 +17,22 @@ export interface BitrateControl {
   perKbps: number;
 }
 
+export type VideoCodec = "h264" | "vp8";
+
 export type EncoderChoice =
   | { codec: "h264"; element: H264Encoder; bitrate: BitrateControl | undefined }
   | { codec: "vp8"; element: "vp8enc"; bitrate: BitrateControl };
+
+/** One encode of the camera's picture, and the loopback port its RTP goes to. */
+export interface VideoBranch {
+  encoder: EncoderChoice;
+  port: number;
+}
+
+/** Names of one codec's encoder and payloader in the pipeline, for the pipeline host. */
+export function branchElements(codec: VideoCodec): { encoder: string; payloader: string } {
+  return { encoder: `encoder-${codec}`, payloader: `payloader-${codec}` };
+}
 
 /** RTP payload types the pipeline stamps; the WebRTC sender rewrites them to what was negotiated. */
 export const PAYLOAD_TYPE = { h264: 96, vp8: 97, opus: 111 } as const;
@@ -27,8 +40,9 @@ export const PAYLOAD_TYPE = { h264: 96, vp8: 97, opus: 111 } as const;
 /** Small enough for a TURN-relayed path over a VPN without IP fragmentation. */
 const RTP_MTU = 1200;
 
-export function chooseEncoder(camera: CameraConfig, available: ReadonlySet<string>): EncoderChoice {
-  if (camera.codec === "vp8") return { codec: "vp8", element: "vp8enc", bitrate: { property: "target-bitrate", perKbps: 1000 } };
+/** The encoder for `codec` (the camera's own by default; the other for a viewer that cannot take it). */
+export function chooseEncoder(camera: CameraConfig, available: ReadonlySet<string>, codec: VideoCodec = camera.codec): EncoderChoice {
+  if (codec === "vp8") return { codec: "vp8", element: "vp8enc", bitrate: { property: "target-bitrate", perKbps: 1000 } };
   const wanted = camera.encoder === "auto" ? (HARDWARE_H264_ENCODERS.find((name) => available.has(name)) ?? "x264enc") : camera.encoder;
   return { codec: "h264", element: wanted, bitrate: BITRATE_CONTROLS[wanted] };
 }
@@ -41,10 +55,10 @@ const BITRATE_CONTROLS: Record<H264Encoder, BitrateControl | undefined> = {
   v4l2h264enc: undefined,
 };
 
-/** The whole pipeline: video, and audio when the camera has it, to their own loopback ports. */
-export function cameraPipeline(camera: CameraConfig, encoder: EncoderChoice, ports: { video: number; audio: number | undefined }): string {
-  const video = videoPipeline(camera, encoder, ports.video);
-  return camera.audio && ports.audio !== undefined ? `${video}  ${audioPipeline(camera.audio, ports.audio)}` : video;
+/** The whole pipeline: video (one encode per codec in use), and audio when the camera has it, to their own loopback ports. */
+export function cameraPipeline(camera: CameraConfig, video: readonly VideoBranch[], audioPort: number | undefined): string {
+  const pictures = videoPipeline(camera, video);
+  return camera.audio && audioPort !== undefined ? `${pictures}  ${audioPipeline(camera.audio, audioPort)}` : pictures;
 }
 
 export function audioPipeline(audio: NonNullable<CameraConfig["audio"]>, rtpPort: number): string {
@@ -77,21 +91,25 @@ export function talkbackPipeline(talkback: NonNullable<CameraConfig["talkback"]>
   ].join(" ! ");
 }
 
-export function videoPipeline(camera: CameraConfig, encoder: EncoderChoice, rtpPort: number): string {
+/**
+ * The picture, read once and split by a tee: one branch per codec in use (a V4L2 device can be
+ * opened only once, so a second codec is a second encoder here, not a second pipeline), and the
+ * snapshot branch.
+ */
+export function videoPipeline(camera: CameraConfig, branches: readonly VideoBranch[]): string {
   const { width, height, framerate } = camera;
   const raw = `video/x-raw,width=${width},height=${height},framerate=${framerate}/1`;
   const keyframeFrames = Math.max(1, Math.round(camera.keyframeIntervalSec * framerate));
-  const stream = [
-    source(camera, raw),
-    "videoconvert",
-    "videoscale",
-    `${raw},format=I420`,
-    "tee name=split",
-    // Only the newest frame waits for the encoder: late frames are dropped, not queued up as delay.
-    "queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream",
-    encode(encoder, camera.bitrateKbps.start, keyframeFrames),
-    `udpsink host=127.0.0.1 port=${rtpPort} sync=false async=false`,
-  ].join(" ! ");
+  const picture = [source(camera, raw), "videoconvert", "videoscale", `${raw},format=I420`, "tee name=split"].join(" ! ");
+  const encodes = branches.map(({ encoder, port }) =>
+    [
+      "split.",
+      // Only the newest frame waits for the encoder: late frames are dropped, not queued up as delay.
+      "queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream",
+      encode(encoder, camera.bitrateKbps.start, keyframeFrames),
+      `udpsink host=127.0.0.1 port=${port} sync=false async=false`,
+    ].join(" ! "),
+  );
   // camera.snapshot: the valve stays shut (no JPEG work) until a snapshot opens it for a frame.
   const snapshot = [
     "split.",
@@ -100,7 +118,7 @@ export function videoPipeline(camera: CameraConfig, encoder: EncoderChoice, rtpP
     "jpegenc quality=85",
     `appsink name=${SNAPSHOT.sink} max-buffers=1 drop=true sync=false async=false`,
   ].join(" ! ");
-  return `${stream}  ${snapshot}`;
+  return [picture, ...encodes, snapshot].join("  ");
 }
 
 /** Element names of the snapshot branch, for the pipeline host. */
@@ -115,25 +133,26 @@ function source(camera: CameraConfig, raw: string): string {
 }
 
 function encode(encoder: EncoderChoice, kbps: number, keyframeFrames: number): string {
+  const names = branchElements(encoder.codec);
   if (encoder.codec === "vp8") {
     return [
-      `vp8enc name=encoder deadline=1 cpu-used=8 lag-in-frames=0 error-resilient=partitions keyframe-max-dist=${keyframeFrames} target-bitrate=${kbps * 1000}`,
-      `rtpvp8pay name=payloader pt=${PAYLOAD_TYPE.vp8} mtu=${RTP_MTU} picture-id-mode=15-bit`,
+      `vp8enc name=${names.encoder} deadline=1 cpu-used=8 lag-in-frames=0 error-resilient=partitions keyframe-max-dist=${keyframeFrames} target-bitrate=${kbps * 1000}`,
+      `rtpvp8pay name=${names.payloader} pt=${PAYLOAD_TYPE.vp8} mtu=${RTP_MTU} picture-id-mode=15-bit`,
     ].join(" ! ");
   }
   // Enum properties (tune, speed-preset) can only be set here, in the launch string. Scene-cut
   // detection would fire constantly on a moving test pattern and is of no use for a live call.
   const element = {
-    x264enc: `x264enc name=encoder tune=zerolatency speed-preset=superfast key-int-max=${keyframeFrames} bitrate=${kbps} option-string=scenecut=0`,
-    vaapih264enc: `vaapih264enc name=encoder rate-control=cbr keyframe-period=${keyframeFrames} bitrate=${kbps}`,
-    nvv4l2h264enc: `nvv4l2h264enc name=encoder iframeinterval=${keyframeFrames} insert-sps-pps=true bitrate=${kbps * 1000}`,
-    v4l2h264enc: `v4l2h264enc name=encoder extra-controls="controls,video_bitrate=${kbps * 1000},h264_i_frame_period=${keyframeFrames}"`,
+    x264enc: `x264enc name=${names.encoder} tune=zerolatency speed-preset=superfast key-int-max=${keyframeFrames} bitrate=${kbps} option-string=scenecut=0`,
+    vaapih264enc: `vaapih264enc name=${names.encoder} rate-control=cbr keyframe-period=${keyframeFrames} bitrate=${kbps}`,
+    nvv4l2h264enc: `nvv4l2h264enc name=${names.encoder} iframeinterval=${keyframeFrames} insert-sps-pps=true bitrate=${kbps * 1000}`,
+    v4l2h264enc: `v4l2h264enc name=${names.encoder} extra-controls="controls,video_bitrate=${kbps * 1000},h264_i_frame_period=${keyframeFrames}"`,
   }[encoder.element];
   return [
     element,
     // Constrained baseline (profile-level-id 42e01f) is what every browser decodes in hardware.
     "video/x-h264,profile=constrained-baseline,stream-format=byte-stream",
-    `rtph264pay name=payloader pt=${PAYLOAD_TYPE.h264} mtu=${RTP_MTU} config-interval=-1 aggregate-mode=zero-latency`,
+    `rtph264pay name=${names.payloader} pt=${PAYLOAD_TYPE.h264} mtu=${RTP_MTU} config-interval=-1 aggregate-mode=zero-latency`,
   ].join(" ! ");
 }
 

@@ -7,8 +7,8 @@ import { EventEmitter } from "node:events";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../log.ts";
 import { Waitress } from "../../drivers/serial/waitress.ts";
-import { isHostMessage, type HostCommand, type HostEvent } from "./hostProtocol.ts";
-import type { BitrateControl } from "./pipeline.ts";
+import { isHostMessage, type BitrateControls, type HostCommand, type HostEvent } from "./hostProtocol.ts";
+import type { VideoCodec } from "./pipeline.ts";
 
 const HOST = fileURLToPath(new URL("./host.ts", import.meta.url));
 
@@ -43,7 +43,7 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
     this.#log = log;
   }
 
-  start(launch: string, bitrate: BitrateControl | undefined): void {
+  start(launch: string, bitrates: BitrateControls): void {
     this.#stopping = false;
     this.#lastError = undefined;
     const child = fork(HOST, [], {
@@ -89,11 +89,11 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
       if (this.#stopping) return;
       this.emit("failed", reason);
     });
-    this.#send({ type: "start", launch, bitrate });
+    this.#send({ type: "start", launch, bitrates });
   }
 
-  requestKeyframe(): void {
-    this.#send({ type: "keyframe" });
+  requestKeyframe(codec: VideoCodec): void {
+    this.#send({ type: "keyframe", codec });
   }
 
   setBitrate(kbps: number): void {

@@ -40,7 +40,7 @@ export class Talkback {
       this.#lastError = message;
       this.#log.error({ err: message }, "talk-back pipeline failed");
     });
-    pipeline.start(talkbackPipeline(this.#config, this.#port), undefined);
+    pipeline.start(talkbackPipeline(this.#config, this.#port), {});
     return true;
   }
 

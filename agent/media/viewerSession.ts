@@ -22,6 +22,7 @@ import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
 import { LossWindow, nextEstimateKbps } from "./bandwidth.ts";
 import type { Camera } from "./camera.ts";
+import type { VideoCodec } from "./pipeline.ts";
 import type { MediaKind } from "./rtpInput.ts";
 import type { Talkback } from "./talkback.ts";
 import { restrictCandidates, type IcePolicy } from "./icePolicy.ts";
@@ -41,6 +42,8 @@ export interface ViewerSessionInfo {
   packetsSent: number;
   keyframeRequests: number;
   estimateKbps: number | undefined;
+  /** The video codec this viewer receives. */
+  codec: VideoCodec;
   /** Whether this viewer's microphone has the clinic's speaker. */
   talking: boolean;
 }
@@ -77,14 +80,18 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   #keyframeRequests = 0;
   readonly #loss = new LossWindow();
   #estimateKbps: number | undefined;
+  /** The video codec agreed with the viewer (the camera's own unless the viewer cannot take it). */
+  #codec: VideoCodec;
   #timers: NodeJS.Timeout[] = [];
 
   constructor(options: ViewerSessionOptions) {
     super();
     this.#options = options;
+    this.#codec = options.camera.codec;
     this.#log = options.log.child({ ns: "media:viewer", session: this.id, camera: options.camera.id });
     this.#pc = new RTCPeerConnection({
-      codecs: { video: [videoCodec(options.camera.codec)], audio: options.camera.hasAudio || options.camera.talkback ? [OPUS] : [] },
+      // The camera's own codec when the viewer takes it (werift answers in this order), else the other.
+      codecs: { video: [videoCodec(options.camera.codec), videoCodec(otherCodec(options.camera.codec))], audio: options.camera.hasAudio || options.camera.talkback ? [OPUS] : [] },
       headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], audio: [useSdesMid()] },
       iceServers: options.ice.iceServers,
       ...options.ice.peerConfig,
@@ -109,6 +116,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       packetsSent: this.#packetsSent,
       keyframeRequests: this.#keyframeRequests,
       estimateKbps: this.#estimateKbps,
+      codec: this.#codec,
       talking: this.#talking,
     };
   }
@@ -131,7 +139,9 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     } catch (error) {
       throw new TheaError("invalid-params", `sdp: not an offer this camera can answer (${error instanceof Error ? error.message : String(error)})`);
     }
-    if (!transceiver.sender.codec) throw new TheaError("invalid-params", `sdp: the viewer does not accept ${camera.codec.toUpperCase()} video`);
+    const negotiated = transceiver.sender.codec?.mimeType.toLowerCase();
+    if (!negotiated) throw new TheaError("invalid-params", "sdp: the viewer accepts neither H264 nor VP8 video");
+    this.#codec = negotiated === "video/vp8" ? "vp8" : "h264";
     // A browser closing its peer connection sends a DTLS alert; werift marks the DTLS transport
     // closed but not the connection, which would otherwise wait ~30 s for ICE consent to expire.
     for (const dtls of this.#pc.dtlsTransports) {
@@ -139,7 +149,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     }
     // The camera starts now, while candidates gather and ICE runs: a cold pipeline takes a few
     // hundred milliseconds to its first frame, which would otherwise come after them.
-    await camera.attach(this.id, (kind, packet, newSource) => this.#send(kind, packet, newSource));
+    await camera.attach(this.id, (kind, packet, newSource) => this.#send(kind, packet, newSource), this.#codec);
     if (this.#closed) {
       // Closed while answering (a damaged offer can fail ICE or DTLS at once): close() found
       // nothing to detach then, so the viewer's place would stay taken for good.
@@ -208,7 +218,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       if (state === "connected" && !this.#connectedAt) {
         this.#connectedAt = new Date();
         this.#log.info({ ms: this.#connectedAt.getTime() - this.#startedAt.getTime() }, "viewer connected");
-        camera.viewerConnected();
+        camera.viewerConnected(this.#codec);
       } else if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
     });
     // Where a slow start goes: ICE (the browser's checks) or DTLS after it.
@@ -219,7 +229,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     });
     sender.onPictureLossIndication.subscribe(() => {
       this.#keyframeRequests += 1;
-      camera.requestKeyframe();
+      camera.requestKeyframe(this.#codec);
     });
     sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpRrPacket || packet instanceof RtcpSrPacket) {
@@ -260,7 +270,9 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
 
 const OPUS = new RTCRtpCodecParameters({ mimeType: "audio/opus", clockRate: 48000, channels: 2 });
 
-function videoCodec(codec: "h264" | "vp8"): RTCRtpCodecParameters {
+const otherCodec = (codec: VideoCodec): VideoCodec => (codec === "h264" ? "vp8" : "h264");
+
+function videoCodec(codec: VideoCodec): RTCRtpCodecParameters {
   const rtcpFeedback = [{ type: "nack" }, { type: "nack", parameter: "pli" }, { type: "goog-remb" }, { type: "transport-cc" }];
   return codec === "h264"
     ? new RTCRtpCodecParameters({

@@ -172,6 +172,25 @@ describe("watching a camera in a real browser", () => {
     await page.evaluate("window.viewer.close()");
   });
 
+  it("gives a viewer that only takes VP8 its own encode of an H.264 camera, without cutting off the H.264 viewer", async () => {
+    const { agent, command } = await startAgent();
+    const h264 = await viewerPage(command);
+    await h264.evaluate(WATCH);
+    await framesDecoded(h264, 15);
+    const vp8 = await viewerPage(command);
+    await vp8.evaluate(watchWith({ videoCodecs: ["video/VP8"] }));
+    expect(await framesDecoded(vp8, 30)).toMatchObject({ codec: "video/VP8", frameWidth: 640, frameHeight: 360 });
+    // The first viewer goes on (the pipeline was relaunched with a second encoder) in H.264.
+    const before = (await framesDecoded(h264, 1)).framesDecoded;
+    expect(await framesDecoded(h264, before + 30)).toMatchObject({ codec: "video/H264" });
+    expect(await command("media.sessions")).toMatchObject({
+      result: { sessions: expect.arrayContaining([expect.objectContaining({ codec: "h264" }), expect.objectContaining({ codec: "vp8" })]), cameras: [{ encoding: ["h264", "vp8"], viewers: 2 }] },
+    });
+    expect(pipelineHosts(agent.pid)).toHaveLength(1); // one picture source, two encoders
+    await vp8.evaluate("window.viewer.close()");
+    await h264.evaluate("window.viewer.close()");
+  });
+
   it("sends the camera's sound as Opus with the picture", async () => {
     const { command } = await startAgent(
       ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test }, width: 320, height: 240, audio: { source: { type: test } } }"].join("\n"),

@@ -29,21 +29,32 @@ describe("choosing the encoder", () => {
 describe("the launch string", () => {
   it("encodes a test pattern with x264 for live use and sends RTP to the agent's port", () => {
     const cam = camera({ source: { type: "test", pattern: "ball" }, width: 640, height: 360, framerate: 15, keyframeIntervalSec: 2 });
-    const launch = videoPipeline(cam, chooseEncoder(cam, new Set()), 5004);
+    const launch = videoPipeline(cam, [{ encoder: chooseEncoder(cam, new Set()), port: 5004 }]);
     expect(launch).toContain("videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=15/1");
-    expect(launch).toContain("x264enc name=encoder tune=zerolatency speed-preset=superfast key-int-max=30 bitrate=1500 option-string=scenecut=0");
+    expect(launch).toContain("x264enc name=encoder-h264 tune=zerolatency speed-preset=superfast key-int-max=30 bitrate=1500 option-string=scenecut=0");
     expect(launch).toContain("profile=constrained-baseline");
-    expect(launch).toContain("rtph264pay name=payloader pt=96");
+    expect(launch).toContain("rtph264pay name=payloader-h264 pt=96");
     expect(launch).toMatch(/udpsink host=127\.0\.0\.1 port=5004 sync=false/);
     // The snapshot branch costs nothing until a snapshot opens its valve.
     expect(launch).toContain("split. ! queue max-size-buffers=1 leaky=downstream ! valve name=snapshotValve drop=true ! jpegenc");
   });
 
+  it("reads the picture once and encodes it once per codec in use, each to its own port", () => {
+    const cam = camera({ source: { type: "v4l2", device: "/dev/video0" } });
+    const launch = videoPipeline(cam, [
+      { encoder: chooseEncoder(cam, new Set()), port: 5004 },
+      { encoder: chooseEncoder(cam, new Set(), "vp8"), port: 5008 },
+    ]);
+    expect(launch.match(/v4l2src/g)).toHaveLength(1);
+    expect(launch).toMatch(/split\. ! queue [^!]+ ! x264enc name=encoder-h264 .* ! rtph264pay name=payloader-h264 [^!]+ ! udpsink host=127\.0\.0\.1 port=5004 /);
+    expect(launch).toMatch(/split\. ! queue [^!]+ ! vp8enc name=encoder-vp8 [^!]+ ! rtpvp8pay name=payloader-vp8 [^!]+ ! udpsink host=127\.0\.0\.1 port=5008 /);
+  });
+
   it("reads a V4L2 camera as raw frames or decodes its MJPEG", () => {
     const raw = camera({ source: { type: "v4l2", device: "/dev/video0" } });
-    expect(videoPipeline(raw, chooseEncoder(raw, new Set()), 1)).toContain('v4l2src device="/dev/video0" do-timestamp=true ! video/x-raw,width=1280');
+    expect(videoPipeline(raw, [{ encoder: chooseEncoder(raw, new Set()), port: 1 }])).toContain('v4l2src device="/dev/video0" do-timestamp=true ! video/x-raw,width=1280');
     const mjpeg = camera({ source: { type: "v4l2", device: "/dev/video2", format: "mjpeg" } });
-    expect(videoPipeline(mjpeg, chooseEncoder(mjpeg, new Set()), 1)).toContain("image/jpeg,width=1280,height=720,framerate=30/1 ! jpegdec");
+    expect(videoPipeline(mjpeg, [{ encoder: chooseEncoder(mjpeg, new Set()), port: 1 }])).toContain("image/jpeg,width=1280,height=720,framerate=30/1 ! jpegdec");
   });
 
   it("refuses a device path that would add elements to the pipeline", () => {
@@ -54,17 +65,17 @@ describe("the launch string", () => {
 describe("sound", () => {
   it("encodes a test tone or an ALSA microphone to Opus on its own port", () => {
     const test = camera({ source: { type: "test" }, audio: { source: { type: "test" } } });
-    const launch = cameraPipeline(test, chooseEncoder(test, new Set()), { video: 5004, audio: 5006 });
+    const launch = cameraPipeline(test, [{ encoder: chooseEncoder(test, new Set()), port: 5004 }], 5006);
     expect(launch).toContain("udpsink host=127.0.0.1 port=5004");
     expect(launch).toMatch(/audiotestsrc is-live=true .* ! opusenc audio-type=voice frame-size=20 bitrate=32000 ! rtpopuspay pt=111 ! udpsink host=127\.0\.0\.1 port=5006/);
     const mic = camera({ source: { type: "test" }, audio: { source: { type: "alsa", device: "plughw:CARD=USB,DEV=0" }, bitrateKbps: 24 } });
-    expect(cameraPipeline(mic, chooseEncoder(mic, new Set()), { video: 1, audio: 2 })).toContain('alsasrc device="plughw:CARD=USB,DEV=0"');
+    expect(cameraPipeline(mic, [{ encoder: chooseEncoder(mic, new Set()), port: 1 }], 2)).toContain('alsasrc device="plughw:CARD=USB,DEV=0"');
     expect(() => camera({ source: { type: "test" }, audio: { source: { type: "alsa", device: "hw:0 ! filesink" } } })).toThrow(/ALSA device name/);
   });
 
   it("leaves sound out when the camera has none", () => {
     const silent = camera({ source: { type: "test" } });
-    expect(cameraPipeline(silent, chooseEncoder(silent, new Set()), { video: 1, audio: undefined })).not.toContain("opusenc");
+    expect(cameraPipeline(silent, [{ encoder: chooseEncoder(silent, new Set()), port: 1 }], undefined)).not.toContain("opusenc");
   });
 });
 
