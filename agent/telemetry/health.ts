@@ -22,9 +22,10 @@ export interface HealthCollectorOptions {
 }
 
 /**
- * Figures of the machine rather than of one agent. systeminformation gathers them with helper
- * processes (even the CPU load is `sh -c "cat /proc/stat | grep cpu"`), so they are fetched by
- * one probe and the slow ones cached.
+ * Figures of the machine rather than of one agent. systeminformation gathers some with helper
+ * processes, so they are fetched by one probe and the slow ones cached. The CPU load is not taken
+ * from it: its currentLoad runs `cat /proc/stat | grep cpu` through execSync, stalling the event
+ * loop (and with it live video) for tens of milliseconds at every health report.
  */
 export interface HostProbe {
   /** CPU load since the previous call, percent. */
@@ -38,13 +39,43 @@ const SLOW_FIGURES_TTL_MS = 60_000;
 
 /** The machine's figures from systeminformation; `loadTtlMs` > 0 also caches load and memory. */
 export function systemHostProbe(loadTtlMs = 0): HostProbe {
-  const load = () => si.currentLoad().then((figures) => figures.currentLoad, () => undefined);
+  const sample = cpuLoadSampler();
+  const load = () => Promise.resolve(sample());
   const memory = () => si.mem().then(({ total, available }) => ({ total, available }));
   return {
     loadPercent: loadTtlMs > 0 ? cached(load, loadTtlMs) : load,
     memory: loadTtlMs > 0 ? cached(memory, loadTtlMs) : memory,
     temperatureC: cached(readCpuTemperature, SLOW_FIGURES_TTL_MS),
     interfaces: cached(readInterfaces, SLOW_FIGURES_TTL_MS),
+  };
+}
+
+/** Busy and total CPU time over all cores, as the kernel counts it (ms). */
+export interface CpuTimes {
+  busy: number;
+  total: number;
+}
+
+export function cpuTimes(cpus: readonly os.CpuInfo[]): CpuTimes {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of cpus) {
+    const all = times.user + times.nice + times.sys + times.idle + times.irq;
+    total += all;
+    busy += all - times.idle;
+  }
+  return { busy, total };
+}
+
+/** Percent of CPU time busy since the previous call (since creation, the first time); no helper process. */
+export function cpuLoadSampler(read: () => readonly os.CpuInfo[] = os.cpus): () => number | undefined {
+  let previous = cpuTimes(read());
+  return () => {
+    const current = cpuTimes(read());
+    const total = current.total - previous.total;
+    const busy = current.busy - previous.busy;
+    previous = current;
+    return total > 0 ? Math.min(100, Math.max(0, (busy / total) * 100)) : undefined;
   };
 }
 
@@ -60,9 +91,6 @@ export class HealthCollector {
 
   start(): void {
     this.#loopDelay.enable();
-    // systeminformation's load is the CPU time since its previous call; its first call samples
-    // for half a second, so take that call now rather than inside the first health report.
-    void this.#host.loadPercent();
   }
 
   stop(): void {
