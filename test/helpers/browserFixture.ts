@@ -40,11 +40,14 @@ export function useBrowser(broker: BrokerFixture): BrowserFixture {
  * then 100 ms): what the page shows, or what the agent answers, is the event waited on.
  */
 export function eventually<T>(page: Page, what: string, probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  return waitFor(what, timeoutMs, (done) => {
+  let last: T | undefined;
+  const described = () => `${what} (last seen: ${JSON.stringify(last) ?? "nothing"})`;
+  return waitFor(described, timeoutMs, (done) => {
     let stopped = false;
     void (async () => {
       while (!stopped) {
         const value = await probe();
+        last = value;
         if (accept(value)) return done(value);
         await page.evaluate("new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 100)))");
       }
