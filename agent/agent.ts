@@ -2,7 +2,9 @@
  * The composition root: builds every service of one agent run, starts them in order and stops
  * them in reverse. Constructors only assign; all work happens in start()/stop().
  */
+import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
+import type { DestinationStream } from "pino";
 import { builtinCommands } from "./commands/builtin.ts";
 import { CommandRouter, newCommandCounters } from "./commands/router.ts";
 import type { AgentContext } from "./context.ts";
@@ -17,7 +19,8 @@ import { EventLog } from "./events.ts";
 import { managementCommands } from "./management/commands.ts";
 import { DiagnosticsBundles } from "./management/diagnostics.ts";
 import { RebootGuard, rebootSystem } from "./management/reboot.ts";
-import { redactSecrets, type Logger, type LogLevels } from "./log.ts";
+import { createLogger, LogLevels, redactSecrets, type Logger } from "./log.ts";
+import { LogRing } from "./management/logRing.ts";
 import type { ResolvedConfig } from "./config/load.ts";
 import { ConfigService } from "./config/service.ts";
 import { UpdateService } from "./update/service.ts";
@@ -25,9 +28,10 @@ import type { StartupConfig } from "./config/startup.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
 import { deviceTopics } from "./mqtt/topics.ts";
 import { SystemdNotifier } from "./systemd/notify.ts";
-import { HealthCollector } from "./telemetry/health.ts";
+import { HealthCollector, type HostProbe } from "./telemetry/health.ts";
 import { TelemetryReporter } from "./telemetry/reporter.ts";
 import { offlineStatus } from "./telemetry/status.ts";
+import { agentVersion } from "./version.ts";
 
 /** What the agent needs besides its context to take configuration from afar. */
 export interface RemoteConfigSetup {
@@ -35,6 +39,53 @@ export interface RemoteConfigSetup {
   /** Makes `config` the context's config (what every service reads from then on). */
   replaceConfig(config: ResolvedConfig, hash: string): void;
   logLevels: LogLevels;
+}
+
+/** What one run of the agent supplies besides its start-up configuration. */
+export interface AgentRun {
+  env: AgentContext["env"];
+  clockSynchronized: AgentContext["clockSynchronized"];
+  lifecycle: AgentContext["lifecycle"];
+  host?: HostProbe;
+  /** Where log lines go: stdout (journald) when omitted. */
+  logDestination?: DestinationStream;
+  /** Fields on every log line (the fleet simulator's deviceId). */
+  logBindings?: Record<string, string>;
+}
+
+/**
+ * An agent on a loaded start-up configuration, with its logger, its ring of recent log lines and
+ * a context whose config a live remote change replaces: `thea run` and the fleet simulator build
+ * it the same way.
+ */
+export function agentFromStartup(startup: StartupConfig, run: AgentRun): { agent: Agent; log: Logger } {
+  let current = { config: startup.config, hash: startup.hash };
+  const recentLogs = new LogRing();
+  const logLevels = new LogLevels();
+  const root = createLogger({ level: startup.config.log.level, keep: recentLogs, levels: logLevels, ...(run.logDestination && { destination: run.logDestination }) });
+  const log = run.logBindings ? root.child(run.logBindings) : root;
+  const agent = new Agent(
+    {
+      // Getters: a live remote config change replaces what every service reads.
+      get config() {
+        return current.config;
+      },
+      get configHash() {
+        return current.hash;
+      },
+      log,
+      version: agentVersion(),
+      bootId: randomUUID(),
+      startedAt: new Date(),
+      env: run.env,
+      clockSynchronized: run.clockSynchronized,
+      ...(run.host && { host: run.host }),
+      recentLogs,
+      lifecycle: run.lifecycle,
+    },
+    { startup, logLevels, replaceConfig: (config, hash) => (current = { config, hash }) },
+  );
+  return { agent, log };
 }
 
 export class Agent {

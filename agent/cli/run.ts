@@ -3,15 +3,12 @@
  * within a deadline and exits 0; any uncaught fault is logged and exits non-zero. systemd
  * (Restart=always) starts it again either way.
  */
-import { randomUUID } from "node:crypto";
 import { loadStartupConfig } from "../config/startup.ts";
-import { Agent } from "../agent.ts";
+import { agentFromStartup } from "../agent.ts";
 import { messageOf } from "../errors.ts";
-import { createLogger, LogLevels, redactSecrets } from "../log.ts";
-import { LogRing } from "../management/logRing.ts";
+import { redactSecrets } from "../log.ts";
 import { cached } from "../telemetry/cached.ts";
 import { readClockSynchronized } from "../telemetry/clock.ts";
-import { agentVersion } from "../version.ts";
 
 /** systemd's default TimeoutStopSec is 90 s; we promise 5 s, and keep a margin for exit. */
 const STOP_DEADLINE_MS = 4500;
@@ -24,33 +21,13 @@ export async function runCommand(configPath: string | undefined, env: Record<str
     return 1;
   }
   const { startup } = loaded;
-  let current = { config: startup.config, hash: startup.hash };
-  const { config, hash } = current;
-  const recentLogs = new LogRing();
-  const logLevels = new LogLevels();
-  const log = createLogger({ level: config.log.level, keep: recentLogs, levels: logLevels });
   let shutdown: (signal: string) => void = () => undefined;
-  const agent = new Agent(
-    {
-      // Getters: a live remote config change replaces what every service reads.
-      get config() {
-        return current.config;
-      },
-      get configHash() {
-        return current.hash;
-      },
-      log,
-      version: agentVersion(),
-      bootId: randomUUID(),
-      startedAt: new Date(),
-      env,
-      clockSynchronized: cached(() => readClockSynchronized(), 60_000),
-      recentLogs,
-      // Deferred a turn so the command asking for it has returned and its answer is in flight.
-      lifecycle: { restart: (reason) => setImmediate(() => shutdown(reason)) },
-    },
-    { startup, logLevels, replaceConfig: (next, nextHash) => (current = { config: next, hash: nextHash }) },
-  );
+  const { agent, log } = agentFromStartup(startup, {
+    env,
+    clockSynchronized: cached(() => readClockSynchronized(), 60_000),
+    // Deferred a turn so the command asking for it has returned and its answer is in flight.
+    lifecycle: { restart: (reason) => setImmediate(() => shutdown(reason)) },
+  });
 
   const fail = (kind: string) => (error: unknown) => {
     log.fatal({ err: messageOf(error), stack: error instanceof Error ? error.stack : undefined }, kind);
@@ -80,7 +57,7 @@ export async function runCommand(configPath: string | undefined, env: Record<str
   process.on("SIGINT", () => shutdown("SIGINT"));
 
   log.info(
-    { config: redactSecrets(config), configHash: hash, configPath, remoteVersion: startup.state.applied.version, remoteError: startup.state.lastError ?? undefined },
+    { config: redactSecrets(startup.config), configHash: startup.hash, configPath, remoteVersion: startup.state.applied.version, remoteError: startup.state.lastError ?? undefined },
     "configuration loaded",
   );
   await agent.start();

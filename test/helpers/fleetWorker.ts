@@ -5,20 +5,15 @@
  * this process's simulator server, read by the real masimo-ascii driver). Started with fork();
  * talks to the parent over IPC: "ready" once every core has started, "stopped" on "stop".
  */
-import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { pino } from "pino";
-import { Agent } from "../../agent/agent.ts";
-import type { ResolvedConfig } from "../../agent/config/load.ts";
+import { agentFromStartup, type Agent } from "../../agent/agent.ts";
 import { loadStartupConfig } from "../../agent/config/startup.ts";
-import { createLogger, LogLevels } from "../../agent/log.ts";
-import { LogRing } from "../../agent/management/logRing.ts";
 import { cached } from "../../agent/telemetry/cached.ts";
 import { readClockSynchronized } from "../../agent/telemetry/clock.ts";
 import { systemHostProbe } from "../../agent/telemetry/health.ts";
-import { agentVersion } from "../../agent/version.ts";
 import { masimoLine } from "../../drivers/masimo-ascii/simulator.ts";
 import { fleetDeviceId } from "./fleet.ts";
 
@@ -90,31 +85,14 @@ async function main(settings: FleetWorkerSettings): Promise<void> {
     const env = { THEA_MQTT_URL: settings.brokerUrl, THEA_DEVICE_ID: deviceId, THEA_DATA_DIR: path.join(settings.workDir, deviceId) };
     const loaded = await loadStartupConfig({ path: configPath, env });
     if (!loaded.ok) throw new Error(`config of ${deviceId}: ${loaded.errors.join("; ")}`);
-    const { startup } = loaded;
-    let current: { config: ResolvedConfig; hash: string } = { config: startup.config, hash: startup.hash };
-    const recentLogs = new LogRing();
-    const logLevels = new LogLevels();
-    const log = createLogger({ level: current.config.log.level, keep: recentLogs, levels: logLevels, destination }).child({ deviceId });
-    const agent = new Agent(
-      {
-        get config() {
-          return current.config;
-        },
-        get configHash() {
-          return current.hash;
-        },
-        log,
-        version: agentVersion(),
-        bootId: randomUUID(),
-        startedAt: new Date(),
-        env,
-        clockSynchronized,
-        host,
-        recentLogs,
-        lifecycle: { restart: (reason) => send({ type: "fault", message: `${deviceId} asked to restart: ${reason}` }) },
-      },
-      { startup, logLevels, replaceConfig: (config, hash) => (current = { config, hash }) },
-    );
+    const { agent } = agentFromStartup(loaded.startup, {
+      env,
+      clockSynchronized,
+      host,
+      lifecycle: { restart: (reason) => send({ type: "fault", message: `${deviceId} asked to restart: ${reason}` }) },
+      logDestination: destination,
+      logBindings: { deviceId },
+    });
     await agent.start();
     agents.push(agent);
   }
