@@ -129,7 +129,11 @@ export class Camera extends EventEmitter<CameraEvents> {
     this.#viewers.set(viewerId, { sink, codec });
     if (this.#state === "idle") return this.#start();
     if (this.#encoders.has(codec)) return;
-    this.#encoders.set(codec, chooseEncoder(this.#options.config, await this.#options.availableElements(), codec));
+    const encoder = chooseEncoder(this.#options.config, await this.#options.availableElements(), codec);
+    // While we looked up the elements, another viewer of this codec may have added its encoder,
+    // or this viewer may have gone (closed, or the camera stopped).
+    if (this.#encoders.has(codec) || !this.#viewers.has(viewerId)) return;
+    this.#encoders.set(codec, encoder);
     this.#log.info({ codec }, "a viewer needs another codec: relaunching the pipeline with a second encoder");
     await this.#relaunch();
   }
