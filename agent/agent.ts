@@ -181,7 +181,7 @@ export class Agent {
           ctx,
           reboot: new RebootGuard({ dataDir: ctx.config.dataDir, minIntervalMs: ctx.config.management.rebootMinIntervalMin * 60_000 }),
           bundles: new DiagnosticsBundles(),
-          liveSessions: () => this.#media.liveSessionCount(),
+          liveSessions: this.#media.consultations.live,
           snapshot: async () => ({
             config: redactSecrets(ctx.config),
             health: await this.#health.collect(),

@@ -134,12 +134,7 @@ export class MediaService {
     await this.#session(sessionId).close("closed by the viewer");
   }
 
-  /** Viewer sessions open now: a consultation that a restart would cut. */
-  liveSessionCount(): number {
-    return this.#sessions.size;
-  }
-
-  /** The consultations as the services that restart see them (consultations.ts). */
+  /** The consultations (viewer sessions open now) as the services that restart see them (consultations.ts). */
   readonly consultations: Consultations = {
     live: () => this.#sessions.size,
     onceIdle: (idle) => {
