@@ -14,12 +14,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import mqtt from "mqtt";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
+import { withoutNagle } from "../test/helpers/mqttClient.ts";
 import { fleetDeviceId, startFleet } from "../test/helpers/fleet.ts";
 import { processFigures } from "./lib/station.ts";
 
@@ -53,14 +53,10 @@ const brokerStartedLines = () => broker.log.lines.length;
 // --- the operator's view --------------------------------------------------------------------
 const observer = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `fleet-observer-${randomBytes(3).toString("hex")}`, reconnectPeriod: 200 });
 const FILTERS = ["thea/v1/+/status", "thea/v1/+/health", "thea/v1/+/event", "thea/v1/+/peripherals/+/+", "thea/v1/+/config/reported", "thea/v1/+/update/state", "thea/v1/+/reply/fleet"];
-// After a broker restart the observer's session is new: subscribe again each time it connects.
-// No Nagle delay on its small requests, as on the boxes (agent/mqtt/session.ts).
-const noDelay = () => observer.stream instanceof Socket && observer.stream.setNoDelay(true);
-noDelay();
-observer.on("connect", () => {
-  noDelay();
-  void observer.subscribeAsync(FILTERS, { qos: 1 });
-});
+// No Nagle delay on its small requests, as on the boxes. After a broker restart the observer's
+// session is new: subscribe again each time it connects.
+withoutNagle(observer);
+observer.on("connect", () => void observer.subscribeAsync(FILTERS, { qos: 1 }));
 await observer.subscribeAsync(FILTERS, { qos: 1 });
 
 const online = new Map<string, number>(); // device → when it was last seen coming online

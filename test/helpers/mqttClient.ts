@@ -28,8 +28,7 @@ export class TestClient {
       clientId: `test-${randomBytes(4).toString("hex")}`,
       ...options,
     });
-    noDelay(client);
-    client.on("connect", () => noDelay(client));
+    withoutNagle(client);
     return new TestClient(client);
   }
 
@@ -84,10 +83,17 @@ export class TestClient {
   }
 }
 
-/** As the agent does (agent/mqtt/session.ts): no Nagle delay on small packets. */
-function noDelay(client: MqttClient): void {
-  const socket: unknown = client.stream;
-  if (socket instanceof Socket) socket.setNoDelay(true);
+/**
+ * As the agent does (agent/mqtt/session.ts): no Nagle delay on small packets, on this connection
+ * and each one the client makes again.
+ */
+export function withoutNagle(client: MqttClient): void {
+  const apply = () => {
+    const socket: unknown = client.stream;
+    if (socket instanceof Socket) socket.setNoDelay(true);
+  };
+  apply();
+  client.on("connect", apply);
 }
 
 function topicMatches(filter: string, topic: string): boolean {
