@@ -54,9 +54,19 @@ async function startAgent(
 
 type Command = (name: string, params?: object) => Promise<unknown>;
 
-/** A harness page whose viewer's signalling goes to the agent's commands (the answer may be rewritten). */
-async function viewerPage(command: Command, rewriteAnswer: (sdp: string) => Promise<string> = async (sdp) => sdp): Promise<Page> {
+/**
+ * A harness page whose viewer's signalling goes to the agent's commands (the answer may be
+ * rewritten). Without `trickle`, the browser's candidates never reach the agent: the only way in is
+ * the address in the answer.
+ */
+async function viewerPage(
+  command: Command,
+  rewriteAnswer: (sdp: string) => Promise<string> = async (sdp) => sdp,
+  { trickle = true }: { trickle?: boolean } = {},
+): Promise<Page> {
   const page = await openHarness(chrome.browser, chrome.server, async (name, params) => {
+    if (name === "webrtc.candidate" && !trickle) return {};
+    if (name === "webrtc.offer" && !trickle) params = withoutCandidates(params as { sdp: string });
     const result = resultOf(await command(name, params));
     if (name !== "webrtc.offer") return result;
     const { sessionId, sdp } = result as { sessionId: string; sdp: string };
@@ -64,6 +74,11 @@ async function viewerPage(command: Command, rewriteAnswer: (sdp: string) => Prom
   });
   fixture.cleanup(() => page.close());
   return page;
+}
+
+/** An offer without the candidates the browser may have gathered into it already. */
+function withoutCandidates<Params extends { sdp: string }>(params: Params): Params {
+  return { ...params, sdp: params.sdp.replace(/^a=candidate:.*\r?\n/gm, "") };
 }
 
 /** Starts watching cam1 in the harness page; `options` are more of watch()'s (as JSON). */
@@ -111,15 +126,23 @@ async function eventWatch(agent: AgentProcess, type: string): Promise<{ message:
   return client.armed(`thea/v1/${agent.deviceId}/event`, (m) => (m.json() as { type: string }).type === type);
 }
 
-/** A harness page whose media to and from the agent passes through a LossyRelay. */
+/**
+ * A harness page whose media to and from the agent passes through a LossyRelay, and only through it:
+ * were the browser's own candidates trickled to the agent, the agent's checks to them would give the
+ * browser a second, direct path (a peer-reflexive pair) that it switches to when the relay is cut.
+ */
 async function viewerBehindRelay(command: Command): Promise<{ page: Page; relay: () => LossyRelay }> {
   let relay: LossyRelay | undefined;
-  const page = await viewerPage(command, async (sdp) => {
-    const started = await LossyRelay.start(hostCandidatePort(sdp));
-    relay = started;
-    fixture.cleanup(() => started.close());
-    return redirectAnswer(sdp, started.port);
-  });
+  const page = await viewerPage(
+    command,
+    async (sdp) => {
+      const started = await LossyRelay.start(hostCandidatePort(sdp));
+      relay = started;
+      fixture.cleanup(() => started.close());
+      return redirectAnswer(sdp, started.port);
+    },
+    { trickle: false },
+  );
   return {
     page,
     relay: () => {
