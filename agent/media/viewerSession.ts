@@ -26,6 +26,7 @@ import type { VideoCodec } from "./pipeline.ts";
 import type { MediaKind } from "./rtpInput.ts";
 import type { Talkback } from "./talkback.ts";
 import { restrictCandidates, type IcePolicy } from "./icePolicy.ts";
+import { answerAsDtlsServer } from "./dtlsServer.ts";
 
 export interface IceCandidateInit {
   candidate: string;
@@ -134,11 +135,13 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#watch(transceiver.sender);
     try {
       await this.#pc.setRemoteDescription({ type: "offer", sdp: restrictCandidates(offerSdp, ice) });
+      answerAsDtlsServer(this.#pc);
       const answer = await this.#pc.createAnswer();
       await this.#pc.setLocalDescription(answer);
     } catch (error) {
       throw new TheaError("invalid-params", `sdp: not an offer this camera can answer (${error instanceof Error ? error.message : String(error)})`);
     }
+    const negotiatedMs = this.#sinceStart();
     const negotiated = transceiver.sender.codec?.mimeType.toLowerCase();
     if (!negotiated) throw new TheaError("invalid-params", "sdp: the viewer accepts neither H264 nor VP8 video");
     this.#codec = negotiated === "video/vp8" ? "vp8" : "h264";
@@ -156,7 +159,9 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       await camera.detach(this.id);
       throw new TheaError("invalid-params", "sdp: the session failed while answering the offer");
     }
+    const attachedMs = this.#sinceStart();
     await this.#gathered();
+    this.#log.debug({ ms: this.#sinceStart(), attachedMs, negotiatedMs }, "answered");
     this.#timers.push(setTimeout(() => this.#connectedAt || this.close("did not connect in time"), connectTimeoutMs));
     const sdp = this.#pc.localDescription?.sdp;
     if (!sdp) throw new TheaError("media-failed", "no local description after answering");
@@ -217,12 +222,12 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#pc.connectionStateChange.subscribe((state) => {
       if (state === "connected" && !this.#connectedAt) {
         this.#connectedAt = new Date();
-        this.#log.info({ ms: this.#connectedAt.getTime() - this.#startedAt.getTime() }, "viewer connected");
+        this.#log.info({ ms: this.#sinceStart() }, "viewer connected");
         camera.viewerConnected(this.#codec);
       } else if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
     });
     // Where a slow start goes: ICE (the browser's checks) or DTLS after it.
-    this.#pc.iceConnectionStateChange.subscribe((state) => this.#log.debug({ ice: state, ms: Date.now() - this.#startedAt.getTime() }, "ice state"));
+    this.#pc.iceConnectionStateChange.subscribe((state) => this.#log.debug({ ice: state, ms: this.#sinceStart() }, "ice state"));
     this.#pc.onIceCandidate.subscribe((candidate) => {
       const init = candidate?.toJSON();
       if (init?.candidate && this.#options.ice.allows(init.candidate)) this.emit("candidate", init);
@@ -252,6 +257,11 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       camera.reportBandwidth(this.id, this.#estimateKbps);
     }, 1000);
     this.#timers.push(feedback);
+  }
+
+  /** Milliseconds since the offer came in: where a slow start went, in the debug log. */
+  #sinceStart(): number {
+    return Date.now() - this.#startedAt.getTime();
   }
 
   async #gathered(): Promise<void> {

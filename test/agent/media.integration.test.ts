@@ -161,8 +161,11 @@ describe("watching a camera in a real browser", () => {
     const { agent, command } = await startAgent();
     expect(await command("media.sessions")).toMatchObject({ ok: true, result: { sessions: [], cameras: [{ id: "cam1", state: "idle" }] } });
 
-    const page = await viewerPage(command);
+    const answers: string[] = [];
+    const page = await viewerPage(command, async (sdp) => (answers.push(sdp), sdp));
     const sessionId = await page.evaluate<string>(WATCH);
+    // The box is the DTLS server: the browser's hello starts the handshake at once (docs/media.md).
+    expect(answers[0]).toMatch(/^a=setup:passive\r?$/m);
     await framesDecoded(page, 30);
     // Two seconds on, the browser's own figures: the configured size, ~30 fps, no freezes.
     const stats = await framesDecoded(page, 90);

@@ -29,6 +29,14 @@ export function waitFor<T>(what: string | (() => string), timeoutMs: number, reg
   });
 }
 
+/** A promise's outcome, or a timeout naming what it was. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return waitFor<T>(what, timeoutMs, (done, fail) => {
+    promise.then(done, fail);
+    return () => undefined;
+  });
+}
+
 /** Collects text lines from a stream and lets a test wait for one that matches. */
 export class LineLog {
   readonly lines: string[] = [];
