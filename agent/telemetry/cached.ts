@@ -1,6 +1,6 @@
 /**
- * Remember an async result for a while. Health gathering calls a few things that spawn helper
- * processes (network interfaces, sensors, timedatectl); they change slowly, so one call per TTL.
+ * Remember an async result for a while. Some health figures cost a helper process (timedatectl)
+ * or a walk of sysfs (interfaces, sensors) and change slowly, so one call per TTL.
  * Concurrent callers share one in-flight call.
  */
 export function cached<T>(load: () => Promise<T>, ttlMs: number, now: () => number = Date.now): () => Promise<T> {

@@ -10,6 +10,7 @@ import si from "systeminformation";
 import { messageOf } from "../errors.ts";
 import type { ClockSynchronized, DiskUse, HealthPayload, NetworkInterfaceState, OutboxHealth } from "../mqtt/api.ts";
 import { cached } from "./cached.ts";
+import { readCpuTemperature, readInterfaces } from "./sysfs.ts";
 
 export interface HealthCollectorOptions {
   dataDir: string;
@@ -22,10 +23,11 @@ export interface HealthCollectorOptions {
 }
 
 /**
- * Figures of the machine rather than of one agent. systeminformation gathers some with helper
- * processes, so they are fetched by one probe and the slow ones cached. The CPU load is not taken
- * from it: its currentLoad runs `cat /proc/stat | grep cpu` through execSync, stalling the event
- * loop (and with it live video) for tens of milliseconds at every health report.
+ * Figures of the machine rather than of one agent, fetched by one probe and the slow ones cached.
+ * Nothing here may run a helper process through execSync, as systeminformation does for CPU load
+ * (`cat /proc/stat | grep cpu`), interfaces and temperature: each call stalls the event loop, and
+ * with it live video, for tens to hundreds of milliseconds. CPU load comes from os.cpus(),
+ * interfaces and temperature from sysfs (sysfs.ts), memory from systeminformation (/proc/meminfo).
  */
 export interface HostProbe {
   /** CPU load since the previous call, percent. */
@@ -164,19 +166,6 @@ async function diskUse(path: string): Promise<DiskUse | { path: string; error: s
   } catch (error) {
     return { path, error: messageOf(error) };
   }
-}
-
-async function readInterfaces(): Promise<NetworkInterfaceState[]> {
-  const found = await si.networkInterfaces();
-  const list = Array.isArray(found) ? found : [found];
-  return list
-    .filter((nic) => !nic.internal)
-    .map((nic) => ({ name: nic.iface, up: nic.operstate === "up", ipv4: nic.ip4 ? [nic.ip4] : [] }));
-}
-
-async function readCpuTemperature(): Promise<number | null> {
-  const reading = await si.cpuTemperature();
-  return typeof reading.main === "number" && reading.main > 0 ? round(reading.main) : null;
 }
 
 function round(value: number): number {

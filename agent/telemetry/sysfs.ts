@@ -1,0 +1,90 @@
+/**
+ * Network interfaces and CPU temperature read straight from sysfs. systeminformation finds them
+ * by running shell commands through execSync (ip, nmcli, a DHCP lease search, cat of the thermal
+ * zones): a profile of an agent streaming video showed each health report's call stalling the
+ * event loop for ~100 ms, which a live picture feels as a stutter and a doctor's answer as a delay.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { NetworkInterfaceState } from "../mqtt/api.ts";
+
+/** linux/if.h */
+const IFF_LOOPBACK = 0x8;
+
+/**
+ * Every network interface but loopback, with or without an address: an unplugged cable shows as
+ * `up: false` rather than vanishing from the report.
+ */
+export async function readInterfaces(
+  net = "/sys/class/net",
+  addresses: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces(),
+): Promise<NetworkInterfaceState[]> {
+  const names = await readdir(net).catch(() => Object.keys(addresses));
+  const found: NetworkInterfaceState[] = [];
+  for (const name of names.sort()) {
+    const flags = Number.parseInt(await readText(path.join(net, name, "flags")), 16);
+    const own = addresses[name] ?? [];
+    const loopback = Number.isNaN(flags) ? own.some((address) => address.internal) : (flags & IFF_LOOPBACK) !== 0;
+    if (loopback) continue;
+    found.push({
+      name,
+      up: (await readText(path.join(net, name, "operstate"))) === "up",
+      ipv4: own.filter((address) => address.family === "IPv4").map((address) => address.address),
+    });
+  }
+  return found;
+}
+
+/** Zone types and hwmon chips that measure the CPU itself, on the x86 and ARM boards clinics use. */
+const CPU_SENSOR = /x86_pkg_temp|cpu|soc|coretemp|k10temp|zenpower|package/i;
+
+/**
+ * The CPU's temperature in °C: a thermal zone or hwmon chip that measures the CPU, else any
+ * thermal zone (an ACPI zone on a small PC); null when the machine exposes none (a VM).
+ */
+export async function readCpuTemperature(sys = "/sys/class"): Promise<number | null> {
+  const sensors = [...(await thermalZones(path.join(sys, "thermal"))), ...(await hwmonChips(path.join(sys, "hwmon")))];
+  const usable = sensors.filter((sensor) => Number.isFinite(sensor.celsius) && sensor.celsius > 0);
+  const chosen = usable.find((sensor) => CPU_SENSOR.test(sensor.kind)) ?? usable.find((sensor) => sensor.zone);
+  return chosen ? Math.round(chosen.celsius * 100) / 100 : null;
+}
+
+interface Sensor {
+  kind: string;
+  celsius: number;
+  /** A thermal zone (rather than a hwmon chip): good enough when nothing names the CPU. */
+  zone: boolean;
+}
+
+async function thermalZones(dir: string): Promise<Sensor[]> {
+  const entries = (await readdir(dir).catch(() => [])).filter((name) => name.startsWith("thermal_zone")).sort(byNumber);
+  return Promise.all(
+    entries.map(async (name) => ({
+      kind: await readText(path.join(dir, name, "type")),
+      celsius: millidegrees(await readText(path.join(dir, name, "temp"))),
+      zone: true,
+    })),
+  );
+}
+
+async function hwmonChips(dir: string): Promise<Sensor[]> {
+  const entries = (await readdir(dir).catch(() => [])).sort(byNumber);
+  return Promise.all(
+    entries.map(async (name) => ({
+      kind: await readText(path.join(dir, name, "name")),
+      celsius: millidegrees(await readText(path.join(dir, name, "temp1_input"))),
+      zone: false,
+    })),
+  );
+}
+
+const millidegrees = (text: string): number => Number.parseInt(text, 10) / 1000;
+
+/** thermal_zone2 before thermal_zone10. */
+const byNumber = (a: string, b: string): number => Number(a.replace(/\D/g, "")) - Number(b.replace(/\D/g, ""));
+
+/** A sysfs attribute, trimmed; "" when it cannot be read (an interface gone between listing and reading). */
+async function readText(file: string): Promise<string> {
+  return (await readFile(file, "utf8").catch(() => "")).trim();
+}
