@@ -7,7 +7,8 @@
  *    MEDIA_SESSIONS (20) sessions, camera idle (cold: the pipeline starts) and already streaming
  *    to another viewer (warm).
  * 3. CPU and RSS at 720p30 H.264 2 Mbit/s with 0, 1 and 3 viewers, next to the same encode run
- *    alone by gst-launch-1.0 in the same run.
+ *    alone by gst-launch-1.0 in the same run (MEDIA_CPU_ROUNDS turns of alone / one viewer, each
+ *    MEDIA_CPU_SECONDS long).
  * 4. The agent's RSS and open fds before and after MEDIA_CYCLES (200) viewer open/close cycles.
  * MEDIA_PARTS (churn,frames,cpu,cycles) runs only some of them.
  */
@@ -28,6 +29,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CHURN_CYCLES = Number(process.env.MEDIA_CHURN_CYCLES ?? 200);
 const SESSIONS = Number(process.env.MEDIA_SESSIONS ?? 20);
 const CYCLES = Number(process.env.MEDIA_CYCLES ?? 200);
+const CPU_SECONDS = Number(process.env.MEDIA_CPU_SECONDS ?? 15);
+const CPU_ROUNDS = Number(process.env.MEDIA_CPU_ROUNDS ?? 3);
 /** Which parts to run (MEDIA_PARTS=frames,cpu…); all by default. */
 const PARTS = new Set((process.env.MEDIA_PARTS ?? "churn,frames,cpu,cycles").split(","));
 const CAMERA_YAML = "{ id: cam1, source: { type: test, pattern: ball }, width: 1280, height: 720, framerate: 30, maxViewers: 8, bitrateKbps: { min: 2000, start: 2000, max: 2000 } }";
@@ -110,7 +113,7 @@ interface Marks {
   frame: number;
 }
 
-/** The camera's own video pipeline, run alone by gst-launch-1.0 into a fakesink for 10 s. */
+/** The camera's own video pipeline, run alone by gst-launch-1.0 into a fakesink for one window. */
 async function encodeAlone(): Promise<{ cpu: number; rssMb: number }> {
   const camera = configSchema.parse({ mqtt: { url: "mqtt://127.0.0.1" }, cameras: [parseYaml(CAMERA_YAML)] }).cameras[0];
   if (!camera) throw new Error("no camera");
@@ -118,7 +121,7 @@ async function encodeAlone(): Promise<{ cpu: number; rssMb: number }> {
   const child = spawn("gst-launch-1.0", ["-q", ...launch.split(/\s+/)], { stdio: "ignore" });
   await sleep(3000);
   const pid = child.pid ?? 0;
-  const [cpu = 0] = await cpuPercent([pid], 10);
+  const [cpu = 0] = await cpuPercent([pid], CPU_SECONDS);
   const { rssMb } = await processFigures(pid);
   child.kill("SIGINT");
   return { cpu, rssMb };
@@ -189,36 +192,64 @@ async function main(): Promise<void> {
 
 // --- 3. CPU and RSS, next to the encode alone ---
 async function cpuFigures(agentPid: number, openViewer: () => Promise<Page>): Promise<void> {
-  const alone = await encodeAlone();
-  console.log(`CPU and RSS at 720p30, 2 Mbit/s (one core = 100 %):`);
-  console.log(`  the same encode alone (gst-launch-1.0 … ! fakesink): ${alone.cpu.toFixed(1)} %, RSS ${alone.rssMb} MB`);
-  const [idleAgent = 0] = await cpuPercent([agentPid], 5);
+  console.log(`CPU and RSS at 720p30, 2 Mbit/s (one core = 100 %; ${CPU_SECONDS} s windows):`);
+  const [idleAgent = 0] = await cpuPercent([agentPid], CPU_SECONDS);
   console.log(`  agent, no viewer: ${idleAgent.toFixed(1)} %, RSS ${(await processFigures(agentPid)).rssMb} MB (no pipeline process)`);
-  const viewers: Page[] = [];
-  let oneViewer = 0;
-  for (const count of [1, 3]) {
-    while (viewers.length < count) {
-      const page = await openViewer();
-      await page.evaluate(WATCH);
-      viewers.push(page);
-    }
-    await sleep(3000); // let the encoder settle
-    const host = await hostPid(agentPid);
-    const pids = host === undefined ? [agentPid] : [agentPid, host];
-    const [agentCpu = 0, hostCpu = 0] = await cpuPercent(pids, 10);
-    const rss = (await Promise.all(pids.map(processFigures))).map((figures) => figures.rssMb);
-    const total = agentCpu + hostCpu;
-    if (count === 1) oneViewer = total;
+  // The encode alone and one viewer take turns: this shared machine's speed drifts by ±10 % over
+  // a minute, more than the difference being measured.
+  const rounds: Array<{ alone: number; viewing: Viewing }> = [];
+  for (let round = 0; round < CPU_ROUNDS; round++) {
+    const alone = await encodeAlone();
+    const page = await openViewer();
+    await page.evaluate(WATCH);
+    const viewing = await viewingCpu(agentPid);
+    await page.evaluate("window.viewer.close()");
+    await page.close();
+    rounds.push({ alone: alone.cpu, viewing });
     console.log(
-      `  ${count} viewer${count > 1 ? "s" : ""}: agent ${agentCpu.toFixed(1)} % + pipeline process ${hostCpu.toFixed(1)} % = ${total.toFixed(1)} %` +
-        ` (${(total / alone.cpu).toFixed(2)}× the encode alone${count > 1 ? `; +${((total - oneViewer) / (count - 1)).toFixed(1)} % per extra viewer` : ""}),` +
-        ` RSS ${rss.join(" + ")} MB`,
+      `  round ${round + 1}: encode alone (gst-launch-1.0 … ! fakesink) ${alone.cpu.toFixed(1)} %, RSS ${alone.rssMb} MB; ` +
+        `1 viewer: agent ${viewing.agent.toFixed(1)} % + pipeline process ${viewing.host.toFixed(1)} % = ${viewing.total.toFixed(1)} % ` +
+        `(${(viewing.total / alone.cpu).toFixed(2)}×), RSS ${viewing.rss.join(" + ")} MB`,
     );
   }
+  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+  const alone = mean(rounds.map((round) => round.alone));
+  const one = mean(rounds.map((round) => round.viewing.total));
+  const ratios = rounds.map((round) => round.viewing.total / round.alone);
+  console.log(`  1 viewer, mean of ${rounds.length} rounds: ${one.toFixed(1)} % against ${alone.toFixed(1)} % alone = ${(one / alone).toFixed(2)}× (rounds ${ratios.map((r) => r.toFixed(2)).join(", ")})`);
+
+  const viewers: Page[] = [];
+  while (viewers.length < 3) {
+    const page = await openViewer();
+    await page.evaluate(WATCH);
+    viewers.push(page);
+  }
+  const three = await viewingCpu(agentPid);
+  console.log(
+    `  3 viewers: agent ${three.agent.toFixed(1)} % + pipeline process ${three.host.toFixed(1)} % = ${three.total.toFixed(1)} % ` +
+      `(+${((three.total - one) / 2).toFixed(1)} % per extra viewer over the 1-viewer mean), RSS ${three.rss.join(" + ")} MB`,
+  );
   for (const page of viewers) {
     await page.evaluate("window.viewer.close()");
     await page.close();
   }
+}
+
+interface Viewing {
+  agent: number;
+  host: number;
+  total: number;
+  rss: number[];
+}
+
+/** The agent's and its pipeline process's CPU over one window, once the encoder has settled. */
+async function viewingCpu(agentPid: number): Promise<Viewing> {
+  await sleep(3000);
+  const host = await hostPid(agentPid);
+  const pids = host === undefined ? [agentPid] : [agentPid, host];
+  const [agent = 0, hostCpu = 0] = await cpuPercent(pids, CPU_SECONDS);
+  const rss = (await Promise.all(pids.map(processFigures))).map((figures) => figures.rssMb);
+  return { agent, host: hostCpu, total: agent + hostCpu, rss };
 }
 
 // --- 4. open/close cycles ---
