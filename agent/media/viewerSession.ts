@@ -136,6 +136,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     try {
       await this.#pc.setRemoteDescription({ type: "offer", sdp: restrictCandidates(offerSdp, ice) });
       answerAsDtlsServer(this.#pc);
+      ice.prepare(this.#pc);
       const answer = await this.#pc.createAnswer();
       await this.#pc.setLocalDescription(answer);
     } catch (error) {

@@ -9,10 +9,11 @@
 import { generateKeyPairSync } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import fc from "fast-check";
-import { RTCPeerConnection } from "werift";
+import type { RTCPeerConnection } from "werift";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { manifestSchema, signManifest } from "../../agent/update/manifest.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
+import { loopbackPeer } from "../helpers/loopbackViewer.ts";
 import { Mosquitto } from "../helpers/mosquitto.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
 import { TopicLog } from "../helpers/topicLog.ts";
@@ -128,10 +129,11 @@ beforeAll(async () => {
   });
   await agent.waitForLog("connected to broker", 30_000);
   // An offer as a viewer on this machine makes it: with its loopback candidate (the agent runs loopbackOnly).
-  const viewer = new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"], iceUseIpv6: false });
+  const viewer = loopbackPeer((pc) => {
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+  });
   sessionsToClose.push(viewer);
-  viewer.addTransceiver("video", { direction: "recvonly" });
-  viewer.addTransceiver("audio", { direction: "recvonly" });
   await viewer.setLocalDescription(await viewer.createOffer());
   offerSdp = viewer.localDescription?.sdp ?? "";
 }, 60_000);

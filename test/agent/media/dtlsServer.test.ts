@@ -25,6 +25,7 @@ async function endpoint(controlling: boolean): Promise<Endpoint> {
     useIpv6: false,
     filterCandidatePair: (pair) => pair.localCandidate.host === "127.0.0.1" && pair.remoteCandidate.host === "127.0.0.1",
   });
+  gatherer.connection.stunServer = undefined; // werift would ask a public STUN server (see icePolicy.ts)
   await gatherer.gather();
   const ice = new RTCIceTransport(gatherer);
   ice.connection.iceControlling = controlling;
