@@ -24,10 +24,13 @@ const REDACT_PATHS = SECRET_KEYS.flatMap((name) => [
 
 /**
  * Changes the level of a logger and of every child made from it. pino copies the level into a
- * child when it is made, so children are tracked (weakly) as they are created.
+ * child when it is made, so children are tracked (weakly) as they are created. Every viewing
+ * session makes a child, so the references to children gone are dropped as the set grows (a heap
+ * snapshot after 200 sessions held 200 of them); `set` is too rare to be the only cleaner.
  */
 export class LogLevels {
   readonly #children = new Set<WeakRef<Logger>>();
+  #pruneAt = 64;
   #root: Logger | undefined;
 
   attach(root: Logger): void {
@@ -36,6 +39,15 @@ export class LogLevels {
 
   track(child: Logger): void {
     this.#children.add(new WeakRef(child));
+    if (this.#children.size < this.#pruneAt) return;
+    for (const ref of this.#children) if (!ref.deref()) this.#children.delete(ref);
+    // Pruning again only once the live ones have doubled keeps tracking O(1) on average.
+    this.#pruneAt = Math.max(64, this.#children.size * 2);
+  }
+
+  /** How many children are tracked (live, or gone since the last pruning). */
+  get tracked(): number {
+    return this.#children.size;
   }
 
   set(level: LogLevel): void {

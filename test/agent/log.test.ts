@@ -1,6 +1,8 @@
-import { Writable } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { createLogger, redactSecrets } from "../../agent/log.ts";
+import { createLogger, LogLevels, redactSecrets } from "../../agent/log.ts";
 
 describe("logging", () => {
   it("never writes secrets, however deep they sit", () => {
@@ -20,5 +22,27 @@ describe("logging", () => {
   it("redactSecrets replaces secret values at any depth and keeps the rest", () => {
     const redacted = redactSecrets({ mqtt: { password: "p", tls: { key: "/etc/thea/key.pem" } }, list: [{ secret: "s" }] });
     expect(redacted).toEqual({ mqtt: { password: "[redacted]", tls: { key: "/etc/thea/key.pem" } }, list: [{ secret: "[redacted]" }] });
+  });
+});
+
+describe("LogLevels", () => {
+  /** A real full collection: the flag is set at run time and the gc function taken from a fresh context. */
+  function collectGarbage(): void {
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
+  }
+
+  it("changes the level of children made later and earlier, and forgets children that are gone", async () => {
+    const levels = new LogLevels();
+    const root = createLogger({ level: "info", destination: new PassThrough(), levels });
+    const kept = root.child({ ns: "kept" });
+    // A thousand sessions' worth of loggers, dropped: a box makes one per viewing session.
+    for (let i = 0; i < 1000; i++) root.child({ session: i });
+    await new Promise((resolve) => setImmediate(resolve)); // WeakRefs made in a job hold their target until it ends
+    collectGarbage();
+    for (let i = 0; i < 200; i++) root.child({ session: `later-${i}` });
+    expect(levels.tracked).toBeLessThan(400);
+    levels.set("debug");
+    expect([root.level, kept.level, root.child({ ns: "new" }).level]).toEqual(["debug", "debug", "debug"]);
   });
 });
