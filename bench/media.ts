@@ -280,13 +280,14 @@ async function viewingCpu(agentPid: number): Promise<Viewing> {
 async function openCloseCycles(agentPid: number, openViewer: () => Promise<Page>): Promise<void> {
   const page = await openViewer();
   const before = await processFigures(agentPid);
-  for (let cycle = 0; cycle < CYCLES; cycle++) {
+  const trend: string[] = [];
+  for (let cycle = 1; cycle <= CYCLES; cycle++) {
     await page.evaluate(WATCH);
-    // Chromium caps the media players a page may hold, so each cycle's <video> goes with it.
-    await page.evaluate("window.viewer.close().then(() => document.querySelectorAll('video').forEach((video) => video.remove()))");
+    await page.evaluate("window.viewer.close()");
+    if (cycle % 50 === 0) trend.push(`${cycle}: ${(await processFigures(agentPid)).rssMb} MB`);
   }
   const after = await processFigures(agentPid);
-  console.log(`${CYCLES} viewer open/close cycles: agent RSS ${before.rssMb} → ${after.rssMb} MB, open fds ${before.fds} → ${after.fds}`);
+  console.log(`${CYCLES} viewer open/close cycles: agent RSS ${before.rssMb} → ${after.rssMb} MB (${trend.join(", ")}), open fds ${before.fds} → ${after.fds}`);
 }
 
 await main();
