@@ -10,7 +10,7 @@
  * retransmission timer, and that start is slower than the client's. So the records that arrive
  * while the transport is still new are kept and replayed to the server as soon as it is made.
  */
-import type { RTCDtlsTransport, RTCPeerConnection } from "werift";
+import { isDtls, type RTCDtlsTransport, type RTCPeerConnection } from "werift";
 
 /** A browser sends a few handshake records at most before we answer; more is not a handshake. */
 const MAX_EARLY_RECORDS = 16;
@@ -38,10 +38,4 @@ export function serveDtls(dtls: RTCDtlsTransport): void {
       for (const record of early.splice(0)) connection.onData.execute(record);
     });
   });
-}
-
-/** RFC 7983 §7: a first byte of 20–63 is DTLS. */
-function isDtls(data: Buffer): boolean {
-  const first = data[0] ?? 0;
-  return first >= 20 && first <= 63;
 }
