@@ -44,7 +44,10 @@ const CPU_SENSOR = /x86_pkg_temp|cpu|soc|coretemp|k10temp|zenpower|package/i;
  * thermal zone (an ACPI zone on a small PC); null when the machine exposes none (a VM).
  */
 export async function readCpuTemperature(sys = "/sys/class"): Promise<number | null> {
-  const sensors = [...(await thermalZones(path.join(sys, "thermal"))), ...(await hwmonChips(path.join(sys, "hwmon")))];
+  const sensors = [
+    ...(await sensorsIn(path.join(sys, "thermal"), { only: "thermal_zone", kind: "type", temp: "temp" })),
+    ...(await sensorsIn(path.join(sys, "hwmon"), { only: "hwmon", kind: "name", temp: "temp1_input" })),
+  ];
   const usable = sensors.filter((sensor) => Number.isFinite(sensor.celsius) && sensor.celsius > 0);
   const chosen = usable.find((sensor) => CPU_SENSOR.test(sensor.kind)) ?? usable.find((sensor) => sensor.zone);
   return chosen ? Math.round(chosen.celsius * 100) / 100 : null;
@@ -57,24 +60,17 @@ interface Sensor {
   zone: boolean;
 }
 
-async function thermalZones(dir: string): Promise<Sensor[]> {
-  const entries = (await readdir(dir).catch(() => [])).filter((name) => name.startsWith("thermal_zone")).sort(byNumber);
+/**
+ * The sensors of one sysfs class, in number order: the entries named `only…`, each with the
+ * attribute naming what it measures (`kind`) and its reading in millidegrees (`temp`).
+ */
+async function sensorsIn(dir: string, files: { only: string; kind: string; temp: string }): Promise<Sensor[]> {
+  const entries = (await readdir(dir).catch(() => [])).filter((name) => name.startsWith(files.only)).sort(byNumber);
   return Promise.all(
     entries.map(async (name) => ({
-      kind: await readText(path.join(dir, name, "type")),
-      celsius: millidegrees(await readText(path.join(dir, name, "temp"))),
-      zone: true,
-    })),
-  );
-}
-
-async function hwmonChips(dir: string): Promise<Sensor[]> {
-  const entries = (await readdir(dir).catch(() => [])).sort(byNumber);
-  return Promise.all(
-    entries.map(async (name) => ({
-      kind: await readText(path.join(dir, name, "name")),
-      celsius: millidegrees(await readText(path.join(dir, name, "temp1_input"))),
-      zone: false,
+      kind: await readText(path.join(dir, name, files.kind)),
+      celsius: millidegrees(await readText(path.join(dir, name, files.temp))),
+      zone: files.only === "thermal_zone",
     })),
   );
 }
