@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { LineLog, terminate, waitFor } from "./wait.ts";
+import { LineLog, terminate, within } from "./wait.ts";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const THEA_BIN = path.join(PROJECT_ROOT, "bin", "thea");
@@ -118,9 +118,6 @@ export class AgentProcess {
 
   /** Waits for the exit, failing after `timeoutMs`. */
   waitForExit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    return waitFor("agent to exit", timeoutMs, (done) => {
-      void this.exited.then(done);
-      return () => undefined;
-    });
+    return within(this.exited, timeoutMs, "agent to exit");
   }
 }
