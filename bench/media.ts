@@ -20,6 +20,7 @@ import { processFigures } from "./lib/station.ts";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { AgentProcess } from "../test/helpers/agentProcess.ts";
+import { eventually, pageReaches } from "../test/helpers/browserFixture.ts";
 import { Chromium, type Page } from "../test/helpers/chromium.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { TestClient } from "../test/helpers/mqttClient.ts";
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
   // process, the bench's own cost, which would load this 2-core machine during the measurement.
   const [first, second] = PARTS.has("frames") ? [await openViewer(), await openViewer()] : [];
   for (let round = 0; first && second && round < SESSIONS; round++) {
-    await cameraIdle(operator);
+    await cameraIdle(first, operator);
     cold.push(await first.evaluate<Marks>(WATCH));
     // Warm: a second doctor joins a camera that has been streaming to the first for a second.
     await decoded(first, 30);
@@ -195,23 +196,16 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-/** Resolves once the page's viewer has decoded `frames` frames (checked every 50 ms). */
+/** Resolves once the page's viewer has decoded `frames` frames. */
 async function decoded(page: Page, frames: number): Promise<void> {
-  for (let tries = 0; tries < 200; tries++) {
-    if ((await page.evaluate<{ framesDecoded: number }>("window.viewer.stats()")).framesDecoded >= frames) return;
-    await sleep(50);
-  }
-  throw new Error(`the first viewer did not decode ${frames} frames in 10 s`);
+  await pageReaches<{ framesDecoded: number }>(page, `${frames} decoded frames`, "window.viewer.stats()", (stats) => stats.framesDecoded >= frames);
 }
 
-/** Resolves once the camera is idle again (its pipeline stopped): the next start is cold. */
-async function cameraIdle(operator: TestClient): Promise<void> {
-  for (let tries = 0; tries < 200; tries++) {
-    const reply = (await operator.request("thea/v1/media-bench/cmd/media.sessions", "{}", { timeoutMs: 10_000 })).body as { result?: { cameras?: Array<{ state: string }> } };
-    if (reply.result?.cameras?.every((camera) => camera.state === "idle")) return;
-    await sleep(50);
-  }
-  throw new Error("the camera did not go idle in 10 s");
+/** Resolves once the camera is idle again (its pipeline stopped): the next start is cold (`page` paces the asking). */
+async function cameraIdle(page: Page, operator: TestClient): Promise<void> {
+  type Sessions = { result?: { cameras?: Array<{ state: string }> } };
+  const sessions = async () => (await operator.request("thea/v1/media-bench/cmd/media.sessions", "{}", { timeoutMs: 10_000 })).body as Sessions;
+  await eventually(page, "the camera to be idle", sessions, (reply) => reply.result?.cameras?.every((camera) => camera.state === "idle") ?? false);
 }
 
 // --- 3. CPU and RSS, next to the encode alone ---
