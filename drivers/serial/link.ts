@@ -5,8 +5,10 @@
  * put something else behind it.
  */
 import { EventEmitter } from "node:events";
-import { SerialPort } from "serialport";
+// serialport's own stream class: the `SerialPort` it exports fixes the binding, and ours notices hang-ups.
+import { SerialPortStream } from "@serialport/stream";
 import type { SerialSettings } from "../types.ts";
+import { serialBinding } from "./hangUp.ts";
 
 /** The little a link needs from an open port. */
 export interface PortLike {
@@ -128,10 +130,10 @@ export class SerialLink extends EventEmitter<LinkEvents> implements ByteLink {
   }
 }
 
-/** The real thing: a serialport port in raw mode with the driver's line settings. */
+/** The real thing: a serialport port in raw mode with the driver's line settings (and hang-ups noticed, see hangUp.ts). */
 export const openSerialPort: OpenPort = (path, settings) =>
   new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, ...settings, autoOpen: false });
+    const port = new SerialPortStream({ binding: serialBinding, path, ...settings, autoOpen: false });
     port.open((error) => {
       if (error) {
         reject(error);

@@ -53,6 +53,8 @@ export class TestClient {
    */
   async armed(filter: string, match: (message: ReceivedMessage) => boolean, timeoutMs = 15_000): Promise<{ message: Promise<ReceivedMessage> }> {
     const message = this.next(filter, match, timeoutMs);
+    // A test that fails before awaiting it must not also end in an unhandled rejection.
+    message.catch(() => undefined);
     await this.client.subscribeAsync(filter, { qos: 1 });
     return { message };
   }
