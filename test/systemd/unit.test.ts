@@ -43,4 +43,14 @@ describe("systemd/thea.service", () => {
     const exposure = Number(/Overall exposure level for thea\.service: ([\d.]+)/.exec(stdout)?.[1]);
     expect(exposure).toBeLessThanOrEqual(2.0);
   });
+
+  it("keeps serial adapters, cameras and sound cards open to the agent, as systemd reads the device policy", async () => {
+    // PrivateDevices=yes would lower the exposure score and hide every /dev/ttyUSB* and /dev/video*:
+    // the score must not be bought that way. systemd's own reading of the device ACL is the check.
+    const { stdout } = await run("systemd-analyze", ["security", "--offline=true", "--no-pager", UNIT]);
+    expect(stdout).toMatch(/✗ PrivateDevices=/);
+    const acl = /DeviceAllow=\s+.*?: (.*?)\s{2,}/.exec(stdout)?.[1]?.split(" ") ?? [];
+    const needed = ["char-ttyUSB:rw", "char-ttyACM:rw", "char-ttyS:rw", "char-video4linux:rw", "char-alsa:rw"];
+    expect(acl).toEqual(expect.arrayContaining(needed));
+  });
 });
