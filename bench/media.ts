@@ -183,6 +183,8 @@ async function main(): Promise<void> {
   if (PARTS.has("frames")) {
     console.log(`first decoded frame in Chromium, 720p30 H.264, ${SESSIONS} sessions each (the browser sends its offer at once and trickles; two pages kept open):`);
     console.log(`  cold (camera idle; its pipeline starts):   ${describe(cold)}`);
+    const [firstCold] = cold;
+    if (firstCold) console.log(`    the first one after the agent started: ${(firstCold.frame - firstCold.offer).toFixed(0)} ms`);
     console.log(`  warm (camera streaming to another viewer for ≥1 s): ${describe(warm)}`);
   }
   if (process.env.MEDIA_AGENT_LOG) for (const line of agent.stdout.lines.filter((l) => /ice state|viewer connected|offer|answer/.test(l))) console.log(line);

@@ -18,6 +18,9 @@ export class TestClient {
 
   private constructor(client: MqttClient) {
     this.client = client;
+    // Each pending `next` is a listener, and a test file's shared watcher may hold dozens at once
+    // (one per topic a test waits on); that is by design, not a leak.
+    client.setMaxListeners(0);
   }
 
   static async connect(url: string, options: IClientOptions = {}): Promise<TestClient> {
