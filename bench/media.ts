@@ -137,18 +137,7 @@ async function main(): Promise<void> {
 
   const broker = await Mosquitto.start();
   const [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(broker.port)]);
-  const agent = await AgentProcess.start({
-    brokerUrl: broker.url,
-    deviceId: "media-bench",
-    env: { THEA_LOG_LEVEL: process.env.MEDIA_AGENT_LOG ?? "warn" },
-    extraYaml: [
-      "media: { loopbackOnly: true }",
-      "cameras:",
-      `  - ${CAMERA_YAML}`,
-    ].join("\n"),
-  });
   const operator = await TestClient.connect(broker.url);
-  await operator.next("thea/v1/media-bench/status", (m) => (m.json() as { online: boolean }).online);
   const openViewer = (): Promise<Page> =>
     openHarness(browser, server, async (name, params) =>
       resultOf((await operator.request(`thea/v1/media-bench/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body),
@@ -159,7 +148,21 @@ async function main(): Promise<void> {
   const warm: Marks[] = [];
   // Two pages for the whole run, as a doctor's tab stays open: opening a page starts a renderer
   // process, the bench's own cost, which would load this 2-core machine during the measurement.
+  // They open before the agent starts, so its first session (which the bench prints apart) is
+  // not timed while their renderers are still starting.
   const [first, second] = PARTS.has("frames") ? [await openViewer(), await openViewer()] : [];
+  const online = operator.next("thea/v1/media-bench/status", (m) => (m.json() as { online: boolean }).online, 60_000);
+  const agent = await AgentProcess.start({
+    brokerUrl: broker.url,
+    deviceId: "media-bench",
+    env: { THEA_LOG_LEVEL: process.env.MEDIA_AGENT_LOG ?? "warn" },
+    extraYaml: [
+      "media: { loopbackOnly: true }",
+      "cameras:",
+      `  - ${CAMERA_YAML}`,
+    ].join("\n"),
+  });
+  await online;
   for (let round = 0; first && second && round < SESSIONS; round++) {
     await cameraIdle(first, operator);
     cold.push(await first.evaluate<Marks>(WATCH));
