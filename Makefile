@@ -18,4 +18,5 @@ test: typecheck
 	@. bin/env.sh && vitest run
 
 bench: setup
-	@. bin/env.sh && for script in bench/*.ts; do echo "== $$script"; node "$$script"; done
+	@. bin/env.sh && scratch=$$(mktemp -d /tmp/thea-bench-XXXXXX) && trap 'rm -rf "$$scratch"' EXIT && \
+	for script in bench/*.ts; do echo "== $$script"; TMPDIR=$$scratch node "$$script"; done
