@@ -29,7 +29,7 @@ function readable(port: LinuxPortBinding): Promise<void> {
   return new Promise((resolve, reject) => port.poller.once("readable", (error) => (error ? reject(error) : resolve())));
 }
 
-export async function readUntilHangUp(port: LinuxPortBinding, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+async function readUntilHangUp(port: LinuxPortBinding, buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
   for (;;) {
     const fd = port.fd;
     if (fd === null) throw bindingError("Port is not open", "canceled");
