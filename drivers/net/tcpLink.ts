@@ -24,9 +24,17 @@ export function parseEndpoint(text: string): TcpEndpoint | undefined {
   return host !== undefined && port > 0 && port < 65536 ? { host, port } : undefined;
 }
 
+/**
+ * A monitor that loses power, or whose cable is pulled, sends no FIN: without probes its
+ * connection would look open for ever. The kernel probes after this much silence (libuv then
+ * sends 10 probes a second apart), so a dead peer is noticed ~15 s later.
+ */
+const KEEPALIVE_IDLE_MS = 5_000;
+
 export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
   readonly #mode: "listen" | "connect";
   readonly #endpoint: TcpEndpoint;
+  readonly #keepAliveIdleMs: number;
   #server: net.Server | undefined;
   #socket: net.Socket | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -34,10 +42,11 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
   #attempt = 0;
   #stopped = true;
 
-  constructor(mode: "listen" | "connect", endpoint: TcpEndpoint) {
+  constructor(mode: "listen" | "connect", endpoint: TcpEndpoint, options: { keepAliveIdleMs?: number } = {}) {
     super();
     this.#mode = mode;
     this.#endpoint = endpoint;
+    this.#keepAliveIdleMs = options.keepAliveIdleMs ?? KEEPALIVE_IDLE_MS;
   }
 
   start(): void {
@@ -74,14 +83,18 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
 
   #dial(): void {
     const socket = net.connect(this.#endpoint);
+    let connected = false;
+    let failure: Error | undefined;
     socket.on("connect", () => {
+      connected = true;
       this.#attempt = 0;
       this.#adopt(socket);
     });
-    socket.on("error", () => undefined); // the close that follows carries on
-    socket.on("close", (hadError) => {
+    socket.on("error", (error) => (failure = error)); // the close that follows carries on
+    socket.on("close", () => {
       if (this.#socket === socket) this.#socket = undefined;
-      this.#retry(hadError ? `cannot reach ${formatEndpoint(this.#endpoint)}` : "peer closed the connection", () => this.#dial());
+      const reason = failure && !connected ? `cannot reach ${formatEndpoint(this.#endpoint)}` : endReason(failure);
+      this.#retry(reason, () => this.#dial());
     });
   }
 
@@ -89,11 +102,12 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
     const server = net.createServer((socket) => {
       this.#socket?.destroy();
       this.#adopt(socket);
-      socket.on("error", () => undefined);
+      let failure: Error | undefined;
+      socket.on("error", (error) => (failure = error)); // the close that follows carries on
       socket.on("close", () => {
         if (this.#socket !== socket) return;
         this.#socket = undefined;
-        if (!this.#stopped) this.emit("state", { connected: false, error: "peer closed the connection", retryInMs: undefined });
+        if (!this.#stopped) this.emit("state", { connected: false, error: endReason(failure), retryInMs: undefined });
       });
     });
     server.on("error", (error) => {
@@ -107,6 +121,7 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
 
   #adopt(socket: net.Socket): void {
     this.#socket = socket;
+    socket.setKeepAlive(true, this.#keepAliveIdleMs);
     socket.on("data", (chunk: Buffer) => this.emit("data", chunk));
     this.emit("state", { connected: true, path: `tcp://${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}` });
   }
@@ -122,4 +137,12 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
       again();
     }, retryInMs);
   }
+}
+
+/** Why an established connection ended, as an operator reads it in the peripheral's lastError. */
+function endReason(failure: Error | undefined): string {
+  if (failure === undefined) return "peer closed the connection";
+  const code = (failure as NodeJS.ErrnoException).code;
+  if (code === "ETIMEDOUT") return "the device stopped answering (no power, or its cable is out)";
+  return `connection lost: ${failure.message}`;
 }
