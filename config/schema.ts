@@ -156,6 +156,14 @@ const peripheralSchema = z
       .max(10)
       .default(1)
       .describe("Most readings a second published for a continuous device; spot readings always go out."),
+    silentAfterSec: z
+      .number()
+      .min(0)
+      .max(3600)
+      .default(10)
+      .describe(
+        "A continuous device that sends nothing for this many seconds is reported disconnected (switched off while its cable stays in) until it sends again; 0 turns this off. Spot devices are quiet between measurements and are never judged by it.",
+      ),
   })
   .superRefine((peripheral, ctx) => {
     const transports = [peripheral.port, peripheral.usb, peripheral.tcp, peripheral.udp].filter((transport) => transport !== undefined);

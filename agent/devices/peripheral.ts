@@ -33,6 +33,11 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   #protocol: DriverSession | undefined;
   #state: PeripheralState;
   #keepAlive: NodeJS.Timeout | undefined;
+  /** Watches a continuous device's line for silence while it is up (see silentAfterSec). */
+  #silenceCheck: NodeJS.Timeout | undefined;
+  #lastBytesAt = 0;
+  /** The line is up but the device has said nothing for silentAfterSec: reported disconnected. */
+  #silent = false;
 
   constructor(options: PeripheralSessionOptions) {
     super();
@@ -79,6 +84,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
 
   async stop(): Promise<void> {
     clearInterval(this.#keepAlive);
+    clearInterval(this.#silenceCheck);
     this.#protocol?.disconnected();
     this.#link.removeAllListeners();
     await this.#link.stop();
@@ -86,6 +92,8 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
 
   #onData(chunk: Buffer): void {
     const receivedAt = new Date();
+    this.#lastBytesAt = receivedAt.getTime();
+    if (this.#silent) this.#setSilent(false);
     for (const event of this.#protocol?.push(chunk) ?? []) {
       if (event.type === "message") continue; // consumed by the driver's controller
       if (event.type === "reply") {
@@ -109,6 +117,8 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   }
 
   #onLinkState(link: LinkState): void {
+    this.#silent = false;
+    this.#watchForSilence(link.connected);
     const changed = link.connected !== this.#state.connected;
     const previousError = this.#state.lastError;
     if (link.connected) {
@@ -129,6 +139,31 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     // Retries repeat the same error every few seconds; only news is published.
     if (changed || this.#state.lastError !== previousError) this.emit("state", this.state);
     if (changed) this.emit("connection", this.state);
+  }
+
+  /**
+   * A device switched off while its USB adapter stays plugged in (or an RS-232 device with its own
+   * power) closes nothing: the line stays up and simply goes quiet. A continuous device always
+   * talks, so silence that long means it is gone, and its first bytes mean it is back.
+   */
+  #watchForSilence(lineUp: boolean): void {
+    clearInterval(this.#silenceCheck);
+    this.#silenceCheck = undefined;
+    const limitMs = this.config.silentAfterSec * 1000;
+    if (!lineUp || limitMs === 0 || this.driver.kind !== "continuous") return;
+    this.#lastBytesAt = Date.now();
+    this.#silenceCheck = setInterval(() => {
+      if (!this.#silent && Date.now() - this.#lastBytesAt >= limitMs) this.#setSilent(true);
+    }, Math.min(1000, limitMs));
+  }
+
+  #setSilent(silent: boolean): void {
+    this.#silent = silent;
+    this.#state.connected = !silent;
+    this.#state.lastError = silent ? `no data from the device for ${this.config.silentAfterSec} s (switched off?)` : null;
+    this.#state.since = new Date().toISOString();
+    this.emit("state", this.state);
+    this.emit("connection", this.state);
   }
 
   /** Command protocols: ask the device to talk, and keep reminding it if it needs that. */

@@ -30,6 +30,7 @@ interface StationOptions {
   rateHz?: number;
   dataDir?: string;
   deviceId?: string;
+  silentAfterSec?: number;
 }
 
 async function station(options: StationOptions = {}): Promise<Station> {
@@ -46,7 +47,7 @@ async function station(options: StationOptions = {}): Promise<Station> {
     ...(options.deviceId && { deviceId: options.deviceId }),
     extraYaml: [
       "peripherals:",
-      `  - { id: oximeter, driver: ${driver}, port: "${pty.agentEnd}", publishRateHz: ${options.rateHz ?? 2} }`,
+      `  - { id: oximeter, driver: ${driver}, port: "${pty.agentEnd}", publishRateHz: ${options.rateHz ?? 2}, silentAfterSec: ${options.silentAfterSec ?? 10} }`,
     ].join("\n"),
   });
   fixture.cleanup(() => agent.stop());
@@ -123,6 +124,18 @@ describe("a Nonin oximeter on a serial line", () => {
     const after = await readings(readingTopic, 1);
     expect(after[0]?.observations.length).toBe(2);
     expect(agent.running).toBe(true);
+  });
+
+  it("reports the oximeter switched off with its cable still in, and back when it is switched on", async () => {
+    const { simulator, readingTopic, stateTopic } = await station({ silentAfterSec: 2 });
+    await readings(readingTopic, 1);
+    const off = fixture.watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === false);
+    simulator.switchOff();
+    expect((await off).json()).toMatchObject({ connected: false, lastError: "no data from the device for 2 s (switched off?)" });
+    const on = fixture.watcher.next(stateTopic, (m) => (m.json() as PeripheralState).connected === true);
+    simulator.switchOn();
+    expect((await on).json()).toMatchObject({ connected: true, lastError: null });
+    await readings(readingTopic, 1);
   });
 
   it("counts and skips garbled bytes and keeps decoding; peripherals.list shows the counters", async () => {

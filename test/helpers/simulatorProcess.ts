@@ -23,7 +23,17 @@ export class SimulatorProcess {
     return simulator;
   }
 
+  /** The device is switched off with its cable still in: it stops sending, its port stays open. */
+  switchOff(): void {
+    this.#child.kill("SIGSTOP");
+  }
+
+  switchOn(): void {
+    this.#child.kill("SIGCONT");
+  }
+
   async stop(): Promise<void> {
+    this.switchOn(); // a stopped process would not act on the TERM
     await terminate(this.#child, "the simulator");
   }
 }

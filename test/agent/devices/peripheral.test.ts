@@ -8,24 +8,32 @@ import { PeripheralSession } from "../../../agent/devices/peripheral.ts";
 import type { PeripheralConfig } from "../../../config/schema.ts";
 import { driverById } from "../../../drivers/index.ts";
 import type { OpenPort, PortLike } from "../../../drivers/serial/link.ts";
+import type { PeripheralState } from "../../../agent/mqtt/api.ts";
 import type { DeviceSimulator } from "../../../drivers/simulation.ts";
 
+/** The far end of a simulated port: it can fall quiet (switched off) or be replaced (switched on again). */
+interface SimulatedDevice {
+  simulator: DeviceSimulator;
+  quiet: boolean;
+}
+
 /** A port whose far end is a simulator: writes go to it, its chunks come back as data. */
-function simulatedPort(simulator: DeviceSimulator): { open: OpenPort; writes: Uint8Array[] } {
+function simulatedPort(simulator: DeviceSimulator): { open: OpenPort; writes: Uint8Array[]; device: SimulatedDevice } {
   const writes: Uint8Array[] = [];
+  const device: SimulatedDevice = { simulator, quiet: false };
   const open: OpenPort = async () => {
     const events = new EventEmitter();
     let tick = 0;
     const timer = setInterval(() => {
-      const chunk = simulator.chunk(tick++);
-      if (chunk.length > 0) events.emit("data", Buffer.from(chunk));
-    }, simulator.intervalMs);
+      const chunk = device.simulator.chunk(tick++);
+      if (chunk.length > 0 && !device.quiet) events.emit("data", Buffer.from(chunk));
+    }, device.simulator.intervalMs);
     const port: PortLike = {
       onData: (listener) => events.on("data", listener),
       onClose: (listener) => events.once("close", listener),
       write: (bytes) => {
         writes.push(bytes);
-        simulator.receive?.(bytes);
+        if (!device.quiet) device.simulator.receive?.(bytes);
       },
       close: async () => {
         clearInterval(timer);
@@ -34,11 +42,11 @@ function simulatedPort(simulator: DeviceSimulator): { open: OpenPort; writes: Ui
     };
     return port;
   };
-  return { open, writes };
+  return { open, writes, device };
 }
 
 const contec = driverById("contec-cms50");
-const config: PeripheralConfig = { id: "finger", driver: "contec-cms50", port: "/dev/fake", options: {}, publishRateHz: 1 };
+const config: PeripheralConfig = { id: "finger", driver: "contec-cms50", port: "/dev/fake", options: {}, publishRateHz: 1, silentAfterSec: 10 };
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -73,5 +81,72 @@ describe("PeripheralSession with a command protocol (Contec firmware 4.6+)", () 
     expect(simulator.chunk(0).length).toBeGreaterThan(0);
     expect(simulator.chunk(ticksFor(9_000)).length).toBeGreaterThan(0);
     expect(simulator.chunk(ticksFor(11_000)).length).toBe(0);
+  });
+});
+
+describe("PeripheralSession and a device switched off with its cable still in", () => {
+  const nonin = driverById("nonin");
+  const andBp = driverById("and-bp");
+
+  function watch(session: PeripheralSession): PeripheralState[] {
+    const changes: PeripheralState[] = [];
+    session.on("connection", (state) => changes.push(state));
+    return changes;
+  }
+
+  it("reports a continuous device that goes quiet as disconnected, and connected again when it talks", async () => {
+    if (!nonin) throw new Error("nonin not registered");
+    const { open, device } = simulatedPort(nonin.simulator({}, "normal"));
+    const session = new PeripheralSession({ config: { ...config, driver: "nonin", silentAfterSec: 10 }, driver: nonin, open });
+    const changes = watch(session);
+    session.start();
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(changes.map((state) => state.connected)).toEqual([true]);
+
+    device.quiet = true;
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(changes).toHaveLength(1); // not yet: 9 s of silence
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(changes[1]).toMatchObject({ connected: false, lastError: "no data from the device for 10 s (switched off?)" });
+    await expect(session.execute("anything", {})).rejects.toMatchObject({ code: "device-unavailable" });
+
+    device.quiet = false;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(changes[2]).toMatchObject({ connected: true, lastError: null });
+    await session.stop();
+  });
+
+  it("brings back a device that streams only when asked once it is switched on again (its keep-alive asks it)", async () => {
+    if (!contec) throw new Error("contec-cms50 not registered");
+    const { open, device } = simulatedPort(contec.simulator({}, "normal"));
+    const session = new PeripheralSession({ config: { ...config, silentAfterSec: 5 }, driver: contec, open });
+    const changes = watch(session);
+    session.start();
+    await vi.advanceTimersByTimeAsync(2_000);
+
+    device.quiet = true; // switched off…
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(changes.at(-1)).toMatchObject({ connected: false });
+    device.simulator = contec.simulator({}, "normal"); // …and on again: it streams only when asked
+    device.quiet = false;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(changes.at(-1)).toMatchObject({ connected: true });
+    await session.stop();
+  });
+
+  it("does not judge a spot device by its silence between measurements, nor any device when turned off", async () => {
+    if (!andBp || !nonin) throw new Error("drivers not registered");
+    const cuff = simulatedPort(andBp.simulator({}, "normal"));
+    cuff.device.quiet = true;
+    const spot = new PeripheralSession({ config: { ...config, driver: "and-bp", silentAfterSec: 10 }, driver: andBp, open: cuff.open });
+    const oximeter = simulatedPort(nonin.simulator({}, "normal"));
+    oximeter.device.quiet = true;
+    const unjudged = new PeripheralSession({ config: { ...config, driver: "nonin", silentAfterSec: 0 }, driver: nonin, open: oximeter.open });
+    const changes = [watch(spot), watch(unjudged)];
+    spot.start();
+    unjudged.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(changes.map((list) => list.map((state) => state.connected))).toEqual([[true], [true]]);
+    await Promise.all([spot.stop(), unjudged.stop()]);
   });
 });
