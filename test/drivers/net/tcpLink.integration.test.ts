@@ -6,25 +6,23 @@
  */
 import type { ChildProcess } from "node:child_process";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LinkState } from "../../../drivers/serial/link.ts";
 import { PROJECT_ROOT } from "../../helpers/agentProcess.ts";
 import { VethWire, type Side } from "../../helpers/vethWire.ts";
 import { LineLog, terminate } from "../../helpers/wait.ts";
+import { useCleanups } from "../../helpers/cleanups.ts";
 
 const PROBE = path.join(PROJECT_ROOT, "test", "helpers", "tcpLinkProbe.ts");
 /** Probing after 1 s of silence (5 s in service) keeps the test short; the kernel then probes 10 times. */
 const KEEPALIVE_IDLE_MS = 1_000;
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanup } = useCleanups();
 
 /** A process on one side of the wire, its output lines kept for waiting on. */
 function start(wire: VethWire, side: Side, args: string[]): LineLog {
   const child: ChildProcess = wire.spawn(side, process.execPath, args);
-  cleanups.push(() => terminate(child, `the ${side}'s process`, "SIGKILL"));
+  cleanup(() => terminate(child, `the ${side}'s process`, "SIGKILL"));
   const log = new LineLog();
   child.stdout?.on("data", (chunk: Buffer) => log.push(chunk));
   child.stderr?.on("data", (chunk: Buffer) => log.push(chunk));
@@ -53,7 +51,7 @@ async function device(wire: VethWire, script: string): Promise<void> {
 describe("a TCP device that loses power", () => {
   it("is reported gone within seconds, whether it dialled the box or the box dialled it", async () => {
     const wire = await VethWire.create();
-    cleanups.push(() => wire.remove());
+    cleanup(() => wire.remove());
     const { box, device: monitor } = wire.address;
 
     // The monitor dials the box (HL7 senders usually do).

@@ -6,30 +6,28 @@
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openSerialPort, type PortLike } from "../../../drivers/serial/link.ts";
 import { PtyPair } from "../../helpers/ptyPair.ts";
 import { waitFor, within } from "../../helpers/wait.ts";
+import { useCleanups } from "../../helpers/cleanups.ts";
 
 const settings = { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 } as const;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { cleanup } = useCleanups();
 
 async function pair(): Promise<PtyPair> {
   const dir = await mkdtemp(path.join(tmpdir(), "thea-hangup-"));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  cleanup(() => rm(dir, { recursive: true, force: true }));
   const pty = new PtyPair(dir, "port");
   await pty.open();
-  cleanups.push(() => pty.close());
+  cleanup(() => pty.close());
   return pty;
 }
 
 /** Opens the agent's end and records how it closes. */
 async function agentPort(pty: PtyPair): Promise<{ port: PortLike; closed: Promise<Error | undefined>; data: (text: string) => Promise<void> }> {
   const port = await openSerialPort(pty.agentEnd, settings);
-  cleanups.push(() => port.close());
+  cleanup(() => port.close());
   let received = "";
   const waiters = new Set<() => void>();
   port.onData((chunk) => {
@@ -54,7 +52,7 @@ describe("a serial port whose far side hangs up", () => {
     const pty = await pair();
     const { port, closed, data } = await agentPort(pty);
     const device = await open(pty.deviceEnd, "r+");
-    cleanups.push(() => device.close());
+    cleanup(() => device.close());
     await device.write("hello from the device");
     await data("hello from the device");
     await port.close();
