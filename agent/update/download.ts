@@ -83,6 +83,13 @@ export async function download(options: DownloadOptions): Promise<void> {
         const why = status === 416 ? `the server's file is shorter than the manifest's ${options.size} bytes (HTTP 416)` : `HTTP ${status}`;
         return fail(new DownloadError(`${url.href}: ${why}`));
       }
+      // A 206 must carry on exactly where the file stops (RFC 9110 §14.4, §15.3.7), or the bytes appended
+      // would not be the bundle's and only the digest, after the whole download, would tell.
+      const from = /^bytes (\d+)-/.exec(response.headers["content-range"] ?? "")?.[1];
+      if (resumed && Number(from) !== have) {
+        response.resume();
+        return fail(new DownloadError(`${url.href}: asked for bytes from ${have}, the server sent Content-Range "${response.headers["content-range"] ?? ""}"`));
+      }
       // A server that ignores Range sends it all again: start the file over.
       let received = resumed ? have : 0;
       const file = openFile(options.file, resumed ? "a" : "w");

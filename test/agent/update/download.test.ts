@@ -4,6 +4,8 @@
  * the link; plain HTTP is refused off the box; a server sending more is cut off.
  */
 import { mkdtemp, open, readFile, writeFile, type FileHandle } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -80,6 +82,26 @@ describe("download", () => {
     await download({ url, file, size: bytes.length, openFile });
     expect((await readFile(file)).equals(bytes)).toBe(true);
     expect(mirror.requests.map((request) => request.range)).toEqual([undefined, "bytes=100000-"]);
+  });
+
+  it("appends nothing from a server that answers a resume with another range", async () => {
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-dl-"));
+    const file = path.join(dir, "got.part");
+    await writeFile(file, bytes.subarray(0, 100_000));
+    // A broken mirror: "206" for any Range, but from the start of the file.
+    const mirror = http.createServer((_request, response) => {
+      response.writeHead(206, { "Content-Length": bytes.length, "Content-Range": `bytes 0-${bytes.length - 1}/${bytes.length}` }).end(bytes);
+    });
+    await new Promise<void>((resolve) => mirror.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}/bundle.tar.gz`;
+      await expect(download({ url, file, size: bytes.length })).rejects.toThrow(/asked for bytes from 100000, the server sent Content-Range "bytes 0-299999\/300000"/);
+      expect((await readFile(file)).equals(bytes.subarray(0, 100_000))).toBe(true);
+    } finally {
+      mirror.closeAllConnections();
+      await new Promise<void>((resolve) => mirror.close(() => resolve()));
+    }
   });
 
   it("takes no more than the manifest's size, and no plain HTTP from elsewhere", async () => {
