@@ -3,11 +3,12 @@
  * tests and local mirrors), resuming with a Range request from what an earlier, interrupted
  * attempt left in the `.part` file, never taking more than the manifest's size.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
+import type { Writable } from "node:stream";
 
 export interface DownloadOptions {
   url: string;
@@ -18,6 +19,12 @@ export interface DownloadOptions {
   /** No byte for this long: give up (the next attempt resumes). */
   idleTimeoutMs?: number;
   ca?: string | undefined;
+  /**
+   * Opens the partial file for writing ("a" to resume, "w" to start over). The download ends it
+   * and waits for its close before the attempt is over. Default: a file stream that fsyncs
+   * before it closes. Tests pass one that holds writes back, as a slow disk does.
+   */
+  openFile?: (file: string, flags: "a" | "w") => Writable;
 }
 
 export class DownloadError extends Error {
@@ -44,19 +51,30 @@ export async function download(options: DownloadOptions): Promise<void> {
   if (have > options.size) throw new DownloadError(`the partial download (${have} bytes) is larger than the bundle (${options.size}); starting over`);
 
   const client = url.protocol === "https:" ? https : http;
+  const openFile = options.openFile ?? openPartialFile;
   await new Promise<void>((resolve, reject) => {
     let settled = false;
-    let out: WriteStream | undefined;
-    /** Rejects once the partial file is closed, so the next attempt resumes from what is really on disk. */
-    const fail = (error: Error) => {
+    let out: Writable | undefined;
+    let writeError: Error | undefined;
+    /**
+     * Ends the attempt. Whatever arrived is handed to the file, which is then ended (not
+     * destroyed: destroy() throws away writes still buffered) and closed, fsynced first; only then
+     * does the attempt resolve or reject, so the next one resumes from what is really on disk.
+     */
+    const settle = (error: Error | undefined) => {
       if (settled) return;
       settled = true;
-      request.destroy();
-      const reason = error instanceof DownloadError ? error : new DownloadError(`${url.href}: ${error.message}`);
-      if (!out || out.closed) return reject(reason);
-      out.once("close", () => reject(reason));
-      out.destroy();
+      if (error) request.destroy();
+      const done = () => {
+        const failure = error ?? writeError;
+        if (!failure) return resolve();
+        reject(failure instanceof DownloadError ? failure : new DownloadError(`${url.href}: ${failure.message}`));
+      };
+      if (!out || out.closed) return done();
+      out.once("close", done);
+      if (!out.destroyed) out.end();
     };
+    const fail = (error: Error) => settle(error);
     const request = client.get(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, ...(options.ca && { ca: options.ca }) }, (response) => {
       const status = response.statusCode ?? 0;
       const resumed = status === 206;
@@ -65,29 +83,45 @@ export async function download(options: DownloadOptions): Promise<void> {
         const why = status === 416 ? `the server's file is shorter than the manifest's ${options.size} bytes (HTTP 416)` : `HTTP ${status}`;
         return fail(new DownloadError(`${url.href}: ${why}`));
       }
+      // A 206 must carry on exactly where the file stops (RFC 9110 §14.4, §15.3.7), or the bytes appended
+      // would not be the bundle's and only the digest, after the whole download, would tell.
+      const from = /^bytes (\d+)-/.exec(response.headers["content-range"] ?? "")?.[1];
+      if (resumed && Number(from) !== have) {
+        response.resume();
+        return fail(new DownloadError(`${url.href}: asked for bytes from ${have}, the server sent Content-Range "${response.headers["content-range"] ?? ""}"`));
+      }
       // A server that ignores Range sends it all again: start the file over.
       let received = resumed ? have : 0;
-      const file = createWriteStream(options.file, { flags: resumed ? "a" : "w" });
+      const file = openFile(options.file, resumed ? "a" : "w");
       out = file;
+      file.on("error", (error: Error) => {
+        writeError ??= error;
+        fail(error);
+      });
+      // Written by hand rather than piped: a pipe would go on writing after the file was ended.
       response.on("data", (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > options.size) return fail(new DownloadError(`${url.href}: more than the manifest's ${options.size} bytes`));
-        options.onProgress?.(received);
-      });
-      response.pipe(file);
-      response.on("error", () => fail(new DownloadError(`${url.href}: the connection dropped at ${received} bytes`)));
-      response.on("close", () => {
-        if (!response.complete) fail(new DownloadError(`${url.href}: the connection dropped at ${received} bytes`));
-      });
-      file.on("error", fail);
-      file.on("finish", () => {
         if (settled) return;
-        if (received !== options.size) return fail(new DownloadError(`${url.href}: got ${received} of ${options.size} bytes`));
-        settled = true;
-        resolve();
+        if (received + chunk.length > options.size) return fail(new DownloadError(`${url.href}: more than the manifest's ${options.size} bytes`));
+        received += chunk.length;
+        options.onProgress?.(received);
+        if (!file.write(chunk)) {
+          response.pause();
+          file.once("drain", () => response.resume());
+        }
+      });
+      const dropped = () => fail(new DownloadError(`${url.href}: the connection dropped at ${received} bytes`));
+      response.on("error", dropped);
+      response.on("end", () => settle(received === options.size ? undefined : new DownloadError(`${url.href}: got ${received} of ${options.size} bytes`)));
+      response.on("close", () => {
+        if (!response.complete) dropped();
       });
     });
     request.setTimeout(options.idleTimeoutMs ?? 60_000, () => fail(new DownloadError(`${url.href}: no data for ${Math.round((options.idleTimeoutMs ?? 60_000) / 1000)} s`)));
     request.on("error", fail);
   });
+}
+
+/** The partial file, fsynced before it closes (a power cut after a drop keeps what was received). */
+function openPartialFile(file: string, flags: "a" | "w"): Writable {
+  return createWriteStream(file, { flags, flush: true });
 }
