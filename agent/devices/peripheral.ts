@@ -11,7 +11,7 @@ import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../
 import { DEVICE_NUMERIC } from "../../drivers/observations.ts";
 import { DeviceCommandError, type DeviceReading, type Driver, type DriverSession } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
-import { findUsbPort, usbMatches } from "./discovery.ts";
+import { findUsbPort, usbAmbiguity, usbMatches } from "./discovery.ts";
 
 interface PeripheralEvents {
   reading: [DeviceReading, Date];
@@ -197,6 +197,12 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     const { port, usb } = this.config;
     if (port !== undefined) return port;
     if (usb === undefined) return undefined;
-    return findUsbPort(await SerialPort.list(), usbMatches(usb, this.driver.usb));
+    const ports = await SerialPort.list();
+    const matches = usbMatches(usb, this.driver.usb);
+    const path = findUsbPort(ports, matches);
+    // Several adapters with the same generic chip: say so, rather than "not present".
+    const ambiguity = path === undefined ? usbAmbiguity(ports, matches) : undefined;
+    if (ambiguity) throw new Error(ambiguity);
+    return path;
   }
 }
