@@ -110,7 +110,7 @@ export interface PeripheralState {
   readings: number;
   /** Readings a device marked as demo data: counted, never published. */
   demoReadings: number;
-  /** Observations published as `device_numeric`: codes the driver has no type for (HL7 MDC codes not in its table). */
+  /** `device_numeric` observations decoded (before rate limiting): codes the driver has no type for (HL7 MDC codes not in its table). */
   unmappedObservations: number;
   /** Runs of bytes the decoder could not use, and how many bytes they held. */
   badFrames: number;
