@@ -69,8 +69,15 @@ export interface UsbFingerprint {
   vendorId: string;
   /** Absent: every product of the vendor (a device maker's own vendor id, not a bridge chip's). */
   productId?: string;
-  /** Shown to technicians; which product this adapter is known from. */
+  /** Shown to technicians; which product this adapter is known from, and the public source. */
   note: string;
+  /**
+   * The bridge chip maker's default ids (a CP210x's 10c4:ea60, an FTDI's 0403:6001), which
+   * countless other adapters share: `usb: {}` takes such a port only when it is the only one
+   * listed with these ids (agent/devices/discovery.ts); with two, the site must say which by
+   * serial number.
+   */
+  generic?: true;
 }
 
 export interface DriverDescriptor<Schema extends z.ZodType> {

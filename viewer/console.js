@@ -147,7 +147,9 @@ function row(peripheral) {
   return entry;
 }
 function showReading(reading) {
-  const text = reading.observations.map((o) => `${o.type.replaceAll("_", " ")} ${o.value} ${o.unit}`).join(" · ");
+  // A device_numeric is named by the device's own code (MDC_AWAY_CO2_ET, …).
+  const name = (o) => (o.type === "device_numeric" ? o.codeName || o.code : o.type.replaceAll("_", " "));
+  const text = reading.observations.map((o) => `${name(o)} ${o.value} ${o.unit}`).join(" · ");
   const flags = reading.flags.length ? ` (${reading.flags.join(", ")})` : "";
   row(reading.peripheral).querySelector(".value").textContent = `${text}${flags}`;
 }

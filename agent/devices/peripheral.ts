@@ -8,9 +8,10 @@ import type { PeripheralConfig } from "../../config/schema.ts";
 import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
 import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
+import { DEVICE_NUMERIC } from "../../drivers/observations.ts";
 import { DeviceCommandError, type DeviceReading, type Driver, type DriverSession } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
-import { findUsbPort, usbMatches } from "./discovery.ts";
+import { findUsbPort, usbAmbiguity, usbMatches } from "./discovery.ts";
 
 interface PeripheralEvents {
   reading: [DeviceReading, Date];
@@ -51,6 +52,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       lastError: null,
       readings: 0,
       demoReadings: 0,
+      unmappedObservations: 0,
       badFrames: 0,
       discardedBytes: 0,
       lastReadingAt: null,
@@ -111,6 +113,8 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
         continue;
       }
       this.#state.readings += 1;
+      // Published all the same, but an operator should see that the table lacks something.
+      this.#state.unmappedObservations += event.reading.observations.filter((observation) => observation.type === DEVICE_NUMERIC).length;
       this.#state.lastReadingAt = receivedAt.toISOString();
       this.emit("reading", event.reading, receivedAt);
     }
@@ -193,6 +197,12 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     const { port, usb } = this.config;
     if (port !== undefined) return port;
     if (usb === undefined) return undefined;
-    return findUsbPort(await SerialPort.list(), usbMatches(usb, this.driver.usb));
+    const ports = await SerialPort.list();
+    const matches = usbMatches(usb, this.driver.usb);
+    const path = findUsbPort(ports, matches);
+    // Several adapters with the same generic chip: say so, rather than "not present".
+    const ambiguity = path === undefined ? usbAmbiguity(ports, matches) : undefined;
+    if (ambiguity) throw new Error(ambiguity);
+    return path;
   }
 }

@@ -93,7 +93,8 @@ export interface ReadingPayload {
   time: string;
   receivedAt: string;
   kind: "continuous" | "spot";
-  observations: Array<{ type: string; value: number; unit: string; loinc?: string }>;
+  /** `device_numeric` ones carry the device's code instead of a LOINC code. */
+  observations: Array<{ type: string; value: number; unit: string; loinc?: string; code?: string; codeName?: string; codeSystem?: string }>;
   flags: string[];
 }
 
@@ -109,6 +110,8 @@ export interface PeripheralState {
   readings: number;
   /** Readings a device marked as demo data: counted, never published. */
   demoReadings: number;
+  /** `device_numeric` observations decoded (before rate limiting): codes the driver has no type for (HL7 MDC codes not in its table). */
+  unmappedObservations: number;
   /** Runs of bytes the decoder could not use, and how many bytes they held. */
   badFrames: number;
   discardedBytes: number;

@@ -17,6 +17,7 @@ export const andBp = defineDriver({
   kind: "spot",
   serial: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
   serialFor: (options) => ({ baudRate: options.baudRate, dataBits: 8, parity: "none", stopBits: 1 }),
+  // A&D's own vendor id and product (usb.ids: 0dbc A&D Medical, 0003 "AND Serial Cable [AND Smart Cable]").
   usb: [{ vendorId: "0dbc", productId: "0003", note: "A&D Medical serial cable (AND Smart Cable)" }],
   optionsSchema: z.strictObject({
     /** The monitor's communication speed setting; some units ship set to 2400. */

@@ -25,9 +25,11 @@ export const contecCms50 = defineDriver({
     options.firmware === "legacy"
       ? undefined
       : { onOpen: command(START_LIVE_DATA), keepAlive: { intervalMs: KEEP_ALIVE_MS, bytes: command(START_LIVE_DATA) } },
-  // The cable is a Silicon Labs CP210x bridge. Many other devices use the same chip, so `usb: {}`
-  // takes the first one plugged in: on a box with two, give a serial number or a by-id port.
-  usb: [{ vendorId: "10c4", productId: "ea60", note: "Silicon Labs CP210x bridge in the CMS50D+/E USB cable (generic chip)" }],
+  // The USB cable holds a Silicon Labs CP2102 with the chip's default ids (usb.ids 10c4:ea60
+  // "CP210x UART Bridge"); seen in the CMS50D+ (atbrask.dk/?p=244) and inside the CMS-50F
+  // (experimental-engineering.co.uk teardown). Many other adapters use the same chip, so it is
+  // generic: `usb: {}` takes it only while it is the only CP210x plugged in.
+  usb: [{ vendorId: "10c4", productId: "ea60", note: "Silicon Labs CP2102 in the CMS50D+/E/F USB cable (generic chip)", generic: true }],
   optionsSchema: z.strictObject({
     /** "4.6" for firmware 4.6 and later (115200 baud, command-started), "legacy" for older (19200 8O1). */
     firmware: z.enum(["4.6", "legacy"], { error: 'must be "4.6" or "legacy"' }).default("4.6"),

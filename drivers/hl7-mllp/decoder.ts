@@ -6,7 +6,7 @@
 import type { Decoder, DecoderEvent, ReadingKind } from "../types.ts";
 import { buildAck, parseHl7, type AckCode, type Hl7Message } from "./hl7.ts";
 import { MllpFramer, wrapMllp } from "./mllp.ts";
-import { readingsFromOru } from "./oru.ts";
+import { MAX_DEVICE_NUMERICS, readingsFromOru } from "./oru.ts";
 
 export interface Hl7DecoderOptions {
   kind: ReadingKind;
@@ -37,8 +37,10 @@ export function hl7Decoder(options: Hl7DecoderOptions): Decoder {
         }
         if (message.msh(10) === "") return [unused("MSH-10 (message control id) is empty"), reply(message, "AE", "MSH-10 (message control id) is empty")];
         if (!message.segments.some((segment) => segment.id === "OBX")) return [reply(message, "AE", "no OBX segment in ORU^R01")];
-        const { patient, demo } = readingsFromOru(message, options.kind);
+        const { patient, demo, overflow } = readingsFromOru(message, options.kind);
         const readings: DecoderEvent[] = [patient, demo].flatMap((reading) => (reading ? [{ type: "reading" as const, reading }] : []));
+        // A flood of unknown codes in one message is not amplified into one huge reading: counted.
+        if (overflow > 0) readings.push({ type: "discarded", bytes: 0, reason: `${overflow} numeric OBX beyond the ${MAX_DEVICE_NUMERICS} unknown codes a message may carry` });
         return [...readings, reply(message, "AA")];
       });
     },

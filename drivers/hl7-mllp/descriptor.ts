@@ -5,12 +5,14 @@
 import { z } from "zod";
 import { defineDriver } from "../types.ts";
 import { hl7Decoder } from "./decoder.ts";
+import { MDC_OBSERVATIONS } from "./mdc.ts";
 import { createHl7Simulator } from "./simulator.ts";
 
 export const hl7Mllp = defineDriver({
   id: "hl7-mllp",
   name: "HL7 v2 ORU^R01 (IHE PCD-01) over MLLP",
-  measures: ["spo2", "pulse_rate", "perfusion_index", "heart_rate", "resp_rate", "systolic_bp", "diastolic_bp", "mean_bp", "body_temperature", "body_weight"],
+  // Its MDC table (mdc.ts); anything else a monitor sends is published as device_numeric.
+  measures: [...new Set(Object.values(MDC_OBSERVATIONS).map((entry) => entry.type))],
   kind: "spot",
   serial: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
   // Usually on the network; on a serial line, through whatever adapter the site has.

@@ -16,8 +16,13 @@ export const nonin = defineDriver({
   measures: ["spo2", "pulse_rate"],
   kind: "continuous",
   serial: { baudRate: 9600, dataBits: 8, parity: "none", stopBits: 1 },
-  // Nonin's own USB devices carry Nonin's vendor id (usb.ids: 1c3d NONIN MEDICAL INC.).
-  usb: [{ vendorId: "1c3d", note: "Nonin Medical USB devices (any product)" }],
+  // Nonin's own USB devices carry Nonin's vendor id (usb.ids: 1c3d NONIN MEDICAL INC.). The
+  // Xpod 3012LP USB instead enumerates as an FTDI FT232 with FTDI's default ids 0403:6001
+  // (github.com/agricolab/app-nonin, nonin/device.py, finds it by exactly those): generic.
+  usb: [
+    { vendorId: "1c3d", note: "Nonin Medical USB devices (any product)" },
+    { vendorId: "0403", productId: "6001", note: "FTDI FT232 in the Nonin Xpod 3012LP USB (generic chip)", generic: true },
+  ],
   optionsSchema,
   createDecoder: (options) => ({ 2: format2Decoder, 7: format7Decoder, 8: format8Decoder })[options.format](),
   createSimulator: (options, scenario) => createNoninSimulator(options.format, scenario),

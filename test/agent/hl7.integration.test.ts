@@ -125,8 +125,12 @@ describe("hl7-mllp, the monitor dialling the box", () => {
       "systolic_bp=121mm[Hg]",
       "diastolic_bp=76mm[Hg]",
       "body_temperature=37Cel", // 98.6 °F converted
+      "device_numeric=5%", // a code not in the table: published as sent, and counted
     ]);
+    expect(payload.observations.at(-1)).toEqual({ type: "device_numeric", value: 5, unit: "%", code: "999999", codeName: "MDC_UNKNOWN_THING", codeSystem: "MDC" });
     expect(JSON.stringify(payload)).not.toMatch(/PAT-123|Nguyen/); // no patient identifiers on the wire
+    const { body } = await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/peripherals.list`, "{}");
+    expect((body as { result: { peripherals: PeripheralState[] } }).result.peripherals[0]).toMatchObject({ readings: 1, unmappedObservations: 1 });
   });
 
   it("rejects what it cannot take with AR or AE and a reason, and keeps going", async () => {
@@ -164,7 +168,7 @@ describe("hl7-mllp, the monitor dialling the box", () => {
     await real;
     expect(published).toHaveLength(1);
     const { body } = await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/peripherals.list`, "{}");
-    expect((body as { result: { peripherals: PeripheralState[] } }).result.peripherals[0]).toMatchObject({ readings: 1, demoReadings: 1 });
+    expect((body as { result: { peripherals: PeripheralState[] } }).result.peripherals[0]).toMatchObject({ readings: 1, demoReadings: 1, unmappedObservations: 1 });
   });
 });
 

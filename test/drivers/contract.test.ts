@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DRIVERS } from "../../drivers/index.ts";
-import { OBSERVATIONS } from "../../drivers/observations.ts";
+import { DEVICE_NUMERIC, OBSERVATIONS } from "../../drivers/observations.ts";
 import { SCENARIOS, type Scenario } from "../../drivers/simulation.ts";
 import { READING_FLAGS, type DecoderEvent, type DeviceReading, type Driver } from "../../drivers/types.ts";
 import { readings } from "../helpers/decoderEvents.ts";
@@ -16,6 +16,12 @@ function expectWellFormed(reading: DeviceReading): void {
   expect(["continuous", "spot"]).toContain(reading.kind);
   for (const flag of reading.flags) expect(READING_FLAGS).toContain(flag);
   for (const observation of reading.observations) {
+    if (observation.type === DEVICE_NUMERIC) {
+      // A device's own code for something the catalogue lacks: a finite number, bounded text.
+      expect(Number.isFinite(observation.value)).toBe(true);
+      for (const text of [observation.code, observation.codeName ?? "", observation.codeSystem ?? "", observation.unit]) expect(text.length).toBeLessThanOrEqual(64);
+      continue;
+    }
     const spec = OBSERVATIONS[observation.type];
     expect(observation.unit).toBe(spec.unit);
     expect(observation.value).toBeGreaterThanOrEqual(spec.min);

@@ -26,4 +26,16 @@ describe("driver registry", () => {
       expect(overlapping, `${a.driver} ${a.vendorId}:${a.productId ?? "*"}`).toHaveLength(1);
     }
   });
+
+  it("marks USB-serial bridge chips' ids generic and never claims a chip maker's whole vendor id", () => {
+    // FTDI, Silicon Labs, Prolific, QinHeng (usb.ids): their ids are in countless unrelated adapters.
+    const BRIDGE_VENDORS = new Set(["0403", "10c4", "067b", "1a86"]);
+    for (const driver of DRIVERS) {
+      for (const usb of driver.usb) {
+        if (!BRIDGE_VENDORS.has(usb.vendorId)) continue;
+        expect(usb.generic, `${driver.id} ${usb.vendorId}:${usb.productId ?? "*"}`).toBe(true);
+        expect(usb.productId, `${driver.id} ${usb.vendorId}`).toBeDefined();
+      }
+    }
+  });
 });
