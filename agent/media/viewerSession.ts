@@ -242,7 +242,8 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   #watch(sender: RTCRtpSender): void {
     const { camera } = this.#options;
     this.#pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected" && !this.#connectedAt) {
+      // Not once closing: the service counts each connected session down once, at its close.
+      if (state === "connected" && !this.#connectedAt && !this.#closed) {
         this.#connectedAt = new Date();
         this.#log.info({ ms: this.#sinceStart() }, "viewer connected");
         camera.viewerConnected(this.#codec);
