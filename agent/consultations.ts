@@ -4,8 +4,8 @@
  * viewer leaves instead of asking again and again.
  */
 export interface Consultations {
-  /** Viewer sessions open now. */
+  /** Viewer sessions connected now (one still connecting is no consultation yet). */
   live(): number;
-  /** Calls `idle` once, the next time the last session ends; returns a cancel function. */
+  /** Calls `idle` once, the next time the last connected session ends; returns a cancel function. */
   onceIdle(idle: () => void): () => void;
 }

@@ -312,6 +312,15 @@ const mediaSchema = z.strictObject({
     .max(10_000)
     .default(1000)
     .describe("Picture-loss requests force a keyframe at most this often (each one costs a burst of bits)."),
+  maxConnectingPerCamera: z
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe(
+      "Viewing sessions of one camera that may be connecting (offered, not yet connected) at once; a further offer is " +
+        "refused with too-many-viewers until one connects or ends (sessionTimeoutSec). Connecting sessions are no consultation.",
+    ),
 });
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "must be HH:MM" });

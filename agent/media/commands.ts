@@ -1,10 +1,7 @@
 /** The WebRTC signalling commands, camera.snapshot and media.sessions (docs/mqtt-api.md, "Live video"). */
 import { z } from "zod";
 import { defineCommand, type Command } from "../commands/command.ts";
-import type { MediaService } from "./service.ts";
-
-/** Offers are a few kB; this bounds what a remote party can make the SDP parser chew on. */
-const MAX_SDP_CHARS = 64 * 1024;
+import { MAX_OFFER_CHARS, type MediaService } from "./service.ts";
 
 const sessionId = z.uuid();
 
@@ -16,7 +13,7 @@ export function mediaCommands(media: MediaService): Command[] {
         "Start watching a camera: params {camera, sdp (the browser's offer), viewerId?}; returns {sessionId, sdp (the answer, with the box's candidates)}.",
       params: z.strictObject({
         camera: z.string().min(1).max(64),
-        sdp: z.string().min(1).max(MAX_SDP_CHARS),
+        sdp: z.string().min(1).max(MAX_OFFER_CHARS),
         // The viewer's client sets its last will on webrtc/viewers/{viewerId}/gone.
         viewerId: z
           .string()

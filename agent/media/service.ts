@@ -14,12 +14,23 @@ import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
+import { checkOfferShape } from "./offerShape.ts";
 import { HARDWARE_H264_ENCODERS } from "./pipeline.ts";
 import { ViewerSession, type IceCandidateInit, type ViewerSessionInfo } from "./viewerSession.ts";
 import type { Consultations } from "../consultations.ts";
 
 /** Long enough for a cold camera to start (a USB camera can take seconds), short of the command timeout. */
 const SNAPSHOT_TIMEOUT_MS = 10_000;
+
+/** Offers are a few kB (a browser's, with its candidates, under 10 kB); this bounds the rest. */
+export const MAX_OFFER_CHARS = 32 * 1024;
+
+/**
+ * A viewer's candidates, in its offer and trickled: one per interface, address family and kind
+ * (host UDP and TCP, server-reflexive, relayed over UDP, TCP and TLS), under 20 for a dual-stack
+ * laptop on a VPN. Each one is paired with each of the box's own and checked.
+ */
+export const MAX_REMOTE_CANDIDATES = 32;
 
 export interface MediaServiceOptions {
   ctx: AgentContext;
@@ -40,6 +51,8 @@ export class MediaService {
   };
   #elements: Promise<ReadonlySet<string>> | undefined;
   readonly #idleWaiters = new Set<() => void>();
+  /** Sessions that have connected and not ended: the consultations. */
+  #connected = 0;
 
   constructor(options: MediaServiceOptions) {
     const { ctx } = options;
@@ -89,24 +102,38 @@ export class MediaService {
     await Promise.all([...this.#cameras.values()].map((camera) => camera.stop()));
   }
 
-  /** `viewerId` names the viewer's MQTT client; its last will on viewerGone(viewerId) ends the session. */
+  /**
+   * `viewerId` names the viewer's MQTT client; its last will on viewerGone(viewerId) ends the
+   * session. The offer's shape and the camera's places are checked before werift sees it (it
+   * opens sockets for what an offer asks), and the place is taken at once, before any await.
+   */
   async offer(cameraId: string, sdp: string, viewerId?: string): Promise<{ sessionId: string; sdp: string }> {
     const camera = this.#camera(cameraId);
+    const shape = checkOfferShape(sdp, { maxChars: MAX_OFFER_CHARS, maxCandidates: MAX_REMOTE_CANDIDATES });
+    if (!shape.ok) throw new TheaError("invalid-params", shape.message);
+    this.#reservePlace(camera);
+    const { media } = this.#options.ctx.config;
     const session = new ViewerSession({
       camera,
       ice: this.#ice,
-      connectTimeoutMs: this.#options.ctx.config.media.sessionTimeoutSec * 1000,
-      answerGatherMs: this.#options.ctx.config.media.answerGatherMs,
+      connectTimeoutMs: media.sessionTimeoutSec * 1000,
+      answerGatherMs: media.answerGatherMs,
       viewerId,
+      maxRemoteCandidates: MAX_REMOTE_CANDIDATES,
       log: this.#log,
     });
     this.#sessions.set(session.id, session);
-    session.on("closed", () => this.#sessionEnded(session.id));
+    let connected = false;
+    session.once("connected", () => {
+      connected = true;
+      this.#connected += 1;
+    });
+    session.on("closed", () => this.#sessionEnded(session.id, connected));
     session.on("candidate", (candidate) => {
       void this.#options.session.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
     });
     try {
-      const answer = await session.answer(sdp);
+      const answer = await session.answer(sdp, shape.candidates);
       return { sessionId: session.id, sdp: answer };
     } catch (error) {
       await session.close(`offer failed: ${messageOf(error)}`);
@@ -134,18 +161,36 @@ export class MediaService {
     await this.#session(sessionId).close("closed by the viewer");
   }
 
-  /** The consultations (viewer sessions open now) as the services that restart see them (consultations.ts). */
+  /** Refuses a viewer beyond the camera's maxViewers, or one more connecting than media.maxConnectingPerCamera. */
+  #reservePlace(camera: Camera): void {
+    const onCamera = [...this.#sessions.values()].filter((session) => session.cameraId === camera.id);
+    const { maxViewers } = camera.config;
+    if (onCamera.length >= maxViewers) throw new TheaError("too-many-viewers", `camera ${camera.id} already has ${onCamera.length} viewers (maxViewers ${maxViewers})`);
+    const connecting = onCamera.filter((session) => !session.connected).length;
+    const { maxConnectingPerCamera } = this.#options.ctx.config.media;
+    if (connecting >= maxConnectingPerCamera) {
+      throw new TheaError("too-many-viewers", `camera ${camera.id} already has ${connecting} viewers connecting (media.maxConnectingPerCamera ${maxConnectingPerCamera})`);
+    }
+  }
+
+  /**
+   * The consultations (viewer sessions that have connected and are open now) as the services
+   * that restart see them (consultations.ts). A session still connecting is none: otherwise an
+   * offer every sessionTimeoutSec, never connected, would hold off updates for ever.
+   */
   readonly consultations: Consultations = {
-    live: () => this.#sessions.size,
+    live: () => this.#connected,
     onceIdle: (idle) => {
       this.#idleWaiters.add(idle);
       return () => this.#idleWaiters.delete(idle);
     },
   };
 
-  #sessionEnded(sessionId: string): void {
+  #sessionEnded(sessionId: string, wasConnected: boolean): void {
     this.#sessions.delete(sessionId);
-    if (this.#sessions.size > 0) return;
+    if (!wasConnected) return;
+    this.#connected -= 1;
+    if (this.#connected > 0) return;
     const waiters = [...this.#idleWaiters];
     this.#idleWaiters.clear();
     for (const idle of waiters) idle();

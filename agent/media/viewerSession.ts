@@ -25,7 +25,7 @@ import type { Camera } from "./camera.ts";
 import type { VideoCodec } from "./pipeline.ts";
 import type { MediaKind } from "./rtpInput.ts";
 import type { Talkback } from "./talkback.ts";
-import { restrictCandidates, type IcePolicy } from "./icePolicy.ts";
+import { restrictCandidates, withoutRefusedCandidates, type IcePolicy } from "./icePolicy.ts";
 import { answerAsDtlsServer } from "./dtlsServer.ts";
 
 export interface IceCandidateInit {
@@ -52,6 +52,8 @@ export interface ViewerSessionInfo {
 export interface ViewerSessionEvents {
   /** A local ICE candidate found after the answer (for trickle). */
   candidate: [candidate: IceCandidateInit];
+  /** The viewer connected (ICE and DTLS done): from now on a consultation is live. */
+  connected: [];
   closed: [reason: string];
 }
 
@@ -64,6 +66,8 @@ export interface ViewerSessionOptions {
   answerGatherMs: number;
   /** The viewer's MQTT client, whose last will ends this session (webrtc.offer's viewerId). */
   viewerId: string | undefined;
+  /** Candidates the viewer may give, in its offer and trickled together. */
+  maxRemoteCandidates: number;
   log: Logger;
 }
 
@@ -84,6 +88,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   /** The video codec agreed with the viewer (the camera's own unless the viewer cannot take it). */
   #codec: VideoCodec;
   #timers: NodeJS.Timeout[] = [];
+  #remoteCandidates = 0;
 
   constructor(options: ViewerSessionOptions) {
     super();
@@ -107,6 +112,11 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     return this.#options.viewerId;
   }
 
+  /** Whether the viewer has connected (a session that never did is no consultation). */
+  get connected(): boolean {
+    return this.#connectedAt !== undefined && !this.#closed;
+  }
+
   info(): ViewerSessionInfo {
     return {
       sessionId: this.id,
@@ -122,9 +132,15 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     };
   }
 
-  /** Answers the viewer's offer; the answer carries the host candidates gathered so far. */
-  async answer(offerSdp: string): Promise<string> {
+  /**
+   * Answers the viewer's offer (its shape checked already: offerShape.ts), which carries
+   * `candidates` candidates; the answer carries the host candidates gathered so far.
+   */
+  async answer(offerSdp: string, candidates: number): Promise<string> {
     const { camera, ice, connectTimeoutMs } = this.#options;
+    this.#remoteCandidates = candidates;
+    // From the offer on, not from the answer: however the answering goes, the session ends.
+    this.#timers.push(setTimeout(() => this.#connectedAt || void this.close("did not connect in time"), connectTimeoutMs));
     const transceiver = this.#pc.addTransceiver(this.#tracks.video, { direction: "sendonly" });
     if (camera.hasAudio || camera.talkback) {
       // Sound goes both ways when the camera has a microphone and a talk-back speaker.
@@ -134,7 +150,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     if (camera.talkback) this.#listen(camera.talkback);
     this.#watch(transceiver.sender);
     try {
-      await this.#pc.setRemoteDescription({ type: "offer", sdp: restrictCandidates(offerSdp, ice) });
+      await this.#pc.setRemoteDescription({ type: "offer", sdp: withoutRefusedCandidates(offerSdp, ice) });
       answerAsDtlsServer(this.#pc);
       ice.prepare(this.#pc);
       const answer = await this.#pc.createAnswer();
@@ -163,14 +179,19 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     const attachedMs = this.#sinceStart();
     await this.#gathered();
     this.#log.debug({ ms: this.#sinceStart(), attachedMs, negotiatedMs }, "answered");
-    this.#timers.push(setTimeout(() => this.#connectedAt || this.close("did not connect in time"), connectTimeoutMs));
     const sdp = this.#pc.localDescription?.sdp;
     if (!sdp) throw new TheaError("media-failed", "no local description after answering");
     return restrictCandidates(sdp, ice);
   }
 
   async addCandidate(candidate: IceCandidateInit): Promise<void> {
-    if (!this.#options.ice.allows(candidate.candidate)) return;
+    const { ice, maxRemoteCandidates } = this.#options;
+    // Each candidate pairs with each of the box's own and is checked: counted, refused or not.
+    if (++this.#remoteCandidates > maxRemoteCandidates) {
+      throw new TheaError("invalid-params", `candidate: this session has had its ${maxRemoteCandidates} candidates`);
+    }
+    const refusal = ice.remoteRefusal(candidate.candidate);
+    if (refusal !== undefined) throw new TheaError("invalid-params", `candidate: ${refusal}`);
     try {
       await this.#pc.addIceCandidate({
         candidate: candidate.candidate,
@@ -221,10 +242,12 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   #watch(sender: RTCRtpSender): void {
     const { camera } = this.#options;
     this.#pc.connectionStateChange.subscribe((state) => {
-      if (state === "connected" && !this.#connectedAt) {
+      // Not once closing: the service counts each connected session down once, at its close.
+      if (state === "connected" && !this.#connectedAt && !this.#closed) {
         this.#connectedAt = new Date();
         this.#log.info({ ms: this.#sinceStart() }, "viewer connected");
         camera.viewerConnected(this.#codec);
+        this.emit("connected");
       } else if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
     });
     // Where a slow start goes: ICE (the browser's checks) or DTLS after it.

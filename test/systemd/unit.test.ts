@@ -38,6 +38,12 @@ describe("systemd/thea.service", () => {
     expect(unit).toMatch(/^WatchdogSec=\d+/m);
   });
 
+  it("sets its own open-file limit, whatever the distribution's default", async () => {
+    // Viewing sessions, the MQTT link, the outbox and serial ports share it (docs/media.md).
+    const limit = /^LimitNOFILE=(\d+)$/m.exec(await readFile(UNIT, "utf8"))?.[1];
+    expect(Number(limit)).toBeGreaterThanOrEqual(4096);
+  });
+
   it("has a hardening exposure of at most 2.0 in systemd-analyze security", async () => {
     const { stdout } = await run("systemd-analyze", ["security", "--offline=true", "--no-pager", UNIT]);
     const exposure = Number(/Overall exposure level for thea\.service: ([\d.]+)/.exec(stdout)?.[1]);
