@@ -29,13 +29,22 @@ export function connectUpstream(broker: BrokerUpstream): Socket {
   return socket;
 }
 
+export interface RelayEvents {
+  /** Once, when either side has ended (the connection no longer counts against the cap). */
+  onClosed: () => void;
+  onUpstreamError: (error: Error) => void;
+}
+
 /** Bridges an upgraded WebSocket `socket` to `upstream` until either side ends; `head` is what came with the upgrade. */
-export function relay(socket: Duplex, upstream: Socket, head: Buffer, onUpstreamError: (error: Error) => void): void {
+export function relay(socket: Duplex, upstream: Socket, head: Buffer, events: RelayEvents): void {
   // Byte for byte in both directions, each write as it comes: Nagle would hold a small MQTT
   // packet for the other side's delayed ACK (session.ts says why that matters).
   if (socket instanceof Socket) socket.setNoDelay(true);
   const decoder = new WsFrameDecoder(MAX_FRAME_BYTES);
+  let closed = false;
   const closeBoth = () => {
+    if (!closed) events.onClosed();
+    closed = true;
     if (socket.writable) socket.end(encodeFrame(OPCODE.close));
     upstream.destroy();
   };
@@ -60,11 +69,14 @@ export function relay(socket: Duplex, upstream: Socket, head: Buffer, onUpstream
   });
   upstream.on("close", closeBoth);
   upstream.on("error", (error) => {
-    onUpstreamError(error);
+    events.onUpstreamError(error);
     closeBoth();
   });
-  socket.on("close", () => upstream.destroy());
-  socket.on("error", () => upstream.destroy());
+  // The HTTP server's sockets allow half-open connections: a browser that goes away without a
+  // close frame only ends its side, and the relay must end too, or it holds a slot for ever.
+  socket.on("end", closeBoth);
+  socket.on("close", closeBoth);
+  socket.on("error", closeBoth);
 }
 
 /** Stops reading `from` until `to` has written out what it holds. */

@@ -53,7 +53,7 @@ export class ViewerServer {
   readonly #server: Server;
   readonly #options: ViewerServerOptions;
   readonly #token: string;
-  /** Upgraded connections are no longer the HTTP server's; stop() ends them itself. */
+  /** Upgraded connections (no longer the HTTP server's; stop() ends them itself), until they end. */
   readonly #bridged = new Set<Duplex>();
 
   private constructor(server: Server, options: ViewerServerOptions) {
@@ -89,11 +89,6 @@ export class ViewerServer {
     const url = new URL(route, this.origin);
     url.searchParams.set("token", this.#token);
     return url.href;
-  }
-
-  /** Connected WebSocket clients. */
-  get connections(): number {
-    return this.#bridged.size;
   }
 
   async stop(): Promise<void> {
@@ -149,7 +144,9 @@ export class ViewerServer {
         "\r\n",
     );
     this.#bridged.add(socket);
-    socket.once("close", () => this.#bridged.delete(socket));
-    relay(socket, connectUpstream(broker), head, (error) => log?.warn({ err: error.message, broker: `${broker.host}:${broker.port}` }, "relay: broker connection failed"));
+    relay(socket, connectUpstream(broker), head, {
+      onClosed: () => this.#bridged.delete(socket),
+      onUpstreamError: (error) => log?.warn({ err: error.message, broker: `${broker.host}:${broker.port}` }, "relay: broker connection failed"),
+    });
   }
 }
