@@ -106,7 +106,7 @@ export class ViewerServer {
     if (page === undefined && !file) return void response.writeHead(404).end();
     if (!tokenMatches(this.#token, tokenOf(request.url))) {
       this.#options.log?.warn({ route, remote: request.socket.remoteAddress }, "refused the console page: no or wrong token");
-      return void response.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end("open the address thea console printed (it has the token)\n");
+      return void response.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end("this console needs the token: open the address thea console printed when it started\n");
     }
     // The address holds the token: no Referer carries it away, and no other page may frame this one.
     const headers = { "referrer-policy": "no-referrer", "content-security-policy": "frame-ancestors 'none'", "cache-control": "no-store" };
