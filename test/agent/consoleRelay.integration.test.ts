@@ -20,7 +20,7 @@ import { pageReaches, useBrowser } from "../helpers/browserFixture.ts";
 import { Mosquitto } from "../helpers/mosquitto.ts";
 import { TestClient } from "../helpers/mqttClient.ts";
 import { freePort } from "../helpers/ports.ts";
-import { LineLog, terminate } from "../helpers/wait.ts";
+import { LineLog, terminate, waitFor } from "../helpers/wait.ts";
 
 const fixture = useBroker();
 const chrome = useBrowser(fixture);
@@ -222,5 +222,42 @@ describe("the console relay to a TLS broker with the operator's own certificate"
     expect(await pageReaches(page, "the box online", "document.getElementById('box').textContent === 'online'")).toBe(true);
     // The broker knows the page by the operator's certificate.
     await broker.log.waitForLine("the console's client as operator.omar", (line) => line.includes("as console-") && line.includes("u'operator.omar'"));
+
+    // The broker's certificate is checked: told to trust another CA, the relay ends the WebSocket
+    // at once instead of talking to a broker it cannot verify.
+    const foreign = path.join(work, "foreign");
+    await run(PKI, ["init", foreign]);
+    const credulous = await ViewerServer.start({
+      host: "127.0.0.1",
+      port: 0,
+      broker: { host: "127.0.0.1", port: broker.port, tls: { ca: await readFile(path.join(foreign, "ca.crt")), cert: await readFile(issued("operator.omar", "crt")), key: await readFile(issued("operator.omar", "key")) } },
+    });
+    fixture.cleanup(() => credulous.stop());
+    const attempt = await handshake(credulous, { token: tokenOf(credulous) });
+    expect(attempt.status).toBe(101);
+    await waitFor<void>("the relay to end the WebSocket", 10_000, (done) => {
+      attempt.socket?.once("close", () => done()).resume(); // read what comes, so that its end is seen
+      return () => undefined;
+    });
+  });
+});
+
+describe("thea console's options", () => {
+  const thea = (args: string[]) =>
+    new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(THEA_BIN, ["console", ...args], (error, _stdout, stderr) => resolve({ code: error && typeof error.code === "number" ? error.code : 0, stderr }));
+    });
+
+  it.each([
+    [["--broker", "ws://127.0.0.1:9001"], "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT"],
+    [["--broker", "mqtt://127.0.0.1:1883", "--cert", "a.crt", "--key", "a.key"], "--cert, --key and --ca are for an mqtts:// broker"],
+    [["--broker", "mqtts://127.0.0.1:8883", "--cert", "a.crt"], "--cert and --key go together"],
+    [["--broker", "mqtts://127.0.0.1:8883", "--ca", "/nonexistent/ca.crt"], "cannot read --ca /nonexistent/ca.crt"],
+    [["--broker", "mqtt://127.0.0.1:1883", "--max-connections", "0"], "--max-connections must be a whole number of 1 or more"],
+    [["--broker", "mqtt://127.0.0.1:1883", "--origin", "http://console.local:8080/page"], "--origin must be an http:// or https:// origin"],
+  ])("refuses %j with a plain reason", async (args, reason) => {
+    const result = await thea(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(reason);
   });
 });
