@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger } from "../log.ts";
-import { DEFAULT_MAX_CONNECTIONS, ViewerServer, type BrokerUpstream } from "../viewer/server.ts";
+import { DEFAULT_MAX_CONNECTIONS, ViewerServer, type BrokerUpstream, type ViewerServerOptions } from "../viewer/server.ts";
 
 const USAGE =
   "usage: thea console --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
@@ -25,41 +25,19 @@ export interface ConsoleArgs {
 }
 
 export async function consoleCommand(args: ConsoleArgs): Promise<number> {
-  const problem = (text: string) => {
-    process.stderr.write(`thea console: ${text}\n${USAGE}`);
+  const settings = await settingsOf(args);
+  if (typeof settings === "string") {
+    process.stderr.write(`thea console: ${settings}\n${USAGE}`);
     return 2;
-  };
-  const broker = brokerEndpoint(args.broker);
-  const listen = parseEndpoint(args.listen ?? "127.0.0.1:8080");
-  const max = Number(args.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
-  if (!broker || !listen) return problem("--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT, --listen HOST:PORT");
-  if (!Number.isInteger(max) || max < 1) return problem("--max-connections must be a whole number of 1 or more");
-  const origins = args.origin ?? [];
-  if (!origins.every(isHttpOrigin)) return problem("--origin must be an http:// or https:// origin, such as http://console.clinic.example:8080");
-  let upstream: BrokerUpstream = broker;
-  if (broker.tls) {
-    if ((args.cert === undefined) !== (args.key === undefined)) return problem("--cert and --key go together (the operator's certificate and its key)");
-    const files = { ca: args.ca, cert: args.cert, key: args.key };
-    const tls: NonNullable<BrokerUpstream["tls"]> = {};
-    for (const [name, file] of Object.entries(files)) {
-      if (file === undefined) continue;
-      try {
-        tls[name as keyof typeof files] = await readFile(file);
-      } catch (error) {
-        return problem(`cannot read --${name} ${file}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-    upstream = { ...broker, tls };
-  } else if (args.cert !== undefined || args.key !== undefined || args.ca !== undefined) {
-    return problem("--cert, --key and --ca are for an mqtts:// broker");
   }
   // Log lines go to stderr; stdout says only where to go.
   const log = createLogger({ level: "info", destination: pino.destination(2) }).child({ ns: "console" });
-  const server = await ViewerServer.start({ host: listen.host, port: listen.port, broker: upstream, origins, maxConnections: max, log });
+  const server = await ViewerServer.start({ ...settings, log });
   const page = server.url("/?device=DEVICE-ID&camera=CAMERA-ID");
+  const certificate = args.cert === undefined ? "" : ` with ${args.cert}`;
   process.stdout.write(
     `console: open ${page}\n` +
-      `(the token in that address is new at each start: keep it to yourself. MQTT over WebSocket at /mqtt is relayed to ${args.broker}${broker.tls && args.cert ? ` with ${args.cert}` : ""}; Ctrl-C stops)\n`,
+      `(the token in that address is new at each start: keep it to yourself. MQTT over WebSocket at /mqtt is relayed to ${args.broker}${certificate}; Ctrl-C stops)\n`,
   );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
@@ -67,6 +45,34 @@ export async function consoleCommand(args: ConsoleArgs): Promise<number> {
   });
   await server.stop();
   return 0;
+}
+
+type ServerSettings = Pick<ViewerServerOptions, "host" | "port" | "broker" | "origins" | "maxConnections">;
+
+/** The server's settings from the command line, or what is wrong with it. */
+async function settingsOf(args: ConsoleArgs): Promise<ServerSettings | string> {
+  const broker = brokerEndpoint(args.broker);
+  const listen = parseEndpoint(args.listen ?? "127.0.0.1:8080");
+  const maxConnections = Number(args.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const origins = args.origin ?? [];
+  if (!broker || !listen) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT, --listen HOST:PORT";
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) return "--max-connections must be a whole number of 1 or more";
+  if (!origins.every(isHttpOrigin)) return "--origin must be an http:// or https:// origin, such as http://console.clinic.example:8080";
+  const files = { ca: args.ca, cert: args.cert, key: args.key };
+  const named = Object.entries(files).filter((entry): entry is [keyof typeof files, string] => entry[1] !== undefined);
+  if (!broker.tls && named.length > 0) return "--cert, --key and --ca are for an mqtts:// broker";
+  if ((files.cert === undefined) !== (files.key === undefined)) return "--cert and --key go together (the operator's certificate and its key)";
+  const settings = { host: listen.host, port: listen.port, broker, origins, maxConnections };
+  if (!broker.tls) return settings;
+  const tls: NonNullable<BrokerUpstream["tls"]> = {};
+  for (const [name, file] of named) {
+    try {
+      tls[name] = await readFile(file);
+    } catch (error) {
+      return `cannot read --${name} ${file}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  return { ...settings, broker: { ...broker, tls } };
 }
 
 function brokerEndpoint(url: string | undefined): BrokerUpstream | undefined {

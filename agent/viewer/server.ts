@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "pino";
+import type { Logger } from "../log.ts";
 import { newConsoleToken, originAllowed, originOf, tokenMatches, tokenOf } from "./access.ts";
 import { connectUpstream, relay, type BrokerUpstream } from "./relay.ts";
 import { acceptKey } from "./wsFrames.ts";
