@@ -36,7 +36,7 @@ export interface RelayEvents {
 }
 
 /** Bridges an upgraded WebSocket `socket` to `upstream` until either side ends; `head` is what came with the upgrade. */
-export function relay(socket: Duplex, upstream: Socket, head: Buffer, events: RelayEvents): void {
+export function relay(socket: Duplex, upstream: Duplex, head: Buffer, events: RelayEvents): void {
   // Byte for byte in both directions, each write as it comes: Nagle would hold a small MQTT
   // packet for the other side's delayed ACK (session.ts says why that matters).
   if (socket instanceof Socket) socket.setNoDelay(true);
