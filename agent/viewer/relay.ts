@@ -58,8 +58,12 @@ export function relay(socket: Duplex, upstream: Duplex, head: Buffer, events: Re
     }
     for (const frame of frames) {
       if (frame.opcode === OPCODE.close) return closeBoth();
-      if (frame.opcode === OPCODE.ping) socket.write(encodeFrame(OPCODE.pong, frame.payload));
-      else if (frame.opcode <= OPCODE.binary && !upstream.write(frame.payload)) pauseUntilDrained(socket, upstream);
+      if (frame.opcode === OPCODE.ping) {
+        // §5.5: a control frame carries 125 bytes at most. A browser that pings and never reads
+        // the pongs is read no further until it does.
+        if (frame.payload.length > 125) return closeBoth();
+        if (!socket.write(encodeFrame(OPCODE.pong, frame.payload))) pauseUntilDrained(socket, socket);
+      } else if (frame.opcode <= OPCODE.binary && !upstream.write(frame.payload)) pauseUntilDrained(socket, upstream);
     }
   };
   if (head.length > 0) fromBrowser(head);

@@ -53,8 +53,10 @@ export class ViewerServer {
   readonly #server: Server;
   readonly #options: ViewerServerOptions;
   readonly #token: string;
-  /** Upgraded connections (no longer the HTTP server's; stop() ends them itself), until they end. */
+  /** Upgraded connections are no longer the HTTP server's; stop() ends them itself. */
   readonly #bridged = new Set<Duplex>();
+  /** Connections being relayed, for the cap: one stops counting as soon as either side ends. */
+  #relaying = 0;
 
   private constructor(server: Server, options: ViewerServerOptions) {
     this.#server = server;
@@ -135,7 +137,7 @@ export class ViewerServer {
     if (!originAllowed(request.headers.origin, allowed)) return refuse("403 Forbidden", "a page of another origin");
     if (!tokenMatches(this.#token, tokenOf(request.url))) return refuse("403 Forbidden", "no or wrong token");
     const max = this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    if (this.#bridged.size >= max) return refuse("503 Service Unavailable", `${max} connections already`);
+    if (this.#relaying >= max) return refuse("503 Service Unavailable", `${max} connections already`);
     const offered = (request.headers["sec-websocket-protocol"] ?? "").split(",").map((name) => name.trim());
     socket.write(
       "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
@@ -144,8 +146,10 @@ export class ViewerServer {
         "\r\n",
     );
     this.#bridged.add(socket);
+    socket.once("close", () => this.#bridged.delete(socket));
+    this.#relaying++;
     relay(socket, connectUpstream(broker), head, {
-      onClosed: () => this.#bridged.delete(socket),
+      onClosed: () => this.#relaying--,
       onUpstreamError: (error) => log?.warn({ err: error.message, broker: `${broker.host}:${broker.port}` }, "relay: broker connection failed"),
     });
   }

@@ -26,11 +26,12 @@ function stalledPeer(): { stream: Duplex; written: () => number; release: () => 
   };
 }
 
-/** A browser's frame: masked (RFC 6455 §5.3), with the 16-bit length form. */
-function maskedFrame(payload: Buffer): Buffer {
+/** A browser's frame: masked (RFC 6455 §5.3), of fewer than 64 KiB. */
+function maskedFrame(payload: Buffer, opcode: number = OPCODE.binary): Buffer {
   const mask = Buffer.from([1, 2, 3, 4]);
   const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0)));
-  return Buffer.concat([Buffer.from([0x80 | OPCODE.binary, 0x80 | 126, payload.length >> 8, payload.length & 0xff]), mask, masked]);
+  const length = payload.length < 126 ? [0x80 | payload.length] : [0x80 | 126, payload.length >> 8, payload.length & 0xff];
+  return Buffer.concat([Buffer.from([0x80 | opcode, ...length]), mask, masked]);
 }
 
 const CHUNK = 60_000; // one 16-bit-length frame each way
@@ -70,5 +71,28 @@ describe("the relay's buffering", () => {
     broker.release();
     for (let i = 0; i < 10 * FLOOD && broker.written() < FLOOD * CHUNK; i++) await turn();
     expect(broker.written()).toBe(FLOOD * CHUNK);
+  });
+
+  it("answers pings, but reads no further from a browser that never reads its pongs", async () => {
+    const browser = stalledPeer();
+    const broker = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() });
+    relay(browser.stream, broker, Buffer.alloc(0), NO_EVENTS);
+    for (let i = 0; i < 1000; i++) { // 127 kB of pongs, twice a stream's buffer
+      browser.stream.push(maskedFrame(Buffer.alloc(125, i), OPCODE.ping));
+      await turn();
+    }
+    expect(browser.stream.isPaused()).toBe(true);
+    expect(browser.stream.writableLength).toBeLessThan(64 * 1024 + 256);
+  });
+
+  it("ends the connection on a ping over 125 bytes (RFC 6455 §5.5)", async () => {
+    const browser = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() });
+    const broker = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() });
+    let closed = 0;
+    relay(browser, broker, Buffer.alloc(0), { ...NO_EVENTS, onClosed: () => closed++ });
+    browser.push(maskedFrame(Buffer.alloc(126), OPCODE.ping));
+    await turn();
+    expect(closed).toBe(1);
+    expect(broker.destroyed).toBe(true);
   });
 });
