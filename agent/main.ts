@@ -24,8 +24,10 @@ commands:
   simulate DRIVER (--port PATH | --tcp-connect HOST:PORT | --tcp-listen HOST:PORT | --udp-bind HOST:PORT)
            [--scenario normal|finger-out|garbled|unplug] [--options JSON]
                         play a device on a serial port or TCP (for the demo and tests)
-  console --broker mqtt://HOST:PORT [--listen HOST:PORT]
-                        serve the operator console page, bridging its MQTT over WebSocket to the broker
+  console --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE] [--listen HOST:PORT]
+          [--origin URL]... [--max-connections N]
+                        serve the operator console page, relaying its MQTT over WebSocket to the broker
+                        (docs/console.md); prints the address to open, with this start's token
   keys generate [--out DIR]
                         make an Ed25519 key pair for signing releases (docs/updates.md)
   release pack --version V --key FILE --url URL [--out DIR] [--notes TEXT] [--min-version V] [--from DIR]
@@ -55,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
       speed: { type: "string" },
       broker: { type: "string" },
       listen: { type: "string" },
+      cert: { type: "string" },
+      ca: { type: "string" },
+      origin: { type: "string", multiple: true },
+      "max-connections": { type: "string" },
       version: { type: "string" },
       key: { type: "string" },
       url: { type: "string" },
@@ -92,7 +98,15 @@ async function main(argv: string[]): Promise<number> {
         speed: values.speed,
       });
     case "console":
-      return consoleCommand({ broker: values.broker, listen: values.listen });
+      return consoleCommand({
+        broker: values.broker,
+        listen: values.listen,
+        cert: values.cert,
+        key: values.key,
+        ca: values.ca,
+        origin: values.origin,
+        maxConnections: values["max-connections"],
+      });
     case "keys":
     case "release": {
       const args = { version: values.version, key: values.key, url: values.url, out: values.out, notes: values.notes, minVersion: values["min-version"], from: values.from };

@@ -14,8 +14,24 @@ const badge = (id, text, kind) => {
 const showError = (text) => ($("error").textContent = text);
 $("device").textContent = deviceId || "(none: add &device=… to the address)";
 
+/**
+ * The broker's WebSocket: the relay of the server that served this page (thea console), unless
+ * `broker=` names another (a hospital broker's own wss:// listener). The page's token goes only to
+ * its own server's relay, never to a broker named in the address.
+ */
+function brokerUrl() {
+  const own = new URL("mqtt", location.href);
+  own.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  const url = new URL(query.get("broker") ?? own.href, location.href);
+  if (url.host === own.host && url.pathname === own.pathname) {
+    url.protocol = own.protocol;
+    url.search = new URLSearchParams({ token: query.get("token") ?? "" }).toString();
+  }
+  return url.href;
+}
+
 const viewerId = crypto.randomUUID();
-const client = mqtt.connect(query.get("broker"), {
+const client = mqtt.connect(brokerUrl(), {
   protocolVersion: 5,
   clientId: `console-${viewerId}`,
   username: query.get("username") ?? undefined,

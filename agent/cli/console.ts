@@ -1,22 +1,44 @@
 /**
- * `thea console --broker mqtt://HOST:PORT [--listen HOST:PORT]`: serves the operator console and bridges
- * its MQTT-over-WebSocket to the broker's TCP port, then prints the address to open.
+ * `thea console --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE] [--listen HOST:PORT]
+ * [--origin URL] [--max-connections N]`: serves the operator console and relays its MQTT over
+ * WebSocket to that broker (over TLS with the operator's own certificate for mqtts://), then prints
+ * the address to open, which carries this start's secret token.
  */
+import { readFile } from "node:fs/promises";
+import { pino } from "pino";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
-import { ViewerServer } from "../viewer/server.ts";
+import { createLogger } from "../log.ts";
+import { DEFAULT_MAX_CONNECTIONS, ViewerServer, type BrokerUpstream, type ViewerServerOptions } from "../viewer/server.ts";
 
-const USAGE = "usage: thea console --broker mqtt://HOST:PORT [--listen HOST:PORT]   (default listen 127.0.0.1:8080)\n";
+const USAGE =
+  "usage: thea console --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
+  `         [--listen HOST:PORT] [--origin URL]... [--max-connections N]   (default listen 127.0.0.1:8080, ${DEFAULT_MAX_CONNECTIONS} connections)\n`;
 
-export async function consoleCommand(args: { broker: string | undefined; listen: string | undefined }): Promise<number> {
-  const broker = brokerEndpoint(args.broker);
-  const listen = parseEndpoint(args.listen ?? "127.0.0.1:8080");
-  if (!broker || !listen) {
-    process.stderr.write(USAGE);
+export interface ConsoleArgs {
+  broker: string | undefined;
+  listen: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  ca?: string | undefined;
+  origin?: string[] | undefined;
+  maxConnections?: string | undefined;
+}
+
+export async function consoleCommand(args: ConsoleArgs): Promise<number> {
+  const settings = await settingsOf(args);
+  if (typeof settings === "string") {
+    process.stderr.write(`thea console: ${settings}\n${USAGE}`);
     return 2;
   }
-  const server = await ViewerServer.start({ host: listen.host, port: listen.port, broker });
-  const page = `${server.url("/")}?broker=ws://${listen.host}:${server.port}/mqtt&device=DEVICE-ID&camera=CAMERA-ID`;
-  process.stdout.write(`console: open ${page}\n(MQTT over WebSocket at /mqtt is bridged to ${args.broker}; Ctrl-C stops)\n`);
+  // Log lines go to stderr; stdout says only where to go.
+  const log = createLogger({ level: "info", destination: pino.destination(2) }).child({ ns: "console" });
+  const server = await ViewerServer.start({ ...settings, log });
+  const page = server.url("/?device=DEVICE-ID&camera=CAMERA-ID");
+  const certificate = args.cert === undefined ? "" : ` with ${args.cert}`;
+  process.stdout.write(
+    `console: open ${page}\n` +
+      `(the token in that address is new at each start: keep it to yourself. MQTT over WebSocket at /mqtt is relayed to ${args.broker}${certificate}; Ctrl-C stops)\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
@@ -25,13 +47,52 @@ export async function consoleCommand(args: { broker: string | undefined; listen:
   return 0;
 }
 
-function brokerEndpoint(url: string | undefined): { host: string; port: number } | undefined {
+type ServerSettings = Pick<ViewerServerOptions, "host" | "port" | "broker" | "origins" | "maxConnections">;
+
+/** The server's settings from the command line, or what is wrong with it. */
+async function settingsOf(args: ConsoleArgs): Promise<ServerSettings | string> {
+  const broker = brokerEndpoint(args.broker);
+  const listen = parseEndpoint(args.listen ?? "127.0.0.1:8080");
+  const maxConnections = Number(args.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const origins = args.origin ?? [];
+  if (!broker || !listen) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT, --listen HOST:PORT";
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) return "--max-connections must be a whole number of 1 or more";
+  if (!origins.every(isHttpOrigin)) return "--origin must be an http:// or https:// origin, such as http://console.clinic.example:8080";
+  const files = { ca: args.ca, cert: args.cert, key: args.key };
+  const named = Object.entries(files).filter((entry): entry is [keyof typeof files, string] => entry[1] !== undefined);
+  if (!broker.tls && named.length > 0) return "--cert, --key and --ca are for an mqtts:// broker";
+  if ((files.cert === undefined) !== (files.key === undefined)) return "--cert and --key go together (the operator's certificate and its key)";
+  const settings = { host: listen.host, port: listen.port, broker, origins, maxConnections };
+  if (!broker.tls) return settings;
+  const tls: NonNullable<BrokerUpstream["tls"]> = {};
+  for (const [name, file] of named) {
+    try {
+      tls[name] = await readFile(file);
+    } catch (error) {
+      return `cannot read --${name} ${file}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+  return { ...settings, broker: { ...broker, tls } };
+}
+
+function brokerEndpoint(url: string | undefined): BrokerUpstream | undefined {
   if (url === undefined) return undefined;
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== "mqtt:") return undefined;
-    return { host: parsed.hostname, port: Number(parsed.port || 1883) };
+    if (parsed.protocol !== "mqtt:" && parsed.protocol !== "mqtts:") return undefined;
+    const tls = parsed.protocol === "mqtts:";
+    // URL keeps IPv6 hosts in brackets; net.connect wants them bare.
+    return { host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(parsed.port || (tls ? 8883 : 1883)), ...(tls && { tls: {} }) };
   } catch {
     return undefined;
+  }
+}
+
+function isHttpOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.origin === text.replace(/\/$/, "");
+  } catch {
+    return false;
   }
 }
