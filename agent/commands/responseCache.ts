@@ -12,8 +12,10 @@
  * - an answer of a command with side effects is never evicted before its time to live. When it
  *   cannot be kept (its bucket, or every bucket, is full of them), the command is refused (`full`)
  *   rather than run unprotected; a command without side effects then just runs, unremembered.
+ * - an answer that says the command was refused before doing anything (`ranNothing`: bad JSON,
+ *   bad parameters, …) stops counting as one with side effects once it is known.
  * So memory is at most maxRequesters × maxPerRequester answers, and the only way to be refused is
- * to have run that many side-effect commands within the time to live.
+ * to have run (or be running) that many side-effect commands within the time to live.
  */
 import type { CommandResponse } from "../mqtt/api.ts";
 
@@ -31,6 +33,7 @@ export type CachedAnswer = { response: Promise<CommandResponse>; repeated: boole
 interface Entry {
   at: number;
   response: Promise<CommandResponse>;
+  /** Cleared when the answer shows nothing was done (see `ranNothing`). */
   sideEffects: boolean;
 }
 
@@ -46,11 +49,20 @@ export class ResponseCache {
   readonly #maxRequesters: number;
   readonly #maxPerRequester: number;
   readonly #now: () => number;
+  readonly #ranNothing: (response: CommandResponse) => boolean;
   /** Map order is least recently used first. */
   readonly #buckets = new Map<string, Bucket>();
 
-  constructor(options: { ttlMs: number; maxRequesters: number; maxPerRequester: number; now?: () => number }) {
+  constructor(options: {
+    ttlMs: number;
+    maxRequesters: number;
+    maxPerRequester: number;
+    /** Whether an answer says the command was refused before it did anything. */
+    ranNothing?: (response: CommandResponse) => boolean;
+    now?: () => number;
+  }) {
     this.#ttlMs = options.ttlMs;
+    this.#ranNothing = options.ranNothing ?? (() => false);
     this.#maxRequesters = options.maxRequesters;
     this.#maxPerRequester = options.maxPerRequester;
     this.#now = options.now ?? Date.now;
@@ -71,8 +83,19 @@ export class ResponseCache {
       return request.sideEffects ? { full: true } : { response: work(), repeated: false };
     }
     const response = work();
-    bucket.entries.set(request.key, { at: now, response, sideEffects: request.sideEffects });
-    if (request.sideEffects) bucket.pinned += 1;
+    const entry: Entry = { at: now, response, sideEffects: request.sideEffects };
+    bucket.entries.set(request.key, entry);
+    if (request.sideEffects) {
+      bucket.pinned += 1;
+      const held = bucket;
+      void response.then((answer) => {
+        // Still held (not expired since): it may now be evicted like any other answer.
+        if (entry.sideEffects && held.entries.get(request.key) === entry && this.#ranNothing(answer)) {
+          entry.sideEffects = false;
+          held.pinned -= 1;
+        }
+      }, () => undefined); // the router awaits the same promise and answers its failure
+    }
     // Most recently used last.
     this.#buckets.delete(request.requester);
     this.#buckets.set(request.requester, bucket);

@@ -12,7 +12,7 @@ import type { CommandResponse } from "../mqtt/api.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import type { Command } from "./command.ts";
-import { decodeRequest, errorResponse, expiryOf, failure } from "./request.ts";
+import { decodeRequest, errorResponse, expiryOf, failure, refusedBeforeRunning } from "./request.ts";
 import { ResponseCache } from "./responseCache.ts";
 import { within } from "../within.ts";
 
@@ -58,7 +58,7 @@ export class CommandRouter {
   /** Requests being handled, so stop() can let their answers go out first. */
   readonly #inFlight = new Set<Promise<void>>();
   // Ten minutes covers a technician's retries; 64 × 32 answers at most (see responseCache.ts).
-  readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxRequesters: 64, maxPerRequester: 32 });
+  readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxRequesters: 64, maxPerRequester: 32, ranNothing: refusedBeforeRunning });
   #running = 0;
 
   constructor(options: CommandRouterOptions) {

@@ -84,4 +84,16 @@ describe("ResponseCache", () => {
     now = 1000;
     expect(kept(cache.answer(req("c", "bp.start:1", true), run)).repeated).toBe(false);
   });
+
+  it("stops holding a place for a command with side effects once its answer shows it did nothing", async () => {
+    const refused: CommandResponse = { ok: false, error: { code: "invalid-params", message: "force: expected boolean" } };
+    const cache = new ResponseCache({ ttlMs: 1000, maxRequesters: 1, maxPerRequester: 2, ranNothing: (r) => !r.ok && r.error.code === "invalid-params" });
+    const first = kept(cache.answer(req("tech", "agent.restart:1", true), () => Promise.resolve(refused)));
+    kept(cache.answer(req("tech", "agent.restart:2", true), () => Promise.resolve(ok({ restarting: true }))));
+    await first.response;
+    // The refused one may go; the one that ran stays.
+    expect(kept(cache.answer(req("tech", "agent.restart:3", true), () => Promise.resolve(ok(null)))).repeated).toBe(false);
+    expect(cache.answer(req("tech", "agent.restart:4", true), () => Promise.resolve(ok(null)))).toEqual({ full: true });
+    expect(kept(cache.answer(req("tech", "agent.restart:2", true), () => Promise.resolve(ok(null)))).repeated).toBe(true);
+  });
 });
