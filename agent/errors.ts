@@ -13,6 +13,7 @@ export const ErrorCodes = [
   "timeout",
   "expired",
   "rate-limited",
+  "retained-command",
   // The box is in use: a consultation would be cut
   "consultation-live",
   // Peripherals a command is addressed to

@@ -48,10 +48,13 @@ const operator = mqtt.connect(broker.url, {
 const seqs = new Set<number>();
 const health: HealthPayload[] = [];
 let answers = 0;
+let requests = 0;
+// The agent answers only under its own reply/{requester}/… (docs/mqtt-api.md).
+const ANSWERS = "thea/v1/soak-box/reply/bench/answers";
 operator.on("message", (topic, payload) => {
   if (topic.endsWith("/reading")) seqs.add((JSON.parse(payload.toString()) as ReadingPayload).seq);
   else if (topic.endsWith("/health")) health.push(JSON.parse(payload.toString()) as HealthPayload);
-  else if (topic === "bench/answers") answers += 1;
+  else if (topic === ANSWERS) answers += 1;
 });
 // A reconnect the broker answers without the session means what was queued for the subscriber is
 // gone on the broker's side; counted so a "lost" figure can be told apart from the agent's losses.
@@ -59,12 +62,14 @@ let connects = 0;
 let sessionsLost = 0;
 operator.on("connect", (connack) => {
   if (connects++ > 0 && !connack.sessionPresent) sessionsLost += 1;
-  operator.subscribe(["thea/v1/soak-box/#", "bench/answers"], { qos: 1 });
+  operator.subscribe(["thea/v1/soak-box/#"], { qos: 1 });
 });
 
 const commands = setInterval(() => {
   if (operator.connected) {
-    operator.publish("thea/v1/soak-box/cmd/peripherals.list", "{}", { qos: 1, properties: { responseTopic: "bench/answers", correlationData: Buffer.from("x") } });
+    // A fresh request id each time: a repeated one would be answered from the agent's cache.
+    const correlationData = Buffer.from(String(requests++));
+    operator.publish("thea/v1/soak-box/cmd/peripherals.list", "{}", { qos: 1, properties: { responseTopic: ANSWERS, correlationData } });
   }
 }, 100);
 

@@ -108,6 +108,8 @@ export interface DeviceCommandSpec {
   name: string;
   description: string;
   params: z.ZodType;
+  /** Running it twice does harm (a cuff inflating again): a retried request must not run it. */
+  sideEffects?: boolean;
 }
 
 export interface DeviceIo {

@@ -39,8 +39,12 @@ const client = mqtt.connect(brokerUrl(), {
   // If this tab vanishes without closing its session, the broker tells the box.
   will: { topic: `${root}/webrtc/viewers/${viewerId}/gone`, payload: "", qos: 1 },
 });
-// Answers come back under the box's own subtree: a broker ACL (docs/deploy) lets the box publish nowhere else.
-const request = mqttRequester(client, { deviceId, responseTopic: `${root}/reply/${viewerId}` });
+// Answers come back under the box's reply/{requesterId}/… (docs/mqtt-api.md): the box answers
+// nowhere else. With the deploy kit's broker a person reads only reply/{their certificate CN}/#,
+// so pass it as &requester=…; without it this tab is its own requester.
+const requester = query.get("requester");
+const responseTopic = requester ? `${root}/reply/${requester}/${viewerId}` : `${root}/reply/${viewerId}`;
+const request = mqttRequester(client, { deviceId, responseTopic });
 
 client.on("connect", () => {
   badge("broker", "connected", "ok");

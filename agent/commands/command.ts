@@ -11,12 +11,19 @@ export interface CommandSpec<Schema extends z.ZodType> {
   name: string;
   description: string;
   params: Schema;
+  /**
+   * Running it twice does harm (a restart, a reboot, a cuff inflating, a config change): its
+   * answer is kept for a retry until its time to live, never evicted by other requests
+   * (responseCache.ts). Leave out for commands that only read or are safe to repeat.
+   */
+  sideEffects?: boolean;
   run(params: z.output<Schema>): Promise<unknown> | unknown;
 }
 
 export interface Command {
   readonly name: string;
   readonly description: string;
+  readonly sideEffects: boolean;
   /** Validates `params` (throwing invalid-params) and runs the command. */
   handle(params: unknown): Promise<unknown>;
 }
@@ -25,6 +32,7 @@ export function defineCommand<Schema extends z.ZodType>(spec: CommandSpec<Schema
   return {
     name: spec.name,
     description: spec.description,
+    sideEffects: spec.sideEffects ?? false,
     async handle(params) {
       const parsed = spec.params.safeParse(params);
       if (!parsed.success) {

@@ -24,6 +24,31 @@ export function errorResponse(error: unknown): CommandResponse {
 }
 
 /**
+ * Codes that mean the command was refused before it did anything (checks on the request, the
+ * box's state or the target), so running it again later cannot do a thing twice. Not among them:
+ * timeout (may still be running), device-timeout/device-rejected (the device was told),
+ * internal-error (unknown).
+ */
+const REFUSED_BEFORE_RUNNING: ReadonlySet<string> = new Set<ErrorCode>([
+  "invalid-json",
+  "invalid-params",
+  "payload-too-large",
+  "unknown-command",
+  "busy",
+  "expired",
+  "rate-limited",
+  "retained-command",
+  "consultation-live",
+  "unknown-peripheral",
+  "unsupported-command",
+  "device-unavailable",
+]);
+
+export function refusedBeforeRunning(response: CommandResponse): boolean {
+  return !response.ok && REFUSED_BEFORE_RUNNING.has(response.error.code);
+}
+
+/**
  * When a request stops being valid: the `expires-at` user property (ISO 8601), for requests that
  * may sit in a queue. (MQTT 5 message expiry is enforced by the broker before delivery.)
  */

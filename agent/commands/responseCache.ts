@@ -1,42 +1,138 @@
 /**
- * Answers to recent requests, by request id (MQTT 5 correlation data): a technician's retry of a
- * command that already ran — or is still running — gets the same answer instead of running it
- * again (a retried reboot must not reboot twice). Bounded in time and size.
+ * Answers to recent requests, so that a retry gets the first answer instead of running the
+ * command again — even while it still runs (a retried reboot must not reboot twice).
+ *
+ * A request is known by who asked (the requester: its reply topic's requester id, or the default
+ * answer topic) and, within that, by its key (answer topic, command, MQTT 5 correlation data).
+ * The bound, and why one requester cannot flush another's answers:
+ * - each requester has its own bucket of at most `maxPerRequester` answers: a flood of pings
+ *   evicts only the flooder's own older answers;
+ * - at most `maxRequesters` buckets: a flood under ever new requester ids evicts whole buckets,
+ *   least recently used first, but only buckets holding no answer of a command with side effects;
+ * - an answer of a command with side effects is never evicted before its time to live. When it
+ *   cannot be kept (its bucket, or every bucket, is full of them), the command is refused (`full`)
+ *   rather than run unprotected; a command without side effects then just runs, unremembered.
+ * - an answer that says the command was refused before doing anything (`ranNothing`: bad JSON,
+ *   bad parameters, …) stops counting as one with side effects once it is known.
+ * So memory is at most maxRequesters × maxPerRequester answers, and the only way to be refused is
+ * to have run (or be running) that many side-effect commands within the time to live.
  */
 import type { CommandResponse } from "../mqtt/api.ts";
 
+export interface CachedRequest {
+  /** Who asked: a reply topic's requester id, or the default answer topic. */
+  requester: string;
+  /** The request within the requester's answers. */
+  key: string;
+  /** Its answer must outlive any flood (Command.sideEffects). */
+  sideEffects: boolean;
+}
+
+export type CachedAnswer = { response: Promise<CommandResponse>; repeated: boolean } | { full: true };
+
+interface Entry {
+  at: number;
+  response: Promise<CommandResponse>;
+  /** Cleared when the answer shows nothing was done (see `ranNothing`). */
+  sideEffects: boolean;
+}
+
+interface Bucket {
+  /** Insertion order is age order. */
+  entries: Map<string, Entry>;
+  /** How many of `entries` have side effects: such a bucket is never evicted whole. */
+  pinned: number;
+}
+
 export class ResponseCache {
   readonly #ttlMs: number;
-  readonly #maxEntries: number;
+  readonly #maxRequesters: number;
+  readonly #maxPerRequester: number;
   readonly #now: () => number;
-  readonly #entries = new Map<string, { at: number; response: Promise<CommandResponse> }>();
+  readonly #ranNothing: (response: CommandResponse) => boolean;
+  /** Map order is least recently used first. */
+  readonly #buckets = new Map<string, Bucket>();
 
-  constructor(options: { ttlMs: number; maxEntries: number; now?: () => number }) {
+  constructor(options: {
+    ttlMs: number;
+    maxRequesters: number;
+    maxPerRequester: number;
+    /** Whether an answer says the command was refused before it did anything. */
+    ranNothing?: (response: CommandResponse) => boolean;
+    now?: () => number;
+  }) {
     this.#ttlMs = options.ttlMs;
-    this.#maxEntries = options.maxEntries;
+    this.#ranNothing = options.ranNothing ?? (() => false);
+    this.#maxRequesters = options.maxRequesters;
+    this.#maxPerRequester = options.maxPerRequester;
     this.#now = options.now ?? Date.now;
   }
 
-  /** The answer already given (or being worked out) for `key`, else runs `work` and keeps its answer. */
-  answer(key: string, work: () => Promise<CommandResponse>): { response: Promise<CommandResponse>; repeated: boolean } {
+  /** The answer already given (or being worked out) for `request`, else runs `work` and keeps its answer. */
+  answer(request: CachedRequest, work: () => Promise<CommandResponse>): CachedAnswer {
     const now = this.#now();
-    this.#expire(now);
-    const known = this.#entries.get(key);
-    if (known) return { response: known.response, repeated: true };
-    const response = work();
-    this.#entries.set(key, { at: now, response });
-    if (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
+    let bucket = this.#buckets.get(request.requester);
+    if (bucket) {
+      this.#expire(bucket, now);
+      const known = bucket.entries.get(request.key);
+      if (known) return { response: known.response, repeated: true };
+    } else if (this.#buckets.size < this.#maxRequesters || this.#evictBucket(now)) {
+      bucket = { entries: new Map(), pinned: 0 };
     }
+    if (!bucket || !this.#makeRoom(bucket)) {
+      return request.sideEffects ? { full: true } : { response: work(), repeated: false };
+    }
+    const response = work();
+    const entry: Entry = { at: now, response, sideEffects: request.sideEffects };
+    bucket.entries.set(request.key, entry);
+    if (request.sideEffects) {
+      bucket.pinned += 1;
+      const held = bucket;
+      void response.then((answer) => {
+        // Still held (not expired since): it may now be evicted like any other answer.
+        if (entry.sideEffects && held.entries.get(request.key) === entry && this.#ranNothing(answer)) {
+          entry.sideEffects = false;
+          held.pinned -= 1;
+        }
+      }, () => undefined); // the router awaits the same promise and answers its failure
+    }
+    // Most recently used last.
+    this.#buckets.delete(request.requester);
+    this.#buckets.set(request.requester, bucket);
     return { response, repeated: false };
   }
 
-  #expire(now: number): void {
-    // Map order is insertion order, so the oldest come first.
-    for (const [key, entry] of this.#entries) {
+  /** Room for one more entry in `bucket`, evicting its oldest answer without side effects if need be. */
+  #makeRoom(bucket: Bucket): boolean {
+    if (bucket.entries.size < this.#maxPerRequester) return true;
+    for (const [key, entry] of bucket.entries) {
+      if (entry.sideEffects) continue;
+      bucket.entries.delete(key);
+      return true;
+    }
+    return false;
+  }
+
+  /** Frees a requester slot: drops expired buckets, else the least recently used unpinned one. */
+  #evictBucket(now: number): boolean {
+    for (const [requester, bucket] of this.#buckets) {
+      this.#expire(bucket, now);
+      if (bucket.entries.size === 0) this.#buckets.delete(requester);
+    }
+    if (this.#buckets.size < this.#maxRequesters) return true;
+    for (const [requester, bucket] of this.#buckets) {
+      if (bucket.pinned > 0) continue;
+      this.#buckets.delete(requester);
+      return true;
+    }
+    return false;
+  }
+
+  #expire(bucket: Bucket, now: number): void {
+    for (const [key, entry] of bucket.entries) {
       if (now - entry.at < this.#ttlMs) break;
-      this.#entries.delete(key);
+      bucket.entries.delete(key);
+      if (entry.sideEffects) bucket.pinned -= 1;
     }
   }
 }

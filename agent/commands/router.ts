@@ -2,7 +2,9 @@
  * Answers `thea/v1/{deviceId}/cmd/{name}` requests. Every request gets exactly one answer on its
  * MQTT 5 response topic (with its correlation data), or on `…/cmd/{name}/response` when it has
  * none. Whatever a remote party sends — unknown names, bad JSON, wrong shapes, huge payloads, a
- * command that throws or hangs — becomes an error answer; none of it can crash the agent.
+ * command that throws or hangs, a retained request — becomes an error answer; none of it can
+ * crash the agent. The one request not answered is one whose response topic is not the box's
+ * to answer on (topics.ts answerTopicAllowed): it is not run either, only logged and counted.
  */
 import { messageOf, TheaError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -10,21 +12,33 @@ import type { CommandResponse } from "../mqtt/api.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import type { Command } from "./command.ts";
-import { decodeRequest, errorResponse, expiryOf, failure } from "./request.ts";
+import { decodeRequest, errorResponse, expiryOf, failure, refusedBeforeRunning } from "./request.ts";
 import { ResponseCache } from "./responseCache.ts";
 import { within } from "../within.ts";
 
 export interface CommandCounters {
   commandsOk: number;
   commandsFailed: number;
+  /** Requests not run nor answered: their response topic was outside `reply/…` and `cmd/{name}/response`. */
+  replyTopicsRefused: number;
+  /** Requests that came as retained messages: answered `retained-command`, not run. */
+  retainedCommandsRefused: number;
 }
 
 export function newCommandCounters(): CommandCounters {
-  return { commandsOk: 0, commandsFailed: 0 };
+  return { commandsOk: 0, commandsFailed: 0, replyTopicsRefused: 0, retainedCommandsRefused: 0 };
+}
+
+/** What the router needs of the MQTT session (a seam for in-process tests). */
+export interface CommandSession {
+  on(event: "message", listener: (message: IncomingMessage) => void): unknown;
+  off(event: "message", listener: (message: IncomingMessage) => void): unknown;
+  subscribe: MqttSession["subscribe"];
+  publish: MqttSession["publish"];
 }
 
 export interface CommandRouterOptions {
-  session: MqttSession;
+  session: CommandSession;
   topics: DeviceTopics;
   commands: readonly Command[];
   log: Logger;
@@ -43,7 +57,8 @@ export class CommandRouter {
   readonly #onMessage = (message: IncomingMessage) => this.#track(this.#handle(message));
   /** Requests being handled, so stop() can let their answers go out first. */
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxEntries: 512 });
+  // Ten minutes covers a technician's retries; 64 × 32 answers at most (see responseCache.ts).
+  readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxRequesters: 64, maxPerRequester: 32, ranNothing: refusedBeforeRunning });
   #running = 0;
 
   constructor(options: CommandRouterOptions) {
@@ -54,7 +69,10 @@ export class CommandRouter {
 
   start(): void {
     this.#options.session.on("message", this.#onMessage);
-    this.#options.session.subscribe(this.#options.topics.commandFilter);
+    // Retain Handling 2: a command left retained on the broker is not sent at every start. Retain
+    // As Published: one published retained while we listen still shows its flag, and is refused
+    // (#respond) rather than run now and stored for later.
+    this.#options.session.subscribe(this.#options.topics.commandFilter, { retainHandling: 2, retainAsPublished: true });
   }
 
   /** Takes no more requests, then waits (at most `drainMs`) for the answers of those in flight. */
@@ -73,26 +91,21 @@ export class CommandRouter {
   }
 
   async #handle(message: IncomingMessage): Promise<void> {
-    const { topics, session } = this.#options;
+    const { topics, session, counters } = this.#options;
     const name = topics.commandName(message.topic);
     if (name === undefined) return;
-    const expiresAt = expiryOf(message.userProperties);
-    const run = () => {
-      if (expiresAt === "invalid") return Promise.resolve(failure("invalid-params", "expires-at: must be an ISO 8601 time").response);
-      if (expiresAt !== undefined && expiresAt <= Date.now()) {
-        return Promise.resolve(failure("expired", `the request expired at ${new Date(expiresAt).toISOString()}; not run`).response);
-      }
-      return this.#execute(name, message.payload);
-    };
-    // A request id (correlation data) seen before gets the same answer; the command does not run twice.
-    const { response: answer, repeated } = message.correlationData
-      ? this.#answers.answer(`${name}\u0000${message.correlationData.toString("hex")}`, run)
-      : { response: run(), repeated: false };
-    const response = await answer;
-    if (repeated) this.#log.info({ command: name }, "repeated request id: answered from the cache");
-    if (response.ok) this.#options.counters.commandsOk += 1;
-    else this.#options.counters.commandsFailed += 1;
-    const replyTo = usableResponseTopic(message.responseTopic) ?? topics.commandResponse(name);
+    const replyTo = message.responseTopic ?? topics.commandResponse(name);
+    if (!topics.answerTopicAllowed(replyTo, name)) {
+      // Publishing there would use the box's own rights on a topic the requester chose (its
+      // status, update/desired, a viewer's gone topic). The requester could not read an answer
+      // anyway, so the command is not run either.
+      counters.replyTopicsRefused += 1;
+      this.#log.warn({ command: truncate(name), responseTopic: truncate(replyTo) }, "response topic refused: request not run, not answered");
+      return;
+    }
+    const response = await this.#respond(name, replyTo, message);
+    if (response.ok) counters.commandsOk += 1;
+    else counters.commandsFailed += 1;
     const delivered = await session.publish(replyTo, JSON.stringify(response), {
       qos: 1,
       correlationData: message.correlationData,
@@ -101,6 +114,40 @@ export class CommandRouter {
       { command: name, ok: response.ok, code: response.ok ? undefined : response.error.code, delivered },
       "command answered",
     );
+  }
+
+  async #respond(name: string, replyTo: string, message: IncomingMessage): Promise<CommandResponse> {
+    if (message.retain) {
+      // A retained command is stored by the broker and would be sent again to every later
+      // subscriber: run it once and it runs at every start of a box that does not filter it.
+      this.#options.counters.retainedCommandsRefused += 1;
+      this.#log.warn({ command: name }, "retained command refused");
+      return failure("retained-command", "a command sent with the retain flag is never run; send it again without").response;
+    }
+    const expiresAt = expiryOf(message.userProperties);
+    const run = () => {
+      if (expiresAt === "invalid") return Promise.resolve(failure("invalid-params", "expires-at: must be an ISO 8601 time").response);
+      if (expiresAt !== undefined && expiresAt <= Date.now()) {
+        return Promise.resolve(failure("expired", `the request expired at ${new Date(expiresAt).toISOString()}; not run`).response);
+      }
+      return this.#execute(name, message.payload);
+    };
+    if (!message.correlationData) return run();
+    // A request id (correlation data) seen before from the same requester gets the same answer;
+    // the command does not run twice.
+    const cached = this.#answers.answer(
+      {
+        requester: this.#options.topics.requesterOfReply(replyTo) ?? replyTo,
+        key: `${replyTo}\u0000${name}\u0000${message.correlationData.toString("hex")}`,
+        sideEffects: this.#commands.get(name)?.sideEffects ?? false,
+      },
+      run,
+    );
+    if ("full" in cached) {
+      return failure("busy", "too many recent requests from this requester to remember another; try again in a few minutes").response;
+    }
+    if (cached.repeated) this.#log.info({ command: name }, "repeated request id: answered from the cache");
+    return cached.response;
   }
 
   async #execute(name: string, payload: Buffer): Promise<CommandResponse> {
@@ -122,12 +169,6 @@ export class CommandRouter {
       this.#running -= 1;
     }
   }
-}
-
-/** A response topic we can publish to: MQTT forbids wildcards in a publish topic. */
-function usableResponseTopic(topic: string | undefined): string | undefined {
-  if (topic === undefined || topic === "" || /[+#\u0000]/.test(topic)) return undefined;
-  return topic;
 }
 
 function truncate(text: string): string {

@@ -42,6 +42,7 @@ function deviceCommand(manager: PeripheralManager, spec: DeviceCommandSpec): Com
     name: spec.name,
     description: `${spec.description} Parameters: peripheral (optional when only one takes ${spec.name}).`,
     params: z.looseObject({ peripheral: z.string().optional() }),
+    sideEffects: spec.sideEffects ?? false,
     run: async ({ peripheral, ...rest }) => {
       const target = peripheral ?? onlyPeripheralFor(manager, spec.name);
       const params = spec.params.safeParse(rest);

@@ -37,6 +37,7 @@ export function managementCommands(deps: ManagementDeps): Command[] {
       name: "agent.restart",
       description: "Restart the agent (systemd starts it again). Refused during a consultation unless force.",
       params: z.strictObject({ force: z.boolean().default(false) }),
+      sideEffects: true,
       run: ({ force }) => {
         refuseDuringConsultation(force, "a restart");
         ctx.lifecycle.restart("agent.restart command");
@@ -47,6 +48,7 @@ export function managementCommands(deps: ManagementDeps): Command[] {
       name: "system.reboot",
       description: "Reboot the box: call once for a confirmToken, then again with it within a minute. At most once per management.rebootMinIntervalMin.",
       params: z.strictObject({ confirmToken: z.string().min(1).max(64).optional(), force: z.boolean().default(false) }),
+      sideEffects: true,
       run: async ({ confirmToken, force }) => {
         if (confirmToken === undefined) return deps.reboot.request();
         refuseDuringConsultation(force, "a reboot");

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, Store } from "mqtt";
+import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient, Store } from "mqtt";
 import type { ResolvedConfig } from "../config/load.ts";
 import { messageOf } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -20,6 +20,21 @@ export interface IncomingMessage {
   correlationData?: Buffer | undefined;
   /** MQTT 5 user properties (e.g. expires-at on a command). */
   userProperties?: Record<string, string | string[]> | undefined;
+  /** Sent by the broker as a retained message (from its store), not live from a publisher. */
+  retain: boolean;
+}
+
+export interface SubscribeOptions {
+  /**
+   * MQTT 5 Retain Handling (§3.8.3.1): 0 = send retained messages on subscribe (the default; what
+   * config/desired and update/desired rely on), 2 = never send them (commands must not replay).
+   */
+  retainHandling?: 0 | 2;
+  /**
+   * MQTT 5 Retain As Published (§3.8.3.1): keep the publisher's retain flag on messages delivered
+   * live, so a receiver can tell a message that is also being stored for later subscribers.
+   */
+  retainAsPublished?: boolean;
 }
 
 export interface ConnectedInfo {
@@ -27,7 +42,7 @@ export interface ConnectedInfo {
   session: number;
 }
 
-interface SessionEvents {
+export interface SessionEvents {
   connected: [ConnectedInfo];
   disconnected: [];
   message: [IncomingMessage];
@@ -66,7 +81,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   readonly #options: MqttSessionOptions;
   readonly #log: Logger;
   readonly #backoff: ReconnectBackoff;
-  readonly #subscriptions = new Set<string>();
+  readonly #subscriptions = new Map<string, SubscribeOptions>();
   // Kept across reconnects so QoS 1 messages in flight when the link dropped are sent again.
   readonly #stores = { incomingStore: new Store(), outgoingStore: new Store() };
   #client: MqttClient | undefined;
@@ -116,9 +131,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.#client = undefined;
   }
 
-  subscribe(filter: string): void {
-    this.#subscriptions.add(filter);
-    if (this.connected) this.#subscribe([filter]);
+  subscribe(filter: string, options: SubscribeOptions = {}): void {
+    this.#subscriptions.set(filter, options);
+    if (this.connected) this.#subscribe([[filter, options]]);
   }
 
   /**
@@ -195,9 +210,13 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     }, delayMs);
   }
 
-  #subscribe(filters: string[]): void {
-    if (filters.length === 0 || !this.#client) return;
-    this.#client.subscribe(filters, { qos: 1 }, (error) => {
+  #subscribe(subscriptions: [string, SubscribeOptions][]): void {
+    if (subscriptions.length === 0 || !this.#client) return;
+    // One SUBSCRIBE with per-filter options (MQTT 5 §3.8.3.1).
+    const map: ISubscriptionMap = {};
+    for (const [filter, options] of subscriptions) map[filter] = { qos: 1, rh: options.retainHandling ?? 0, rap: options.retainAsPublished ?? false };
+    const filters = subscriptions.map(([filter]) => filter);
+    this.#client.subscribe(map, (error) => {
       if (error) this.#log.error({ filters, err: messageOf(error) }, "subscribe failed");
     });
   }
@@ -210,6 +229,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       responseTopic: packet.properties?.responseTopic,
       correlationData: packet.properties?.correlationData,
       userProperties: packet.properties?.userProperties,
+      retain: packet.retain,
     };
     try {
       this.emit("message", message);

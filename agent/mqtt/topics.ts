@@ -3,6 +3,8 @@
  * `thea/v1/{deviceId}/`, so a broker ACL can confine a device to its own subtree.
  */
 export const TOPIC_PREFIX = "thea/v1";
+/** Reply topics are remembered with their answers (commands/responseCache.ts): keep them short. */
+export const MAX_REPLY_TOPIC_LENGTH = 256;
 
 export interface DeviceTopics {
   readonly root: string;
@@ -18,6 +20,19 @@ export interface DeviceTopics {
   commandResponse(name: string): string;
   /** The command name from a topic under `cmd/`, or undefined for any other topic. */
   commandName(topic: string): string | undefined;
+  /**
+   * Where a requester asks for its answers: `reply/{requesterId}` and anything below it. The
+   * broker lets each person read only `reply/{their certificate CN}/#`.
+   */
+  reply(requesterId: string, ...rest: string[]): string;
+  /**
+   * Whether the box may answer command `name` on `topic`: only `reply/{requesterId}[/…]` under this
+   * box (no wildcards, no empty level, no NUL) or the default `cmd/{name}/response`. Anything
+   * else would make the box publish, with its own rights, wherever a requester says.
+   */
+  answerTopicAllowed(topic: string, name: string): boolean;
+  /** The requester id of an allowed `reply/…` topic; undefined for any other topic. */
+  requesterOfReply(topic: string): string | undefined;
   /** QoS 1: every reading of one peripheral. */
   peripheralReading(peripheralId: string): string;
   /** Retained: whether the peripheral is connected, its counters and last error. */
@@ -46,6 +61,15 @@ export function deviceTopics(deviceId: string): DeviceTopics {
   const root = `${TOPIC_PREFIX}/${deviceId}`;
   const commandPrefix = `${root}/cmd/`;
   const viewersPrefix = `${root}/webrtc/viewers/`;
+  const replyPrefix = `${root}/reply/`;
+  const requesterOfReply = (topic: string): string | undefined => {
+    if (!topic.startsWith(replyPrefix) || topic.length > MAX_REPLY_TOPIC_LENGTH) return undefined;
+    const levels = topic.slice(replyPrefix.length).split("/");
+    // MQTT forbids wildcards and NUL in a topic name (§4.7.1, §1.5.4); an empty level would let
+    // `reply//x` stand for nobody.
+    if (levels.some((level) => level === "" || /[+#\u0000]/.test(level))) return undefined;
+    return levels[0];
+  };
   return {
     root,
     status: `${root}/status`,
@@ -68,6 +92,9 @@ export function deviceTopics(deviceId: string): DeviceTopics {
       const id = topic.slice(viewersPrefix.length, -"/gone".length);
       return id.length > 0 && !id.includes("/") ? id : undefined;
     },
+    reply: (requesterId, ...rest) => [`${replyPrefix}${requesterId}`, ...rest].join("/"),
+    requesterOfReply,
+    answerTopicAllowed: (topic, name) => topic === `${commandPrefix}${name}/response` || requesterOfReply(topic) !== undefined,
     commandName: (topic) => {
       if (!topic.startsWith(commandPrefix)) return undefined;
       const name = topic.slice(commandPrefix.length);

@@ -7,6 +7,7 @@ export const BP_COMMANDS = {
     name: "bp.start",
     description: "Start a measurement (the cuff inflates); the result is published as a spot reading when it is done.",
     params: z.strictObject({}),
+    sideEffects: true,
   },
   stop: { name: "bp.stop", description: "Stop a measurement in progress (the cuff deflates).", params: z.strictObject({}) },
   read: { name: "bp.read", description: "The monitor's latest measurement: time, systolic, diastolic, mean, pulse rate.", params: z.strictObject({}) },

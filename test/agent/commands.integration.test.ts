@@ -105,7 +105,7 @@ describe("mosquitto_rr", () => {
     const run = promisify(execFile);
     const { stdout } = await run("mosquitto_rr", [
       "-h", "127.0.0.1", "-p", String(broker.port),
-      "-t", cmd("ping"), "-e", `${cmd("ping")}/rr-reply`, "-m", "{}", "-W", "10",
+      "-t", cmd("ping"), "-e", `thea/v1/${agent.deviceId}/reply/rr/ping`, "-m", "{}", "-W", "10",
     ]);
     expect(JSON.parse(stdout)).toMatchObject({ ok: true, result: { deviceId: agent.deviceId } });
   });

@@ -3,6 +3,7 @@
  */
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { randomBytes } from "node:crypto";
+import { deviceTopics, TOPIC_PREFIX } from "../../agent/mqtt/topics.ts";
 import { waitFor } from "./wait.ts";
 import { Socket } from "node:net";
 
@@ -66,9 +67,9 @@ export class TestClient {
   async request(
     topic: string,
     payload: string | Buffer,
-    options: { timeoutMs?: number; correlationData?: Buffer; userProperties?: Record<string, string> } = {},
+    options: { timeoutMs?: number; correlationData?: Buffer; userProperties?: Record<string, string>; responseTopic?: string } = {},
   ): Promise<{ body: unknown; packet: IPublishPacket }> {
-    const responseTopic = `${topic}/reply/${randomBytes(4).toString("hex")}`;
+    const responseTopic = options.responseTopic ?? replyTopicFor(topic, this.client.options.clientId ?? "test");
     const correlationData = options.correlationData ?? randomBytes(8);
     const answer = this.next(responseTopic, (message) => message.packet.properties?.correlationData?.equals(correlationData) ?? false, options.timeoutMs);
     answer.catch(() => undefined); // if subscribing or publishing throws, that error is the one reported
@@ -99,6 +100,19 @@ export function withoutNagle(client: MqttClient): void {
   };
   apply();
   client.on("connect", apply);
+}
+
+/**
+ * Where the agent may answer a request on `thea/v1/{deviceId}/cmd/{name}`: under the box's
+ * `reply/{requesterId}/…` (docs/mqtt-api.md). One requester id per client, as a person's tool has
+ * (the agent remembers answers per requester, so a retry must come from the same one).
+ */
+export function replyTopicFor(commandTopic: string, requesterId: string): string {
+  const [prefix, version, deviceId, cmd, name] = commandTopic.split("/");
+  if (`${prefix}/${version}` !== TOPIC_PREFIX || cmd !== "cmd" || deviceId === undefined || name === undefined) {
+    throw new Error(`not a command topic: ${commandTopic}`);
+  }
+  return deviceTopics(deviceId).reply(requesterId, name);
 }
 
 function topicMatches(filter: string, topic: string): boolean {

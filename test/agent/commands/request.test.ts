@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineCommand } from "../../../agent/commands/command.ts";
-import { decodeRequest, errorResponse } from "../../../agent/commands/request.ts";
+import { decodeRequest, errorResponse, refusedBeforeRunning } from "../../../agent/commands/request.ts";
 import { TheaError } from "../../../agent/errors.ts";
 
 const bytes = (text: string) => Buffer.from(text);
@@ -43,5 +43,14 @@ describe("errorResponse", () => {
     expect(errorResponse(new TheaError("busy", "later"))).toEqual({ ok: false, error: { code: "busy", message: "later" } });
     expect(errorResponse(new Error("ENOENT /secret/path"))).toMatchObject({ ok: false, error: { code: "internal-error" } });
     expect(JSON.stringify(errorResponse(new Error("ENOENT /secret/path")))).not.toContain("/secret/path");
+  });
+});
+
+describe("refusedBeforeRunning", () => {
+  it("tells answers that did nothing from those that may have done something", () => {
+    const failed = (code: string) => ({ ok: false as const, error: { code, message: "" } });
+    expect(["invalid-params", "consultation-live", "device-unavailable", "busy"].map((code) => refusedBeforeRunning(failed(code)))).toEqual([true, true, true, true]);
+    expect(["timeout", "device-timeout", "internal-error"].map((code) => refusedBeforeRunning(failed(code)))).toEqual([false, false, false]);
+    expect(refusedBeforeRunning({ ok: true, result: null })).toBe(false);
   });
 });

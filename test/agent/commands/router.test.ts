@@ -1,0 +1,102 @@
+/**
+ * The router against an in-process session: paths a real broker does not take on its own (a
+ * retained command delivered despite retain handling) and floods too big for an integration test.
+ */
+import { EventEmitter } from "node:events";
+import { z } from "zod";
+import { describe, expect, it } from "vitest";
+import { defineCommand, type Command } from "../../../agent/commands/command.ts";
+import { CommandRouter, newCommandCounters } from "../../../agent/commands/router.ts";
+import { createLogger } from "../../../agent/log.ts";
+import { LogRing } from "../../../agent/management/logRing.ts";
+import type { IncomingMessage, PublishOptions, SessionEvents, SubscribeOptions } from "../../../agent/mqtt/session.ts";
+import { deviceTopics } from "../../../agent/mqtt/topics.ts";
+
+class FakeSession extends EventEmitter<SessionEvents> {
+  readonly subscriptions = new Map<string, SubscribeOptions>();
+  readonly published: { topic: string; body: unknown; options: PublishOptions }[] = [];
+
+  subscribe(filter: string, options: SubscribeOptions = {}): void {
+    this.subscriptions.set(filter, options);
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<boolean> {
+    this.published.push({ topic, body: JSON.parse(payload.toString()), options });
+    return Promise.resolve(true);
+  }
+}
+
+const topics = deviceTopics("clinic-7");
+
+function setUp() {
+  const session = new FakeSession();
+  const ring = new LogRing({ maxLines: 100, maxBytes: 100_000 });
+  const counters = newCommandCounters();
+  const runs = { ping: 0, restart: 0 };
+  const commands: Command[] = [
+    defineCommand({ name: "ping", description: "", params: z.strictObject({}), run: () => ({ pong: ++runs.ping }) }),
+    defineCommand({ name: "agent.restart", description: "", params: z.strictObject({}), sideEffects: true, run: () => ({ restarting: ++runs.restart }) }),
+  ];
+  const log = createLogger({ level: "info", destination: new LogRing(), keep: ring });
+  const router = new CommandRouter({ session, topics, commands, log, counters, maxPayloadBytes: 1024 });
+  router.start();
+  const send = (name: string, fields: Partial<IncomingMessage> = {}) =>
+    session.emit("message", { topic: topics.command(name), payload: Buffer.from("{}"), retain: false, ...fields });
+  /** Waits until the router has had its say on every request sent (stop lets those in flight finish). */
+  const settle = () => router.stop(10_000);
+  return { session, ring, counters, runs, send, settle, router };
+}
+
+describe("CommandRouter", () => {
+  it("subscribes to commands without retained messages, and with their retain flag kept", () => {
+    const { session } = setUp();
+    expect(session.subscriptions.get(topics.commandFilter)).toEqual({ retainHandling: 2, retainAsPublished: true });
+  });
+
+  it("answers a retained command retained-command and does not run it", async () => {
+    const { session, counters, runs, send, settle } = setUp();
+    const replyTo = topics.reply("technician.ana");
+    send("agent.restart", { retain: true, responseTopic: replyTo, correlationData: Buffer.from("r1") });
+    send("ping", { retain: true });
+    await settle();
+    expect(session.published.map((p) => [p.topic, p.body])).toEqual([
+      [replyTo, { ok: false, error: { code: "retained-command", message: expect.any(String) } }],
+      [topics.commandResponse("ping"), { ok: false, error: { code: "retained-command", message: expect.any(String) } }],
+    ]);
+    expect(runs).toEqual({ ping: 0, restart: 0 });
+    expect(counters.retainedCommandsRefused).toBe(2);
+  });
+
+  it("neither runs nor answers a request whose response topic is not a reply topic", async () => {
+    const { session, ring, counters, runs, send, settle } = setUp();
+    const hostile = [topics.status, topics.updateDesired, topics.peripheralReading("oximeter"), topics.viewerGone("v1"), "thea/v1/clinic-8/reply/me", `thea/v1/clinic-7/reply/${"x".repeat(500)}`];
+    for (const responseTopic of hostile) send("agent.restart", { responseTopic, correlationData: Buffer.from(responseTopic) });
+    // A retained request to a hostile topic is not answered either.
+    send("ping", { responseTopic: topics.status, retain: true });
+    send("ping", { responseTopic: topics.reply("technician.ana") });
+    await settle();
+    expect(session.published.map((p) => p.topic)).toEqual([topics.reply("technician.ana")]);
+    expect(runs).toEqual({ ping: 1, restart: 0 });
+    expect(counters).toMatchObject({ replyTopicsRefused: hostile.length + 1, retainedCommandsRefused: 0 });
+    const refusals = ring.tail(100).filter((line) => line.msg === "response topic refused: request not run, not answered");
+    expect(refusals).toHaveLength(hostile.length + 1);
+    expect(refusals.map((line) => String(line.responseTopic).length).every((length) => length <= 65)).toBe(true);
+  });
+
+  it("answers a retried agent.restart from the cache after a ping flood under many requester ids", async () => {
+    const { session, runs, send, settle } = setUp();
+    const replyTo = topics.reply("technician.ana", "console");
+    const requestId = Buffer.from("restart-1");
+    send("agent.restart", { responseTopic: replyTo, correlationData: requestId });
+    for (let i = 0; i < 1000; i++) send("ping", { responseTopic: topics.reply("mallory"), correlationData: Buffer.from(`p${i}`) });
+    for (let i = 0; i < 1000; i++) send("ping", { responseTopic: topics.reply(`mallory-${i}`), correlationData: Buffer.from("p") });
+    send("agent.restart", { responseTopic: replyTo, correlationData: requestId });
+    await settle();
+    const restarts = session.published.filter((p) => p.topic === replyTo);
+    expect(restarts.map((p) => p.body)).toEqual([
+      { ok: true, result: { restarting: 1 } },
+      { ok: true, result: { restarting: 1 } },
+    ]);
+    expect(runs.restart).toBe(1);
+  });
+});
