@@ -2,7 +2,7 @@
  * The observation catalogue: every reading's `type` maps to one UCUM unit, one LOINC code and
  * the physiologically possible range. Decoders never publish a value outside it.
  */
-export type Unit = "%" | "/min" | "mm[Hg]" | "Cel" | "kg";
+export type Unit = "%" | "/min" | "mm[Hg]" | "Cel" | "kg" | "mg/dL" | "mmol/L";
 
 export interface ObservationSpec {
   unit: Unit;
@@ -24,6 +24,10 @@ export const OBSERVATIONS = {
   body_temperature: { unit: "Cel", loinc: "8310-5", min: 20, max: 45 },
   body_weight: { unit: "kg", loinc: "29463-7", min: 0, max: 500 },
   heart_rate: { unit: "/min", loinc: "8867-4", min: 0, max: 350 },
+  // A meter reports in mass or in molar concentration; each has its own LOINC code, so neither is
+  // converted into the other (that would need glucose's molar mass and lose the device's precision).
+  glucose: { unit: "mg/dL", loinc: "2339-0", min: 0, max: 2000 },
+  glucose_molar: { unit: "mmol/L", loinc: "15074-8", min: 0, max: 111 },
 } as const satisfies Record<string, ObservationSpec>;
 
 export type ObservationType = keyof typeof OBSERVATIONS;
