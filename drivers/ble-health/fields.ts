@@ -74,10 +74,6 @@ export class FieldReader {
     const [a = 0, b = 0, c = 0, d = 0] = this.#take(4);
     return decodeFloat((a | (b << 8) | (c << 16) | (d << 24)) >>> 0);
   }
-
-  bytes(count: number): number[] {
-    return this.#take(count);
-  }
 }
 
 /** Builds a characteristic value (the simulator's and the tests' side, and control-point requests). */
@@ -104,11 +100,6 @@ export class FieldWriter {
   float(value: MedFloat): this {
     const raw = encodeFloat(value);
     return this.u16(raw & 0xffff).u16(raw >>> 16);
-  }
-
-  bytes(values: readonly number[]): this {
-    for (const value of values) this.u8(value);
-    return this;
   }
 
   toBytes(): Uint8Array {

@@ -3,11 +3,12 @@
  * Flags, Weight (uint16: 0.005 kg SI or 0.01 lb imperial by flag bit 0; 0xFFFF = measurement
  * unsuccessful), then by flag: Time Stamp (Date Time, bit 1), User ID (uint8, bit 2), BMI
  * (uint16, 0.1 kg/m²) and Height (uint16, 0.001 m or 0.1 in) together (bit 3). Bits 4–7 reserved.
+ * With 0xFFFF, WSS allows only the Time Stamp and User ID fields besides the weight.
  */
 import { observationsOf } from "../observations.ts";
 import type { DeviceReading } from "../types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
-import { FieldWriter } from "./fields.ts";
+import { BleValueError, FieldWriter } from "./fields.ts";
 import { optionalLength, type MeasurementLayout } from "./layout.ts";
 
 const FLAG = { IMPERIAL: 0x01, TIME_STAMP: 0x02, USER_ID: 0x04, BMI_HEIGHT: 0x08 } as const;
@@ -33,6 +34,9 @@ export const weightLayout: MeasurementLayout<WeightMeasurement> = {
   length: (flags) => 1 + 2 + optionalLength(flags, [[FLAG.TIME_STAMP, DATE_TIME_LENGTH], [FLAG.USER_ID, 1], [FLAG.BMI_HEIGHT, 4]]),
   read(reader, flags) {
     const measurement: WeightMeasurement = { unit: flags & FLAG.IMPERIAL ? "lb" : "kg", weight: reader.u16() };
+    if (measurement.weight === UNSUCCESSFUL && flags & FLAG.BMI_HEIGHT) {
+      throw new BleValueError("invalid-field", "Weight Measurement: BMI and height with an unsuccessful measurement (0xFFFF)");
+    }
     if (flags & FLAG.TIME_STAMP) measurement.timeStamp = readDateTime(reader);
     if (flags & FLAG.USER_ID) measurement.userId = reader.u8();
     if (flags & FLAG.BMI_HEIGHT) Object.assign(measurement, { bmi: reader.u16(), height: reader.u16() });

@@ -101,7 +101,8 @@ const CASES = [
         userId: optional(u8),
         bmiHeight: optional(fc.tuple(u16, u16)),
       })
-      .map(({ bmiHeight, ...rest }) => defined({ ...rest, ...(bmiHeight && { bmi: bmiHeight[0], height: bmiHeight[1] }) })),
+      // WSS: no BMI and height with an unsuccessful measurement (0xFFFF).
+      .map(({ bmiHeight, ...rest }) => defined({ ...rest, ...(bmiHeight && rest.weight !== 0xffff && { bmi: bmiHeight[0], height: bmiHeight[1] }) })),
     encode: encodeWeight,
   },
   {

@@ -151,6 +151,9 @@ describe("Weight Measurement (0x2A9D)", () => {
     const decoded = decodeMeasurement(CHARACTERISTIC.WEIGHT_MEASUREMENT, hex(`0E 14 37 ${STAMP} 02 E6 00 D6 06`));
     expect(decoded).toMatchObject({ ok: true, measurement: { userId: 2, bmi: 230, height: 1750 }, reading: { deviceTime: "2026-11-23T14:05:30" } });
     expect(reading(CHARACTERISTIC.WEIGHT_MEASUREMENT, "00 FF FF")).toEqual({ kind: "spot", flags: ["measurement-failed"], observations: [] });
+    // With 0xFFFF only the time stamp and user id may follow.
+    expect(reading(CHARACTERISTIC.WEIGHT_MEASUREMENT, `06 FF FF ${STAMP} 02`)).toMatchObject({ deviceTime: "2026-11-23T14:05:30", flags: ["measurement-failed"] });
+    expect(decodeMeasurement(CHARACTERISTIC.WEIGHT_MEASUREMENT, hex("08 FF FF E6 00 D6 06"))).toMatchObject({ ok: false, code: "invalid-field" });
   });
 });
 
