@@ -3,7 +3,7 @@
  * the physiologically possible range. Decoders never publish a value outside it. The one
  * exception is `device_numeric`: a device's own code for something the catalogue lacks.
  */
-export type Unit = "%" | "/min" | "mm[Hg]" | "Cel" | "kg";
+export type Unit = "%" | "/min" | "mm[Hg]" | "Cel" | "kg" | "mg/dL" | "mmol/L";
 
 export interface ObservationSpec {
   unit: Unit;
@@ -41,6 +41,10 @@ export const OBSERVATIONS = {
   rectal_temperature: { unit: "Cel", loinc: "8332-9", min: 20, max: 45 },
   tympanic_temperature: { unit: "Cel", loinc: "8333-7", min: 20, max: 45 },
   skin_temperature: { unit: "Cel", min: 10, max: 45 },
+  // A meter reports in mass or in molar concentration; each has its own LOINC code, so neither is
+  // converted into the other (that would need glucose's molar mass and lose the device's precision).
+  glucose: { unit: "mg/dL", loinc: "2339-0", min: 0, max: 2000 },
+  glucose_molar: { unit: "mmol/L", loinc: "15074-8", min: 0, max: 111 },
 } as const satisfies Record<string, ObservationSpec>;
 
 export type ObservationType = keyof typeof OBSERVATIONS;

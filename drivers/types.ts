@@ -27,6 +27,17 @@ export const READING_FLAGS = [
   "in-alarm",
   "demo-data",
   "measurement-failed",
+  // Bluetooth health devices' measurement status (drivers/ble-health).
+  "body-movement",
+  "cuff-loose",
+  "irregular-pulse",
+  "pulse-rate-out-of-range",
+  "improper-position",
+  "measurement-unavailable",
+  "questionable-measurement",
+  "device-clock-unreliable",
+  "result-above-range",
+  "result-below-range",
 ] as const;
 export type ReadingFlag = (typeof READING_FLAGS)[number];
 

@@ -4,14 +4,19 @@ import { describe, expect, it } from "vitest";
 import { DRIVERS } from "../../drivers/index.ts";
 
 const NOT_DRIVERS = new Set(["serial", "net"]); // transports shared by the drivers
+// Protocol code with no link yet: a Bluetooth LE device is no byte stream on a port, so it is
+// registered once the agent has a BlueZ link for it (docs/drivers.md, ble-health).
+const NOT_YET_REGISTERED = new Set(["ble-health"]);
 
 describe("driver registry", () => {
   it("registers every driver folder", async () => {
     const entries = await readdir(new URL("../../drivers/", import.meta.url), { withFileTypes: true });
-    const folders = entries.filter((entry) => entry.isDirectory() && !NOT_DRIVERS.has(entry.name)).map((entry) => entry.name);
+    const folders = entries.filter((entry) => entry.isDirectory() && !NOT_DRIVERS.has(entry.name) && !NOT_YET_REGISTERED.has(entry.name)).map((entry) => entry.name);
     // A driver's folder is named after its id.
     const registered = DRIVERS.map((driver) => driver.id);
     for (const folder of folders) expect(registered).toContain(folder);
+    // Once registered, a family leaves NOT_YET_REGISTERED (and is held to the contract suite).
+    for (const folder of NOT_YET_REGISTERED) expect(registered).not.toContain(folder);
   });
 
   it("has unique ids and USB fingerprints, none claiming another driver's adapter", () => {

@@ -1,0 +1,48 @@
+/**
+ * Temperature Measurement (0x2A1C, Health Thermometer Service 0x1809, by indication; GSS and
+ * HTS v1.0): Flags, Temperature Measurement Value (FLOAT, °C or °F by flag bit 0), then by flag:
+ * Time Stamp (Date Time, bit 1), Temperature Type (uint8, bit 2). Bits 3–7 are reserved.
+ */
+import { observationsOf } from "../observations.ts";
+import type { DeviceReading } from "../types.ts";
+import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
+import { FieldWriter } from "./fields.ts";
+import { optionalLength, type MeasurementLayout } from "./layout.ts";
+import { convertedValue, medValue, type MedFloat } from "./medfloat.ts";
+
+const FLAG = { FAHRENHEIT: 0x01, TIME_STAMP: 0x02, TYPE: 0x04 } as const;
+
+export interface TemperatureMeasurement {
+  unit: "Cel" | "degF";
+  value: MedFloat;
+  timeStamp?: DateTime;
+  /** Where it was taken (GSS, Temperature Type): 1 armpit, 2 body, 3 ear, 4 finger, 5 GI tract, 6 mouth, 7 rectum, 8 toe, 9 tympanum. */
+  type?: number;
+}
+
+export const temperatureLayout: MeasurementLayout<TemperatureMeasurement> = {
+  name: "Temperature Measurement",
+  reservedFlags: 0xf8,
+  timestampFlag: FLAG.TIME_STAMP,
+  length: (flags) => 1 + 4 + optionalLength(flags, [[FLAG.TIME_STAMP, DATE_TIME_LENGTH], [FLAG.TYPE, 1]]),
+  read(reader, flags) {
+    const measurement: TemperatureMeasurement = { unit: flags & FLAG.FAHRENHEIT ? "degF" : "Cel", value: reader.float() };
+    if (flags & FLAG.TIME_STAMP) measurement.timeStamp = readDateTime(reader);
+    if (flags & FLAG.TYPE) measurement.type = reader.u8();
+    return measurement;
+  },
+};
+
+export function encodeTemperature(measurement: TemperatureMeasurement): Uint8Array {
+  const flags = (measurement.unit === "degF" ? FLAG.FAHRENHEIT : 0) | (measurement.timeStamp ? FLAG.TIME_STAMP : 0) | (measurement.type !== undefined ? FLAG.TYPE : 0);
+  const writer = new FieldWriter().u8(flags).float(measurement.value);
+  if (measurement.timeStamp) writeDateTime(writer, measurement.timeStamp);
+  if (measurement.type !== undefined) writer.u8(measurement.type);
+  return writer.toBytes();
+}
+
+export function temperatureReading(measurement: TemperatureMeasurement): DeviceReading {
+  const celsius = measurement.unit === "degF" ? convertedValue(measurement.value, (f) => ((f - 32) * 5) / 9) : medValue(measurement.value);
+  const time = measurement.timeStamp && isoDeviceTime(measurement.timeStamp);
+  return { kind: "spot", observations: observationsOf([["body_temperature", celsius]]), flags: [], ...(time !== undefined && { deviceTime: time }) };
+}

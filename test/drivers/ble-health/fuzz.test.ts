@@ -1,0 +1,146 @@
+/**
+ * Fuzzing as for the other decoders: garbage on any characteristic never throws and never yields
+ * a value outside its observation's range (with or without quirks); every valid measurement,
+ * encoded per its layout, decodes back to itself.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { encodeBloodPressure } from "../../../drivers/ble-health/bloodPressure.ts";
+import { BleHealthDecoder, CHARACTERISTIC, decodeMeasurement, MEASUREMENT_CHARACTERISTICS } from "../../../drivers/ble-health/characteristics.ts";
+import { encodeGlucose } from "../../../drivers/ble-health/glucose.ts";
+import { encodePlxContinuous, encodePlxSpotCheck } from "../../../drivers/ble-health/pulseOximeter.ts";
+import { QUIRK_IDS } from "../../../drivers/ble-health/quirks.ts";
+import { encodeTemperature } from "../../../drivers/ble-health/thermometer.ts";
+import { encodeWeight } from "../../../drivers/ble-health/weightScale.ts";
+import { OBSERVATIONS } from "../../../drivers/observations.ts";
+import { READING_FLAGS } from "../../../drivers/types.ts";
+import { readings } from "../../helpers/decoderEvents.ts";
+import { dateTimeArb, floatArb, sfloatArb, u16, u24, u8 } from "./arbitraries.ts";
+
+describe("garbage", () => {
+  it("never throws, is counted when it is no measurement, and stays in range", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...MEASUREMENT_CHARACTERISTICS, CHARACTERISTIC.RECORD_ACCESS_CONTROL_POINT),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.subarray([...QUIRK_IDS]),
+        (characteristic, value, quirks) => {
+          const events = new BleHealthDecoder({ quirks }).decode(characteristic, value);
+          expect(events.length).toBeGreaterThan(0);
+          for (const reading of readings(events)) {
+            for (const flag of reading.flags) expect(READING_FLAGS).toContain(flag);
+            for (const observation of reading.observations) {
+              // BLE health readings are always catalogued types, never a device's own code.
+              expect(observation.type).not.toBe("device_numeric");
+              if (observation.type === "device_numeric") continue;
+              const spec = OBSERVATIONS[observation.type];
+              expect(observation.unit).toBe(spec.unit);
+              expect(observation.value).toBeGreaterThanOrEqual(spec.min);
+              expect(observation.value).toBeLessThanOrEqual(spec.max);
+            }
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+/** Drops keys whose value is undefined (what the decoder leaves absent). */
+const defined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+
+const pair = fc.record({ spo2: sfloatArb, pulseRate: sfloatArb });
+const plxStatus = { measurementStatus: optional(u16), sensorStatus: optional(u24), pulseAmplitudeIndex: optional(sfloatArb) };
+
+const CASES = [
+  {
+    name: "blood pressure",
+    characteristic: CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT,
+    arb: fc
+      .record({
+        unit: fc.constantFrom("mmHg" as const, "kPa" as const),
+        systolic: sfloatArb,
+        diastolic: sfloatArb,
+        meanArterial: sfloatArb,
+        timeStamp: optional(dateTimeArb),
+        pulseRate: optional(sfloatArb),
+        userId: optional(u8),
+        status: optional(u16),
+      })
+      .map(defined),
+    encode: encodeBloodPressure,
+  },
+  {
+    name: "PLX spot check",
+    characteristic: CHARACTERISTIC.PLX_SPOT_CHECK,
+    arb: fc
+      .record({ spo2: sfloatArb, pulseRate: sfloatArb, timestamp: optional(dateTimeArb), clockNotSet: fc.boolean(), ...plxStatus })
+      .map(defined),
+    encode: encodePlxSpotCheck,
+  },
+  {
+    name: "PLX continuous",
+    characteristic: CHARACTERISTIC.PLX_CONTINUOUS,
+    arb: fc.record({ normal: pair, fast: optional(pair), slow: optional(pair), ...plxStatus }).map(defined),
+    encode: encodePlxContinuous,
+  },
+  {
+    name: "temperature",
+    characteristic: CHARACTERISTIC.TEMPERATURE_MEASUREMENT,
+    arb: fc
+      .record({ unit: fc.constantFrom("Cel" as const, "degF" as const), value: floatArb, timeStamp: optional(dateTimeArb), type: optional(u8) })
+      .map(defined),
+    encode: encodeTemperature,
+  },
+  {
+    name: "weight",
+    characteristic: CHARACTERISTIC.WEIGHT_MEASUREMENT,
+    arb: fc
+      .record({
+        unit: fc.constantFrom("kg" as const, "lb" as const),
+        weight: u16,
+        timeStamp: optional(dateTimeArb),
+        userId: optional(u8),
+        bmiHeight: optional(fc.tuple(u16, u16)),
+      })
+      // WSS: no BMI and height with an unsuccessful measurement (0xFFFF).
+      .map(({ bmiHeight, ...rest }) => defined({ ...rest, ...(bmiHeight && rest.weight !== 0xffff && { bmi: bmiHeight[0], height: bmiHeight[1] }) })),
+    encode: encodeWeight,
+  },
+  {
+    name: "glucose",
+    characteristic: CHARACTERISTIC.GLUCOSE_MEASUREMENT,
+    arb: fc
+      .record({
+        sequenceNumber: u16,
+        baseTime: dateTimeArb,
+        timeOffsetMinutes: optional(fc.integer({ min: -0x8000, max: 0x7fff })),
+        concentration: optional(
+          fc.record({
+            value: sfloatArb,
+            unit: fc.constantFrom("kg/L" as const, "mol/L" as const),
+            type: fc.integer({ min: 0, max: 15 }),
+            sampleLocation: fc.integer({ min: 0, max: 15 }),
+          }),
+        ),
+        sensorStatus: optional(u16),
+        contextFollows: fc.boolean(),
+      })
+      .map(defined),
+    encode: encodeGlucose,
+  },
+] as const;
+
+describe.each(CASES)("$name", ({ characteristic, arb, encode }) => {
+  it("decodes every valid encoding back to the measurement it came from", () => {
+    fc.assert(
+      fc.property(arb as fc.Arbitrary<Parameters<typeof encode>[0]>, (measurement) => {
+        const decoded = decodeMeasurement(characteristic, (encode as (value: typeof measurement) => Uint8Array)(measurement));
+        expect(decoded).toMatchObject({ ok: true });
+        expect(decoded.ok && decoded.measurement).toEqual(measurement);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
