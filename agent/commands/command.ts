@@ -17,6 +17,12 @@ export interface CommandSpec<Schema extends z.ZodType> {
    * (responseCache.ts). Leave out for commands that only read or are safe to repeat.
    */
   sideEffects?: boolean;
+  /**
+   * The result a retry is given when the agent stopped while this ran, before its answer was
+   * recorded (answerRecord.ts) — `agent.restart` is stopped by the very restart it asked for.
+   * Without it such a retry is answered `repeated-request`.
+   */
+  resultIfInterrupted?: unknown;
   run(params: z.output<Schema>): Promise<unknown> | unknown;
 }
 
@@ -24,6 +30,7 @@ export interface Command {
   readonly name: string;
   readonly description: string;
   readonly sideEffects: boolean;
+  readonly resultIfInterrupted?: unknown;
   /** Validates `params` (throwing invalid-params) and runs the command. */
   handle(params: unknown): Promise<unknown>;
 }
@@ -33,6 +40,7 @@ export function defineCommand<Schema extends z.ZodType>(spec: CommandSpec<Schema
     name: spec.name,
     description: spec.description,
     sideEffects: spec.sideEffects ?? false,
+    ...(spec.resultIfInterrupted !== undefined && { resultIfInterrupted: spec.resultIfInterrupted }),
     async handle(params) {
       const parsed = spec.params.safeParse(params);
       if (!parsed.success) {

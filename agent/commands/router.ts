@@ -6,6 +6,8 @@
  * crash the agent. The one request not answered is one whose response topic is not the box's
  * to answer on (topics.ts answerTopicAllowed): it is not run either, only logged and counted.
  */
+import { createHash } from "node:crypto";
+import path from "node:path";
 import { messageOf, TheaError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { CommandResponse } from "../mqtt/api.ts";
@@ -13,7 +15,8 @@ import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import type { Command } from "./command.ts";
 import { decodeRequest, errorResponse, expiryOf, failure, refusedBeforeRunning } from "./request.ts";
-import { ResponseCache } from "./responseCache.ts";
+import { AnswerRecord } from "./answerRecord.ts";
+import { ResponseCache, type CachedRequest } from "./responseCache.ts";
 import { within } from "../within.ts";
 
 export interface CommandCounters {
@@ -48,7 +51,12 @@ export interface CommandRouterOptions {
   timeoutMs?: number;
   /** More requests than this at once are answered with `busy`. */
   maxConcurrent?: number;
+  /** Where the requests of side-effect commands are recorded across restarts (answerRecord.ts); none without. */
+  dataDir?: string;
 }
+
+// Ten minutes covers a technician's retries, before and after a restart.
+const ANSWER_TTL_MS = 10 * 60_000;
 
 export class CommandRouter {
   readonly #options: CommandRouterOptions;
@@ -57,17 +65,24 @@ export class CommandRouter {
   readonly #onMessage = (message: IncomingMessage) => this.#track(this.#handle(message));
   /** Requests being handled, so stop() can let their answers go out first. */
   readonly #inFlight = new Set<Promise<void>>();
-  // Ten minutes covers a technician's retries; 64 × 32 answers at most (see responseCache.ts).
-  readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxRequesters: 64, maxPerRequester: 32, ranNothing: refusedBeforeRunning });
+  // 64 × 32 answers of at most 4 KiB (see responseCache.ts).
+  readonly #answers = new ResponseCache({ ttlMs: ANSWER_TTL_MS, maxRequesters: 64, maxPerRequester: 32, maxAnswerBytes: 4096, ranNothing: refusedBeforeRunning });
+  readonly #record: AnswerRecord | undefined;
   #running = 0;
 
   constructor(options: CommandRouterOptions) {
     this.#options = options;
     this.#log = options.log.child({ ns: "commands" });
     this.#commands = new Map(options.commands.map((command) => [command.name, command]));
+    // 256 side-effect requests in ten minutes is far beyond a technician; 256 KiB stays small on disk.
+    this.#record =
+      options.dataDir === undefined
+        ? undefined
+        : new AnswerRecord({ file: path.join(options.dataDir, "commandAnswers.json"), ttlMs: ANSWER_TTL_MS, maxEntries: 256, maxBytes: 256 * 1024, log: this.#log });
   }
 
   start(): void {
+    this.#restoreAnswers();
     this.#options.session.on("message", this.#onMessage);
     // Retain Handling 2: a command left retained on the broker is not sent at every start. Retain
     // As Published: one published retained while we listen still shows its flag, and is refused
@@ -135,19 +150,49 @@ export class CommandRouter {
     if (!message.correlationData) return run();
     // A request id (correlation data) seen before from the same requester gets the same answer;
     // the command does not run twice.
-    const cached = this.#answers.answer(
-      {
-        requester: this.#options.topics.requesterOfReply(replyTo) ?? replyTo,
-        key: `${replyTo}\u0000${name}\u0000${message.correlationData.toString("hex")}`,
-        sideEffects: this.#commands.get(name)?.sideEffects ?? false,
-      },
-      run,
-    );
+    const request: CachedRequest = {
+      requester: this.#options.topics.requesterOfReply(replyTo) ?? replyTo,
+      // A digest: a key's length (and the record's) does not depend on what a requester sends.
+      key: createHash("sha256").update(`${replyTo}\u0000${name}\u0000`).update(message.correlationData).digest("hex"),
+      sideEffects: this.#commands.get(name)?.sideEffects ?? false,
+    };
+    const cached = this.#answers.answer(request, request.sideEffects ? () => this.#recorded(request, name, run) : run);
     if ("full" in cached) {
       return failure("busy", "too many recent requests from this requester to remember another; try again in a few minutes").response;
     }
     if (cached.repeated) this.#log.info({ command: name }, "repeated request id: answered from the cache");
     return cached.response;
+  }
+
+  /** Runs a side-effect command with its request on disk first and its answer after (answerRecord.ts). */
+  async #recorded(request: CachedRequest, name: string, run: () => Promise<CommandResponse>): Promise<CommandResponse> {
+    const record = this.#record;
+    if (!record) return run();
+    const noted = { requester: request.requester, key: request.key };
+    const begun = await record.begin({ ...noted, command: name, at: Date.now() }).catch((error: unknown) => {
+      // A box whose disk fails must still be restartable from afar: run, protected in memory only.
+      this.#log.error({ command: name, err: messageOf(error) }, "cannot record the request; running it unrecorded");
+      return true;
+    });
+    if (!begun) return failure("busy", "too many recent requests with side effects to record another; try again in a few minutes").response;
+    const response = await run();
+    const write = refusedBeforeRunning(response) ? record.forget(noted) : record.settle(noted, response);
+    await write.catch((error: unknown) => this.#log.error({ command: name, err: messageOf(error) }, "cannot record the answer"));
+    return response;
+  }
+
+  /** Answers recorded before a restart, for their retries; one cut short gets a stand-in. */
+  #restoreAnswers(): void {
+    if (!this.#record) return;
+    let restored = 0;
+    for (const recorded of this.#record.load()) {
+      const command = this.#commands.get(recorded.command);
+      const answer = recorded.response ?? (command?.resultIfInterrupted !== undefined ? { ok: true as const, result: command.resultIfInterrupted } : undefined);
+      const response =
+        answer ?? failure("repeated-request", `this request id already started ${recorded.command} before the agent restarted; its outcome is unknown. Send a new request id to run it again`).response;
+      if (this.#answers.restore({ requester: recorded.requester, key: recorded.key, sideEffects: true }, recorded.at, response)) restored += 1;
+    }
+    if (restored > 0) this.#log.info({ restored }, "answers to recent side-effect requests restored");
   }
 
   async #execute(name: string, payload: Buffer): Promise<CommandResponse> {
