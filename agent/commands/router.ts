@@ -74,11 +74,13 @@ export class CommandRouter {
     this.#options = options;
     this.#log = options.log.child({ ns: "commands" });
     this.#commands = new Map(options.commands.map((command) => [command.name, command]));
-    // 256 side-effect requests in ten minutes is far beyond a technician; 256 KiB stays small on disk.
+    // As many requests as the cache can hold with side effects (64 × 32), so the record never
+    // refuses one the cache would keep; 1 MiB holds that many bare requests (reply topics are at
+    // most 256 characters, keys 64), answers beyond it are left out (answerRecord.ts).
     this.#record =
       options.dataDir === undefined
         ? undefined
-        : new AnswerRecord({ file: path.join(options.dataDir, "commandAnswers.json"), ttlMs: ANSWER_TTL_MS, maxEntries: 256, maxBytes: 256 * 1024, log: this.#log });
+        : new AnswerRecord({ file: path.join(options.dataDir, "commandAnswers.json"), ttlMs: ANSWER_TTL_MS, maxEntries: 64 * 32, maxBytes: 1024 * 1024, log: this.#log });
   }
 
   start(): void {
@@ -140,14 +142,16 @@ export class CommandRouter {
       return failure("retained-command", "a command sent with the retain flag is never run; send it again without").response;
     }
     const expiresAt = expiryOf(message.userProperties);
-    const run = () => {
+    // Checks first: a request refused here is not written to the answer record either.
+    const checked = (execute: () => Promise<CommandResponse>) => () => {
       if (expiresAt === "invalid") return Promise.resolve(failure("invalid-params", "expires-at: must be an ISO 8601 time").response);
       if (expiresAt !== undefined && expiresAt <= Date.now()) {
         return Promise.resolve(failure("expired", `the request expired at ${new Date(expiresAt).toISOString()}; not run`).response);
       }
-      return this.#execute(name, message.payload);
+      return execute();
     };
-    if (!message.correlationData) return run();
+    const execute = () => this.#execute(name, message.payload);
+    if (!message.correlationData) return checked(execute)();
     // A request id (correlation data) seen before from the same requester gets the same answer;
     // the command does not run twice.
     const request: CachedRequest = {
@@ -156,7 +160,7 @@ export class CommandRouter {
       key: createHash("sha256").update(`${replyTo}\u0000${name}\u0000`).update(message.correlationData).digest("hex"),
       sideEffects: this.#commands.get(name)?.sideEffects ?? false,
     };
-    const cached = this.#answers.answer(request, request.sideEffects ? () => this.#recorded(request, name, run) : run);
+    const cached = this.#answers.answer(request, checked(request.sideEffects ? () => this.#recorded(request, name, execute) : execute));
     if ("full" in cached) {
       return failure("busy", "too many recent requests from this requester to remember another; try again in a few minutes").response;
     }
