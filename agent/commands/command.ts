@@ -31,22 +31,28 @@ export interface Command {
   readonly description: string;
   readonly sideEffects: boolean;
   readonly resultIfInterrupted?: unknown;
+  /** Throws invalid-params unless `params` have the command's shape (the router checks before recording). */
+  check(params: unknown): void;
   /** Validates `params` (throwing invalid-params) and runs the command. */
   handle(params: unknown): Promise<unknown>;
 }
 
 export function defineCommand<Schema extends z.ZodType>(spec: CommandSpec<Schema>): Command {
+  const parse = (params: unknown): z.output<Schema> => {
+    const parsed = spec.params.safeParse(params);
+    if (!parsed.success) throw new TheaError("invalid-params", formatIssues(parsed.error.issues, new Map()).join("; "));
+    return parsed.data;
+  };
   return {
     name: spec.name,
     description: spec.description,
     sideEffects: spec.sideEffects ?? false,
     ...(spec.resultIfInterrupted !== undefined && { resultIfInterrupted: spec.resultIfInterrupted }),
+    check(params) {
+      parse(params);
+    },
     async handle(params) {
-      const parsed = spec.params.safeParse(params);
-      if (!parsed.success) {
-        throw new TheaError("invalid-params", formatIssues(parsed.error.issues, new Map()).join("; "));
-      }
-      return spec.run(parsed.data);
+      return spec.run(parse(params));
     },
   };
 }

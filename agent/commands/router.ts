@@ -160,7 +160,8 @@ export class CommandRouter {
       key: createHash("sha256").update(`${replyTo}\u0000${name}\u0000`).update(message.correlationData).digest("hex"),
       sideEffects: this.#commands.get(name)?.sideEffects ?? false,
     };
-    const cached = this.#answers.answer(request, checked(request.sideEffects ? () => this.#recorded(request, name, execute) : execute));
+    const recorded = async () => this.#settle(request, name, await this.#execute(name, message.payload, request));
+    const cached = this.#answers.answer(request, checked(request.sideEffects ? recorded : execute));
     if ("full" in cached) {
       return failure("busy", "too many recent requests from this requester to remember another; try again in a few minutes").response;
     }
@@ -168,18 +169,25 @@ export class CommandRouter {
     return cached.response;
   }
 
-  /** Runs a side-effect command with its request on disk first and its answer after (answerRecord.ts). */
-  async #recorded(request: CachedRequest, name: string, run: () => Promise<CommandResponse>): Promise<CommandResponse> {
-    const record = this.#record;
-    if (!record) return run();
-    const noted = { requester: request.requester, key: request.key };
-    const begun = await record.begin({ ...noted, command: name, at: Date.now() }).catch((error: unknown) => {
+  /**
+   * Writes a side-effect request down before it runs (answerRecord.ts): a refusal when there is
+   * no room, else nothing.
+   */
+  async #begin(request: CachedRequest, name: string): Promise<CommandResponse | undefined> {
+    const begun = await this.#record?.begin({ requester: request.requester, key: request.key, command: name, at: Date.now() }).catch((error: unknown) => {
       // A box whose disk fails must still be restartable from afar: run, protected in memory only.
       this.#log.error({ command: name, err: messageOf(error) }, "cannot record the request; running it unrecorded");
       return true;
     });
-    if (!begun) return failure("busy", "too many recent requests with side effects to record another; try again in a few minutes").response;
-    const response = await run();
+    if (begun === false) return failure("busy", "too many recent requests with side effects to record another; try again in a few minutes").response;
+    return undefined;
+  }
+
+  /** Writes its answer down, or strikes it off when it did nothing (a retry may then run it). */
+  async #settle(request: CachedRequest, name: string, response: CommandResponse): Promise<CommandResponse> {
+    const record = this.#record;
+    if (!record) return response;
+    const noted = { requester: request.requester, key: request.key };
     const write = refusedBeforeRunning(response) ? record.forget(noted) : record.settle(noted, response);
     await write.catch((error: unknown) => this.#log.error({ command: name, err: messageOf(error) }, "cannot record the answer"));
     return response;
@@ -199,7 +207,8 @@ export class CommandRouter {
     if (restored > 0) this.#log.info({ restored }, "answers to recent side-effect requests restored");
   }
 
-  async #execute(name: string, payload: Buffer): Promise<CommandResponse> {
+  /** Runs a command; one given `recordAs` is written to the answer record first, if its parameters pass. */
+  async #execute(name: string, payload: Buffer, recordAs?: CachedRequest): Promise<CommandResponse> {
     const command = this.#commands.get(name);
     if (!command) return failure("unknown-command", `no command named "${truncate(name)}"`).response;
     const request = decodeRequest(payload, this.#options.maxPayloadBytes);
@@ -209,6 +218,13 @@ export class CommandRouter {
     }
     this.#running += 1;
     try {
+      if (recordAs) {
+        // Within the concurrency bound, and after the shape check: a flood of requests that
+        // cannot run costs no disk writes.
+        command.check(request.params);
+        const refused = await this.#begin(recordAs, name);
+        if (refused) return refused;
+      }
       const result = await withDeadline(command.handle(request.params), this.#options.timeoutMs ?? 30_000, name);
       return { ok: true, result: result ?? null };
     } catch (error) {

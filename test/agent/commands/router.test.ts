@@ -180,6 +180,18 @@ describe("CommandRouter across restarts (answers recorded in the data directory)
     expect([inflations, after.runs.restart]).toEqual([1, 0]);
   });
 
+  it("writes nothing to disk for side-effect requests refused before running (bad parameters, expired)", async () => {
+    const dir = await dataDir();
+    const { session, runs, send, settle } = setUp({ dataDir: dir });
+    // Fewer than the 32 a requester may have pending (responseCache.ts), so none is refused busy.
+    for (let i = 0; i < 15; i++) send("agent.restart", { responseTopic: replyTo, correlationData: Buffer.from(`bad${i}`), payload: Buffer.from('{"forse":true}') });
+    for (let i = 0; i < 15; i++) send("agent.restart", { responseTopic: replyTo, correlationData: Buffer.from(`old${i}`), userProperties: { "expires-at": "2001-01-01T00:00:00Z" } });
+    await settle();
+    expect(new Set(session.published.map((p) => (p.body as { error: { code: string } }).error.code))).toEqual(new Set(["invalid-params", "expired"]));
+    expect(runs.restart).toBe(0);
+    await expect(readFile(path.join(dir, "commandAnswers.json"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
   it("still runs a side-effect command when its request cannot be written down (a failing disk)", async () => {
     const dir = await dataDir();
     await writeFile(path.join(dir, "not-a-dir"), "");
