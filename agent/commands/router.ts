@@ -201,7 +201,7 @@ export class CommandRouter {
       const command = this.#commands.get(recorded.command);
       const answer = recorded.response ?? (command?.resultIfInterrupted !== undefined ? { ok: true as const, result: command.resultIfInterrupted } : undefined);
       const response =
-        answer ?? failure("repeated-request", `this request id already started ${recorded.command} before the agent restarted; its outcome is unknown. Send a new request id to run it again`).response;
+        answer ?? failure("repeated-request", `this request id already started ${recorded.command} before the agent restarted, and its answer was not kept. Send a new request id to run it again`).response;
       if (this.#answers.restore({ requester: recorded.requester, key: recorded.key, sideEffects: true }, recorded.at, response)) restored += 1;
     }
     if (restored > 0) this.#log.info({ restored }, "answers to recent side-effect requests restored");
