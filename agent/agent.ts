@@ -198,6 +198,7 @@ export class Agent {
       log: ctx.log,
       counters: commandCounters,
       maxPayloadBytes: ctx.config.mqtt.maxPayloadBytes,
+      dataDir: ctx.config.dataDir,
     });
   }
 

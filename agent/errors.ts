@@ -14,6 +14,8 @@ export const ErrorCodes = [
   "expired",
   "rate-limited",
   "retained-command",
+  // A repeated request id whose first answer the agent no longer has (too long to keep, or cut short by a restart)
+  "repeated-request",
   // The box is in use: a consultation would be cut
   "consultation-live",
   // Peripherals a command is addressed to

@@ -17,6 +17,12 @@ export interface CommandSpec<Schema extends z.ZodType> {
    * (responseCache.ts). Leave out for commands that only read or are safe to repeat.
    */
   sideEffects?: boolean;
+  /**
+   * The result a retry is given when the agent stopped while this ran, before its answer was
+   * recorded (answerRecord.ts) — `agent.restart` is stopped by the very restart it asked for.
+   * Without it such a retry is answered `repeated-request`.
+   */
+  resultIfInterrupted?: unknown;
   run(params: z.output<Schema>): Promise<unknown> | unknown;
 }
 
@@ -24,21 +30,29 @@ export interface Command {
   readonly name: string;
   readonly description: string;
   readonly sideEffects: boolean;
+  readonly resultIfInterrupted?: unknown;
+  /** Throws invalid-params unless `params` have the command's shape (the router checks before recording). */
+  check(params: unknown): void;
   /** Validates `params` (throwing invalid-params) and runs the command. */
   handle(params: unknown): Promise<unknown>;
 }
 
 export function defineCommand<Schema extends z.ZodType>(spec: CommandSpec<Schema>): Command {
+  const parse = (params: unknown): z.output<Schema> => {
+    const parsed = spec.params.safeParse(params);
+    if (!parsed.success) throw new TheaError("invalid-params", formatIssues(parsed.error.issues, new Map()).join("; "));
+    return parsed.data;
+  };
   return {
     name: spec.name,
     description: spec.description,
     sideEffects: spec.sideEffects ?? false,
+    ...(spec.resultIfInterrupted !== undefined && { resultIfInterrupted: spec.resultIfInterrupted }),
+    check(params) {
+      parse(params);
+    },
     async handle(params) {
-      const parsed = spec.params.safeParse(params);
-      if (!parsed.success) {
-        throw new TheaError("invalid-params", formatIssues(parsed.error.issues, new Map()).join("; "));
-      }
-      return spec.run(parsed.data);
+      return spec.run(parse(params));
     },
   };
 }

@@ -14,10 +14,17 @@
  *   rather than run unprotected; a command without side effects then just runs, unremembered.
  * - an answer that says the command was refused before doing anything (`ranNothing`: bad JSON,
  *   bad parameters, …) stops counting as one with side effects once it is known.
- * So memory is at most maxRequesters × maxPerRequester answers, and the only way to be refused is
- * to have run (or be running) that many side-effect commands within the time to live.
+ * - bytes: an answer without side effects longer than `maxAnswerBytes` (as JSON) is not kept once
+ *   known — a repeat of `logs.tail` or `diagnostics.collect` (100–300 KB) simply runs again; one
+ *   with side effects that long is kept as a short stand-in (`repeated-request`) instead, since it
+ *   must still not run twice. Keys are fixed-length digests (router.ts).
+ * So memory is at most maxRequesters × maxPerRequester answers of at most maxAnswerBytes each
+ * (64 × 32 × 4 KiB = 8 MiB with the router's figures, whatever the commands answer; answers
+ * still being worked out are bounded by the router's concurrency), and the only way to be refused
+ * is to have run (or be running) that many side-effect commands within the time to live.
  */
 import type { CommandResponse } from "../mqtt/api.ts";
+import { failure } from "./request.ts";
 
 export interface CachedRequest {
   /** Who asked: a reply topic's requester id, or the default answer topic. */
@@ -32,6 +39,7 @@ export type CachedAnswer = { response: Promise<CommandResponse>; repeated: boole
 
 interface Entry {
   at: number;
+  /** Replaced by its settled value (or a stand-in) once known, so a long answer is not held. */
   response: Promise<CommandResponse>;
   /** Cleared when the answer shows nothing was done (see `ranNothing`). */
   sideEffects: boolean;
@@ -48,6 +56,7 @@ export class ResponseCache {
   readonly #ttlMs: number;
   readonly #maxRequesters: number;
   readonly #maxPerRequester: number;
+  readonly #maxAnswerBytes: number;
   readonly #now: () => number;
   readonly #ranNothing: (response: CommandResponse) => boolean;
   /** Map order is least recently used first. */
@@ -57,6 +66,8 @@ export class ResponseCache {
     ttlMs: number;
     maxRequesters: number;
     maxPerRequester: number;
+    /** Longest answer (JSON bytes) kept; see the header. */
+    maxAnswerBytes?: number;
     /** Whether an answer says the command was refused before it did anything. */
     ranNothing?: (response: CommandResponse) => boolean;
     now?: () => number;
@@ -65,6 +76,7 @@ export class ResponseCache {
     this.#ranNothing = options.ranNothing ?? (() => false);
     this.#maxRequesters = options.maxRequesters;
     this.#maxPerRequester = options.maxPerRequester;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? 4096;
     this.#now = options.now ?? Date.now;
   }
 
@@ -85,21 +97,51 @@ export class ResponseCache {
     const response = work();
     const entry: Entry = { at: now, response, sideEffects: request.sideEffects };
     bucket.entries.set(request.key, entry);
-    if (request.sideEffects) {
-      bucket.pinned += 1;
-      const held = bucket;
-      void response.then((answer) => {
-        // Still held (not expired since): it may now be evicted like any other answer.
-        if (entry.sideEffects && held.entries.get(request.key) === entry && this.#ranNothing(answer)) {
-          entry.sideEffects = false;
-          held.pinned -= 1;
-        }
-      }, () => undefined); // the router awaits the same promise and answers its failure
-    }
+    if (request.sideEffects) bucket.pinned += 1;
+    const held = bucket;
+    void response.then((answer) => this.#settled(held, request.key, entry, answer), () => undefined); // the router awaits the same promise and answers its failure
     // Most recently used last.
     this.#buckets.delete(request.requester);
     this.#buckets.set(request.requester, bucket);
     return { response, repeated: false };
+  }
+
+  /**
+   * An answer recorded before a restart (answerRecord.ts): kept like one with side effects, with
+   * its original age. False when it has expired or there is no room for it.
+   */
+  restore(request: CachedRequest, at: number, answer: CommandResponse): boolean {
+    const now = this.#now();
+    if (now - at >= this.#ttlMs) return false;
+    let bucket = this.#buckets.get(request.requester);
+    if (!bucket && (this.#buckets.size < this.#maxRequesters || this.#evictBucket(now))) {
+      bucket = { entries: new Map(), pinned: 0 };
+      this.#buckets.set(request.requester, bucket);
+    }
+    const kept = this.#bounded(answer, true);
+    if (!kept || !bucket || bucket.entries.has(request.key) || !this.#makeRoom(bucket)) return false;
+    bucket.entries.set(request.key, { at, response: Promise.resolve(kept), sideEffects: true });
+    bucket.pinned += 1;
+    return true;
+  }
+
+  #settled(bucket: Bucket, key: string, entry: Entry, answer: CommandResponse): void {
+    if (bucket.entries.get(key) !== entry) return; // expired or evicted since
+    if (entry.sideEffects && this.#ranNothing(answer)) {
+      // It may now be evicted like any other answer.
+      entry.sideEffects = false;
+      bucket.pinned -= 1;
+    }
+    const kept = this.#bounded(answer, entry.sideEffects);
+    if (kept) entry.response = Promise.resolve(kept);
+    else bucket.entries.delete(key);
+  }
+
+  /** The answer to hold for a repeat: itself if short, else a stand-in (side effects) or none. */
+  #bounded(answer: CommandResponse, sideEffects: boolean): CommandResponse | undefined {
+    if (Buffer.byteLength(JSON.stringify(answer)) <= this.#maxAnswerBytes) return answer;
+    if (!sideEffects) return undefined;
+    return failure("repeated-request", "this request id already ran; its answer was too long to keep. Send a new request id to run the command again").response;
   }
 
   /** Room for one more entry in `bucket`, evicting its oldest answer without side effects if need be. */

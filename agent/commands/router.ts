@@ -6,6 +6,8 @@
  * crash the agent. The one request not answered is one whose response topic is not the box's
  * to answer on (topics.ts answerTopicAllowed): it is not run either, only logged and counted.
  */
+import { createHash } from "node:crypto";
+import path from "node:path";
 import { messageOf, TheaError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { CommandResponse } from "../mqtt/api.ts";
@@ -13,7 +15,8 @@ import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import type { Command } from "./command.ts";
 import { decodeRequest, errorResponse, expiryOf, failure, refusedBeforeRunning } from "./request.ts";
-import { ResponseCache } from "./responseCache.ts";
+import { AnswerRecord } from "./answerRecord.ts";
+import { ResponseCache, type CachedRequest } from "./responseCache.ts";
 import { within } from "../within.ts";
 
 export interface CommandCounters {
@@ -48,7 +51,12 @@ export interface CommandRouterOptions {
   timeoutMs?: number;
   /** More requests than this at once are answered with `busy`. */
   maxConcurrent?: number;
+  /** Where the requests of side-effect commands are recorded across restarts (answerRecord.ts); none without. */
+  dataDir?: string;
 }
+
+// Ten minutes covers a technician's retries, before and after a restart.
+const ANSWER_TTL_MS = 10 * 60_000;
 
 export class CommandRouter {
   readonly #options: CommandRouterOptions;
@@ -57,17 +65,26 @@ export class CommandRouter {
   readonly #onMessage = (message: IncomingMessage) => this.#track(this.#handle(message));
   /** Requests being handled, so stop() can let their answers go out first. */
   readonly #inFlight = new Set<Promise<void>>();
-  // Ten minutes covers a technician's retries; 64 × 32 answers at most (see responseCache.ts).
-  readonly #answers = new ResponseCache({ ttlMs: 10 * 60_000, maxRequesters: 64, maxPerRequester: 32, ranNothing: refusedBeforeRunning });
+  // 64 × 32 answers of at most 4 KiB (see responseCache.ts).
+  readonly #answers = new ResponseCache({ ttlMs: ANSWER_TTL_MS, maxRequesters: 64, maxPerRequester: 32, maxAnswerBytes: 4096, ranNothing: refusedBeforeRunning });
+  readonly #record: AnswerRecord | undefined;
   #running = 0;
 
   constructor(options: CommandRouterOptions) {
     this.#options = options;
     this.#log = options.log.child({ ns: "commands" });
     this.#commands = new Map(options.commands.map((command) => [command.name, command]));
+    // As many requests as the cache can hold with side effects (64 × 32), so the record never
+    // refuses one the cache would keep; 1 MiB holds that many bare requests (reply topics are at
+    // most 256 characters, keys 64), answers beyond it are left out (answerRecord.ts).
+    this.#record =
+      options.dataDir === undefined
+        ? undefined
+        : new AnswerRecord({ file: path.join(options.dataDir, "commandAnswers.json"), ttlMs: ANSWER_TTL_MS, maxEntries: 64 * 32, maxBytes: 1024 * 1024, log: this.#log });
   }
 
   start(): void {
+    this.#restoreAnswers();
     this.#options.session.on("message", this.#onMessage);
     // Retain Handling 2: a command left retained on the broker is not sent at every start. Retain
     // As Published: one published retained while we listen still shows its flag, and is refused
@@ -125,24 +142,26 @@ export class CommandRouter {
       return failure("retained-command", "a command sent with the retain flag is never run; send it again without").response;
     }
     const expiresAt = expiryOf(message.userProperties);
-    const run = () => {
+    // Checks first: a request refused here is not written to the answer record either.
+    const checked = (execute: () => Promise<CommandResponse>) => () => {
       if (expiresAt === "invalid") return Promise.resolve(failure("invalid-params", "expires-at: must be an ISO 8601 time").response);
       if (expiresAt !== undefined && expiresAt <= Date.now()) {
         return Promise.resolve(failure("expired", `the request expired at ${new Date(expiresAt).toISOString()}; not run`).response);
       }
-      return this.#execute(name, message.payload);
+      return execute();
     };
-    if (!message.correlationData) return run();
+    const execute = () => this.#execute(name, message.payload);
+    if (!message.correlationData) return checked(execute)();
     // A request id (correlation data) seen before from the same requester gets the same answer;
     // the command does not run twice.
-    const cached = this.#answers.answer(
-      {
-        requester: this.#options.topics.requesterOfReply(replyTo) ?? replyTo,
-        key: `${replyTo}\u0000${name}\u0000${message.correlationData.toString("hex")}`,
-        sideEffects: this.#commands.get(name)?.sideEffects ?? false,
-      },
-      run,
-    );
+    const request: CachedRequest = {
+      requester: this.#options.topics.requesterOfReply(replyTo) ?? replyTo,
+      // A digest: a key's length (and the record's) does not depend on what a requester sends.
+      key: createHash("sha256").update(`${replyTo}\u0000${name}\u0000`).update(message.correlationData).digest("hex"),
+      sideEffects: this.#commands.get(name)?.sideEffects ?? false,
+    };
+    const recorded = async () => this.#settle(request, name, await this.#execute(name, message.payload, request));
+    const cached = this.#answers.answer(request, checked(request.sideEffects ? recorded : execute));
     if ("full" in cached) {
       return failure("busy", "too many recent requests from this requester to remember another; try again in a few minutes").response;
     }
@@ -150,7 +169,46 @@ export class CommandRouter {
     return cached.response;
   }
 
-  async #execute(name: string, payload: Buffer): Promise<CommandResponse> {
+  /**
+   * Writes a side-effect request down before it runs (answerRecord.ts): a refusal when there is
+   * no room, else nothing.
+   */
+  async #begin(request: CachedRequest, name: string): Promise<CommandResponse | undefined> {
+    const begun = await this.#record?.begin({ requester: request.requester, key: request.key, command: name, at: Date.now() }).catch((error: unknown) => {
+      // A box whose disk fails must still be restartable from afar: run, protected in memory only.
+      this.#log.error({ command: name, err: messageOf(error) }, "cannot record the request; running it unrecorded");
+      return true;
+    });
+    if (begun === false) return failure("busy", "too many recent requests with side effects to record another; try again in a few minutes").response;
+    return undefined;
+  }
+
+  /** Writes its answer down, or strikes it off when it did nothing (a retry may then run it). */
+  async #settle(request: CachedRequest, name: string, response: CommandResponse): Promise<CommandResponse> {
+    const record = this.#record;
+    if (!record) return response;
+    const noted = { requester: request.requester, key: request.key };
+    const write = refusedBeforeRunning(response) ? record.forget(noted) : record.settle(noted, response);
+    await write.catch((error: unknown) => this.#log.error({ command: name, err: messageOf(error) }, "cannot record the answer"));
+    return response;
+  }
+
+  /** Answers recorded before a restart, for their retries; one cut short gets a stand-in. */
+  #restoreAnswers(): void {
+    if (!this.#record) return;
+    let restored = 0;
+    for (const recorded of this.#record.load()) {
+      const command = this.#commands.get(recorded.command);
+      const answer = recorded.response ?? (command?.resultIfInterrupted !== undefined ? { ok: true as const, result: command.resultIfInterrupted } : undefined);
+      const response =
+        answer ?? failure("repeated-request", `this request id already started ${recorded.command} before the agent restarted, and its answer was not kept. Send a new request id to run it again`).response;
+      if (this.#answers.restore({ requester: recorded.requester, key: recorded.key, sideEffects: true }, recorded.at, response)) restored += 1;
+    }
+    if (restored > 0) this.#log.info({ restored }, "answers to recent side-effect requests restored");
+  }
+
+  /** Runs a command; one given `recordAs` is written to the answer record first, if its parameters pass. */
+  async #execute(name: string, payload: Buffer, recordAs?: CachedRequest): Promise<CommandResponse> {
     const command = this.#commands.get(name);
     if (!command) return failure("unknown-command", `no command named "${truncate(name)}"`).response;
     const request = decodeRequest(payload, this.#options.maxPayloadBytes);
@@ -160,6 +218,13 @@ export class CommandRouter {
     }
     this.#running += 1;
     try {
+      if (recordAs) {
+        // Within the concurrency bound, and after the shape check: a flood of requests that
+        // cannot run costs no disk writes.
+        command.check(request.params);
+        const refused = await this.#begin(recordAs, name);
+        if (refused) return refused;
+      }
       const result = await withDeadline(command.handle(request.params), this.#options.timeoutMs ?? 30_000, name);
       return { ok: true, result: result ?? null };
     } catch (error) {

@@ -38,6 +38,7 @@ export function managementCommands(deps: ManagementDeps): Command[] {
       description: "Restart the agent (systemd starts it again). Refused during a consultation unless force.",
       params: z.strictObject({ force: z.boolean().default(false) }),
       sideEffects: true,
+      resultIfInterrupted: { restarting: true },
       run: ({ force }) => {
         refuseDuringConsultation(force, "a restart");
         ctx.lifecycle.restart("agent.restart command");

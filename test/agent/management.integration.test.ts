@@ -4,7 +4,7 @@
  * `systemctl` first on the agent's PATH, so nothing reboots), restart, and rescan.
  */
 import { watch } from "node:fs";
-import { chmod, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { BundlePart } from "../../agent/management/diagnostics.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
+import { Supervisor } from "../helpers/supervisor.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const fixture = useBroker();
@@ -102,6 +103,40 @@ describe("restart, reboot and rescan", () => {
     expect(await command("agent.restart")).toEqual({ ok: true, result: { restarting: true } });
     expect((await offline).json()).toMatchObject({ online: false, reason: "shutdown" });
     expect(await agent.waitForExit(10_000)).toEqual({ code: 0, signal: null });
+  });
+
+  it("answers a retried restart from its record after the restart it caused, and does not restart again", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "thea-restart-"));
+    const deviceId = `rst-${path.basename(root).slice(-6).toLowerCase()}`;
+    const status = `thea/v1/${deviceId}/status`;
+    const onlineAs = (match: (bootId: string) => boolean) =>
+      fixture.watcher.next(status, (m) => {
+        const body = m.json() as { online: boolean; bootId: string };
+        return body.online && match(body.bootId);
+      });
+    const firstOnline = onlineAs(() => true);
+    // Restarted like systemd does, on the same data directory, as on a box.
+    const supervisor = await Supervisor.start({ brokerUrl: fixture.broker.url, deviceId, dataDir: path.join(root, "data") });
+    fixture.cleanup(() => rm(root, { recursive: true, force: true }));
+    fixture.cleanup(() => supervisor.stop());
+    const { bootId: firstBoot } = (await firstOnline).json() as { bootId: string };
+    // The technician's tool sends the same request (same correlation data) again: its link
+    // dropped, it never saw the answer.
+    const restart = async () => (await fixture.watcher.request(`thea/v1/${deviceId}/cmd/agent.restart`, "{}", { correlationData: Buffer.from("restart-0001") })).body;
+
+    const secondOnline = onlineAs((bootId) => bootId !== firstBoot);
+    expect(await restart()).toEqual({ ok: true, result: { restarting: true } });
+    const { bootId: secondBoot } = (await secondOnline).json() as { bootId: string };
+
+    expect(await restart()).toEqual({ ok: true, result: { restarting: true } });
+    // Still the same run: a restart would have stopped answering before this ping.
+    const ping = (await fixture.watcher.request(`thea/v1/${deviceId}/cmd/ping`, "", { timeoutMs: 10_000 })).body;
+    expect(ping).toMatchObject({ ok: true, result: { bootId: secondBoot } });
+    expect(supervisor.starts).toHaveLength(2);
+    // A new request id is a new request: it restarts.
+    const thirdOnline = onlineAs((bootId) => bootId !== firstBoot && bootId !== secondBoot);
+    expect((await fixture.watcher.request(`thea/v1/${deviceId}/cmd/agent.restart`, "{}")).body).toEqual({ ok: true, result: { restarting: true } });
+    await thirdOnline;
   });
 
   it("rescans the peripherals that are waiting for their device", async () => {

@@ -96,4 +96,55 @@ describe("ResponseCache", () => {
     expect(cache.answer(req("tech", "agent.restart:4", true), () => Promise.resolve(ok(null)))).toEqual({ full: true });
     expect(kept(cache.answer(req("tech", "agent.restart:2", true), () => Promise.resolve(ok(null)))).repeated).toBe(true);
   });
+
+  it("keeps no long answer without side effects (a repeat runs again), and a long one with side effects as a stand-in", async () => {
+    const cache = new ResponseCache({ ttlMs: 1000, maxRequesters: 4, maxPerRequester: 4, maxAnswerBytes: 100 });
+    let runs = 0;
+    const long = () => {
+      runs += 1;
+      return Promise.resolve(ok("x".repeat(300_000))); // a logs.tail or diagnostics part
+    };
+    expect(await kept(cache.answer(req("tech", "logs:01"), long)).response).toEqual(ok("x".repeat(300_000)));
+    expect(kept(cache.answer(req("tech", "logs:01"), long)).repeated).toBe(false);
+    const short = () => Promise.resolve(ok("pong"));
+    await kept(cache.answer(req("tech", "ping:01"), short)).response;
+    expect(kept(cache.answer(req("tech", "ping:01"), short)).repeated).toBe(true);
+
+    const first = kept(cache.answer(req("tech", "inflate:01", true), long));
+    expect(await first.response).toEqual(ok("x".repeat(300_000))); // the first asker gets it whole
+    const retry = kept(cache.answer(req("tech", "inflate:01", true), long));
+    expect(retry.repeated).toBe(true);
+    expect(await retry.response).toMatchObject({ ok: false, error: { code: "repeated-request" } });
+    expect(runs).toBe(3);
+  });
+
+  it("holds at most requesters × answers × maxAnswerBytes, however long the answers", async () => {
+    const cache = new ResponseCache({ ttlMs: 600_000, maxRequesters: 4, maxPerRequester: 4, maxAnswerBytes: 1000 });
+    const answers: Promise<CommandResponse>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const answer = cache.answer(req(`r${i % 8}`, `k${i}`, i % 3 === 0), () => Promise.resolve(ok("y".repeat(i * 1000))));
+      if (!("full" in answer)) answers.push(answer.response);
+    }
+    await Promise.all(answers);
+    let held = 0;
+    for (let r = 0; r < 8; r++) {
+      for (let i = 0; i < 200; i++) {
+        const known = cache.answer(req(`r${r}`, `k${i}`), () => Promise.resolve(ok(null)));
+        if (!("full" in known) && known.repeated) held += JSON.stringify(await known.response).length;
+      }
+    }
+    expect(held).toBeLessThanOrEqual(4 * 4 * 1000);
+  });
+
+  it("restores a recorded answer as one with side effects, with its age, unless expired", async () => {
+    let now = 10_000;
+    const cache = new ResponseCache({ ttlMs: 1000, maxRequesters: 4, maxPerRequester: 2, now: () => now });
+    expect(cache.restore(req("tech", "old"), 8_000, ok("old"))).toBe(false);
+    expect(cache.restore(req("tech", "restart:01"), 9_500, ok({ restarting: true }))).toBe(true);
+    for (let i = 0; i < 10; i++) cache.answer(req("tech", `ping:${i}`), () => Promise.resolve(ok("pong")));
+    const retry = kept(cache.answer(req("tech", "restart:01", true), () => Promise.resolve(ok({ restarting: "again" }))));
+    expect([retry.repeated, await retry.response]).toEqual([true, ok({ restarting: true })]);
+    now = 10_500; // 1000 ms after it was first answered
+    expect(kept(cache.answer(req("tech", "restart:01", true), () => Promise.resolve(ok("ran")))).repeated).toBe(false);
+  });
 });
