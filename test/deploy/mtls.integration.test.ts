@@ -5,58 +5,38 @@
  * stolen, opens nothing but that box's own topics, and that nobody without a current
  * certificate from the network's CA gets in at all.
  */
-import { execFile } from "node:child_process";
-import { copyFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentProcess, PROJECT_ROOT } from "../helpers/agentProcess.ts";
-import { Mosquitto } from "../helpers/mosquitto.ts";
+import { AgentProcess } from "../helpers/agentProcess.ts";
 import { TestClient, type ReceivedMessage } from "../helpers/mqttClient.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { Kit, pkiRun, requestAs, run } from "./kit.ts";
 
-const run = promisify(execFile);
-const KIT = path.join(PROJECT_ROOT, "docs", "deploy");
-const PKI = path.join(KIT, "thea-pki");
-
-let work: string;
-let pki: string;
-let broker: Mosquitto;
+let kit: Kit;
 let agent: AgentProcess;
 let technician: TestClient;
-const open: TestClient[] = [];
 
-const issued = (cn: string) => ({ cert: path.join(pki, "issued", `${cn}.crt`), key: path.join(pki, "issued", `${cn}.key`) });
-const stolen = () => ({ cert: path.join(work, "stolen.crt"), key: path.join(work, "stolen.key") });
-const tlsUrl = () => `mqtts://127.0.0.1:${broker.port}`;
+const ROSTER = `
+sites:
+  north: { hill: [box-a, box-b] }
+people:
+  technician.tina: { sites: [north] }
+  operator.omar: { sites: [north] }
+`;
 
-async function pkiRun(...args: string[]): Promise<string> {
-  const { stdout } = await run(PKI, args);
-  return stdout;
-}
-
-/** A client holding `cn`'s certificate (from `authority`, the site's CA unless told). */
-async function clientAs(cn: string, authority = pki): Promise<TestClient> {
-  const files = { cert: path.join(authority, "issued", `${cn}.crt`), key: path.join(authority, "issued", `${cn}.key`) };
-  const client = await TestClient.connect(tlsUrl(), {
-    ca: await readFile(path.join(pki, "ca.crt")),
-    cert: await readFile(files.cert),
-    key: await readFile(files.key),
-    reconnectPeriod: 0,
-  });
-  open.push(client);
-  return client;
-}
+const work = () => kit.work;
+const stolen = () => ({ cert: path.join(work(), "stolen.crt"), key: path.join(work(), "stolen.key") });
+const clientAs = (cn: string) => kit.clientAs(cn);
 
 /**
  * Tries to connect and resolves with the error that refused it. Resolving at all is the proof:
  * a client the broker accepted would get a CONNACK and fail the test.
  */
 async function refusal(options: mqtt.IClientOptions): Promise<string> {
-  const client = mqtt.connect(tlsUrl(), { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ca: await readFile(path.join(pki, "ca.crt")), ...options });
+  const client = mqtt.connect(kit.url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ca: await readFile(path.join(kit.pki, "ca.crt")), ...options });
   try {
     return await waitFor<string>("the broker to refuse the client", 15_000, (done, fail) => {
       client.once("connect", () => fail(new Error("the broker accepted the client")));
@@ -70,10 +50,11 @@ async function refusal(options: mqtt.IClientOptions): Promise<string> {
 }
 
 /** A certificate signed by the site's CA whose validity ended in 2021. */
-async function issueExpired(cn: string): Promise<void> {
-  const { cert, key } = issued(cn);
+async function issueExpired(pki: string, workDir: string, cn: string): Promise<void> {
+  const cert = path.join(pki, "issued", `${cn}.crt`);
+  const key = path.join(pki, "issued", `${cn}.key`);
   await run("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
-  const csr = path.join(work, `${cn}.csr`);
+  const csr = path.join(workDir, `${cn}.csr`);
   await run("openssl", ["req", "-new", "-key", key, "-subj", `/CN=${cn}`, "-out", csr]);
   await run(
     "openssl",
@@ -84,78 +65,61 @@ async function issueExpired(cn: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(tmpdir(), "thea-deploy-"));
-  pki = path.join(work, "pki");
-  await pkiRun("init", pki, "--name", "Test Network CA");
-  await pkiRun("broker", pki, "localhost", "127.0.0.1");
-  for (const box of ["box-a", "box-b", "box-stolen"]) await pkiRun("device", pki, box);
-  const acl = path.join(work, "acl");
-  await copyFile(path.join(KIT, "acl"), acl);
-  await pkiRun("person", pki, "technician", "tina", "--acl", acl);
-  await pkiRun("person", pki, "operator", "omar", "--acl", acl);
-  await issueExpired("box-expired");
-  // The thief keeps copies of the box's key and certificate; the site then revokes it.
-  await copyFile(issued("box-stolen").cert, stolen().cert);
-  await copyFile(issued("box-stolen").key, stolen().key);
-  await pkiRun("revoke", pki, "box-stolen");
-  // Another network's CA issuing a certificate with a CN of this network.
-  const foreign = path.join(work, "foreign");
-  await pkiRun("init", foreign);
-  await pkiRun("device", foreign, "box-a");
-
-  const etc = path.join(work, "etc");
-  await run("mkdir", [etc, path.join(work, "var")]);
-  await copyFile(path.join(pki, "ca.crt"), path.join(etc, "ca.crt"));
-  await copyFile(path.join(pki, "crl.pem"), path.join(etc, "crl.pem"));
-  await copyFile(issued("localhost").cert, path.join(etc, "broker.crt"));
-  await copyFile(issued("localhost").key, path.join(etc, "broker.key"));
-  await copyFile(acl, path.join(etc, "acl"));
-  const kitConfig = await readFile(path.join(KIT, "mosquitto.conf"), "utf8");
-  broker = await Mosquitto.startWith((port) =>
-    kitConfig
-      .replaceAll("/etc/mosquitto/thea/", `${etc}/`)
-      .replaceAll("/var/lib/mosquitto/", `${work}/var/`)
-      .replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`),
-  );
+  kit = await Kit.start({
+    devices: ["box-a", "box-b", "box-stolen"],
+    people: [["technician", "tina"], ["operator", "omar"]],
+    roster: ROSTER,
+    prepare: async ({ work: workDir, pki }) => {
+      await issueExpired(pki, workDir, "box-expired");
+      // The thief keeps copies of the box's key and certificate; the site then revokes it.
+      await copyFile(path.join(pki, "issued", "box-stolen.crt"), path.join(workDir, "stolen.crt"));
+      await copyFile(path.join(pki, "issued", "box-stolen.key"), path.join(workDir, "stolen.key"));
+      await pkiRun("revoke", pki, "box-stolen");
+      // Another network's CA issuing a certificate with a CN of this network.
+      const foreign = path.join(workDir, "foreign");
+      await pkiRun("init", foreign);
+      await pkiRun("device", foreign, "box-a");
+    },
+  });
 
   technician = await clientAs("technician.tina");
   const status = technician.next("thea/v1/box-a/status", (message) => (message.json() as { online?: boolean }).online === true, 30_000);
   agent = await AgentProcess.start({
-    brokerUrl: tlsUrl(),
+    brokerUrl: kit.url,
     deviceId: "box-a",
-    mqttYaml: `tls: { ca: '${path.join(pki, "ca.crt")}', cert: '${issued("box-a").cert}', key: '${issued("box-a").key}' }`,
+    mqttYaml: `tls: { ca: '${path.join(kit.pki, "ca.crt")}', cert: '${kit.issued("box-a").cert}', key: '${kit.issued("box-a").key}' }`,
   });
   await status;
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(open.map((client) => client.close()));
   await agent?.stop();
-  await broker?.stop();
+  await kit?.stop();
 });
 
 describe("the deploy kit on mosquitto", () => {
   it("lets a box in with its certificate, and a technician command it", async () => {
-    const { body } = await technician.request("thea/v1/box-a/cmd/ping", "{}");
-    expect(body).toMatchObject({ ok: true });
+    expect(await requestAs(technician, "technician.tina", "box-a", "ping")).toMatchObject({ ok: true });
   });
 
   it("delivers nothing a box publishes under another box's topics", async () => {
     const thief = await clientAs("box-b");
     const seen: ReceivedMessage[] = [];
     technician.client.on("message", (topic, payload, packet) => seen.push({ topic, payload, packet, json: () => JSON.parse(payload.toString()) }));
-    const marker = technician.armed("thea/v1/box-b/marker", () => true);
+    const marker = technician.armed("thea/v1/box-b/event", () => true);
     await technician.client.subscribeAsync("thea/v1/box-a/#", { qos: 1 });
     await marker;
-    // A command and a config change for box-a, each refused by the broker (MQTT 5 PUBACK 0x87)…
+    // A command, a config change and a fake status for box-a, each refused by the broker (MQTT 5
+    // PUBACK 0x87)…
     await expect(thief.publish("thea/v1/box-a/cmd/agent.restart", '{"force":true}')).rejects.toThrow(/not authori[sz]ed/i);
     await expect(thief.publish("thea/v1/box-a/config/desired", '{"version":9,"config":{}}', { qos: 1, retain: true })).rejects.toThrow(/not authori[sz]ed/i);
+    await expect(thief.publish("thea/v1/box-a/status", '{"online":false,"reason":"thief"}', { qos: 1, retain: true })).rejects.toThrow(/not authori[sz]ed/i);
     // …then one on its own subtree. The broker handles one client's publishes in order, so once
     // this one is here, the refused ones would have been here before it.
     const own = (await marker).message;
-    await thief.publish("thea/v1/box-b/marker", "own");
+    await thief.publish("thea/v1/box-b/event", '{"marker":true}');
     await own;
-    expect(seen.filter((message) => message.topic.startsWith("thea/v1/box-a/cmd/agent.restart") || message.topic === "thea/v1/box-a/config/desired")).toEqual([]);
+    expect(seen.filter((message) => message.topic.startsWith("thea/v1/box-a/") && /thief|"version":9/.test(message.payload.toString()))).toEqual([]);
     expect(agent.running).toBe(true);
   });
 
@@ -175,8 +139,7 @@ describe("the deploy kit on mosquitto", () => {
 
   it("lets an operator view but not reconfigure, update or reboot a box", async () => {
     const operator = await clientAs("operator.omar");
-    const { body } = await operator.request("thea/v1/box-a/cmd/ping", "{}");
-    expect(body).toMatchObject({ ok: true });
+    expect(await requestAs(operator, "operator.omar", "box-a", "ping")).toMatchObject({ ok: true });
     for (const topic of ["thea/v1/box-a/cmd/system.reboot", "thea/v1/box-a/cmd/agent.restart", "thea/v1/box-a/config/desired", "thea/v1/box-a/update/desired"]) {
       await expect(operator.publish(topic, "{}"), topic).rejects.toThrow(/not authori[sz]ed/i);
     }
@@ -189,7 +152,7 @@ describe("the deploy kit on mosquitto", () => {
   const read = async (files: { cert: string; key: string }) => ({ cert: await readFile(files.cert), key: await readFile(files.key) });
 
   it("refuses an expired certificate", async () => {
-    await refusal(await read(issued("box-expired")));
+    await refusal(await read(kit.issued("box-expired")));
   });
 
   it("refuses a revoked certificate (a stolen box) once the CRL is on the broker", async () => {
@@ -197,7 +160,7 @@ describe("the deploy kit on mosquitto", () => {
   });
 
   it("refuses a certificate from another CA, even with a CN of this network", async () => {
-    await refusal(await read({ cert: path.join(work, "foreign", "issued", "box-a.crt"), key: path.join(work, "foreign", "issued", "box-a.key") }));
+    await refusal(await read({ cert: path.join(work(), "foreign", "issued", "box-a.crt"), key: path.join(work(), "foreign", "issued", "box-a.key") }));
   });
 });
 
@@ -211,7 +174,7 @@ describe("the agent and credentials over plain TCP", () => {
     await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
     const address = listener.address();
     const port = typeof address === "object" && address ? address.port : 0;
-    const passwordFile = path.join(work, "pw");
+    const passwordFile = path.join(work(), "pw");
     await writeFile(passwordFile, "correct-horse\n");
     const refused = await AgentProcess.start({ brokerUrl: `mqtt://127.0.0.1:${port}`, mqttYaml: `username: box\npasswordFile: '${passwordFile}'` });
     const exit = await refused.waitForExit(15_000);

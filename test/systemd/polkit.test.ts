@@ -17,15 +17,28 @@ async function loadRules(): Promise<Rule[]> {
   return rules;
 }
 
+async function theRule(): Promise<Rule> {
+  const [rule, ...others] = await loadRules();
+  expect(others).toEqual([]);
+  if (!rule) throw new Error("no rule added");
+  return rule;
+}
+
 describe("systemd/thea-reboot.rules", () => {
-  it("allows the thea user to reboot, and nothing else", async () => {
-    const [rule, ...others] = await loadRules();
-    expect(others).toEqual([]);
-    if (!rule) throw new Error("no rule added");
+  it("allows the thea user to reboot, also while someone is logged in, and nothing else", async () => {
+    const rule = await theRule();
     expect(rule({ id: "org.freedesktop.login1.reboot" }, { user: "thea" })).toBe("yes");
+    // logind asks for this one instead when another user has a session (a technician on ssh).
     expect(rule({ id: "org.freedesktop.login1.reboot-multiple-sessions" }, { user: "thea" })).toBe("yes");
     expect(rule({ id: "org.freedesktop.login1.power-off" }, { user: "thea" })).toBe("not-handled");
     expect(rule({ id: "org.freedesktop.systemd1.manage-units" }, { user: "thea" })).toBe("not-handled");
     expect(rule({ id: "org.freedesktop.login1.reboot" }, { user: "nurse" })).toBe("not-handled");
+  });
+
+  it("does not let the thea user override an inhibitor lock (a reboot waits for whatever holds it)", async () => {
+    const rule = await theRule();
+    // logind asks for reboot-ignore-inhibit when a block inhibitor is held and the caller wants
+    // to reboot anyway (systemctl reboot -i); left to the defaults, that needs an administrator.
+    expect(rule({ id: "org.freedesktop.login1.reboot-ignore-inhibit" }, { user: "thea" })).toBe("not-handled");
   });
 });
