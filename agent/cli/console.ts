@@ -4,6 +4,7 @@
  * WebSocket to that broker (over TLS with the operator's own certificate for mqtts://), then prints
  * the address to open, which carries this start's secret token.
  */
+import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
@@ -12,7 +13,7 @@ import { DEFAULT_MAX_CONNECTIONS, ViewerServer, type BrokerUpstream, type Viewer
 
 const USAGE =
   "usage: thea console --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
-  `         [--listen HOST:PORT] [--origin URL]... [--max-connections N]   (default listen 127.0.0.1:8080, ${DEFAULT_MAX_CONNECTIONS} connections)\n`;
+  `         [--listen HOST:PORT] [--origin URL]... [--max-connections N]   (default listen 127.0.0.1:8080, ${DEFAULT_MAX_CONNECTIONS} connections; 1 with --cert)\n`;
 
 export interface ConsoleArgs {
   broker: string | undefined;
@@ -33,7 +34,7 @@ export async function consoleCommand(args: ConsoleArgs): Promise<number> {
   // Log lines go to stderr; stdout says only where to go.
   const log = createLogger({ level: "info", destination: pino.destination(2) }).child({ ns: "console" });
   const server = await ViewerServer.start({ ...settings, log });
-  const page = server.url("/?device=DEVICE-ID&camera=CAMERA-ID");
+  const page = server.url(`/?device=DEVICE-ID&camera=CAMERA-ID${requesterParam(settings.broker)}`);
   const certificate = args.cert === undefined ? "" : ` with ${args.cert}`;
   process.stdout.write(
     `console: open ${page}\n` +
@@ -53,7 +54,10 @@ type ServerSettings = Pick<ViewerServerOptions, "host" | "port" | "broker" | "or
 async function settingsOf(args: ConsoleArgs): Promise<ServerSettings | string> {
   const broker = brokerEndpoint(args.broker);
   const listen = parseEndpoint(args.listen ?? "127.0.0.1:8080");
-  const maxConnections = Number(args.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  // With a certificate, the kit's broker holds one connection per certificate (docs/deploy): a
+  // second tab would take the first one's place, the first would reconnect and take it back, and
+  // so on for ever. One at a time: the tab already open keeps working, a second one is refused.
+  const maxConnections = Number(args.maxConnections ?? (args.cert === undefined ? DEFAULT_MAX_CONNECTIONS : 1));
   const origins = args.origin ?? [];
   if (!broker || !listen) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT, --listen HOST:PORT";
   if (!Number.isInteger(maxConnections) || maxConnections < 1) return "--max-connections must be a whole number of 1 or more";
@@ -73,6 +77,17 @@ async function settingsOf(args: ConsoleArgs): Promise<ServerSettings | string> {
     }
   }
   return { ...settings, broker: { ...broker, tls } };
+}
+
+/**
+ * On the kit's broker a person reads answers only under `reply/{their certificate CN}/` (docs/deploy):
+ * the page must ask for them there, so the address names the operator's CN as its requester.
+ */
+function requesterParam(broker: BrokerUpstream | undefined): string {
+  const cert = broker?.tls?.cert;
+  if (cert === undefined) return "";
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(cert).subject)?.[1];
+  return cn === undefined ? "" : `&requester=${encodeURIComponent(cn)}`;
 }
 
 function brokerEndpoint(url: string | undefined): BrokerUpstream | undefined {

@@ -6,19 +6,17 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Duplex } from "node:stream";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ViewerServer } from "../../agent/viewer/server.ts";
-import { PROJECT_ROOT, THEA_BIN } from "../helpers/agentProcess.ts";
+import { Kit, pkiRun } from "../deploy/kit.ts";
+import { THEA_BIN } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { pageReaches, useBrowser } from "../helpers/browserFixture.ts";
 import { Mosquitto } from "../helpers/mosquitto.ts";
-import { TestClient } from "../helpers/mqttClient.ts";
 import { freePort } from "../helpers/ports.ts";
 import { LineLog, terminate, waitFor } from "../helpers/wait.ts";
 
@@ -162,48 +160,25 @@ describe("the console relay lets in only the operator's own console page", () =>
 });
 
 describe("the console relay to a TLS broker with the operator's own certificate", () => {
-  const run = promisify(execFile);
-  const PKI = path.join(PROJECT_ROOT, "docs", "deploy", "thea-pki");
-
-  it("connects the console page over mqtts:// as operator.omar and shows the box", async () => {
-    // Certificates made now by the kit's CA script; nothing of them is kept.
-    const work = await mkdtemp(path.join(tmpdir(), "thea-console-tls-"));
-    const pki = path.join(work, "pki");
-    const acl = path.join(work, "acl");
-    await run(PKI, ["init", pki, "--name", "Console Test CA"]);
-    await run(PKI, ["broker", pki, "localhost", "127.0.0.1"]);
-    await run(PKI, ["device", pki, "box-a"]);
-    // The box's own subtree, and the operator's block as the kit writes it.
-    await writeFile(acl, "user box-a\ntopic readwrite thea/v1/box-a/#\n\n");
-    await run(PKI, ["person", pki, "operator", "omar", "--acl", acl]);
-    const issued = (cn: string, ext: string) => path.join(pki, "issued", `${cn}.${ext}`);
-    const broker = await Mosquitto.startWith((port) =>
-      [
-        "per_listener_settings false",
-        "allow_anonymous false",
-        `acl_file ${acl}`,
-        `listener ${port} 127.0.0.1`,
-        `cafile ${path.join(pki, "ca.crt")}`,
-        `certfile ${issued("localhost", "crt")}`,
-        `keyfile ${issued("localhost", "key")}`,
-        "require_certificate true",
-        "use_identity_as_username true",
-      ].join("\n"),
-    );
-    fixture.cleanup(() => broker.stop());
-    const box = await TestClient.connect(`mqtts://127.0.0.1:${broker.port}`, {
-      ca: await readFile(path.join(pki, "ca.crt")),
-      cert: await readFile(issued("box-a", "crt")),
-      key: await readFile(issued("box-a", "key")),
+  it("connects the console page over mqtts:// as operator.omar, asking for answers under reply/operator.omar", async () => {
+    // The deploy kit as a site installs it (certificates made now by thea-pki, the ACL by
+    // thea-roster, the kit's mosquitto.conf); nothing of it is kept.
+    const kit = await Kit.start({
+      devices: ["box-a"],
+      people: [["operator", "omar"]],
+      roster: ["sites:", "  north:", "    boxes: [box-a]", "people:", "  operator.omar:", "    sites: [north]", ""].join("\n"),
     });
-    fixture.cleanup(() => box.close());
+    fixture.cleanup(() => kit.stop());
+    const box = await kit.clientAs("box-a");
     await box.publish("thea/v1/box-a/status", JSON.stringify({ online: true }), { qos: 1, retain: true });
+    const asked = await box.armed("thea/v1/box-a/cmd/+", () => true);
 
     // `thea console` as an operator starts it, with their certificate from the kit.
     const listen = await freePort();
+    const omar = kit.issued("operator.omar");
     const child = spawn(
       THEA_BIN,
-      ["console", "--broker", `mqtts://127.0.0.1:${broker.port}`, "--cert", issued("operator.omar", "crt"), "--key", issued("operator.omar", "key"), "--ca", path.join(pki, "ca.crt"), "--listen", `127.0.0.1:${listen}`],
+      ["console", "--broker", kit.url, "--cert", omar.cert, "--key", omar.key, "--ca", path.join(kit.pki, "ca.crt"), "--listen", `127.0.0.1:${listen}`],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     fixture.cleanup(() => terminate(child, "thea console"));
@@ -214,23 +189,39 @@ describe("the console relay to a TLS broker with the operator's own certificate"
     const address = new URL(printed.slice("console: open ".length));
     expect(address.origin).toBe(`http://127.0.0.1:${listen}`);
     expect(address.searchParams.get("token")).toMatch(/^[\w-]{43}$/);
+    // The kit lets a person read answers only under reply/{their CN}: the address asks for them there.
+    expect(address.searchParams.get("requester")).toBe("operator.omar");
 
     address.searchParams.set("device", "box-a");
     const page = await chrome.browser.open(address.href);
     fixture.cleanup(() => page.close());
     expect(await pageReaches(page, "the broker connected", "document.getElementById('broker').textContent === 'connected'")).toBe(true);
     expect(await pageReaches(page, "the box online", "document.getElementById('box').textContent === 'online'")).toBe(true);
-    // The broker knows the page by the operator's certificate.
-    await broker.log.waitForLine("the console's client as operator.omar", (line) => line.includes("as console-") && line.includes("u'operator.omar'"));
+    // The broker knows the page by the operator's certificate, and the page's first request asks
+    // for its answer where the operator may read it.
+    await kit.broker.log.waitForLine("the console's client as operator.omar", (line) => line.includes("u'operator.omar'"));
+    const request = await asked.message;
+    expect(request.packet.properties?.responseTopic).toMatch(/^thea\/v1\/box-a\/reply\/operator\.omar\//);
+
+    // One connection per certificate on the kit's broker: a second tab would take the first one's
+    // place and the first would take it back, for ever. The relay lets the open tab keep working
+    // and refuses the second before the broker sees it.
+    const connections = () => kit.broker.log.lines.filter((line) => line.includes("u'operator.omar'")).length;
+    const second = await chrome.browser.open(address.href);
+    fixture.cleanup(() => second.close());
+    await out.waitForLine("the relay to refuse the second tab", (line) => line.includes("1 connections already"), 20_000);
+    expect(await pageReaches(second, "the second tab not connected", "document.getElementById('broker').textContent !== 'connected'")).toBe(true);
+    expect(await page.evaluate("document.getElementById('broker').textContent")).toBe("connected");
+    expect(connections()).toBe(1);
 
     // The broker's certificate is checked: told to trust another CA, the relay ends the WebSocket
     // at once instead of talking to a broker it cannot verify.
-    const foreign = path.join(work, "foreign");
-    await run(PKI, ["init", foreign]);
+    const foreign = path.join(kit.work, "foreign");
+    await pkiRun("init", foreign);
     const credulous = await ViewerServer.start({
       host: "127.0.0.1",
       port: 0,
-      broker: { host: "127.0.0.1", port: broker.port, tls: { ca: await readFile(path.join(foreign, "ca.crt")), cert: await readFile(issued("operator.omar", "crt")), key: await readFile(issued("operator.omar", "key")) } },
+      broker: { host: "127.0.0.1", port: kit.broker.port, tls: { ca: await readFile(path.join(foreign, "ca.crt")), cert: await readFile(omar.cert), key: await readFile(omar.key) } },
     });
     fixture.cleanup(() => credulous.stop());
     const attempt = await handshake(credulous, { token: tokenOf(credulous) });
