@@ -28,9 +28,14 @@ export type UpdateResult =
   | "bad-manifest"
   | "unknown-key"
   | "bad-signature"
+  | "not-for-this-box"
+  | "expired"
   | "downgrade"
+  | "below-floor"
+  | "clock-unsynchronized"
   | "below-min-version"
   | "too-large"
+  | "unpacked-too-large"
   | "download-failed"
   | "digest-mismatch"
   | "install-failed"
@@ -56,6 +61,8 @@ export interface UpdateStatePayload {
   state: UpdateStateName;
   version: string | null;
   runningVersion: string;
+  /** The anti-rollback floor: the highest version committed here (null before the first commit). */
+  floor: string | null;
   progress: number | null;
   result: UpdateResult | null;
   reason: string | null;
