@@ -34,10 +34,13 @@ export function admit(manifest: Manifest, box: BoxSituation): Admission {
   const below = (version: string | undefined) => version !== undefined && compareVersions(manifest.version, version) < 0;
   if (below(box.floor) || below(box.running)) {
     const what = below(box.floor) ? `below this box's floor ${box.floor}` : `older than the running ${box.running}`;
-    if (!manifest.allowDowngrade) return refuse(below(box.floor) ? "below-floor" : "downgrade", `${manifest.version} is ${what}; the manifest does not allow a downgrade`, true);
+    // The schema already demands an expiry with allowDowngrade; this does not rely on it.
+    if (!manifest.allowDowngrade || manifest.expiresAt === undefined) {
+      return refuse(below(box.floor) ? "below-floor" : "downgrade", `${manifest.version} is ${what}; the manifest does not allow a downgrade (allowDowngrade with expiresAt)`, true);
+    }
     // A box without a battery-backed clock may boot in 1970, where every expiry lies ahead: a
     // downgrade, the one thing an expiry guards, waits for a clock that NTP has set.
-    if (!synchronized) return refuse("clock-unsynchronized", `${manifest.version} is ${what}; a downgrade needs a synchronised clock to judge its expiry (${manifest.expiresAt ?? "none"}); waiting for NTP`, false);
+    if (!synchronized) return refuse("clock-unsynchronized", `${manifest.version} is ${what}; a downgrade needs a synchronised clock to judge its expiry (${manifest.expiresAt}); waiting for NTP`, false);
   }
   if (manifest.minVersion && compareVersions(box.running, manifest.minVersion) < 0) {
     return refuse("below-min-version", `${manifest.version} needs ${manifest.minVersion} or later first; running ${box.running}`, true);
