@@ -93,6 +93,11 @@ export function verifyManifest(input: unknown, trustedKeysPem: readonly string[]
   return { ok: true, manifest: manifest.data, keyId: signed.data.keyId };
 }
 
+/** Names one manifest (every signed field), as opposed to its bundle's digest. */
+export function manifestFingerprint(manifest: Manifest): string {
+  return `manifest:${createHash("sha256").update(canonicalJson(manifest)).digest("hex")}`;
+}
+
 /** Semantic version order (a pre-release sorts before its release). */
 export function compareVersions(a: string, b: string): number {
   const parse = (version: string) => {

@@ -23,7 +23,7 @@ import { admit } from "./admission.ts";
 import { UnpackTooLargeError } from "./extract.ts";
 import { FloorStore } from "./floor.ts";
 import { InstallLayout } from "./layout.ts";
-import { verifyManifest, type Manifest } from "./manifest.ts";
+import { manifestFingerprint, verifyManifest, type Manifest } from "./manifest.ts";
 import { inMaintenanceWindow } from "./window.ts";
 import { TERMINAL, UpdateStore, type UpdateRecord, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "./state.ts";
 import { parseRemoteJson } from "../remoteJson.ts";
@@ -173,7 +173,7 @@ export class UpdateService {
     if (!record) return;
     // The retained desired manifest comes back on every reconnect: only news is acted on.
     const known =
-      record.settled.includes(manifest.sha256)
+      record.settled.includes(manifest.sha256) || record.settled.includes(manifestFingerprint(manifest))
         ? "already finished with"
         : record.target?.sha256 === manifest.sha256 && !TERMINAL.has(record.state)
           ? "already in progress"
@@ -326,7 +326,9 @@ export class UpdateService {
     const record = this.#record;
     if (!record || !TERMINAL.has(record.state)) return; // the one in progress carries on; the log says why this one did not
     if (manifest) record.target = manifest;
-    await this.#finish("failed", result, reason, settle);
+    // Refused for what the manifest says, not for its bundle: another manifest for the same bundle
+    // (a signed downgrade after a refused upgrade, say) is still judged on its own.
+    await this.#finish("failed", result, reason, settle && manifest ? manifestFingerprint(manifest) : null);
   }
 
   async #finishWith(manifest: Manifest, bundle: string, state: UpdateStateName, result: UpdateResult, reason: string): Promise<void> {
@@ -336,9 +338,10 @@ export class UpdateService {
     await this.#finish(state, result, reason);
   }
 
-  async #finish(state: UpdateStateName, result: UpdateResult, reason: string, settle = true): Promise<void> {
+  /** `settled`: what is never tried again; by default the bundle's digest (null: nothing). */
+  async #finish(state: UpdateStateName, result: UpdateResult, reason: string, settled: string | null | undefined = this.#record?.target?.sha256): Promise<void> {
     const record = this.#record;
-    if (settle && record?.target && !record.settled.includes(record.target.sha256)) record.settled = [...record.settled, record.target.sha256].slice(-20);
+    if (record && settled && !record.settled.includes(settled)) record.settled = [...record.settled, settled].slice(-20);
     await this.#set(state, { result, reason, progress: null });
     const next = this.#pending;
     this.#pending = undefined;

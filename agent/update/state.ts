@@ -52,7 +52,10 @@ export interface UpdateRecord {
   result: UpdateResult | null;
   reason: string | null;
   since: string;
-  /** Digests of bundles already finished with (installed, refused, rolled back): never retried. */
+  /**
+   * What is never retried: digests of bundles finished with (installed, failed, rolled back), and
+   * fingerprints ("manifest:…") of manifests refused for what they say (manifest.ts).
+   */
   settled: string[];
 }
 
