@@ -2,12 +2,12 @@
  * Signed software updates, LwM2M-like: `…/update/desired` (retained) names a signed manifest;
  * the agent verifies it, downloads (resuming), checks the digest, unpacks beside the running
  * release, waits for no consultation (or the maintenance window), switches `current`, and
- * restarts. Before any of that a manifest must be for this box (channel, device ids), unexpired and
- * not below the anti-rollback floor (admission.ts, floor.ts). The new version must reach the broker and pass its health check within
- * update.healthGraceSec to be committed; otherwise it switches back itself — and if it cannot
- * even start, the launcher of the last committed release does (bin/thea-launch). Every step is
- * recorded on disk first, so a power cut resumes where it was. `…/update/state` (retained) says
- * where it is.
+ * restarts. Before any of that a manifest must be for this box (channel, device ids), unexpired
+ * and not below the anti-rollback floor (admission.ts, floor.ts). The new version must reach the
+ * broker and pass its health check within update.healthGraceSec to be committed; otherwise it
+ * switches back itself — and if it cannot even start, the launcher of the last committed release
+ * does (bin/thea-launch). Every step is recorded on disk first, so a power cut resumes where it
+ * was. `…/update/state` (retained) says where it is.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -65,7 +65,8 @@ export class UpdateService {
   #cancelIdleWait: (() => void) | undefined;
   #record: UpdateRecord | undefined;
   #work: Promise<void> = Promise.resolve();
-  #pending: Manifest | undefined;
+  /** A desired manifest that came while another was in progress; judged afresh once that one ends. */
+  #pending: Buffer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -144,7 +145,11 @@ export class UpdateService {
     if (previous) await this.#layout.link("previous", `releases/${previous}`);
     await this.#layout.link("launch", `releases/${this.#running}/bin/thea-launch`);
     await this.#layout.prune().catch((error: unknown) => this.#log.warn({ err: messageOf(error) }, "cannot remove old releases"));
-    this.#floor = await this.#floorStore.raise(this.#floor, this.#running, this.#now());
+    this.#floor = await this.#floorStore.raise(this.#floor, this.#running, this.#now()).catch((error: unknown) => {
+      // The commit stands; the floor on disk stays where it was until the next commit writes it.
+      this.#log.error({ err: messageOf(error), version: this.#running }, "cannot raise the anti-rollback floor");
+      return this.#floor;
+    });
     await this.#finish("committed", "ok", `running ${this.#running}`);
     this.#log.info({ version: this.#running }, "update committed");
   }
@@ -200,7 +205,7 @@ export class UpdateService {
     const maxBytes = config.update.maxBundleMegabytes * 1024 * 1024;
     if (manifest.size > maxBytes) return this.#refuse(manifest, "too-large", `the bundle is ${manifest.size} bytes; update.maxBundleMegabytes allows ${maxBytes}`);
     if (!TERMINAL.has(record.state)) {
-      this.#pending = manifest; // after the one in progress
+      this.#pending = payload; // after the one in progress
       return;
     }
     record.target = manifest;
@@ -345,12 +350,8 @@ export class UpdateService {
     await this.#set(state, { result, reason, progress: null });
     const next = this.#pending;
     this.#pending = undefined;
-    if (next && record) {
-      record.target = next;
-      record.previous = null;
-      await this.#set("downloading", { progress: 0, result: null, reason: null });
-      this.#run(next);
-    }
+    // Judged again, not started as it was: the floor may have risen or its expiry passed meanwhile.
+    if (next) this.#queue = this.#queue.then(() => this.#desired(next)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired update failed"));
   }
 
   async #set(state: UpdateStateName, changes: Partial<Pick<UpdateRecord, "progress" | "result" | "reason">> = {}): Promise<void> {
