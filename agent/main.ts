@@ -31,6 +31,7 @@ commands:
   keys generate [--out DIR]
                         make an Ed25519 key pair for signing releases (docs/updates.md)
   release pack --version V --key FILE --url URL [--out DIR] [--notes TEXT] [--min-version V] [--from DIR]
+                [--expires-in 7d | --expires-at ISO] [--channel C]... [--device ID]... [--allow-downgrade] [--force]
                         build a release bundle and its signed manifest
 
 options:
@@ -68,6 +69,12 @@ async function main(argv: string[]): Promise<number> {
       notes: { type: "string" },
       "min-version": { type: "string" },
       from: { type: "string" },
+      "expires-in": { type: "string" },
+      "expires-at": { type: "string" },
+      channel: { type: "string", multiple: true },
+      device: { type: "string", multiple: true },
+      "allow-downgrade": { type: "boolean" },
+      force: { type: "boolean" },
     },
     allowPositionals: true,
     strict: true,
@@ -109,7 +116,21 @@ async function main(argv: string[]): Promise<number> {
       });
     case "keys":
     case "release": {
-      const args = { version: values.version, key: values.key, url: values.url, out: values.out, notes: values.notes, minVersion: values["min-version"], from: values.from };
+      const args = {
+        version: values.version,
+        key: values.key,
+        url: values.url,
+        out: values.out,
+        notes: values.notes,
+        minVersion: values["min-version"],
+        from: values.from,
+        expiresIn: values["expires-in"],
+        expiresAt: values["expires-at"],
+        channel: values.channel,
+        device: values.device,
+        allowDowngrade: values["allow-downgrade"],
+        force: values.force,
+      };
       return command === "keys" ? keysCommand(rest, args) : releaseCommand(rest, args);
     }
     case "version":

@@ -11,6 +11,8 @@ import { DRIVER_IDS, driverById } from "../drivers/index.ts";
 import { parseEndpoint } from "../drivers/net/tcpLink.ts";
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** An update channel name (update.channel, a manifest's channels). */
+export const CHANNEL_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"];
 
 function isMqttUrl(value: string): boolean {
@@ -332,6 +334,8 @@ const updateSchema = z.strictObject({
     .describe("Ed25519 public keys (SPKI PEM) whose signed releases this box installs; more than one while keys rotate."),
   installRoot: z.string().min(1).default("/opt/thea").describe("Where releases/, current, previous and launch live (docs/updates.md)."),
   maxBundleMegabytes: z.int().min(1).max(4096).default(400).describe("Bundles larger than this are refused before downloading."),
+  maxUnpackedMegabytes: z.int().min(1).max(16_384).default(1024).describe("A bundle that unpacks to more than this is refused while unpacking (a release today is ~300 MB)."),
+  channel: z.string().regex(CHANNEL_PATTERN, { error: "must match [a-z0-9][a-z0-9-]{0,31}" }).default("stable").describe("Which release channel this box follows; a manifest with channels only installs on boxes of those."),
   healthGraceSec: seconds(10, 3600).default(120).describe("A new version must reach the broker within this long, else the previous one comes back."),
   downloadAttempts: z.int().min(1).max(100).default(8).describe("Tries (each resuming the last) before a download is given up."),
   maintenanceWindow: z

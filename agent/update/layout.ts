@@ -9,13 +9,10 @@
  *
  * Every switch is a new symlink renamed over the old one, so a power cut leaves either.
  */
-import { execFile } from "node:child_process";
 import { access, mkdir, readFile, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { syncDir, writeFileAtomic } from "../management/atomicFile.ts";
-
-const run = promisify(execFile);
+import { extractCapped } from "./extract.ts";
 
 export class InstallLayout {
   readonly root: string;
@@ -48,16 +45,18 @@ export class InstallLayout {
     await syncDir(this.root);
   }
 
-  /** Unpacks a verified bundle into releases/<version>; a half-done earlier attempt is cleared first. */
-  async unpack(bundle: string, version: string): Promise<void> {
+  /**
+   * Unpacks a verified bundle into releases/<version>; a half-done earlier attempt is cleared
+   * first. More than `maxBytes` of unpacked tar stream stops it (UnpackTooLargeError).
+   */
+  async unpack(bundle: string, version: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<void> {
     const releases = path.join(this.root, "releases");
     const partial = path.join(releases, `.${version}.partial`);
     await mkdir(releases, { recursive: true });
     await rm(partial, { recursive: true, force: true });
     await mkdir(partial);
     try {
-      // A fixed program with fixed options; the bundle's signature and digest were checked before.
-      await run("tar", ["-xzf", bundle, "-C", partial, "--no-same-owner", "--no-same-permissions", "--delay-directory-restore"], { maxBuffer: 1024 * 1024 });
+      await extractCapped(bundle, partial, maxBytes);
       const unpacked = path.join(partial, `thea-${version}`);
       await access(path.join(unpacked, "bin", "thea"));
       const packaged = JSON.parse(await readFile(path.join(unpacked, "package.json"), "utf8")) as { version?: unknown };

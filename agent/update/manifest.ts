@@ -1,12 +1,15 @@
 /**
  * Release manifests and their Ed25519 signatures. A signed manifest is JSON
  * `{"manifest":{…},"keyId":"…","signature":"<base64>"}`; the signature covers the manifest's
- * canonical JSON (keys sorted, no spaces), so re-serialising it anywhere cannot break it. Keys are
+ * canonical JSON (keys sorted, no spaces), so re-serialising it anywhere cannot break it. Every
+ * field that decides what a box does (version, digest, expiry, selector, flags) is inside
+ * `manifest`, so inside the signature; `keyId` only says which key to try. Keys are
  * SPKI PEM; a key's id is the first 16 hex digits of the SHA-256 of its DER form. Pure, apart
  * from node:crypto.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { z } from "zod";
+import { CHANNEL_PATTERN, DEVICE_ID_PATTERN } from "../../config/schema.ts";
 
 const VERSION = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
 
@@ -20,8 +23,19 @@ export const manifestSchema = z.strictObject({
   notes: z.string().max(4000).default(""),
   /** Install even during a consultation. */
   force: z.boolean().default(false),
-  /** Allow installing a version older than the running one (a deliberate rollback). */
+  /** Allow installing a version older than the running one or the box's floor (a deliberate rollback). */
   allowDowngrade: z.boolean().default(false),
+  /** After this instant the manifest is refused (ISO 8601 with a zone); required with allowDowngrade. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  /** Only boxes whose update.channel is one of these take it. */
+  channels: z.array(z.string().regex(CHANNEL_PATTERN, { error: "must be a channel name such as stable" })).min(1).max(32).optional(),
+  /** Only these boxes (their deviceId) take it; bounded by the broker's payload limit as well. */
+  devices: z.array(z.string().regex(DEVICE_ID_PATTERN, { error: "must be a device id" })).min(1).max(10_000).optional(),
+}).check((context) => {
+  // A rollback manifest that never expires can roll a box back at any time it is replayed.
+  if (context.value.allowDowngrade && context.value.expiresAt === undefined) {
+    context.issues.push({ code: "custom", input: context.value, path: ["expiresAt"], message: "is required when allowDowngrade is set" });
+  }
 });
 
 export type Manifest = z.output<typeof manifestSchema>;
@@ -77,6 +91,11 @@ export function verifyManifest(input: unknown, trustedKeysPem: readonly string[]
   const manifest = manifestSchema.safeParse(received);
   if (!manifest.success) return { ok: false, code: "bad-manifest", reason: manifest.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ") };
   return { ok: true, manifest: manifest.data, keyId: signed.data.keyId };
+}
+
+/** Names one manifest (every signed field), as opposed to its bundle's digest. */
+export function manifestFingerprint(manifest: Manifest): string {
+  return `manifest:${createHash("sha256").update(canonicalJson(manifest)).digest("hex")}`;
 }
 
 /** Semantic version order (a pre-release sorts before its release). */

@@ -12,7 +12,7 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
-import { manifestSchema, signManifest, type SignedManifest } from "./manifest.ts";
+import { manifestSchema, signManifest, type Manifest, type SignedManifest } from "./manifest.ts";
 
 const run = promisify(execFile);
 
@@ -27,6 +27,12 @@ export interface PackOptions {
   outDir: string;
   notes?: string | undefined;
   minVersion?: string | undefined;
+  /** ISO 8601; required with allowDowngrade (the schema says so). */
+  expiresAt?: string | undefined;
+  channels?: string[] | undefined;
+  devices?: string[] | undefined;
+  allowDowngrade?: boolean | undefined;
+  force?: boolean | undefined;
 }
 
 export interface Packed {
@@ -36,6 +42,8 @@ export interface Packed {
 }
 
 export async function packRelease(options: PackOptions): Promise<Packed> {
+  // The signed fields are checked before minutes of packing, not after.
+  manifestFields(options, { size: 1, sha256: "0".repeat(64) });
   const name = `thea-${options.version}`;
   const staging = await mkdtemp(path.join(tmpdir(), "thea-pack-"));
   try {
@@ -65,14 +73,7 @@ export async function packRelease(options: PackOptions): Promise<Packed> {
     });
     await Promise.all([pipeline(tar.stdout, createGzip({ level: 1 }), hashing, createWriteStream(bundleFile)), tarDone]);
 
-    const manifest = manifestSchema.parse({
-      version: options.version,
-      size: (await stat(bundleFile)).size,
-      sha256: hash.digest("hex"),
-      url: options.url,
-      ...(options.minVersion && { minVersion: options.minVersion }),
-      notes: options.notes ?? "",
-    });
+    const manifest = manifestFields(options, { size: (await stat(bundleFile)).size, sha256: hash.digest("hex") });
     const signed = signManifest(manifest, options.privateKeyPem);
     const manifestFile = path.join(options.outDir, `${name}.manifest.json`);
     await writeFile(manifestFile, `${JSON.stringify(signed, null, 2)}\n`);
@@ -80,4 +81,22 @@ export async function packRelease(options: PackOptions): Promise<Packed> {
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** The manifest `thea release pack` signs; throws with every field that is wrong. */
+export function manifestFields(options: PackOptions, bundle: { size: number; sha256: string }): Manifest {
+  const parsed = manifestSchema.safeParse({
+    version: options.version,
+    ...bundle,
+    url: options.url,
+    ...(options.minVersion && { minVersion: options.minVersion }),
+    notes: options.notes ?? "",
+    force: options.force ?? false,
+    allowDowngrade: options.allowDowngrade ?? false,
+    ...(options.expiresAt !== undefined && { expiresAt: options.expiresAt }),
+    ...(options.channels?.length && { channels: options.channels }),
+    ...(options.devices?.length && { devices: options.devices }),
+  });
+  if (!parsed.success) throw new Error(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
+  return parsed.data;
 }

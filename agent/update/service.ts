@@ -2,11 +2,12 @@
  * Signed software updates, LwM2M-like: `…/update/desired` (retained) names a signed manifest;
  * the agent verifies it, downloads (resuming), checks the digest, unpacks beside the running
  * release, waits for no consultation (or the maintenance window), switches `current`, and
- * restarts. The new version must reach the broker and pass its health check within
- * update.healthGraceSec to be committed; otherwise it switches back itself — and if it cannot
- * even start, the launcher of the last committed release does (bin/thea-launch). Every step is
- * recorded on disk first, so a power cut resumes where it was. `…/update/state` (retained) says
- * where it is.
+ * restarts. Before any of that a manifest must be for this box (channel, device ids), unexpired
+ * and not below the anti-rollback floor (admission.ts, floor.ts). The new version must reach the
+ * broker and pass its health check within update.healthGraceSec to be committed; otherwise it
+ * switches back itself — and if it cannot even start, the launcher of the last committed release
+ * does (bin/thea-launch). Every step is recorded on disk first, so a power cut resumes where it
+ * was. `…/update/state` (retained) says where it is.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -18,8 +19,11 @@ import type { Logger } from "../log.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
 import { download } from "./download.ts";
+import { admit } from "./admission.ts";
+import { UnpackTooLargeError } from "./extract.ts";
+import { FloorStore } from "./floor.ts";
 import { InstallLayout } from "./layout.ts";
-import { compareVersions, verifyManifest, type Manifest } from "./manifest.ts";
+import { manifestFingerprint, verifyManifest, type Manifest } from "./manifest.ts";
 import { inMaintenanceWindow } from "./window.ts";
 import { TERMINAL, UpdateStore, type UpdateRecord, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "./state.ts";
 import { parseRemoteJson } from "../remoteJson.ts";
@@ -38,11 +42,17 @@ export interface UpdateServiceOptions {
 
 /** How often a deferred update looks whether the maintenance window has opened. */
 const WINDOW_CHECK_MS = 60_000;
+/** How often a downgrade held for an unsynchronised clock looks again (the clock probe caches 60 s). */
+const CLOCK_CHECK_MS = 60_000;
 
 export class UpdateService {
   readonly #options: UpdateServiceOptions;
   readonly #log: Logger;
   readonly #store: UpdateStore;
+  readonly #floorStore: FloorStore;
+  #floor: string | undefined;
+  /** A desired manifest waiting for the clock to be synchronised, and the timer that looks again. */
+  #heldForClock: { payload: Buffer; timer: NodeJS.Timeout } | undefined;
   readonly #layout: InstallLayout;
   readonly #running: string;
   readonly #onMessage = (message: IncomingMessage) => {
@@ -55,7 +65,8 @@ export class UpdateService {
   #cancelIdleWait: (() => void) | undefined;
   #record: UpdateRecord | undefined;
   #work: Promise<void> = Promise.resolve();
-  #pending: Manifest | undefined;
+  /** A desired manifest that came while another was in progress; judged afresh once that one ends. */
+  #pending: Buffer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
@@ -63,6 +74,7 @@ export class UpdateService {
     this.#options = options;
     this.#log = options.ctx.log.child({ ns: "update" });
     this.#store = new UpdateStore(options.ctx.config.dataDir);
+    this.#floorStore = new FloorStore(options.ctx.config.dataDir);
     this.#layout = new InstallLayout(options.ctx.config.update.installRoot);
     this.#running = options.ctx.version;
   }
@@ -70,6 +82,11 @@ export class UpdateService {
   async start(): Promise<void> {
     const record = await this.#store.load();
     this.#record = record;
+    this.#floor = await this.#floorStore.load().catch((error: unknown) => {
+      // Failing closed: without its record the floor is at least what runs now.
+      this.#log.error({ err: messageOf(error), floor: this.#running }, "cannot read the anti-rollback floor; using the running version");
+      return this.#running;
+    });
     const rolledBack = await this.#layout.takeRolledBack().catch(() => undefined);
     if (rolledBack && record.target?.version === rolledBack.version) {
       await this.#finish("rolled-back", "crash-loop", `version ${rolledBack.version} did not come up (${rolledBack.starts} starts); back on ${this.#running}`);
@@ -87,6 +104,7 @@ export class UpdateService {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#heldForClock?.timer);
     this.#cancelIdleWait?.();
     this.#options.session.off("message", this.#onMessage);
     this.#options.session.off("connected", this.#onConnected);
@@ -127,6 +145,11 @@ export class UpdateService {
     if (previous) await this.#layout.link("previous", `releases/${previous}`);
     await this.#layout.link("launch", `releases/${this.#running}/bin/thea-launch`);
     await this.#layout.prune().catch((error: unknown) => this.#log.warn({ err: messageOf(error) }, "cannot remove old releases"));
+    this.#floor = await this.#floorStore.raise(this.#floor, this.#running, this.#now()).catch((error: unknown) => {
+      // The commit stands; the floor on disk stays where it was until the next commit writes it.
+      this.#log.error({ err: messageOf(error), version: this.#running }, "cannot raise the anti-rollback floor");
+      return this.#floor;
+    });
     await this.#finish("committed", "ok", `running ${this.#running}`);
     this.#log.info({ version: this.#running }, "update committed");
   }
@@ -142,6 +165,8 @@ export class UpdateService {
   }
 
   async #desired(payload: Buffer): Promise<void> {
+    clearTimeout(this.#heldForClock?.timer);
+    this.#heldForClock = undefined;
     if (payload.length === 0) return;
     const parsedJson = parseRemoteJson(payload, { maxBytes: this.#options.ctx.config.mqtt.maxPayloadBytes });
     if (!parsedJson.ok) return this.#refuse(null, "bad-manifest", `update/desired: ${parsedJson.message}`);
@@ -153,27 +178,53 @@ export class UpdateService {
     if (!record) return;
     // The retained desired manifest comes back on every reconnect: only news is acted on.
     const known =
-      record.settled.includes(manifest.sha256) ? "already finished with" : record.target?.sha256 === manifest.sha256 ? "already in progress" : manifest.version === this.#running ? "already running" : undefined;
+      record.settled.includes(manifest.sha256) || record.settled.includes(manifestFingerprint(manifest))
+        ? "already finished with"
+        : record.target?.sha256 === manifest.sha256 && !TERMINAL.has(record.state)
+          ? "already in progress"
+          : manifest.version === this.#running
+            ? "already running"
+            : undefined;
     if (known) {
       this.#log.debug({ version: manifest.version, known }, "desired update ignored");
       return;
     }
-    if (compareVersions(manifest.version, this.#running) < 0 && !manifest.allowDowngrade) {
-      return this.#refuse(manifest, "downgrade", `${manifest.version} is older than the running ${this.#running}; the manifest does not allow a downgrade`);
+    const { config } = this.#options.ctx;
+    const admission = admit(manifest, {
+      deviceId: config.deviceId,
+      channel: config.update.channel,
+      running: this.#running,
+      floor: this.#floor,
+      now: this.#now(),
+      clockSynchronized: await this.#options.ctx.clockSynchronized(),
+    });
+    if (!admission.ok) {
+      if (admission.result === "clock-unsynchronized") this.#holdForClock(payload);
+      return this.#refuse(manifest, admission.result, admission.reason, admission.settle);
     }
-    if (manifest.minVersion && compareVersions(this.#running, manifest.minVersion) < 0) {
-      return this.#refuse(manifest, "below-min-version", `${manifest.version} needs ${manifest.minVersion} or later first; running ${this.#running}`);
-    }
-    const maxBytes = this.#options.ctx.config.update.maxBundleMegabytes * 1024 * 1024;
+    const maxBytes = config.update.maxBundleMegabytes * 1024 * 1024;
     if (manifest.size > maxBytes) return this.#refuse(manifest, "too-large", `the bundle is ${manifest.size} bytes; update.maxBundleMegabytes allows ${maxBytes}`);
     if (!TERMINAL.has(record.state)) {
-      this.#pending = manifest; // after the one in progress
+      this.#pending = payload; // after the one in progress
       return;
     }
     record.target = manifest;
     record.previous = null;
     await this.#set("downloading", { progress: 0, result: null, reason: null });
     this.#run(manifest);
+  }
+
+  #holdForClock(payload: Buffer): void {
+    const timer = setTimeout(() => {
+      if (this.#heldForClock?.payload !== payload || this.#stopped) return;
+      this.#queue = this.#queue.then(() => this.#desired(payload)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired update failed"));
+    }, CLOCK_CHECK_MS);
+    timer.unref();
+    this.#heldForClock = { payload, timer };
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
   }
 
   #run(manifest: Manifest): void {
@@ -183,6 +234,7 @@ export class UpdateService {
   async #pipeline(manifest: Manifest): Promise<void> {
     const bundle = path.join(this.#store.dir, `${manifest.sha256}.tar.gz`);
     const state = () => this.#record?.state;
+    let verified = false;
     if (state() === "downloading") {
       const failure = await this.#download(manifest, bundle);
       if (failure) return this.#finishWith(manifest, bundle, "failed", "download-failed", failure);
@@ -192,6 +244,7 @@ export class UpdateService {
       await this.#set("verifying");
       const digest = await sha256Of(bundle).catch(() => "unreadable");
       if (digest !== manifest.sha256) return this.#finishWith(manifest, bundle, "failed", "digest-mismatch", `the bundle's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
+      verified = true;
       await this.#set("installing");
     }
     if (state() === "installing") {
@@ -199,9 +252,16 @@ export class UpdateService {
         // Unpacked already if a restart onto it was interrupted (the bundle is gone by then).
         const unpacked = await this.#layout.hasRelease(manifest.version);
         const bundleLeft = await access(bundle).then(() => true, () => false);
-        if (bundleLeft || !unpacked) await this.#layout.unpack(bundle, manifest.version);
+        if (bundleLeft && !verified) {
+          // Resumed after a power cut or restart: what lies on the disk now is checked again, not trusted.
+          const digest = await sha256Of(bundle).catch(() => "unreadable");
+          if (digest !== manifest.sha256) {
+            return this.#finishWith(manifest, bundle, "failed", "digest-mismatch", `on resuming the install, the bundle's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
+          }
+        }
+        if (bundleLeft || !unpacked) await this.#layout.unpack(bundle, manifest.version, this.#options.ctx.config.update.maxUnpackedMegabytes * 1024 * 1024);
       } catch (error) {
-        return this.#finishWith(manifest, bundle, "failed", "install-failed", messageOf(error));
+        return this.#finishWith(manifest, bundle, "failed", error instanceof UnpackTooLargeError ? "unpacked-too-large" : "install-failed", messageOf(error));
       }
       await rm(bundle, { force: true });
     }
@@ -265,12 +325,15 @@ export class UpdateService {
     return window ? ` or in the maintenance window ${window.start}–${window.end}` : "";
   }
 
-  async #refuse(manifest: Manifest | null, result: UpdateResult, reason: string): Promise<void> {
+  /** `settle: false`: the refusal depends on this box's situation, so a later delivery is looked at again. */
+  async #refuse(manifest: Manifest | null, result: UpdateResult, reason: string, settle = true): Promise<void> {
     this.#log.warn({ version: manifest?.version, result, reason }, "update refused");
     const record = this.#record;
     if (!record || !TERMINAL.has(record.state)) return; // the one in progress carries on; the log says why this one did not
     if (manifest) record.target = manifest;
-    await this.#finish("failed", result, reason);
+    // Refused for what the manifest says, not for its bundle: another manifest for the same bundle
+    // (a signed downgrade after a refused upgrade, say) is still judged on its own.
+    await this.#finish("failed", result, reason, settle && manifest ? manifestFingerprint(manifest) : null);
   }
 
   async #finishWith(manifest: Manifest, bundle: string, state: UpdateStateName, result: UpdateResult, reason: string): Promise<void> {
@@ -280,24 +343,21 @@ export class UpdateService {
     await this.#finish(state, result, reason);
   }
 
-  async #finish(state: UpdateStateName, result: UpdateResult, reason: string): Promise<void> {
+  /** `settled`: what is never tried again; by default the bundle's digest (null: nothing). */
+  async #finish(state: UpdateStateName, result: UpdateResult, reason: string, settled: string | null | undefined = this.#record?.target?.sha256): Promise<void> {
     const record = this.#record;
-    if (record?.target && !record.settled.includes(record.target.sha256)) record.settled = [...record.settled, record.target.sha256].slice(-20);
+    if (record && settled && !record.settled.includes(settled)) record.settled = [...record.settled, settled].slice(-20);
     await this.#set(state, { result, reason, progress: null });
     const next = this.#pending;
     this.#pending = undefined;
-    if (next && record) {
-      record.target = next;
-      record.previous = null;
-      await this.#set("downloading", { progress: 0, result: null, reason: null });
-      this.#run(next);
-    }
+    // Judged again, not started as it was: the floor may have risen or its expiry passed meanwhile.
+    if (next) this.#queue = this.#queue.then(() => this.#desired(next)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired update failed"));
   }
 
   async #set(state: UpdateStateName, changes: Partial<Pick<UpdateRecord, "progress" | "result" | "reason">> = {}): Promise<void> {
     const record = this.#record;
     if (!record) return;
-    if (record.state !== state) record.since = (this.#options.now?.() ?? new Date()).toISOString();
+    if (record.state !== state) record.since = this.#now().toISOString();
     Object.assign(record, { state }, changes);
     await this.#store.save(record).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "cannot save the update state"));
     await this.#report();
@@ -310,6 +370,7 @@ export class UpdateService {
       state: record.state,
       version: record.target?.version ?? null,
       runningVersion: this.#running,
+      floor: this.#floor ?? null,
       progress: record.progress,
       result: record.result,
       reason: record.reason,

@@ -28,9 +28,14 @@ export type UpdateResult =
   | "bad-manifest"
   | "unknown-key"
   | "bad-signature"
+  | "not-for-this-box"
+  | "expired"
   | "downgrade"
+  | "below-floor"
+  | "clock-unsynchronized"
   | "below-min-version"
   | "too-large"
+  | "unpacked-too-large"
   | "download-failed"
   | "digest-mismatch"
   | "install-failed"
@@ -47,7 +52,10 @@ export interface UpdateRecord {
   result: UpdateResult | null;
   reason: string | null;
   since: string;
-  /** Digests of bundles already finished with (installed, refused, rolled back): never retried. */
+  /**
+   * What is never retried: digests of bundles finished with (installed, failed, rolled back), and
+   * fingerprints ("manifest:…") of manifests refused for what they say (manifest.ts).
+   */
   settled: string[];
 }
 
@@ -56,6 +64,8 @@ export interface UpdateStatePayload {
   state: UpdateStateName;
   version: string | null;
   runningVersion: string;
+  /** The anti-rollback floor: the highest version committed here (null before the first commit). */
+  floor: string | null;
   progress: number | null;
   result: UpdateResult | null;
   reason: string | null;

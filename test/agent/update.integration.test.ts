@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 /** A small bundle (`bin/thea` a shell script) for the refusals and the release that cannot start. */
-async function smallBundle(version: string, script: string): Promise<{ file: string; manifest: Manifest }> {
+async function smallBundle(version: string, script: string, paddingBytes = 0): Promise<{ file: string; manifest: Manifest }> {
   const staging = await mkdtemp(path.join(tmpdir(), "thea-small-"));
   const root = path.join(staging, `thea-${version}`);
   await mkdir(path.join(root, "bin"), { recursive: true });
@@ -54,6 +54,8 @@ async function smallBundle(version: string, script: string): Promise<{ file: str
   await chmod(path.join(root, "bin", "thea"), 0o755);
   await copyFile(path.join(PROJECT_ROOT, "bin", "thea-launch"), path.join(root, "bin", "thea-launch"));
   await writeFile(path.join(root, "package.json"), JSON.stringify({ version }));
+  // Zeros: they gzip to almost nothing, as a bomb does (sparse here, so cheap to make).
+  if (paddingBytes > 0) await run("truncate", ["-s", String(paddingBytes), path.join(root, "padding.bin")]);
   const file = `thea-${version}.tar.gz`;
   await run("tar", ["-czf", path.join(mirrorDir, file), "-C", staging, `thea-${version}`]);
   const { stdout } = await run("sha256sum", [path.join(mirrorDir, file)]);
@@ -70,18 +72,29 @@ interface Box {
   state: (match: (state: UpdateStatePayload) => boolean, timeoutMs?: number) => Promise<UpdateStatePayload>;
 }
 
+interface BoxOptions {
+  extraYaml?: string;
+  env?: Record<string, string>;
+  /** Leaves things in the data directory before the agent first starts (a power cut's leftovers, a floor). */
+  seed?: (dataDir: string) => Promise<void>;
+}
+
 /** An installed box: releases/0.1.0 (this checkout), current and launch pointing at it. */
-async function installedBox(extraYaml = ""): Promise<Box> {
+async function installedBox(options: BoxOptions | string = {}): Promise<Box> {
+  const { extraYaml = "", env, seed } = typeof options === "string" ? { extraYaml: options } : options;
   const root = await mkdtemp(path.join(tmpdir(), "thea-opt-"));
   await mkdir(path.join(root, "releases"));
   await symlink(PROJECT_ROOT.replace(/\/$/, ""), path.join(root, "releases", "0.1.0"));
   await symlink("releases/0.1.0", path.join(root, "current"));
   await symlink("releases/0.1.0/bin/thea-launch", path.join(root, "launch"));
   const deviceId = `upd-${path.basename(root).slice(-6).toLowerCase()}`;
+  const dataDir = path.join(root, "var-lib-thea"); // the same state directory across restarts, as on a box
+  await seed?.(dataDir);
   const supervisor = await Supervisor.start({
     brokerUrl: fixture.broker.url,
     deviceId,
-    dataDir: path.join(root, "var-lib-thea"), // the same state directory across restarts, as on a box
+    dataDir,
+    ...(env && { env }),
     command: path.join(root, "launch"),
     extraYaml: ["update:", `  installRoot: ${root}`, `  trustedKeys: [${JSON.stringify(releaseKey.publicPem)}]`, "  healthGraceSec: 10", "  downloadAttempts: 2", extraYaml].join("\n"),
   });
@@ -103,12 +116,37 @@ async function installedBox(extraYaml = ""): Promise<Box> {
 
 const link = (root: string, name: string) => readlink(path.join(root, name));
 
+/** What update/floor.json would hold on a box that once committed `version`. */
+const seedFloor = (version: string) => async (dataDir: string) => {
+  await mkdir(path.join(dataDir, "update"), { recursive: true });
+  await writeFile(path.join(dataDir, "update", "floor.json"), JSON.stringify({ version, since: new Date().toISOString() }));
+};
+
+/**
+ * A PATH whose `timedatectl` answers what the returned file holds ("yes"/"no"), as timedated does
+ * once NTP has (not) set the clock: the agent asks it whether its clock can be trusted.
+ */
+async function fakeTimedatectl(answer: "yes" | "no"): Promise<{ env: Record<string, string>; answer: (to: "yes" | "no") => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "thea-ntp-"));
+  fixture.cleanup(() => rm(dir, { recursive: true, force: true }));
+  const answerFile = path.join(dir, "ntp-synchronized");
+  await writeFile(answerFile, `${answer}\n`);
+  await writeFile(path.join(dir, "timedatectl"), `#!/bin/sh\ncat '${answerFile}'\n`);
+  await chmod(path.join(dir, "timedatectl"), 0o755);
+  return { env: { PATH: `${dir}:${process.env.PATH ?? ""}` }, answer: (to) => writeFile(answerFile, `${to}\n`) };
+}
+
+/** `signed`'s manifest with `fields` changed, signed again with the release key (as `thea release pack` would). */
+const resigned = (signed: SignedManifest, fields: Partial<Manifest>) => signManifest({ ...(signed.manifest as Manifest), ...fields }, releaseKey.privatePem);
+const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
+
 describe("signed software updates", { timeout: 150_000 }, () => {
   it("installs a good release beside the running one, restarts onto it and commits it once it is healthy", async () => {
     const box = await installedBox();
     await box.desire(good);
     const committed = await box.state((s) => s.state === "committed", 120_000);
-    expect(committed).toMatchObject({ version: "0.2.0", runningVersion: "0.2.0", result: "ok" });
+    expect(committed).toMatchObject({ version: "0.2.0", runningVersion: "0.2.0", result: "ok", floor: "0.2.0" });
+    expect(JSON.parse(await readFile(path.join(box.root, "var-lib-thea", "update", "floor.json"), "utf8"))).toMatchObject({ version: "0.2.0" });
     const path1 = box.states.map((s) => s.state);
     for (const step of ["downloading", "verifying", "installing", "restarting", "verifying-health"]) expect(path1).toContain(step);
     expect(box.states.some((s) => s.state === "downloading" && (s.progress ?? 0) > 0 && (s.progress ?? 0) < 100)).toBe(true);
@@ -140,6 +178,77 @@ describe("signed software updates", { timeout: 150_000 }, () => {
     expect(await link(box.root, "current")).toBe("releases/0.1.0");
     expect(await readdir(path.join(box.root, "releases"))).toEqual(["0.1.0"]);
     expect(box.supervisor.starts).toHaveLength(1); // never restarted
+  });
+
+  it("refuses a manifest for another channel, for other boxes or expired, downloading nothing", async () => {
+    const box = await installedBox();
+    const small = await smallBundle("0.5.0", "#!/bin/sh\nexit 0\n");
+    const signed = signManifest(small.manifest, releaseKey.privatePem);
+
+    await box.desire(resigned(signed, { channels: ["beta"] }));
+    expect(await box.state((s) => s.result === "not-for-this-box")).toMatchObject({ state: "failed", version: "0.5.0", reason: expect.stringContaining("this box follows stable") });
+    await box.desire(resigned(signed, { devices: ["clinic-elsewhere"] }));
+    expect(await box.state((s) => s.reason?.includes(`${box.deviceId} is not among them`) === true)).toMatchObject({ state: "failed", result: "not-for-this-box" });
+    await box.desire(resigned(signed, { expiresAt: new Date(Date.now() - 60_000).toISOString() }));
+    expect(await box.state((s) => s.result === "expired")).toMatchObject({ state: "failed", reason: expect.stringContaining("expired at") });
+
+    expect(mirror.requests.filter((request) => request.path.endsWith(small.file))).toEqual([]);
+    expect(await readdir(path.join(box.root, "releases"))).toEqual(["0.1.0"]);
+    expect(box.supervisor.starts).toHaveLength(1);
+  });
+
+  it("keeps a box rolled back by hand at its floor: an old upgrade is refused, a signed unexpired downgrade waits for NTP, then installs", { timeout: 240_000 }, async () => {
+    // This box once committed 0.3.0; a technician put 0.1.0 back by hand. 0.2.0 (say, vulnerable) must not return on an old manifest.
+    const ntp = await fakeTimedatectl("no");
+    const box = await installedBox({ seed: seedFloor("0.3.0"), env: ntp.env });
+    const fetches = () => mirror.requests.filter((request) => request.path.endsWith("thea-0.2.0.tar.gz")).length;
+    const fetchedBefore = fetches();
+    await box.desire(good);
+    expect(await box.state((s) => s.result === "below-floor")).toMatchObject({ state: "failed", floor: "0.3.0", reason: expect.stringContaining("below this box's floor 0.3.0") });
+
+    const downgrade = resigned(good, { allowDowngrade: true, expiresAt: inAnHour() });
+    await box.desire(downgrade);
+    expect(await box.state((s) => s.result === "clock-unsynchronized")).toMatchObject({ state: "failed", reason: expect.stringContaining("waiting for NTP") });
+    expect(fetches()).toBe(fetchedBefore); // neither was downloaded
+    await ntp.answer("yes"); // NTP has set the clock: the held downgrade goes ahead by itself
+    expect(await box.state((s) => s.state === "committed", 200_000)).toMatchObject({ version: "0.2.0", runningVersion: "0.2.0", result: "ok", floor: "0.3.0" });
+    expect(await link(box.root, "current")).toBe("releases/0.2.0");
+
+    // Replaying it (or the retained copy coming back on a reconnect) changes nothing.
+    const agent = box.supervisor.current;
+    const from = agent.stdout.lines.length;
+    await box.desire(downgrade);
+    await agent.stdout.waitForLine("the replay ignored", (line) => line.includes("desired update ignored") && line.includes("already finished with"), 30_000, from);
+    expect(box.states.at(-1)).toMatchObject({ state: "committed", runningVersion: "0.2.0" });
+    expect(box.supervisor.starts).toHaveLength(2);
+  });
+
+  it("checks the bundle's digest again when an install resumes after a power cut", async () => {
+    const signedBundle = await smallBundle("0.6.0", "#!/bin/sh\nexit 0\n");
+    const swapped = await smallBundle("0.6.0", "#!/bin/sh\necho 'not what was signed'\nexit 0\n");
+    // The power went while installing; what lies on the disk now is not the bundle that was verified.
+    const box = await installedBox({
+      seed: async (dataDir) => {
+        await mkdir(path.join(dataDir, "update"), { recursive: true });
+        await copyFile(path.join(mirrorDir, swapped.file), path.join(dataDir, "update", `${signedBundle.manifest.sha256}.tar.gz`));
+        const record = { state: "installing", target: signedBundle.manifest, previous: null, progress: null, result: null, reason: null, since: new Date().toISOString(), settled: [] };
+        await writeFile(path.join(dataDir, "update", "state.json"), JSON.stringify(record));
+      },
+    });
+    expect(await box.state((s) => s.result === "digest-mismatch")).toMatchObject({ state: "failed", version: "0.6.0", reason: expect.stringContaining("on resuming the install") });
+    expect(await readdir(path.join(box.root, "releases"))).toEqual(["0.1.0"]);
+    expect(await readdir(path.join(box.root, "var-lib-thea", "update"))).not.toContain(`${signedBundle.manifest.sha256}.tar.gz`);
+    expect(box.supervisor.starts).toHaveLength(1);
+  });
+
+  it("refuses a bundle that unpacks to more than update.maxUnpackedMegabytes, and keeps nothing of it", async () => {
+    const box = await installedBox("  maxUnpackedMegabytes: 4");
+    const bomb = await smallBundle("0.7.0", "#!/bin/sh\nexit 0\n", 64 * 1024 * 1024);
+    expect(bomb.manifest.size).toBeLessThan(1024 * 1024);
+    await box.desire(signManifest(bomb.manifest, releaseKey.privatePem));
+    expect(await box.state((s) => s.result === "unpacked-too-large")).toMatchObject({ state: "failed", version: "0.7.0", reason: expect.stringContaining("more than 4194304 bytes") });
+    expect(await readdir(path.join(box.root, "releases"))).toEqual(["0.1.0"]);
+    expect(box.supervisor.starts).toHaveLength(1);
   });
 
   it("rolls back a release that cannot start: the launcher goes back after three starts", async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { UnpackTooLargeError } from "../../../agent/update/extract.ts";
 import { InstallLayout } from "../../../agent/update/layout.ts";
 import { PROJECT_ROOT } from "../../helpers/agentProcess.ts";
 
@@ -45,6 +46,30 @@ describe("InstallLayout", () => {
     expect((await readdir(path.join(layout.root, "releases"))).sort()).toEqual(["1.0.0", "2.0.0"]);
     await expect(layout.unpack(await bundle("4.0.0", 0, "9.9.9"), "4.0.0")).rejects.toThrow(/holds version 9.9.9, not 4.0.0/);
     expect((await readdir(path.join(layout.root, "releases"))).sort()).toEqual(["1.0.0", "2.0.0"]); // nothing half-unpacked left
+  });
+
+  it("stops unpacking a bundle that inflates past the cap, and leaves nothing of it", async () => {
+    const staging = await mkdtemp(path.join(tmpdir(), "thea-bundle-"));
+    await fakeRelease(path.join(staging, "thea-5.0.0"), "5.0.0");
+    // 64 MiB of zeros: a few dozen KiB once gzipped, as a bomb would be (sparse here, so cheap to make).
+    await run("truncate", ["-s", "64M", path.join(staging, "thea-5.0.0", "padding.bin")]);
+    const file = path.join(staging, "bundle.tar.gz");
+    await run("tar", ["-czf", file, "-C", staging, "thea-5.0.0"]);
+    const layout = new InstallLayout(await mkdtemp(path.join(tmpdir(), "thea-root-")));
+    const cap = 8 * 1024 * 1024;
+    await expect(layout.unpack(file, "5.0.0", cap)).rejects.toThrow(UnpackTooLargeError);
+    expect(await readdir(path.join(layout.root, "releases"))).toEqual([]);
+    // The same bundle under a cap it fits in unpacks whole.
+    await layout.unpack(file, "5.0.0", 80 * 1024 * 1024);
+    expect(await layout.hasRelease("5.0.0")).toBe(true);
+  });
+
+  it("refuses a bundle that is not gzip, saying so", async () => {
+    const layout = new InstallLayout(await mkdtemp(path.join(tmpdir(), "thea-root-")));
+    const junk = path.join(layout.root, "junk.tar.gz");
+    await writeFile(junk, "not a bundle");
+    await expect(layout.unpack(junk, "6.0.0", 1024)).rejects.toThrow(/cannot unpack the bundle/);
+    expect(await readdir(path.join(layout.root, "releases"))).toEqual([]);
   });
 });
 

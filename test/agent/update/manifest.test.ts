@@ -40,6 +40,42 @@ describe("signed manifests", () => {
   });
 });
 
+describe("expiry and selector", () => {
+  const key = pair();
+  const later = "2027-01-31T00:00:00Z";
+
+  it("requires an expiry on a downgrade manifest, so none is valid for ever", () => {
+    const open = signManifest({ ...manifest, allowDowngrade: true }, key.privatePem);
+    expect(verifyManifest(open, [key.publicPem])).toMatchObject({ ok: false, code: "bad-manifest", reason: expect.stringContaining("expiresAt: is required when allowDowngrade is set") });
+    const bounded = signManifest({ ...manifest, allowDowngrade: true, expiresAt: later }, key.privatePem);
+    expect(verifyManifest(bounded, [key.publicPem])).toMatchObject({ ok: true, manifest: { allowDowngrade: true, expiresAt: later } });
+  });
+
+  it("signs the expiry and the selector: changing, adding or removing either breaks the signature", () => {
+    const signed = signManifest({ ...manifest, allowDowngrade: true, expiresAt: later, channels: ["beta"], devices: ["clinic-7"] }, key.privatePem);
+    const { expiresAt: _expiresAt, ...withoutExpiry } = signed.manifest;
+    const { devices: _devices, ...withoutDevices } = signed.manifest;
+    for (const changed of [
+      { ...signed.manifest, expiresAt: "2099-01-01T00:00:00Z" },
+      withoutExpiry,
+      { ...signed.manifest, channels: ["stable"] },
+      withoutDevices,
+      { ...signed.manifest, devices: ["clinic-7", "clinic-8"] },
+    ]) {
+      expect(verifyManifest({ ...signed, manifest: changed }, [key.publicPem])).toMatchObject({ ok: false, code: "bad-signature" });
+    }
+    const plain = signManifest(manifest, key.privatePem);
+    expect(verifyManifest({ ...plain, manifest: { ...plain.manifest, channels: ["beta"] } }, [key.publicPem])).toMatchObject({ ok: false, code: "bad-signature" });
+  });
+
+  it("refuses an expiry without a time zone and selectors that are not names", () => {
+    for (const fields of [{ expiresAt: "2027-01-31T00:00:00" }, { expiresAt: "next week" }, { channels: [] }, { channels: ["Beta!"] }, { devices: ["+"] }, { devices: ["a/#"] }]) {
+      const signed = signManifest({ ...manifest, ...fields } as typeof manifest, key.privatePem);
+      expect(verifyManifest(signed, [key.publicPem])).toMatchObject({ ok: false, code: "bad-manifest" });
+    }
+  });
+});
+
 describe("compareVersions", () => {
   it("orders by number, with pre-releases before their release", () => {
     expect(["1.10.0", "1.2.0", "1.2.0-rc.1", "0.9.9", "1.2.1"].sort(compareVersions)).toEqual(["0.9.9", "1.2.0-rc.1", "1.2.0", "1.2.1", "1.10.0"]);
