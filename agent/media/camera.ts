@@ -199,7 +199,11 @@ export class Camera extends EventEmitter<CameraEvents> {
   #forceKeyframe(codec: VideoCodec, reason: KeyframeReason): void {
     let gate = this.#keyframes.get(codec);
     if (!gate) this.#keyframes.set(codec, (gate = new KeyframeGate(this.#options.keyframeMinIntervalMs)));
-    if (!this.#pipeline || !this.#encoders.has(codec) || !gate.allow(Date.now(), reason)) return;
+    if (!this.#pipeline || !this.#encoders.has(codec) || !gate.allow(Date.now(), reason)) {
+      this.#log.debug({ codec, reason, state: this.#state }, "keyframe not forced");
+      return;
+    }
+    this.#log.debug({ codec, reason, state: this.#state }, "keyframe forced");
     this.#keyframesForced += 1;
     this.#pipeline.requestKeyframe(codec);
   }
