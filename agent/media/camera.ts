@@ -50,6 +50,8 @@ export interface CameraOptions {
   keyframeMinIntervalMs: number;
   /** Names of the GStreamer elements installed (for encoder choice), looked up once. */
   availableElements: () => Promise<ReadonlySet<string>>;
+  /** Node's compile cache for the pipeline processes (see PipelineProcessOptions). */
+  compileCacheDir?: string | undefined;
   log: Logger;
 }
 
@@ -290,7 +292,7 @@ export class Camera extends EventEmitter<CameraEvents> {
       this.#failed(undefined, `camera device ${source.device} is not there (unplugged?)`);
       return;
     }
-    const pipeline = new PipelineProcess(this.#log);
+    const pipeline = new PipelineProcess(this.#log, { compileCacheDir: this.#options.compileCacheDir });
     this.#pipeline = pipeline;
     pipeline.on("playing", () => {
       this.#state = "playing";
