@@ -190,7 +190,7 @@ async function main(): Promise<void> {
     if (firstCold) console.log(`    the first one after the agent started: ${(firstCold.frame - firstCold.offer).toFixed(0)} ms`);
     console.log(`  warm (camera streaming to another viewer for ≥1 s): ${describe(warm)}`);
   }
-  if (process.env.MEDIA_AGENT_LOG) for (const line of agent.stdout.lines.filter((l) => /ice state|viewer connected|offer|answer/.test(l))) console.log(line);
+  if (process.env.MEDIA_AGENT_LOG) for (const line of agent.stdout.lines.filter((l) => /ice state|dtls state|viewer connected|offer|answer|pipeline playing|first packet/.test(l))) console.log(line);
   if (PARTS.has("cpu")) await cpuFigures(agent.pid, openViewer);
   if (PARTS.has("cycles")) await openCloseCycles(agent.pid, openViewer);
 

@@ -50,6 +50,8 @@ export interface CameraOptions {
   keyframeMinIntervalMs: number;
   /** Names of the GStreamer elements installed (for encoder choice), looked up once. */
   availableElements: () => Promise<ReadonlySet<string>>;
+  /** Node's compile cache for the pipeline processes (see PipelineProcessOptions). */
+  compileCacheDir?: string | undefined;
   log: Logger;
 }
 
@@ -199,7 +201,11 @@ export class Camera extends EventEmitter<CameraEvents> {
   #forceKeyframe(codec: VideoCodec, reason: KeyframeReason): void {
     let gate = this.#keyframes.get(codec);
     if (!gate) this.#keyframes.set(codec, (gate = new KeyframeGate(this.#options.keyframeMinIntervalMs)));
-    if (!this.#pipeline || !this.#encoders.has(codec) || !gate.allow(Date.now(), reason)) return;
+    if (!this.#pipeline || !this.#encoders.has(codec) || !gate.allow(Date.now(), reason)) {
+      this.#log.debug({ codec, reason, state: this.#state }, "keyframe not forced");
+      return;
+    }
+    this.#log.debug({ codec, reason, state: this.#state }, "keyframe forced");
     this.#keyframesForced += 1;
     this.#pipeline.requestKeyframe(codec);
   }
@@ -286,7 +292,7 @@ export class Camera extends EventEmitter<CameraEvents> {
       this.#failed(undefined, `camera device ${source.device} is not there (unplugged?)`);
       return;
     }
-    const pipeline = new PipelineProcess(this.#log);
+    const pipeline = new PipelineProcess(this.#log, { compileCacheDir: this.#options.compileCacheDir });
     this.#pipeline = pipeline;
     pipeline.on("playing", () => {
       this.#state = "playing";

@@ -28,8 +28,19 @@ export interface PipelineProcessEvents {
   warning: [message: string];
 }
 
+export interface PipelineProcessOptions {
+  /**
+   * Where the host keeps Node's compile cache (NODE_COMPILE_CACHE): without it every pipeline
+   * start strips host.ts and its imports of their types again, ~30-60 ms of the first frame
+   * (docs/media.md, "What the agent waited for"). A directory only the agent writes: the cache
+   * holds code the host runs.
+   */
+  compileCacheDir?: string | undefined;
+}
+
 export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
   readonly #log: Logger;
+  readonly #compileCacheDir: string | undefined;
   #child: ChildProcess | undefined;
   #stopping = false;
   #lastError: string | undefined;
@@ -38,9 +49,10 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
   /** Snapshot requests awaiting the host's JPEG, matched by id. */
   readonly #snapshots = new Waitress<{ id: number; snapshot: Snapshot }>();
 
-  constructor(log: Logger) {
+  constructor(log: Logger, options: PipelineProcessOptions = {}) {
     super();
     this.#log = log;
+    this.#compileCacheDir = options.compileCacheDir;
   }
 
   start(launch: string, bitrates: BitrateControls): void {
@@ -49,7 +61,13 @@ export class PipelineProcess extends EventEmitter<PipelineProcessEvents> {
     const child = fork(HOST, [], {
       // One worker for the bus poll, which it holds for good, and headroom for GStreamer callbacks.
       // GStreamer's own errors and warnings go to the agent's log at debug level (uncoloured).
-      env: { ...process.env, UV_THREADPOOL_SIZE: "4", GST_DEBUG: process.env.GST_DEBUG ?? "2", GST_DEBUG_NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        UV_THREADPOOL_SIZE: "4",
+        GST_DEBUG: process.env.GST_DEBUG ?? "2",
+        GST_DEBUG_NO_COLOR: "1",
+        ...(this.#compileCacheDir !== undefined && { NODE_COMPILE_CACHE: this.#compileCacheDir }),
+      },
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
     });

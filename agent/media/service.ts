@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import path from "node:path";
 import type { CameraConfig } from "../../config/schema.ts";
 import type { AgentContext } from "../context.ts";
 import { messageOf, TheaError } from "../errors.ts";
@@ -90,6 +91,8 @@ export class MediaService {
       config,
       keyframeMinIntervalMs: this.#options.ctx.config.media.keyframeMinIntervalMs,
       availableElements: () => (this.#elements ??= installedElements(HARDWARE_H264_ENCODERS)),
+      // In the data directory: only the agent writes there, and the cache holds code the host runs.
+      compileCacheDir: path.join(this.#options.ctx.config.dataDir, "compile-cache"),
       log: this.#options.ctx.log,
     });
     camera.on("failed", (reason) => this.#options.events.record("camera.failed", { camera: camera.id, reason }));

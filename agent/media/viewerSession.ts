@@ -89,6 +89,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   #codec: VideoCodec;
   #timers: NodeJS.Timeout[] = [];
   #remoteCandidates = 0;
+  #cameraSending = false;
 
   constructor(options: ViewerSessionOptions) {
     super();
@@ -165,7 +166,10 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     // A browser closing its peer connection sends a DTLS alert; werift marks the DTLS transport
     // closed but not the connection, which would otherwise wait ~30 s for ICE consent to expire.
     for (const dtls of this.#pc.dtlsTransports) {
-      dtls.onStateChange.subscribe((state) => state === "closed" && void this.close("the viewer closed the connection"));
+      dtls.onStateChange.subscribe((state) => {
+        this.#log.debug({ dtls: state, ms: this.#sinceStart() }, "dtls state");
+        if (state === "closed") void this.close("the viewer closed the connection");
+      });
     }
     // The camera starts now, while candidates gather and ICE runs: a cold pipeline takes a few
     // hundred milliseconds to its first frame, which would otherwise come after them.
@@ -230,7 +234,13 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   }
 
   #send(kind: MediaKind, packet: Buffer, newSource: boolean): void {
+    if (!this.#cameraSending) {
+      this.#cameraSending = true;
+      this.#log.debug({ kind, ms: this.#sinceStart(), connected: this.#connectedAt !== undefined }, "first packet from the camera");
+    }
     if (!this.#connectedAt || this.#closed) return;
+    // Where a slow first frame goes: the first packet after connecting (debug log).
+    if (this.#packetsSent === 0) this.#log.debug({ kind, ms: this.#sinceStart() }, "first packet to the viewer");
     this.#packetsSent += 1;
     const rtp = RtpPacket.deSerialize(packet);
     const track = this.#tracks[kind];

@@ -1,0 +1,51 @@
+/**
+ * The pipeline host keeps Node's compile cache in the directory the agent gives it. Each camera
+ * start forks a new host; without the cache, Node strips host.ts and its imports of their types
+ * again every time, on the way to a viewer's first frame (docs/media.md, "What the agent waited
+ * for").
+ */
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createLogger } from "../../../agent/log.ts";
+import { PipelineProcess } from "../../../agent/media/pipelineProcess.ts";
+import { within } from "../../helpers/wait.ts";
+
+const log = createLogger({ level: "silent" });
+const LAUNCH = "videotestsrc is-live=true ! fakesink sync=false";
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** Starts a host with `compileCacheDir`, waits until its pipeline plays, and stops it. */
+async function playOnce(compileCacheDir: string): Promise<void> {
+  const pipeline = new PipelineProcess(log, { compileCacheDir });
+  const playing = within(new Promise<void>((resolve) => pipeline.once("playing", resolve)), 20_000, "the pipeline to play");
+  pipeline.start(LAUNCH, {});
+  try {
+    await playing;
+  } finally {
+    await pipeline.stop();
+  }
+}
+
+async function cacheFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name)).sort();
+}
+
+describe("pipeline process", () => {
+  it("leaves its compiled modules in the compile cache, and the next start takes them from there", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-compile-cache-"));
+    dirs.push(dir);
+    await playOnce(dir);
+    const cached = await cacheFiles(dir);
+    expect(cached.length).toBeGreaterThan(0);
+    // A second start finds every module it needs: nothing new is compiled and written.
+    await playOnce(dir);
+    expect(await cacheFiles(dir)).toEqual(cached);
+  });
+});
