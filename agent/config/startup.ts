@@ -73,6 +73,7 @@ export function revert(state: RemoteConfigState, at: string, why: string): void 
   const trial = state.trial;
   if (!trial) return;
   state.lastError = { version: state.applied.version, at, errors: [`version ${state.applied.version} was undone (back to version ${trial.previous.version}): ${why}`] };
+  state.skipUpTo = Math.max(state.skipUpTo ?? 0, state.applied.version);
   state.applied = trial.previous;
   state.trial = null;
 }

@@ -102,6 +102,42 @@ describe("remote configuration", { timeout: 90_000 }, () => {
     expect(agent.running).toBe(true);
   });
 
+  it("does not remember a refused version: a later valid one applies, after a restart too, and older ones stay ignored", async () => {
+    const box1 = await box();
+    await box1.reported((r) => r.version === 0);
+    // Valid JSON, a valid version, an invalid patch: refused, and it must not lock the box out.
+    await box1.desire({ version: Number.MAX_SAFE_INTEGER, patch: { telemetry: { healthIntervalSec: "soon" } } });
+    expect(await box1.reported((r) => r.lastError?.version === Number.MAX_SAFE_INTEGER)).toMatchObject({ version: 0 });
+    await box1.agent.stop();
+    await box1.restart(); // the refused message is still retained and comes back: refused again
+    await box1.desire({ version: 5, patch: { telemetry: { healthIntervalSec: 5 } } });
+    expect(await box1.reported((r) => r.version === 5)).toMatchObject({ state: "applied", lastError: null, config: { telemetry: { healthIntervalSec: 5 } } });
+    // A replayed older version is still ignored; a newer one applies.
+    await box1.desire({ version: 4, patch: { telemetry: { healthIntervalSec: 4 } } });
+    await box1.desire({ version: 6, patch: { telemetry: { healthIntervalSec: 6 } } });
+    const after = await box1.reported((r) => r.version === 6);
+    expect(after).toMatchObject({ config: { telemetry: { healthIntervalSec: 6 } } });
+  });
+
+  it("config.reset drops the remote layer, answers what it dropped, and leaves the retained desired message unapplied", async () => {
+    const box1 = await box();
+    const command = async (name: string, params: object = {}) =>
+      (await fixture.watcher.request(`thea/v1/${box1.options.deviceId ?? ""}/cmd/${name}`, JSON.stringify(params))).body as { ok: boolean; result?: Record<string, unknown> };
+    await box1.desire({ version: 3, patch: { telemetry: { healthIntervalSec: 7 }, log: { level: "debug" } } });
+    await box1.reported((r) => r.version === 3);
+
+    expect(await command("config.reset")).toEqual({ ok: true, result: { dropped: { version: 3, keys: ["log", "telemetry"] }, skipUpTo: 3, restarting: false } });
+    expect(await box1.reported((r) => r.version === 0)).toMatchObject({ state: "applied", lastError: null, config: { telemetry: { healthIntervalSec: 60 } } });
+    expect(box1.agent.running).toBe(true);
+
+    // Version 3 is still retained on the broker: not applied again at the next start either.
+    await box1.agent.stop();
+    await box1.restart();
+    expect(await box1.reported((r) => r.version === 0)).toMatchObject({ config: { telemetry: { healthIntervalSec: 60 } } });
+    await box1.desire({ version: 4, patch: { telemetry: { healthIntervalSec: 8 } } });
+    expect(await box1.reported((r) => r.version === 4)).toMatchObject({ config: { telemetry: { healthIntervalSec: 8 } } });
+  });
+
   it("takes a change that needs a restart over a clean restart, and keeps it", async () => {
     const box1 = await box();
     await box1.reported((r) => r.version === 0);
