@@ -22,6 +22,16 @@ function isMqttUrl(value: string): boolean {
   }
 }
 
+/** `mqtt://user:pass@host`: user-info in a URL is a credential (redacted in logs and reports, like a password). */
+function hasUserInfo(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== "" || url.password !== "";
+  } catch {
+    return false;
+  }
+}
+
 /** Peripherals and cameras are addressed by id in topics and commands, so an id names one thing. */
 function idsAreUnique(list: ReadonlyArray<{ id: string }>, ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
@@ -63,7 +73,7 @@ const mqttSchema = z
     url: z
       .string({ error: "is required (or set THEA_MQTT_URL)" })
       .refine(isMqttUrl, { error: "must be mqtt://, mqtts://, ws:// or wss://" })
-      .describe("Broker URL, e.g. mqtts://broker.example.org:8883."),
+      .describe("Broker URL, e.g. mqtts://broker.example.org:8883. Credentials in it (user:pass@) count as a password: refused over plain mqtt:// and ws://, redacted wherever the URL is shown."),
     clientId: z.string().min(1).max(128).optional().describe("MQTT client id; default thea-<deviceId>."),
     username: z.string().min(1).optional(),
     password: z.string().optional().describe("Prefer passwordFile or THEA_MQTT_PASSWORD over a password in the file."),
@@ -91,12 +101,13 @@ const mqttSchema = z
       ctx.addIssue({ code: "custom", path: ["passwordFile"], message: "set password or passwordFile, not both" });
     }
     const plain = mqtt.url.startsWith("mqtt://") || mqtt.url.startsWith("ws://");
-    const hasCredentials = mqtt.password !== undefined || mqtt.passwordFile !== undefined;
+    const hasCredentials = mqtt.password !== undefined || mqtt.passwordFile !== undefined || hasUserInfo(mqtt.url);
     if (plain && hasCredentials && !mqtt.allowInsecureCredentials) {
       ctx.addIssue({
         code: "custom",
         path: ["url"],
-        message: "refusing to send a password over plain mqtt:// or ws://; use mqtts:// or wss:// (or allowInsecureCredentials in a lab)",
+        message:
+          "refusing to send a password over plain mqtt:// or ws:// (credentials in the URL, user:pass@, are one); use mqtts:// or wss:// (or allowInsecureCredentials in a lab)",
       });
     }
     const { ca, cert, key } = mqtt.tls;
