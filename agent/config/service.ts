@@ -18,6 +18,7 @@ import { formatIssues, type ResolvedConfig } from "./load.ts";
 import { changedKeys, desiredConfigSchema, mergePatch, needsRestart, touchedBootstrapKeys, type JsonObject } from "./remote.ts";
 import type { ConfigError, RemoteConfigState, RemoteConfigStore } from "./remoteStore.ts";
 import { resolveLayered, revert } from "./startup.ts";
+import { policyViolations } from "./policy.ts";
 import { parseRemoteJson } from "../remoteJson.ts";
 import type { Consultations } from "../consultations.ts";
 import { defineCommand, type Command } from "../commands/command.ts";
@@ -146,6 +147,8 @@ export class ConfigService {
 
     const resolved = await resolveLayered(this.#options.localRaw, newLayer, { env: this.#options.ctx.env, machineIdPath: this.#options.machineIdPath });
     if (!resolved.ok) return this.#reject(desired.version, resolved.errors);
+    const outside = await policyViolations(resolved.config, this.#options.local);
+    if (outside.length > 0) return this.#reject(desired.version, outside);
 
     const changed = changedKeys(this.#options.ctx.config as unknown as JsonObject, resolved.config as unknown as JsonObject);
     const previous = this.#state.applied;
@@ -228,8 +231,8 @@ export class ConfigService {
    */
   #forbiddenKeys(newLayer: JsonObject, allowBootstrap: boolean): string[] {
     const allowed = allowBootstrap && this.#options.local.management.allowRemoteBootstrap;
-    const never = new Set(["dataDir", "update"]);
-    return touchedBootstrapKeys(newLayer)
+    const never = new Set(["dataDir", "update", "remotePolicy"]);
+    return [...touchedBootstrapKeys(newLayer), ...(Object.hasOwn(newLayer, "remotePolicy") ? ["remotePolicy"] : [])]
       .filter((key) => never.has(key) || !allowed)
       .map((key) =>
         never.has(key)

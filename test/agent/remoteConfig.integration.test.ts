@@ -138,6 +138,25 @@ describe("remote configuration", { timeout: 90_000 }, () => {
     expect(await box1.reported((r) => r.version === 4)).toMatchObject({ config: { telemetry: { healthIntervalSec: 8 } } });
   });
 
+  it("holds a remote layer to the box's remotePolicy: networks, listeners, files, floors, and the policy itself", async () => {
+    const port = await freePort();
+    const box1 = await box({ extraYaml: "remotePolicy: { networks: [127.0.0.0/8], floors: { rebootMinIntervalMin: 10 } }" });
+    await box1.reported((r) => r.version === 0);
+    const refused = async (version: number, patch: object) => {
+      await box1.desire({ version, patch });
+      return (await box1.reported((r) => r.lastError?.version === version)).lastError?.errors;
+    };
+    const hl7 = (tcp: object) => ({ peripherals: [{ id: "monitor", driver: "hl7-mllp", tcp }] });
+    expect(await refused(1, hl7({ connect: `10.9.8.7:${port}` }))).toEqual([expect.stringMatching(/^peripherals\[0\]\.tcp\.connect: 10\.9\.8\.7 is outside remotePolicy\.networks/)]);
+    expect(await refused(2, hl7({ listen: `0.0.0.0:${port}` }))).toEqual([expect.stringMatching(/^peripherals\[0\]\.tcp\.listen: 0\.0\.0\.0 is not in remotePolicy\.listenAddresses/)]);
+    expect(await refused(3, { media: { turnTlsCa: "/etc/passwd" } })).toEqual([expect.stringMatching(/^media\.turnTlsCa: \/etc\/passwd is not under remotePolicy\.fileDirectories/)]);
+    expect(await refused(4, { management: { rebootMinIntervalMin: 1 } })).toEqual([expect.stringMatching(/^management\.rebootMinIntervalMin: 1 is below remotePolicy\.floors/)]);
+    expect(await refused(5, { remotePolicy: { networks: ["0.0.0.0/0"] } })).toEqual(["remotePolicy: cannot be set remotely"]);
+    // Inside the networks the box's own file lists: applied.
+    await box1.desire({ version: 6, patch: hl7({ connect: `127.0.0.1:${port}` }) });
+    expect(await box1.reported((r) => r.version === 6)).toMatchObject({ lastError: null, config: { peripherals: [{ id: "monitor", tcp: { connect: `127.0.0.1:${port}` } }] } });
+  });
+
   it("takes a change that needs a restart over a clean restart, and keeps it", async () => {
     const box1 = await box();
     await box1.reported((r) => r.version === 0);
