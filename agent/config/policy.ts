@@ -52,7 +52,9 @@ export async function policyViolations(effective: ResolvedConfig, local: Resolve
     ["telemetry.healthIntervalSec", effective.telemetry.healthIntervalSec, local.telemetry.healthIntervalSec, policy.floors.healthIntervalSec],
   ];
   for (const [key, value, trusted, floor] of floors) {
-    if (value !== trusted && value < floor) problems.push(`${key}: ${value} is below remotePolicy.floors (a remote layer may not set it below ${floor})`);
+    // Lower than the floor only as far as the box's own file itself went.
+    const lowest = Math.min(floor, trusted);
+    if (value < lowest) problems.push(`${key}: ${value} is below remotePolicy.floors (a remote layer may not set it below ${lowest})`);
   }
   return problems;
 }

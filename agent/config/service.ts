@@ -200,13 +200,13 @@ export class ConfigService {
     clearTimeout(this.#graceTimer);
     this.#cancelIdleWait?.();
     this.#cancelIdleWait = undefined;
+    const resolved = await resolveLayered(this.#options.localRaw, {}, { env: this.#options.ctx.env, machineIdPath: this.#options.machineIdPath });
+    if (!resolved.ok) throw new TheaError("config-invalid", `the box's own file no longer validates: ${resolved.errors.join("; ")}`);
     const skipUpTo = this.#retainedVersion ?? 0;
     this.#state.applied = { version: 0, layer: {}, appliedAt: new Date().toISOString() };
     this.#state.trial = null;
     this.#state.lastError = null;
     this.#state.skipUpTo = skipUpTo;
-    const resolved = await resolveLayered(this.#options.localRaw, {}, { env: this.#options.ctx.env, machineIdPath: this.#options.machineIdPath });
-    if (!resolved.ok) throw new TheaError("config-invalid", `the box's own file no longer validates: ${resolved.errors.join("; ")}`);
     const changed = changedKeys(this.#options.ctx.config as unknown as JsonObject, resolved.config as unknown as JsonObject);
     await this.#save();
     this.#log.warn({ dropped, skipUpTo, changed }, "remote config reset; running on the box's own file");

@@ -70,5 +70,9 @@ describe("remotePolicy", () => {
     const local = { remotePolicy: { floors: { rebootMinIntervalMin: 10 } } };
     expect(await check({ management: { rebootMinIntervalMin: 10 } }, local)).toEqual([]);
     expect(await check({ management: { rebootMinIntervalMin: 9 } }, local)).toEqual([expect.stringMatching(/below 10/)]);
+    // A file that itself went below the floor: a remote layer may go as low as the file, no lower.
+    const low = { management: { rebootMinIntervalMin: 5 } };
+    expect(await check({ management: { rebootMinIntervalMin: 6 } }, low)).toEqual([]);
+    expect(await check({ management: { rebootMinIntervalMin: 4 } }, low)).toEqual([expect.stringMatching(/below 5/)]);
   });
 });
