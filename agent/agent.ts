@@ -177,6 +177,7 @@ export class Agent {
         ...builtinCommands(ctx, this.#health),
         ...peripheralCommands(this.#peripherals),
         ...mediaCommands(this.#media),
+        ...this.#config.commands(),
         ...managementCommands({
           ctx,
           reboot: new RebootGuard({ dataDir: ctx.config.dataDir, minIntervalMs: ctx.config.management.rebootMinIntervalMin * 60_000 }),

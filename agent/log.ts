@@ -75,6 +75,9 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     base: { app: "thea" },
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    // A URL's user-info can sit in any string (the broker URL the session logs on connect, an
+    // error message quoting it), so it is not a path pino could list.
+    formatters: { log: (object: Record<string, unknown>) => redactUrlCredentials(object) },
     timestamp: pino.stdTimeFunctions.isoTime,
     ...(options.levels && { onChild: (child: Logger) => options.levels?.track(child) }),
   };
@@ -90,7 +93,30 @@ export function redactSecrets<T>(value: T): T {
   return redactValue(value) as T;
 }
 
+/**
+ * `scheme://user:pass@host` → `scheme://[redacted]@host`: URL user-info (RFC 3986 §3.2.1) is a
+ * credential wherever it appears.
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi;
+
+export function redactUrlUserInfo(text: string): string {
+  return text.replace(URL_USERINFO, "$1[redacted]@");
+}
+
+/** A copy with URL user-info redacted in every string, at any depth (keys kept). */
+export function redactUrlCredentials<T>(value: T): T {
+  return redactStrings(value) as T;
+}
+
+function redactStrings(value: unknown): unknown {
+  if (typeof value === "string") return redactUrlUserInfo(value);
+  if (Array.isArray(value)) return value.map(redactStrings);
+  if (value === null || typeof value !== "object" || value instanceof Error) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactStrings(inner)]));
+}
+
 function redactValue(value: unknown): unknown {
+  if (typeof value === "string") return redactUrlUserInfo(value);
   if (Array.isArray(value)) return value.map(redactValue);
   if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};

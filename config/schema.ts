@@ -5,6 +5,7 @@
  *
  * Every object is strict: a misspelt key is an error, not a silently ignored setting.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { LOG_LEVELS } from "../agent/log.ts";
 import { DRIVER_IDS, driverById } from "../drivers/index.ts";
@@ -21,6 +22,16 @@ function isMqttUrl(value: string): boolean {
     return MQTT_URL_PROTOCOLS.includes(url.protocol) && url.hostname !== "";
   } catch {
     return false; // not a URL at all: the refinement's message says what is expected
+  }
+}
+
+/** `mqtt://user:pass@host`: user-info in a URL is a credential (redacted in logs and reports, like a password). */
+function hasUserInfo(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.username !== "" || url.password !== "";
+  } catch {
+    return false;
   }
 }
 
@@ -65,7 +76,7 @@ const mqttSchema = z
     url: z
       .string({ error: "is required (or set THEA_MQTT_URL)" })
       .refine(isMqttUrl, { error: "must be mqtt://, mqtts://, ws:// or wss://" })
-      .describe("Broker URL, e.g. mqtts://broker.example.org:8883."),
+      .describe("Broker URL, e.g. mqtts://broker.example.org:8883. Credentials in it (user:pass@) count as a password: refused over plain mqtt:// and ws://, redacted wherever the URL is shown."),
     clientId: z.string().min(1).max(128).optional().describe("MQTT client id; default thea-<deviceId>."),
     username: z.string().min(1).optional(),
     password: z.string().optional().describe("Prefer passwordFile or THEA_MQTT_PASSWORD over a password in the file."),
@@ -93,12 +104,13 @@ const mqttSchema = z
       ctx.addIssue({ code: "custom", path: ["passwordFile"], message: "set password or passwordFile, not both" });
     }
     const plain = mqtt.url.startsWith("mqtt://") || mqtt.url.startsWith("ws://");
-    const hasCredentials = mqtt.password !== undefined || mqtt.passwordFile !== undefined;
+    const hasCredentials = mqtt.password !== undefined || mqtt.passwordFile !== undefined || hasUserInfo(mqtt.url);
     if (plain && hasCredentials && !mqtt.allowInsecureCredentials) {
       ctx.addIssue({
         code: "custom",
         path: ["url"],
-        message: "refusing to send a password over plain mqtt:// or ws://; use mqtts:// or wss:// (or allowInsecureCredentials in a lab)",
+        message:
+          "refusing to send a password over plain mqtt:// or ws:// (credentials in the URL, user:pass@, are one); use mqtts:// or wss:// (or allowInsecureCredentials in a lab)",
       });
     }
     const { ca, cert, key } = mqtt.tls;
@@ -360,6 +372,43 @@ const managementSchema = z.strictObject({
     .describe("Let a remote config change (with allowBootstrap) touch deviceId and mqtt. Only this file can allow it."),
 });
 
+/** `10.20.0.0/16`, `192.168.10.40` (one address), `fd00::/8`. */
+function isNetwork(text: string): boolean {
+  const [address = "", prefix, ...rest] = text.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+}
+
+const remotePolicySchema = z.strictObject({
+  networks: z
+    .array(z.string().refine(isNetwork, { error: "must be an IP address or CIDR network, e.g. 10.20.0.0/16" }))
+    .default([])
+    .describe(
+      "Networks a remote layer may point a peripheral's tcp.connect or udp at (addresses only, no names). None by default: network peripherals come from this file.",
+    ),
+  listenAddresses: z
+    .array(z.string().refine((text) => isIP(text) !== 0, { error: "must be an IP address" }))
+    .default([])
+    .describe("Addresses a remote layer may open a tcp.listen peripheral on, e.g. 127.0.0.1. None by default."),
+  fileDirectories: z
+    .array(z.string().regex(/^\//, { error: "must be an absolute path" }))
+    .default([])
+    .describe(
+      "Directories under which a remote layer may name files (media.turnTlsCa, a talkback WAV path, mqtt files); `..` and symbolic links out of them are refused. None by default.",
+    ),
+  floors: z
+    .strictObject({
+      rebootMinIntervalMin: z.int().min(1).default(30).describe("Lowest management.rebootMinIntervalMin a remote layer may set."),
+      keyframeMinIntervalMs: z.int().min(100).default(1000).describe("Lowest media.keyframeMinIntervalMs a remote layer may set."),
+      healthIntervalSec: z.number().min(1).default(1).describe("Lowest telemetry.healthIntervalSec a remote layer may set."),
+    })
+    .prefault({})
+    .describe("Rate limits a remote layer may not lower past."),
+});
+
+export type RemotePolicy = z.output<typeof remotePolicySchema>;
+
 export const configSchema = z.strictObject({
   deviceId: z
     .string()
@@ -386,6 +435,9 @@ export const configSchema = z.strictObject({
   media: mediaSchema.prefault({}).describe("WebRTC settings shared by every camera."),
   management: managementSchema.prefault({}).describe("Remote management (docs/mqtt-api.md, Management commands)."),
   update: updateSchema.prefault({}).describe("Signed software updates (docs/updates.md). Set by the box's own file only."),
+  remotePolicy: remotePolicySchema
+    .prefault({})
+    .describe("What a remote config layer may reach (docs/mqtt-api.md, Remote configuration). Set by the box's own file only; settings this file makes itself are not checked."),
 });
 
 /** What a config file may contain (defaults not yet applied). */

@@ -28,6 +28,13 @@ export interface RemoteConfigState {
   /** Present while a restart-requiring change is on probation. */
   trial: { previous: AppliedLayer; since: string; starts: number } | null;
   lastError: ConfigError | null;
+  /**
+   * Desired versions at or below this are not applied: one that was undone (its retained message
+   * would otherwise come back on the next reconnect), or the one retained on the broker when a
+   * technician reset the remote layer (config.reset). A refused version never counts here, so one
+   * malformed message cannot lock remote configuration out.
+   */
+  skipUpTo?: number;
 }
 
 export const EMPTY_STATE: RemoteConfigState = { applied: { version: 0, layer: {}, appliedAt: null }, trial: null, lastError: null };

@@ -18,8 +18,10 @@ import { formatIssues, type ResolvedConfig } from "./load.ts";
 import { changedKeys, desiredConfigSchema, mergePatch, needsRestart, touchedBootstrapKeys, type JsonObject } from "./remote.ts";
 import type { ConfigError, RemoteConfigState, RemoteConfigStore } from "./remoteStore.ts";
 import { resolveLayered, revert } from "./startup.ts";
+import { policyViolations } from "./policy.ts";
 import { parseRemoteJson } from "../remoteJson.ts";
 import type { Consultations } from "../consultations.ts";
+import { defineCommand, type Command } from "../commands/command.ts";
 
 /** `…/config/reported`. */
 export interface ConfigReported {
@@ -49,6 +51,16 @@ export interface ConfigServiceOptions {
   machineIdPath?: string;
 }
 
+/** The answer to config.reset. */
+export interface ConfigResetAnswer {
+  /** The remote layer that was dropped: its version and top-level keys. */
+  dropped: { version: number; keys: string[] };
+  /** Desired versions at or below this (the one retained on the broker) are not applied again. */
+  skipUpTo: number;
+  /** The box's own file differs in settings taken only by a restart: the agent restarts onto it. */
+  restarting: boolean;
+}
+
 const VERSION_ONLY = z.object({ version: z.int() }).partial();
 
 export class ConfigService {
@@ -65,6 +77,8 @@ export class ConfigService {
   #phase: ConfigReported["state"];
   #graceTimer: NodeJS.Timeout | undefined;
   #cancelIdleWait: (() => void) | undefined;
+  /** Version of the desired message last taken (applied, or skipped as settled): what a reset leaves alone. */
+  #retainedVersion: number | null = null;
 
   constructor(options: ConfigServiceOptions) {
     this.#options = options;
@@ -105,7 +119,10 @@ export class ConfigService {
   }
 
   async #desired(payload: Buffer): Promise<void> {
-    if (payload.length === 0) return; // the retained desired config was cleared
+    if (payload.length === 0) {
+      this.#retainedVersion = null; // the retained desired config was cleared
+      return;
+    }
     const parsedJson = parseRemoteJson(payload, { maxBytes: this.#options.ctx.config.mqtt.maxPayloadBytes });
     if (!parsedJson.ok) return this.#reject(null, [`(payload): ${parsedJson.message}`]);
     const json = parsedJson.value;
@@ -114,9 +131,15 @@ export class ConfigService {
     const parsed = desiredConfigSchema.safeParse(json);
     if (!parsed.success) return this.#reject(version, formatIssues(parsed.error.issues, new Map()));
     const desired = parsed.data;
-    // Applied, refused or undone already: the retained message comes back on every reconnect.
-    const settled = Math.max(this.#state.applied.version, this.#state.lastError?.version ?? 0);
-    if (desired.version <= settled) return;
+    // Applied, undone, or retained at a reset already: the retained message comes back on every
+    // reconnect. A refused version is not remembered: it is refused again, and a later valid
+    // version (even a lower one) is taken (issue 14, item 4).
+    const settled = Math.max(this.#state.applied.version, this.#state.skipUpTo ?? 0);
+    if (desired.version <= settled) {
+      this.#retainedVersion = desired.version;
+      return;
+    }
+    this.#retainedVersion = null;
 
     const newLayer = (desired.config ?? mergePatch(this.#state.applied.layer, desired.patch)) as JsonObject;
     const forbidden = this.#forbiddenKeys(newLayer, desired.allowBootstrap);
@@ -124,11 +147,14 @@ export class ConfigService {
 
     const resolved = await resolveLayered(this.#options.localRaw, newLayer, { env: this.#options.ctx.env, machineIdPath: this.#options.machineIdPath });
     if (!resolved.ok) return this.#reject(desired.version, resolved.errors);
+    const outside = await policyViolations(resolved.config, this.#options.local);
+    if (outside.length > 0) return this.#reject(desired.version, outside);
 
     const changed = changedKeys(this.#options.ctx.config as unknown as JsonObject, resolved.config as unknown as JsonObject);
     const previous = this.#state.applied;
     this.#state.applied = { version: desired.version, layer: newLayer, appliedAt: new Date().toISOString() };
     this.#state.lastError = null;
+    this.#retainedVersion = desired.version;
     if (!needsRestart(changed)) {
       try {
         await this.#options.applyLive(resolved.config, resolved.hash, changed);
@@ -149,14 +175,64 @@ export class ConfigService {
     this.#restartWhenIdle(`config version ${desired.version}`);
   }
 
+  /** `config.reset`: the technician's way back to the box's own file. */
+  commands(): Command[] {
+    return [
+      defineCommand({
+        name: "config.reset",
+        description:
+          "Drop the remote config layer and every remembered version; run on the box's own file. The desired message retained on the broker now is not applied again; a newer version is.",
+        params: z.strictObject({}),
+        run: () => {
+          const done = this.#queue.then(() => this.#reset());
+          this.#queue = done.then(
+            () => undefined,
+            () => undefined,
+          );
+          return done;
+        },
+      }),
+    ];
+  }
+
+  async #reset(): Promise<ConfigResetAnswer> {
+    const dropped = { version: this.#state.applied.version, keys: Object.keys(this.#state.applied.layer).sort() };
+    clearTimeout(this.#graceTimer);
+    this.#cancelIdleWait?.();
+    this.#cancelIdleWait = undefined;
+    const resolved = await resolveLayered(this.#options.localRaw, {}, { env: this.#options.ctx.env, machineIdPath: this.#options.machineIdPath });
+    if (!resolved.ok) throw new TheaError("config-invalid", `the box's own file no longer validates: ${resolved.errors.join("; ")}`);
+    const skipUpTo = this.#retainedVersion ?? 0;
+    this.#state.applied = { version: 0, layer: {}, appliedAt: new Date().toISOString() };
+    this.#state.trial = null;
+    this.#state.lastError = null;
+    this.#state.skipUpTo = skipUpTo;
+    const changed = changedKeys(this.#options.ctx.config as unknown as JsonObject, resolved.config as unknown as JsonObject);
+    await this.#save();
+    this.#log.warn({ dropped, skipUpTo, changed }, "remote config reset; running on the box's own file");
+    let restarting = needsRestart(changed);
+    if (!restarting) {
+      try {
+        await this.#options.applyLive(resolved.config, resolved.hash, changed);
+        this.#phase = "applied";
+        await this.#report();
+      } catch (error) {
+        if (!(error instanceof TheaError && error.code === "consultation-live")) throw error;
+        restarting = true;
+      }
+    }
+    if (restarting) this.#restartWhenIdle("config.reset");
+    return { dropped, skipUpTo, restarting };
+  }
+
   /**
    * deviceId and mqtt only with both permissions; dataDir (the layer itself lives there) and
    * update (whose signatures the box trusts) never.
    */
   #forbiddenKeys(newLayer: JsonObject, allowBootstrap: boolean): string[] {
     const allowed = allowBootstrap && this.#options.local.management.allowRemoteBootstrap;
-    const never = new Set(["dataDir", "update"]);
-    return touchedBootstrapKeys(newLayer)
+    const never = new Set(["dataDir", "update", "remotePolicy"]);
+    return [...touchedBootstrapKeys(newLayer), ...(Object.hasOwn(newLayer, "remotePolicy") ? ["remotePolicy"] : [])]
       .filter((key) => never.has(key) || !allowed)
       .map((key) =>
         never.has(key)
@@ -187,6 +263,10 @@ export class ConfigService {
   }
 
   async #reject(version: number | null, errors: string[]): Promise<void> {
+    this.#retainedVersion = null; // a refused message may be evaluated again: it is refused again
+    const last = this.#state.lastError;
+    // The same refused retained message, back with a reconnect: already said.
+    if (last && last.version === version && JSON.stringify(last.errors) === JSON.stringify(errors)) return;
     this.#state.lastError = { version, at: new Date().toISOString(), errors };
     this.#log.warn({ version, errors }, "remote config refused; keeping the running one");
     await this.#save();

@@ -5,6 +5,7 @@
  * validates — is undone here, before anything else runs, so a bad change cannot keep a box down.
  */
 import { applyEnvOverrides, readConfigFile, resolveConfig, type LoadResult, type ResolvedConfig } from "./load.ts";
+import { policyViolations } from "./policy.ts";
 import { layer, type JsonObject } from "./remote.ts";
 import { EMPTY_STATE, RemoteConfigStore, type RemoteConfigState } from "./remoteStore.ts";
 
@@ -48,11 +49,13 @@ export async function loadStartupConfig(options: StartupOptions): Promise<{ ok: 
     if (state.trial.starts > MAX_TRIAL_STARTS) revert(state, at, `the agent started ${MAX_TRIAL_STARTS} times on it without reaching the broker`);
   }
   let effective = await resolveWith(state.applied.layer);
-  if (!effective.ok) {
+  // A layer kept from before the box's file narrowed remotePolicy is held to it as well.
+  const problems = !effective.ok ? effective.errors : await policyViolations(effective.config, local.config);
+  if (!effective.ok || problems.length > 0) {
     dirty = true;
-    if (state.trial) revert(state, at, `it does not validate: ${effective.errors.join("; ")}`);
+    if (state.trial) revert(state, at, `it does not validate: ${problems.join("; ")}`);
     else {
-      state.lastError = { version: state.applied.version, at, errors: [`the remote layer no longer validates; running on the local file: ${effective.errors.join("; ")}`] };
+      state.lastError = { version: state.applied.version, at, errors: [`the remote layer no longer validates; running on the local file: ${problems.join("; ")}`] };
       state.applied = { version: state.applied.version, layer: {}, appliedAt: at };
     }
     effective = await resolveWith(state.applied.layer);
@@ -73,6 +76,7 @@ export function revert(state: RemoteConfigState, at: string, why: string): void 
   const trial = state.trial;
   if (!trial) return;
   state.lastError = { version: state.applied.version, at, errors: [`version ${state.applied.version} was undone (back to version ${trial.previous.version}): ${why}`] };
+  state.skipUpTo = Math.max(state.skipUpTo ?? 0, state.applied.version);
   state.applied = trial.previous;
   state.trial = null;
 }

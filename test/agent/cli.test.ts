@@ -95,6 +95,18 @@ describe("thea config check", () => {
     expect(result.stderr).not.toContain("hunter2");
   });
 
+  it("refuses credentials in the broker URL over plain mqtt:// unless allowed for a lab, and never prints them", async () => {
+    const file = await configFile("url.yaml", "deviceId: clinic-2\nmqtt:\n  url: mqtt://box:hunter2@broker:1883\n");
+    const result = await thea(["config", "check", file]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/^mqtt\.url: refusing to send a password over plain mqtt:\/\//m);
+    expect(result.stderr).not.toContain("hunter2");
+    const lab = await configFile("lab.yaml", "deviceId: clinic-2\nmqtt:\n  url: mqtt://box:hunter2@broker:1883\n  allowInsecureCredentials: true\n");
+    expect(await thea(["config", "check", lab])).toMatchObject({ code: 0, stderr: "" });
+    const tls = await configFile("tls.yaml", "deviceId: clinic-2\nmqtt:\n  url: mqtts://box:hunter2@broker:8883\n");
+    expect((await thea(["config", "check", tls])).code).toBe(0);
+  });
+
   it("reports a YAML syntax error with its line", async () => {
     const file = await configFile("broken.yaml", "mqtt:\n  url: [unclosed\n");
     const result = await thea(["config", "check", file]);

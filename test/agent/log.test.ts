@@ -19,6 +19,23 @@ describe("logging", () => {
     expect(lines.join("")).toContain("mqtt://b");
   });
 
+  it("treats URL user-info as a credential in log lines and in redactSecrets", () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const log = createLogger({ level: "info", destination });
+    log.child({ ns: "mqtt" }).info({ url: "mqtt://box:hunter2@broker:1883", nested: { why: "wss://only-user@host/x failed" } }, "connected");
+    const text = lines.join("");
+    expect(text).not.toMatch(/hunter2|only-user/);
+    expect(text).toContain("mqtt://[redacted]@broker:1883");
+    expect(text).toContain("wss://[redacted]@host/x failed");
+    expect(redactSecrets({ mqtt: { url: "mqtts://a:b@h:8883", other: "mailto:x@y" } })).toEqual({ mqtt: { url: "mqtts://[redacted]@h:8883", other: "mailto:x@y" } });
+  });
+
   it("redactSecrets replaces secret values at any depth and keeps the rest", () => {
     const redacted = redactSecrets({ mqtt: { password: "p", tls: { key: "/etc/thea/key.pem" } }, list: [{ secret: "s" }] });
     expect(redacted).toEqual({ mqtt: { password: "[redacted]", tls: { key: "/etc/thea/key.pem" } }, list: [{ secret: "[redacted]" }] });

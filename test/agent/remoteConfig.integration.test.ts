@@ -102,6 +102,61 @@ describe("remote configuration", { timeout: 90_000 }, () => {
     expect(agent.running).toBe(true);
   });
 
+  it("does not remember a refused version: a later valid one applies, after a restart too, and older ones stay ignored", async () => {
+    const box1 = await box();
+    await box1.reported((r) => r.version === 0);
+    // Valid JSON, a valid version, an invalid patch: refused, and it must not lock the box out.
+    await box1.desire({ version: Number.MAX_SAFE_INTEGER, patch: { telemetry: { healthIntervalSec: "soon" } } });
+    expect(await box1.reported((r) => r.lastError?.version === Number.MAX_SAFE_INTEGER)).toMatchObject({ version: 0 });
+    await box1.agent.stop();
+    await box1.restart(); // the refused message is still retained and comes back: refused again
+    await box1.desire({ version: 5, patch: { telemetry: { healthIntervalSec: 5 } } });
+    expect(await box1.reported((r) => r.version === 5)).toMatchObject({ state: "applied", lastError: null, config: { telemetry: { healthIntervalSec: 5 } } });
+    // A replayed older version is still ignored; a newer one applies.
+    await box1.desire({ version: 4, patch: { telemetry: { healthIntervalSec: 4 } } });
+    await box1.desire({ version: 6, patch: { telemetry: { healthIntervalSec: 6 } } });
+    const after = await box1.reported((r) => r.version === 6);
+    expect(after).toMatchObject({ config: { telemetry: { healthIntervalSec: 6 } } });
+  });
+
+  it("config.reset drops the remote layer, answers what it dropped, and leaves the retained desired message unapplied", async () => {
+    const box1 = await box();
+    const command = async (name: string, params: object = {}) =>
+      (await fixture.watcher.request(`thea/v1/${box1.options.deviceId ?? ""}/cmd/${name}`, JSON.stringify(params))).body as { ok: boolean; result?: Record<string, unknown> };
+    await box1.desire({ version: 3, patch: { telemetry: { healthIntervalSec: 7 }, log: { level: "debug" } } });
+    await box1.reported((r) => r.version === 3);
+
+    expect(await command("config.reset")).toEqual({ ok: true, result: { dropped: { version: 3, keys: ["log", "telemetry"] }, skipUpTo: 3, restarting: false } });
+    expect(await box1.reported((r) => r.version === 0)).toMatchObject({ state: "applied", lastError: null, config: { telemetry: { healthIntervalSec: 60 } } });
+    expect(box1.agent.running).toBe(true);
+
+    // Version 3 is still retained on the broker: not applied again at the next start either.
+    await box1.agent.stop();
+    await box1.restart();
+    expect(await box1.reported((r) => r.version === 0)).toMatchObject({ config: { telemetry: { healthIntervalSec: 60 } } });
+    await box1.desire({ version: 4, patch: { telemetry: { healthIntervalSec: 8 } } });
+    expect(await box1.reported((r) => r.version === 4)).toMatchObject({ config: { telemetry: { healthIntervalSec: 8 } } });
+  });
+
+  it("holds a remote layer to the box's remotePolicy: networks, listeners, files, floors, and the policy itself", async () => {
+    const port = await freePort();
+    const box1 = await box({ extraYaml: "remotePolicy: { networks: [127.0.0.0/8], floors: { rebootMinIntervalMin: 10 } }" });
+    await box1.reported((r) => r.version === 0);
+    const refused = async (version: number, patch: object) => {
+      await box1.desire({ version, patch });
+      return (await box1.reported((r) => r.lastError?.version === version)).lastError?.errors;
+    };
+    const hl7 = (tcp: object) => ({ peripherals: [{ id: "monitor", driver: "hl7-mllp", tcp }] });
+    expect(await refused(1, hl7({ connect: `10.9.8.7:${port}` }))).toEqual([expect.stringMatching(/^peripherals\[0\]\.tcp\.connect: 10\.9\.8\.7 is outside remotePolicy\.networks/)]);
+    expect(await refused(2, hl7({ listen: `0.0.0.0:${port}` }))).toEqual([expect.stringMatching(/^peripherals\[0\]\.tcp\.listen: 0\.0\.0\.0 is not in remotePolicy\.listenAddresses/)]);
+    expect(await refused(3, { media: { turnTlsCa: "/etc/passwd" } })).toEqual([expect.stringMatching(/^media\.turnTlsCa: \/etc\/passwd is not under remotePolicy\.fileDirectories/)]);
+    expect(await refused(4, { management: { rebootMinIntervalMin: 1 } })).toEqual([expect.stringMatching(/^management\.rebootMinIntervalMin: 1 is below remotePolicy\.floors/)]);
+    expect(await refused(5, { remotePolicy: { networks: ["0.0.0.0/0"] } })).toEqual(["remotePolicy: cannot be set remotely"]);
+    // Inside the networks the box's own file lists: applied.
+    await box1.desire({ version: 6, patch: hl7({ connect: `127.0.0.1:${port}` }) });
+    expect(await box1.reported((r) => r.version === 6)).toMatchObject({ lastError: null, config: { peripherals: [{ id: "monitor", tcp: { connect: `127.0.0.1:${port}` } }] } });
+  });
+
   it("takes a change that needs a restart over a clean restart, and keeps it", async () => {
     const box1 = await box();
     await box1.reported((r) => r.version === 0);

@@ -53,6 +53,30 @@ afterAll(async () => {
 });
 
 it("never shows a password or a TURN credential, whatever is asked and wherever it is logged", async () => {
+  const everything = await everythingTold(agent);
+  // The outputs are real: the redacted places are there and say so.
+  expect(everything).toContain("[redacted]");
+  expect(everything).toContain("configuration loaded");
+  for (const secret of SECRETS) expect(everything, `leaked ${secret}`).not.toContain(secret);
+}, 90_000);
+
+it("treats credentials in the broker URL (mqtt://user:pass@host) as a password everywhere", async () => {
+  const url = new URL(broker.url);
+  url.username = "box";
+  url.password = MQTT_PASSWORD;
+  const urlAgent = await AgentProcess.start({ brokerUrl: url.toString(), mqttYaml: "allowInsecureCredentials: true", healthIntervalSec: 1 });
+  try {
+    await urlAgent.waitForLog("connected to broker", 30_000); // the broker took the URL's credentials
+    const everything = await everythingTold(urlAgent);
+    expect(everything).toContain(`mqtt://[redacted]@${url.host}`);
+    expect(everything, "leaked the URL's password").not.toContain(MQTT_PASSWORD);
+  } finally {
+    await urlAgent.stop();
+  }
+}, 90_000);
+
+/** Every place an agent tells something: status, health, config/reported, logs.tail, diagnostics, its own output. */
+async function everythingTold(agent: AgentProcess): Promise<string> {
   const root = `thea/v1/${agent.deviceId}`;
   const command = async (name: string, params: object = {}) => (await operator.request(`${root}/cmd/${name}`, JSON.stringify(params))).body as { ok: boolean; result: Record<string, unknown> };
   const told: unknown[] = [];
@@ -74,9 +98,5 @@ it("never shows a password or a TURN credential, whatever is asked and wherever 
   for (let part = 1; part < Number(first.result.parts); part++) parts.push((await command("diagnostics.collect", { bundleId: first.result.bundleId, part })).result);
   told.push(JSON.parse(gunzipSync(Buffer.concat(parts.map((part) => Buffer.from(String(part.data), "base64")))).toString()));
 
-  const everything = [JSON.stringify(told), agent.stdout.text, agent.stderr.text].join("\n");
-  // The outputs are real: the redacted places are there and say so.
-  expect(everything).toContain("[redacted]");
-  expect(everything).toContain("configuration loaded");
-  for (const secret of SECRETS) expect(everything, `leaked ${secret}`).not.toContain(secret);
-}, 90_000);
+  return [JSON.stringify(told), agent.stdout.text, agent.stderr.text].join("\n");
+}

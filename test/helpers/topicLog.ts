@@ -29,10 +29,16 @@ export class TopicLog<T> {
   next(match: (message: T) => boolean, timeoutMs = 60_000): Promise<T> {
     const what = () => `a matching message (seen: ${JSON.stringify(this.messages).slice(-1500)})`;
     return waitFor<T>(what, timeoutMs, (done) => {
+      // A match already there settles the wait before register returns its clean-up, so `look`
+      // stays registered: once settled it must not move the cursor past the next wait's message.
+      let settled = false;
       const look = () => {
-        while (this.#cursor < this.messages.length) {
+        while (!settled && this.#cursor < this.messages.length) {
           const message = this.messages[this.#cursor++];
-          if (message !== undefined && match(message)) return done(message);
+          if (message !== undefined && match(message)) {
+            settled = true;
+            return done(message);
+          }
         }
       };
       this.#arrivals.add(look);

@@ -68,6 +68,8 @@ describe("start-up configuration", () => {
     expect(undone.ok && undone.startup.config.telemetry.healthIntervalSec).toBe(30);
     const saved = await store.load();
     expect(saved.ok && saved.state).toMatchObject({ applied: previous, trial: null, lastError: { version: 4, errors: [expect.stringContaining("started 3 times")] } });
+    // The undone version is remembered (its retained message would bring it back), as a version to skip.
+    expect(saved.ok && saved.state.skipUpTo).toBe(4);
   });
 
   it("falls back to the box's file when the stored layer no longer validates", async () => {
@@ -75,5 +77,13 @@ describe("start-up configuration", () => {
     const loaded = await loadStartupConfig({ path: file, env: {} });
     expect(loaded.ok && loaded.startup.config.telemetry.healthIntervalSec).toBe(60);
     expect(loaded.ok && loaded.startup.state.lastError?.errors[0]).toMatch(/no longer validates; running on the local file: telemetry\.healthIntervalSec/);
+  });
+
+  it("drops a stored layer that reaches outside the box's remotePolicy (kept from before the policy)", async () => {
+    const scanner = { peripherals: [{ id: "monitor", driver: "hl7-mllp", tcp: { connect: "10.1.2.3:22" } }] };
+    const { file } = await boxFiles({ applied: { version: 6, layer: scanner, appliedAt: null } });
+    const loaded = await loadStartupConfig({ path: file, env: {} });
+    expect(loaded.ok && loaded.startup.config.peripherals).toEqual([]);
+    expect(loaded.ok && loaded.startup.state.lastError?.errors[0]).toMatch(/running on the local file: peripherals\[0\]\.tcp\.connect: 10\.1\.2\.3 is outside remotePolicy\.networks/);
   });
 });
