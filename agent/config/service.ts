@@ -180,6 +180,8 @@ export class ConfigService {
     return [
       defineCommand({
         name: "config.reset",
+        // A retry must not run again: by then a newer layer may have arrived, and it would go too.
+        sideEffects: true,
         description:
           "Drop the remote config layer and every remembered version; run on the box's own file. The desired message retained on the broker now is not applied again; a newer version is.",
         params: z.strictObject({}),
