@@ -4,15 +4,21 @@ import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { createLogger, LogLevels, redactSecrets } from "../../agent/log.ts";
 
+/** A log destination that keeps every line written to it. */
+function collected(): { lines: string[]; destination: Writable } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { lines, destination };
+}
+
 describe("logging", () => {
   it("never writes secrets, however deep they sit", () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
+    const { lines, destination } = collected();
     const log = createLogger({ level: "info", destination });
     log.info({ config: { mqtt: { password: "hunter2", url: "mqtt://b" } }, token: "abc123" }, "loaded");
     expect(lines.join("")).not.toMatch(/hunter2|abc123/);
@@ -20,13 +26,7 @@ describe("logging", () => {
   });
 
   it("treats URL user-info as a credential in log lines and in redactSecrets", () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
+    const { lines, destination } = collected();
     const log = createLogger({ level: "info", destination });
     log.child({ ns: "mqtt" }).info({ url: "mqtt://box:hunter2@broker:1883", nested: { why: "wss://only-user@host/x failed" } }, "connected");
     const text = lines.join("");
