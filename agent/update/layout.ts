@@ -96,12 +96,17 @@ export class InstallLayout {
     return fields ? { version: fields[0] ?? "", previous: fields[1] ?? "", starts: Number(fields[2] ?? 0) } : undefined;
   }
 
-  /** What the launcher left when it rolled back, read once. */
+  /**
+   * What the launcher left when it rolled back, read once. The removal is made durable before the
+   * caller reports it, or a power cut after the report brings the note back and it is reported twice
+   * (checked with strace: unlink, then fsync of the install root; no test can cut the power).
+   */
   async takeRolledBack(): Promise<{ version: string; previous: string; starts: number } | undefined> {
     const file = path.join(this.root, "rolled-back");
     const fields = await readWords(file);
     if (!fields) return undefined;
     await rm(file, { force: true });
+    await syncDir(this.root);
     return { version: fields[0] ?? "", previous: fields[1] ?? "", starts: Number(fields[2] ?? 0) };
   }
 
