@@ -83,8 +83,8 @@ describe("InstallLayout", () => {
   });
 });
 
-describe("bin/thea-launch", () => {
-  it("runs the current release, and after three failed starts on trial goes back to the previous one", async () => {
+/** An installed box whose 2.0.0 (which fails to start) is on trial, with 1.0.0 to go back to. */
+async function boxOnTrial(): Promise<{ root: string; layout: InstallLayout }> {
     const root = await mkdtemp(path.join(tmpdir(), "thea-launch-"));
     await fakeRelease(path.join(root, "releases", "1.0.0"), "1.0.0");
     await fakeRelease(path.join(root, "releases", "2.0.0"), "2.0.0", 1);
@@ -92,6 +92,12 @@ describe("bin/thea-launch", () => {
     await symlink("releases/1.0.0/bin/thea-launch", path.join(root, "launch"));
     await layout.link("current", "releases/2.0.0");
     await layout.startTrial("2.0.0", "1.0.0");
+  return { root, layout };
+}
+
+describe("bin/thea-launch", () => {
+  it("runs the current release, and after three failed starts on trial goes back to the previous one", async () => {
+    const { root, layout } = await boxOnTrial();
     const launch = () => run(path.join(root, "launch"), ["run", "--config", "x"]).then(({ stdout }) => ({ code: 0, stdout }), (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }));
 
     for (let start = 1; start <= 3; start++) {
@@ -110,13 +116,7 @@ describe("bin/thea-launch", () => {
   // launcher's system calls, so that order is what is checked: the new note's bytes, its rename,
   // then the directory holding the rename.
   it.skipIf(!hasStrace)("makes each count of starts durable before the release runs", async () => {
-    const root = await mkdtemp(path.join(tmpdir(), "thea-launch-"));
-    await fakeRelease(path.join(root, "releases", "1.0.0"), "1.0.0");
-    await fakeRelease(path.join(root, "releases", "2.0.0"), "2.0.0", 1);
-    const layout = new InstallLayout(root);
-    await symlink("releases/1.0.0/bin/thea-launch", path.join(root, "launch"));
-    await layout.link("current", "releases/2.0.0");
-    await layout.startTrial("2.0.0", "1.0.0");
+    const { root, layout } = await boxOnTrial();
     const trace = path.join(root, "strace.out");
     await run("strace", ["-f", "-y", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2", path.join(root, "launch"), "run"]).catch(() => undefined);
     expect(await layout.trial()).toEqual({ version: "2.0.0", previous: "1.0.0", starts: 1 });
