@@ -59,8 +59,13 @@ function start(launch: string, controls: BitrateControls): void {
   try {
     pipeline = new gst.Pipeline(launch);
   } catch (error) {
-    send({ type: "error", message: error instanceof Error ? error.message : String(error), element: "launch" });
-    stopAndExit();
+    // The agent reports this error only if it arrives: the kill waits until the IPC write is done
+    // (a write that cannot complete at once would be lost, and "ended (SIGKILL)" reported instead).
+    const event: HostEvent = { type: "error", message: error instanceof Error ? error.message : String(error), element: "launch" };
+    // (A closed channel calls back with its error, so the host ends either way.)
+    if (process.send) process.send(event, () => stopAndExit());
+    else stopAndExit();
+    return;
   }
   bitrates = controls;
   pipeline.pollBus((message) => {

@@ -45,8 +45,11 @@ export async function extractCapped(bundle: string, into: string, maxBytes: numb
   try {
     await pipeline(createReadStream(bundle), createGunzip(), counter, tar.stdin);
   } catch (error) {
-    // tar may close its input once it has read the end-of-archive blocks: only its exit matters then.
-    if ((error as NodeJS.ErrnoException).code === "EPIPE" && total <= maxBytes) return finished(await exited, stderr);
+    // tar may close its input once it has read the end-of-archive blocks (the rest of the record is
+    // padding): only its exit matters then. Whether the feed sees that as a failed write (EPIPE) or
+    // as the pipe closing between writes (premature close) is a matter of timing.
+    const code = (error as NodeJS.ErrnoException).code;
+    if ((code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE") && total <= maxBytes) return finished(await exited, stderr);
     // Whatever stopped the feed (too large, a corrupt gzip, tar gone): tar must not go on.
     tar.kill("SIGKILL");
     await exited.catch(() => null);

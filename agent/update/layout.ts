@@ -9,10 +9,14 @@
  *
  * Every switch is a new symlink renamed over the old one, so a power cut leaves either.
  */
+import { execFile } from "node:child_process";
 import { access, mkdir, readFile, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
+import { promisify } from "node:util";
 import { syncDir, writeFileAtomic } from "../management/atomicFile.ts";
 import { extractCapped } from "./extract.ts";
+
+const run = promisify(execFile);
 
 export class InstallLayout {
   readonly root: string;
@@ -61,6 +65,9 @@ export class InstallLayout {
       await access(path.join(unpacked, "bin", "thea"));
       const packaged = JSON.parse(await readFile(path.join(unpacked, "package.json"), "utf8")) as { version?: unknown };
       if (packaged.version !== version) throw new Error(`the bundle holds version ${String(packaged.version)}, not ${version}`);
+      // tar does not fsync what it writes: without this, a power cut after the rename (and after
+      // the bundle is deleted and `current` switched) can leave a release of empty or cut files.
+      await syncFileSystem(unpacked);
       const target = this.releaseDir(version);
       if ((await this.linked("current")) !== version) await rm(target, { recursive: true, force: true });
       await rename(unpacked, target);
@@ -96,12 +103,17 @@ export class InstallLayout {
     return fields ? { version: fields[0] ?? "", previous: fields[1] ?? "", starts: Number(fields[2] ?? 0) } : undefined;
   }
 
-  /** What the launcher left when it rolled back, read once. */
+  /**
+   * What the launcher left when it rolled back, read once. The removal is made durable before the
+   * caller reports it, or a power cut after the report brings the note back and it is reported twice
+   * (checked with strace: unlink, then fsync of the install root; no test can cut the power).
+   */
   async takeRolledBack(): Promise<{ version: string; previous: string; starts: number } | undefined> {
     const file = path.join(this.root, "rolled-back");
     const fields = await readWords(file);
     if (!fields) return undefined;
     await rm(file, { force: true });
+    await syncDir(this.root);
     return { version: fields[0] ?? "", previous: fields[1] ?? "", starts: Number(fields[2] ?? 0) };
   }
 
@@ -110,6 +122,23 @@ export class InstallLayout {
     const keep = new Set([await this.linked("current"), await this.linked("previous"), await this.linked("launch")]);
     const entries = await readdir(path.join(this.root, "releases")).catch(() => [] as string[]);
     for (const entry of entries) if (!keep.has(entry)) await rm(path.join(this.root, "releases", entry), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes everything written on `dir`'s filesystem durable: syncfs(2), through coreutils `sync -f`.
+ * One call for the whole tree rather than an fsync per file: a release holds thousands of files
+ * (node_modules), and an fsync each means a journal commit each, minutes on an SD card; OSTree
+ * commits its deployments with syncfs for the same reason. It flushes other writers' data on the
+ * filesystem too, which costs little, and since Linux 5.8 it reports writeback errors. Checked with
+ * strace: the syncfs comes before the rename into releases/ (a test cannot cut the power).
+ */
+async function syncFileSystem(dir: string): Promise<void> {
+  try {
+    await run("sync", ["--file-system", dir]);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`cannot make the unpacked release durable: ${stderr || (error instanceof Error ? error.message : String(error))}`);
   }
 }
 

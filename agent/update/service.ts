@@ -18,6 +18,7 @@ import { messageOf } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
+import { syncDir } from "../management/atomicFile.ts";
 import { download } from "./download.ts";
 import { admit } from "./admission.ts";
 import { UnpackTooLargeError } from "./extract.ts";
@@ -69,6 +70,11 @@ export class UpdateService {
   #pending: Buffer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /**
+   * The bundle (by digest) already fetched again after the copy on disk did not match: a second
+   * mismatch is the mirror's bundle, not this disk's, and settles the update.
+   */
+  #refetched: string | undefined;
 
   constructor(options: UpdateServiceOptions) {
     this.#options = options;
@@ -235,7 +241,14 @@ export class UpdateService {
     const bundle = path.join(this.#store.dir, `${manifest.sha256}.tar.gz`);
     const state = () => this.#record?.state;
     let verified = false;
+    if (state() === "downloading" && (await sha256Of(bundle).catch(() => undefined)) === manifest.sha256) {
+      // The bundle's rename survived a power cut, the state saved after it did not: it is whole.
+      this.#log.info({ version: manifest.version }, "the bundle was downloaded already");
+      verified = true;
+      await this.#set("installing", { progress: null });
+    }
     if (state() === "downloading") {
+      await rm(bundle, { force: true }); // whatever lies there is not the bundle
       const failure = await this.#download(manifest, bundle);
       if (failure) return this.#finishWith(manifest, bundle, "failed", "download-failed", failure);
       await this.#set("downloaded", { progress: 100 });
@@ -243,25 +256,25 @@ export class UpdateService {
     if (state() === "downloaded" || state() === "verifying") {
       await this.#set("verifying");
       const digest = await sha256Of(bundle).catch(() => "unreadable");
-      if (digest !== manifest.sha256) return this.#finishWith(manifest, bundle, "failed", "digest-mismatch", `the bundle's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
+      if (digest !== manifest.sha256) return this.#mismatch(manifest, bundle, `the bundle's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
       verified = true;
       await this.#set("installing");
     }
     if (state() === "installing") {
-      try {
-        // Unpacked already if a restart onto it was interrupted (the bundle is gone by then).
-        const unpacked = await this.#layout.hasRelease(manifest.version);
-        const bundleLeft = await access(bundle).then(() => true, () => false);
-        if (bundleLeft && !verified) {
-          // Resumed after a power cut or restart: what lies on the disk now is checked again, not trusted.
-          const digest = await sha256Of(bundle).catch(() => "unreadable");
-          if (digest !== manifest.sha256) {
-            return this.#finishWith(manifest, bundle, "failed", "digest-mismatch", `on resuming the install, the bundle's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
-          }
+      // Unpacked already if a restart onto it was interrupted (the bundle is gone by then).
+      const unpacked = await this.#layout.hasRelease(manifest.version);
+      const bundleLeft = await access(bundle).then(() => true, () => false);
+      // Resumed after a power cut or restart: what lies on the disk now is checked again, not trusted.
+      const digest = bundleLeft && !verified ? await sha256Of(bundle).catch(() => "unreadable") : manifest.sha256;
+      if (digest !== manifest.sha256) return this.#mismatch(manifest, bundle, `on resuming the install, the bundle's SHA-256 is ${digest}, the manifest says ${manifest.sha256}`);
+      // Neither the bundle nor its release: the disk lost what a saved state said was there.
+      if (!bundleLeft && !unpacked) return this.#mismatch(manifest, bundle, "on resuming the install, neither the bundle nor its unpacked release is on the disk");
+      if (bundleLeft) {
+        try {
+          await this.#layout.unpack(bundle, manifest.version, this.#options.ctx.config.update.maxUnpackedMegabytes * 1024 * 1024);
+        } catch (error) {
+          return this.#finishWith(manifest, bundle, "failed", error instanceof UnpackTooLargeError ? "unpacked-too-large" : "install-failed", messageOf(error));
         }
-        if (bundleLeft || !unpacked) await this.#layout.unpack(bundle, manifest.version, this.#options.ctx.config.update.maxUnpackedMegabytes * 1024 * 1024);
-      } catch (error) {
-        return this.#finishWith(manifest, bundle, "failed", error instanceof UnpackTooLargeError ? "unpacked-too-large" : "install-failed", messageOf(error));
       }
       await rm(bundle, { force: true });
     }
@@ -287,6 +300,8 @@ export class UpdateService {
           },
         });
         await rename(`${file}.part`, file);
+        // The state saved next says the bundle is there: the rename must be on the disk first.
+        await syncDir(path.dirname(file));
         return undefined;
       } catch (error) {
         this.#log.warn({ attempt, err: messageOf(error) }, "bundle download interrupted");
@@ -334,6 +349,21 @@ export class UpdateService {
     // Refused for what the manifest says, not for its bundle: another manifest for the same bundle
     // (a signed downgrade after a refused upgrade, say) is still judged on its own.
     await this.#finish("failed", result, reason, settle && manifest ? manifestFingerprint(manifest) : null);
+  }
+
+  /**
+   * A bundle on the disk that is not the one downloaded (a power cut, a bad sector, a state saved
+   * before its bytes) is fetched once more rather than settling the update for good; a second
+   * mismatch is the mirror's and settles it as `digest-mismatch`.
+   */
+  async #mismatch(manifest: Manifest, bundle: string, why: string): Promise<void> {
+    if (this.#refetched === manifest.sha256) return this.#finishWith(manifest, bundle, "failed", "digest-mismatch", why);
+    this.#refetched = manifest.sha256;
+    this.#log.warn({ version: manifest.version, why }, "the bundle on the disk does not match; downloading it once more");
+    await rm(bundle, { force: true });
+    await rm(`${bundle}.part`, { force: true });
+    await this.#set("downloading", { progress: 0, reason: `${why}; downloading it once more` });
+    return this.#pipeline(manifest);
   }
 
   async #finishWith(manifest: Manifest, bundle: string, state: UpdateStateName, result: UpdateResult, reason: string): Promise<void> {

@@ -223,22 +223,48 @@ describe("signed software updates", { timeout: 150_000 }, () => {
     expect(box.supervisor.starts).toHaveLength(2);
   });
 
-  it("checks the bundle's digest again when an install resumes after a power cut", async () => {
+  /** A box whose update was at `state` when the power went, with `bundle` left where the agent keeps the bundle. */
+  const interruptedAt = (state: string, manifest: Manifest, bundle: Buffer) => async (dataDir: string) => {
+    await mkdir(path.join(dataDir, "update"), { recursive: true });
+    await writeFile(path.join(dataDir, "update", `${manifest.sha256}.tar.gz`), bundle);
+    const record = { state, target: manifest, previous: null, progress: null, result: null, reason: null, since: new Date().toISOString(), settled: [] };
+    await writeFile(path.join(dataDir, "update", "state.json"), JSON.stringify(record));
+  };
+  const fetched = (file: string) => mirror.requests.filter((request) => request.path.endsWith(file)).length;
+
+  it("checks the bundle's digest again when an install resumes after a power cut, fetches it once more, and gives up on a second mismatch", async () => {
     const signedBundle = await smallBundle("0.6.0", "#!/bin/sh\nexit 0\n");
-    const swapped = await smallBundle("0.6.0", "#!/bin/sh\necho 'not what was signed'\nexit 0\n");
-    // The power went while installing; what lies on the disk now is not the bundle that was verified.
-    const box = await installedBox({
-      seed: async (dataDir) => {
-        await mkdir(path.join(dataDir, "update"), { recursive: true });
-        await copyFile(path.join(mirrorDir, swapped.file), path.join(dataDir, "update", `${signedBundle.manifest.sha256}.tar.gz`));
-        const record = { state: "installing", target: signedBundle.manifest, previous: null, progress: null, result: null, reason: null, since: new Date().toISOString(), settled: [] };
-        await writeFile(path.join(dataDir, "update", "state.json"), JSON.stringify(record));
-      },
-    });
-    expect(await box.state((s) => s.result === "digest-mismatch")).toMatchObject({ state: "failed", version: "0.6.0", reason: expect.stringContaining("on resuming the install") });
+    const swapped = await readFile(path.join(mirrorDir, signedBundle.file));
+    swapped.writeUInt8(swapped.readUInt8(swapped.length >> 1) ^ 0xff, swapped.length >> 1);
+    // The power went while installing; what lies on the disk now is not the bundle that was verified,
+    // and the mirror now serves that other bundle (of the same size) too.
+    await writeFile(path.join(mirrorDir, signedBundle.file), swapped);
+    const box = await installedBox({ seed: interruptedAt("installing", signedBundle.manifest, swapped) });
+    expect(await box.state((s) => s.result === "digest-mismatch")).toMatchObject({ state: "failed", version: "0.6.0", reason: expect.stringContaining("the manifest says") });
+    expect(box.states.some((s) => s.state === "downloading" && s.reason?.startsWith("on resuming the install, the bundle's SHA-256 is") === true && s.reason.endsWith("downloading it once more"))).toBe(true);
+    expect(fetched(signedBundle.file)).toBe(1); // once more, not again and again
     expect(await readdir(path.join(box.root, "releases"))).toEqual(["0.1.0"]);
     expect(await readdir(path.join(box.root, "var-lib-thea", "update"))).not.toContain(`${signedBundle.manifest.sha256}.tar.gz`);
     expect(box.supervisor.starts).toHaveLength(1);
+  });
+
+  it("downloads a bundle damaged on the disk once more and installs it, rather than settling the update", async () => {
+    const bundle = await smallBundle("0.6.1", "#!/bin/sh\nexit 0\n");
+    const whole = await readFile(path.join(mirrorDir, bundle.file));
+    // A power cut took the end of the bundle after the state said it was verified.
+    const box = await installedBox({ seed: interruptedAt("installing", bundle.manifest, whole.subarray(0, whole.length >> 1)) });
+    expect(await box.state((s) => s.state === "restarting")).toMatchObject({ version: "0.6.1" });
+    expect(box.states.some((s) => s.state === "downloading" && s.reason?.endsWith("downloading it once more") === true)).toBe(true);
+    expect(fetched(bundle.file)).toBe(1);
+    expect(box.states.some((s) => s.result === "digest-mismatch")).toBe(false);
+  });
+
+  it("takes a whole bundle found on the disk after a power cut instead of downloading it again", async () => {
+    const bundle = await smallBundle("0.6.2", "#!/bin/sh\nexit 0\n");
+    // The bundle's rename reached the disk, the state saved after it ("downloaded") did not.
+    const box = await installedBox({ seed: interruptedAt("downloading", bundle.manifest, await readFile(path.join(mirrorDir, bundle.file))) });
+    expect(await box.state((s) => s.state === "restarting")).toMatchObject({ version: "0.6.2" });
+    expect(fetched(bundle.file)).toBe(0);
   });
 
   it("refuses a bundle that unpacks to more than update.maxUnpackedMegabytes, and keeps nothing of it", async () => {

@@ -1,8 +1,9 @@
 /**
- * The pipeline host keeps Node's compile cache in the directory the agent gives it. Each camera
- * start forks a new host; without the cache, Node strips host.ts and its imports of their types
- * again every time, on the way to a viewer's first frame (docs/media.md, "What the agent waited
- * for").
+ * The pipeline host (a child process per camera) with real GStreamer: it keeps Node's compile
+ * cache in the directory the agent gives it — each camera start forks a new host and, without the
+ * cache, Node strips host.ts and its imports of their types again every time, on the way to a
+ * viewer's first frame (docs/media.md, "What the agent waited for") — and it tells the agent why
+ * a pipeline could not even be built.
  */
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -47,5 +48,18 @@ describe("pipeline process", () => {
     // A second start finds every module it needs: nothing new is compiled and written.
     await playOnce(dir);
     expect(await cacheFiles(dir)).toEqual(cached);
+  });
+
+  it("reports why a pipeline could not be launched, not only that its host was killed", async () => {
+    const host = new PipelineProcess(log);
+    // An element GStreamer does not have, with a name long enough that the error naming it does
+    // not fit the IPC channel's buffer in one write, as when the channel is busy: the host must
+    // finish writing it before it kills itself.
+    const missing = `nosuchelement${"x".repeat(400_000)}`;
+    const failed = new Promise<string>((resolve) => host.once("failed", resolve));
+    host.start(`${missing} ! fakesink`, {});
+    const reason = await failed;
+    expect(reason.slice(0, 200)).toMatch(/^launch: .*no element "nosuchelementxxx/);
+    await host.stop();
   });
 });
