@@ -145,7 +145,7 @@ export class Agent {
       ...(ctx.host && { host: ctx.host }),
     });
     this.#events = new EventLog({ outbox: this.#outbox, topic: this.#topics.event });
-    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events });
+    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events, onChange: () => this.#summary.refresh() });
     this.#media = new MediaService({ ctx, session: this.#session, topics: this.#topics, events: this.#events });
     this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events, onHealth: (report) => this.#summary.noteHealth(report) });
     this.#config = new ConfigService({

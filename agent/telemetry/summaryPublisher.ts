@@ -1,8 +1,9 @@
 /**
  * Publishes the retained summary on change, at most once per telemetry.summaryMinIntervalSec:
  * a change within the interval goes out when it ends (the latest value wins, none is lost), and
- * the first one as soon as the box is online. The summary is sampled from the services every few
- * seconds and on each health report; an unchanged summary is not published again.
+ * the first one as soon as the box is online. The summary is computed again at once when a
+ * peripheral's state changes, on each health report, and every few seconds for the rest (outbox,
+ * update and config state, consultations); an unchanged summary is not published again.
  *
  * On a clean stop or a lost connection the summary stays as the last known state: whether the box
  * is online is read from `status` (retained, with the last will).
@@ -19,7 +20,7 @@ import type { DeviceTopics } from "../mqtt/topics.ts";
 import { UpdateStore } from "../update/state.ts";
 import { computeSummary, encodeSummary } from "./summary.ts";
 
-/** Longest wait between two looks at the services (a peripheral going down shows within this plus the interval). */
+/** Longest wait between two looks at what has no change event (outbox, update and config state, consultations). */
 const SAMPLE_MAX_MS = 10_000;
 
 export interface CoalescingPublisherOptions {
