@@ -65,7 +65,7 @@ describe("the retained summary on thea/v1/{deviceId}/summary", () => {
   it("is there for a page opened later, with the site labels; a peripheral going down brings a new one; a stopped box keeps its last one beside status offline", async () => {
     const { agent, ptys, summaryTopic, stateTopic } = await box({ oximeters: 1, summaryMinIntervalSec: 1 });
     const log = await TopicLog.open<SummaryPayload>(fixture.watcher, summaryTopic);
-    await log.next((summary) => summary.peripherals.connected === 1);
+    await log.next((summary) => summary.peripherals.connected === 1, 15_000);
 
     // A fleet page opened now: it subscribes after the box came online and is told at once.
     const page = await TestClient.connect(fixture.broker.url);
@@ -89,7 +89,7 @@ describe("the retained summary on thea/v1/{deviceId}/summary", () => {
     const down = wentDown(stateTopic("ox0"));
     await pty.close();
     await down;
-    const after = await log.next((summary) => summary.peripherals.connected === 0);
+    const after = await log.next((summary) => summary.peripherals.connected === 0, 15_000);
     expect(after.peripherals).toEqual({ connected: 0, configured: 2, down: ["ox0", "bp"] });
 
     // The box stopped: a page opened later sees it offline, and still where it is and what it had.
@@ -108,7 +108,7 @@ describe("the retained summary on thea/v1/{deviceId}/summary", () => {
     const intervalSec = 5;
     const { ptys, summaryTopic, stateTopic } = await box({ oximeters: 3, summaryMinIntervalSec: intervalSec });
     const log = await TopicLog.open<SummaryPayload>(fixture.watcher, summaryTopic);
-    await log.next((summary) => summary.peripherals.connected === 3);
+    await log.next((summary) => summary.peripherals.connected === 3, 15_000);
 
     // Three cables pulled one after another, each seen by the agent (its retained state) before
     // the next: three separate changes, within much less than the interval on a quiet machine.
