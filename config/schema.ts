@@ -141,9 +141,9 @@ const siteLabel = z
   .refine((text) => !/[\p{Cc}\p{Cf}+#]/u.test(text), { error: "must be printable, without + or #" });
 
 const siteSchema = z.strictObject({
-  province: siteLabel.optional(),
-  district: siteLabel.optional(),
-  commune: siteLabel.optional(),
+  province: siteLabel.optional().describe("e.g. Kampong Cham. At most 64 bytes, printable, without + or #."),
+  district: siteLabel.optional().describe("e.g. Batheay; as province."),
+  commune: siteLabel.optional().describe("e.g. Chbar Ampov; as province."),
 });
 
 const USB_ID = /^[0-9a-f]{4}$/;
@@ -421,6 +421,11 @@ const remotePolicySchema = z.strictObject({
       rebootMinIntervalMin: z.int().min(1).default(30).describe("Lowest management.rebootMinIntervalMin a remote layer may set."),
       keyframeMinIntervalMs: z.int().min(100).default(1000).describe("Lowest media.keyframeMinIntervalMs a remote layer may set."),
       healthIntervalSec: z.number().min(1).default(1).describe("Lowest telemetry.healthIntervalSec a remote layer may set."),
+      summaryMinIntervalSec: z
+        .number()
+        .min(1)
+        .default(60)
+        .describe("Lowest telemetry.summaryMinIntervalSec a remote layer may set: at 60 s the summary stays within the telemetry budget (docs/mqtt-api.md)."),
     })
     .prefault({})
     .describe("Rate limits a remote layer may not lower past."),
