@@ -31,6 +31,7 @@ import { SystemdNotifier } from "./systemd/notify.ts";
 import { HealthCollector, type HostProbe } from "./telemetry/health.ts";
 import { TelemetryReporter } from "./telemetry/reporter.ts";
 import { offlineStatus } from "./telemetry/status.ts";
+import { SummaryService } from "./telemetry/summaryPublisher.ts";
 import { agentVersion } from "./version.ts";
 
 /** What the agent needs besides its context to take configuration from afar. */
@@ -96,6 +97,7 @@ export class Agent {
   readonly #session: MqttSession;
   readonly #health: HealthCollector;
   readonly #reporter: TelemetryReporter;
+  readonly #summary: SummaryService;
   readonly #router: CommandRouter;
   readonly #outbox: Outbox;
   readonly #sender: OutboxSender;
@@ -143,9 +145,9 @@ export class Agent {
       ...(ctx.host && { host: ctx.host }),
     });
     this.#events = new EventLog({ outbox: this.#outbox, topic: this.#topics.event });
-    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events });
+    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events, onChange: () => this.#summary.refresh() });
     this.#media = new MediaService({ ctx, session: this.#session, topics: this.#topics, events: this.#events });
-    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events });
+    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events, onHealth: (report) => this.#summary.noteHealth(report) });
     this.#config = new ConfigService({
       ctx,
       session: this.#session,
@@ -158,9 +160,12 @@ export class Agent {
         remote.replaceConfig(config, hash);
         if (changed.includes("log")) remote.logLevels.set(config.log.level);
         if (changed.includes("telemetry")) this.#reporter.reconfigure();
+        if (changed.includes("telemetry")) this.#summary.reconfigure();
         if (changed.includes("peripherals")) await this.#peripherals.reconfigure(config.peripherals);
       },
     });
+    const outboxStats = () => this.#outbox.stats();
+    this.#summary = new SummaryService({ ctx, session: this.#session, topics: this.#topics, config: this.#config, peripherals: this.#peripherals, consultations: this.#media.consultations, outbox: outboxStats });
     this.#update = new UpdateService({
       ctx,
       session: this.#session,
@@ -219,6 +224,7 @@ export class Agent {
     this.#peripherals.start();
     this.#media.start();
     this.#config.start();
+    this.#summary.start();
     await this.#update.start().catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "update service did not start"));
     this.#router.start();
     this.#session.on("connected", () => void this.#becomeReady("online: connected to the broker"));
@@ -243,6 +249,7 @@ export class Agent {
     await this.#config.stop();
     await this.#update.stop();
     this.#reporter.stop();
+    this.#summary.stop();
     await this.#media.stop();
     await this.#peripherals.stop();
     const goodbye = { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(this.#ctx, "shutdown")) };

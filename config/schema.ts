@@ -125,6 +125,25 @@ const mqttSchema = z
 
 const telemetrySchema = z.strictObject({
   healthIntervalSec: seconds(1, 86_400).default(60).describe("How often health is published."),
+  summaryMinIntervalSec: seconds(1, 3600)
+    .default(60)
+    .describe("The retained summary is republished at most this often; a change within the interval goes out when it ends (docs/mqtt-api.md)."),
+});
+
+/** Longest site label in UTF-8 bytes: three of them must fit the 1 kB summary with room to spare. */
+export const SITE_LABEL_MAX_BYTES = 64;
+
+/** A short printable label: no control characters (NUL included) and no MQTT wildcard (it may end up in a topic or filter). */
+const siteLabel = z
+  .string()
+  .min(1)
+  .refine((text) => Buffer.byteLength(text, "utf8") <= SITE_LABEL_MAX_BYTES, { error: `must be at most ${SITE_LABEL_MAX_BYTES} bytes (UTF-8)` })
+  .refine((text) => !/[\p{Cc}\p{Cf}+#]/u.test(text), { error: "must be printable, without + or #" });
+
+const siteSchema = z.strictObject({
+  province: siteLabel.optional().describe("e.g. Kampong Cham. At most 64 bytes, printable, without + or #."),
+  district: siteLabel.optional().describe("e.g. Batheay; as province."),
+  commune: siteLabel.optional().describe("e.g. Chbar Ampov; as province."),
 });
 
 const USB_ID = /^[0-9a-f]{4}$/;
@@ -402,6 +421,11 @@ const remotePolicySchema = z.strictObject({
       rebootMinIntervalMin: z.int().min(1).default(30).describe("Lowest management.rebootMinIntervalMin a remote layer may set."),
       keyframeMinIntervalMs: z.int().min(100).default(1000).describe("Lowest media.keyframeMinIntervalMs a remote layer may set."),
       healthIntervalSec: z.number().min(1).default(1).describe("Lowest telemetry.healthIntervalSec a remote layer may set."),
+      summaryMinIntervalSec: z
+        .number()
+        .min(1)
+        .default(60)
+        .describe("Lowest telemetry.summaryMinIntervalSec a remote layer may set: at 60 s the summary stays within the telemetry budget (docs/mqtt-api.md)."),
     })
     .prefault({})
     .describe("Rate limits a remote layer may not lower past."),
@@ -420,6 +444,9 @@ export const configSchema = z.strictObject({
     .strictObject({ level: z.enum(LOG_LEVELS).default("info").describe("pino level; logs go to stdout (journald).") })
     .prefault({}),
   mqtt: mqttSchema,
+  site: siteSchema
+    .prefault({})
+    .describe("Where the box stands, as labels for fleet views; published in status and summary (docs/mqtt-api.md). A remote layer may set it (it takes effect by a restart when no consultation is live)."),
   telemetry: telemetrySchema.prefault({}),
   outbox: outboxSchema.prefault({}).describe("Store-and-forward on the data disk (docs/mqtt-api.md)."),
   peripherals: z

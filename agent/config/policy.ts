@@ -50,6 +50,7 @@ export async function policyViolations(effective: ResolvedConfig, local: Resolve
     ["management.rebootMinIntervalMin", effective.management.rebootMinIntervalMin, local.management.rebootMinIntervalMin, policy.floors.rebootMinIntervalMin],
     ["media.keyframeMinIntervalMs", effective.media.keyframeMinIntervalMs, local.media.keyframeMinIntervalMs, policy.floors.keyframeMinIntervalMs],
     ["telemetry.healthIntervalSec", effective.telemetry.healthIntervalSec, local.telemetry.healthIntervalSec, policy.floors.healthIntervalSec],
+    ["telemetry.summaryMinIntervalSec", effective.telemetry.summaryMinIntervalSec, local.telemetry.summaryMinIntervalSec, policy.floors.summaryMinIntervalSec],
   ];
   for (const [key, value, trusted, floor] of floors) {
     // Lower than the floor only as far as the box's own file itself went.

@@ -98,6 +98,11 @@ export class ConfigService {
     }
   }
 
+  /** Where the remote config stands, for the summary: the version run, its phase, the last refused version. */
+  standing(): { version: number; state: ConfigReported["state"]; refusedVersion: number | null } {
+    return { version: this.#state.applied.version, state: this.#phase, refusedVersion: this.#state.lastError?.version ?? null };
+  }
+
   async stop(): Promise<void> {
     clearTimeout(this.#graceTimer);
     this.#cancelIdleWait?.();

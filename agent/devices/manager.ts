@@ -28,6 +28,8 @@ export interface PeripheralManagerOptions {
   topics: DeviceTopics;
   outbox: Outbox;
   events: EventLog;
+  /** Each change of a peripheral's state or of the list (the summary follows them at once). */
+  onChange?: () => void;
 }
 
 export class PeripheralManager {
@@ -67,6 +69,7 @@ export class PeripheralManager {
       const added = this.#add(config);
       if (added) void this.#publishState(added.state);
     }
+    this.#options.onChange?.();
   }
 
   #add(config: PeripheralConfig): PeripheralSession | undefined {
@@ -85,6 +88,7 @@ export class PeripheralManager {
     peripheral.on("state", (state) => {
       this.#log.info({ peripheral: state.peripheral, connected: state.connected, path: state.path, error: state.lastError }, "peripheral state");
       void this.#publishState(state);
+      this.#options.onChange?.();
     });
     this.#peripherals.push(peripheral);
     peripheral.start();

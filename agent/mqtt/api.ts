@@ -19,6 +19,40 @@ export interface StatusOnline {
   /** Counts MQTT connections within this boot id: 1 on start, +1 per reconnect. */
   session: number;
   clockSynchronized: ClockSynchronized;
+  /** The box's site labels from its config (`site`); each absent when not configured. */
+  site: SiteLabels;
+}
+
+/** Where a box stands: config `site`, for fleet views. */
+export interface SiteLabels {
+  province?: string;
+  district?: string;
+  commune?: string;
+}
+
+/**
+ * `thea/v1/{deviceId}/summary`, retained, at most 1 kB: the box at a glance for fleet views.
+ * Drifting figures are quantised so noise does not republish it (docs/mqtt-api.md).
+ */
+export interface SummaryPayload {
+  site: SiteLabels;
+  /** When the current broker connection began. */
+  onlineSince: string;
+  version: string;
+  config: { version: number; state: "applied" | "restarting" | "waiting-for-idle" | "trial"; refusedVersion: number | null };
+  /** The update state machine's state (`update/state`). */
+  update: string;
+  clockSynchronized: ClockSynchronized;
+  /** Rounded down to a multiple of 5 °C; null when the box has no sensor. */
+  cpuTempC: number | null;
+  /** Whole percent; null when the data disk cannot be read. */
+  diskUsedPercent: number | null;
+  /** Pending entries (one significant figure, below 10 shown as 0) and the oldest's age band in minutes. */
+  outbox: { backlog: number; oldestAgeMin: number | null };
+  /** `down`: ids of configured peripherals not connected, at most a few; `downMore` counts the rest. */
+  peripherals: { connected: number; configured: number; down: string[]; downMore?: number };
+  /** Viewer sessions connected now: a consultation is live when > 0. */
+  consultations: number;
 }
 
 export interface StatusOffline {

@@ -11,6 +11,8 @@ export interface DeviceTopics {
   /** Retained: online/offline, version, boot id. Also the last-will topic. */
   readonly status: string;
   readonly health: string;
+  /** Retained, at most 1 kB: the box at a glance for fleet views (telemetry/summary.ts). */
+  readonly summary: string;
   /** QoS 1 through the outbox: peripheral plugged/unplugged, disk nearly full, outbox drops. */
   readonly event: string;
   /** Subscription filter for every command addressed to this box. */
@@ -74,6 +76,7 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     root,
     status: `${root}/status`,
     health: `${root}/health`,
+    summary: `${root}/summary`,
     event: `${root}/event`,
     commandFilter: `${commandPrefix}+`,
     command: (name) => `${commandPrefix}${name}`,

@@ -11,6 +11,7 @@ import type { DeviceTopics } from "../mqtt/topics.ts";
 import { DiskUsageWatch, type EventLog } from "../events.ts";
 import type { Outbox } from "../outbox/outbox.ts";
 import { PRIORITY } from "../outbox/store.ts";
+import type { HealthPayload } from "../mqtt/api.ts";
 import type { HealthCollector } from "./health.ts";
 import { onlineStatus } from "./status.ts";
 
@@ -21,6 +22,8 @@ export interface TelemetryReporterOptions {
   health: HealthCollector;
   outbox: Outbox;
   events: EventLog;
+  /** Each report, once collected (the summary takes its figures from it). */
+  onHealth?: (report: HealthPayload) => void;
 }
 
 export class TelemetryReporter {
@@ -67,6 +70,7 @@ export class TelemetryReporter {
     const { topics, health, outbox } = this.#options;
     try {
       const report = await health.collect();
+      this.#options.onHealth?.(report);
       outbox.enqueue({ topic: topics.health, priority: PRIORITY.telemetry, createdAt: Date.now(), payload: JSON.stringify(report) });
       if ("usedPercent" in report.disk && this.#disk.check(report.disk.usedPercent)) {
         this.#options.events.record("disk.usage-high", { path: report.disk.path, usedPercent: report.disk.usedPercent, freeBytes: report.disk.freeBytes });

@@ -11,6 +11,7 @@ export async function onlineStatus(ctx: AgentContext, session: number): Promise<
     bootId: ctx.bootId,
     session,
     clockSynchronized: await ctx.clockSynchronized(),
+    site: { ...ctx.config.site },
   };
 }
 

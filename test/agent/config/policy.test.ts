@@ -39,6 +39,12 @@ describe("remotePolicy", () => {
     expect(await check({ telemetry: { healthIntervalSec: 5 }, log: { level: "debug" } })).toEqual([]);
   });
 
+  it("keeps the retained summary to once a minute at most against a remote layer, unless the box's own file went lower", async () => {
+    expect(await check({ telemetry: { summaryMinIntervalSec: 1 } })).toEqual(["telemetry.summaryMinIntervalSec: 1 is below remotePolicy.floors (a remote layer may not set it below 60)"]);
+    expect(await check({ telemetry: { summaryMinIntervalSec: 300 } })).toEqual([]);
+    expect(await check({ telemetry: { summaryMinIntervalSec: 10 } }, { telemetry: { summaryMinIntervalSec: 10 } })).toEqual([]);
+  });
+
   it("allows addresses inside the listed networks only, and no names", async () => {
     const policy = { remotePolicy: { networks: ["192.168.10.0/24", "fd00::/8"], listenAddresses: ["127.0.0.1"] } };
     expect(await check(hl7({ connect: "192.168.10.40:2575" }), policy)).toEqual([]);

@@ -54,9 +54,11 @@ describe("aclFromRoster", () => {
   it("confines an operator to the boxes of their sites", () => {
     const can = (access: Access, topic: string) => allowed(ACL, "operator.lan", access, topic);
     expect(can("read", "thea/v1/box-n1/status")).toBe(true);
+    expect(can("read", "thea/v1/box-n1/summary")).toBe(true);
     expect(can("read", "thea/v1/box-n2/peripherals/spo2/reading")).toBe(true);
     expect(can("write", "thea/v1/box-n1/cmd/ptz.goto")).toBe(true);
     expect(can("read", "thea/v1/box-s1/status")).toBe(false);
+    expect(can("read", "thea/v1/box-s1/summary")).toBe(false);
     expect(can("read", "thea/v1/box-s1/peripherals/spo2/reading")).toBe(false);
     expect(can("write", "thea/v1/box-s1/cmd/ping")).toBe(false);
     // Within its sites, still no more than an operator may do.
