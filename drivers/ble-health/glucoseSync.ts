@@ -39,11 +39,8 @@ export interface GlucoseSyncOptions {
 /** Whether a Glucose Measurement that arrived is one to publish. */
 export type GlucoseRecordVerdict =
   | { publish: true }
-  /**
-   * already-published: the cursor's record, or one before it, or one seen before in this
-   * connection. not-requested: a record below the number asked from (the meter ignored the filter).
-   */
-  | { publish: false; reason: "already-published" | "not-requested" };
+  /** The cursor's record, one before it (RFC 1982 over 16 bits), or one already published in this connection. */
+  | { publish: false; reason: "already-published" };
 
 /** What the caller does after a control-point indication. */
 export type GlucoseSyncStep =
@@ -109,18 +106,18 @@ export class GlucoseRecordSync {
     if (this.#published.has(sequenceNumber)) return { publish: false, reason: "already-published" };
     const start = this.#start;
     if (start !== undefined && this.#phase !== "renumbered") {
-      if (sequenceNumber === start.sequenceNumber) {
-        if (this.#anchor === "unseen") this.#anchor = start.baseTime === undefined || baseTime === start.baseTime ? "same" : "different";
-        return { publish: false, reason: "already-published" };
+      if (sequenceNumber === start.sequenceNumber && this.#anchor === "unseen") {
+        this.#anchor = start.baseTime === undefined || baseTime === start.baseTime ? "same" : "different";
       }
-      if (this.#phase === "from-cursor" && sequenceNumber < start.sequenceNumber) return { publish: false, reason: "not-requested" };
-      if (this.#phase === "wrapped" && !sequenceAfter(sequenceNumber, start.sequenceNumber)) return { publish: false, reason: "already-published" };
+      // Serial arithmetic, not "<": after a wrap the meter's filter also returns 65000 for ">= 5".
+      if (!sequenceAfter(sequenceNumber, start.sequenceNumber)) return { publish: false, reason: "already-published" };
     }
-    this.#published.add(sequenceNumber);
     const cursor = this.#cursor;
-    // The newest record moves the cursor; after a renumbering the old cursor says nothing any more.
-    const fresh = cursor === undefined || (this.#phase === "renumbered" && !this.#published.has(cursor.sequenceNumber));
-    if (fresh || sequenceAfter(sequenceNumber, cursor.sequenceNumber)) {
+    // The newest record moves the cursor; after a renumbering, a cursor not published in this
+    // connection is the old numbering's and says nothing any more.
+    const stale = cursor === undefined || (this.#phase === "renumbered" && !this.#published.has(cursor.sequenceNumber));
+    this.#published.add(sequenceNumber);
+    if (stale || sequenceAfter(sequenceNumber, cursor.sequenceNumber)) {
       this.#cursor = baseTime === undefined ? { sequenceNumber } : { sequenceNumber, baseTime };
     }
     return { publish: true };
