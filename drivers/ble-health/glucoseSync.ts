@@ -39,8 +39,12 @@ export interface GlucoseSyncOptions {
 /** Whether a Glucose Measurement that arrived is one to publish. */
 export type GlucoseRecordVerdict =
   | { publish: true }
-  /** The cursor's record, one before it (RFC 1982 over 16 bits), or one already published in this connection. */
-  | { publish: false; reason: "already-published" };
+  /**
+   * already-published: the cursor's record, one before it (RFC 1982 over 16 bits), or one already
+   * published in this connection. asked-again: the meter was renumbered; the record comes again
+   * in the follow-up request (not published now, so the cursor never passes an unpublished record).
+   */
+  | { publish: false; reason: "already-published" | "asked-again" };
 
 /** What the caller does after a control-point indication. */
 export type GlucoseSyncStep =
@@ -111,6 +115,9 @@ export class GlucoseRecordSync {
       }
       // Serial arithmetic, not "<": after a wrap the meter's filter also returns 65000 for ">= 5".
       if (!sequenceAfter(sequenceNumber, start.sequenceNumber)) return { publish: false, reason: "already-published" };
+      // A renumbered meter's records come again, all of them in order, in the follow-up request:
+      // publishing them now would move the cursor past the new numbering's first records.
+      if (this.#anchor === "different") return { publish: false, reason: "asked-again" };
     }
     const cursor = this.#cursor;
     // The newest record moves the cursor; after a renumbering, a cursor not published in this

@@ -77,9 +77,9 @@ describe("one connection", () => {
 
     const other = new GlucoseRecordSync({ cursor: { sequenceNumber: 2, baseTime: "2026-01-01T00:02:00" } });
     expect(other.record(measurement(2, 9002))).toEqual({ publish: false, reason: "already-published" });
-    expect(other.record(measurement(3, 9003))).toEqual({ publish: true });
+    expect(other.record(measurement(3, 9003))).toEqual({ publish: false, reason: "asked-again" });
     expect(other.response(SUCCESS)).toMatchObject({ kind: "write", request: Uint8Array.from([0x01, 0x01]) });
-    expect([0, 1, 2, 3].map((n) => other.record(measurement(n, 9000 + n)).publish)).toEqual([true, true, true, false]);
+    expect([0, 1, 2, 3].map((n) => other.record(measurement(n, 9000 + n)).publish)).toEqual([true, true, true, true]);
     expect(other.response(SUCCESS)).toMatchObject({ kind: "done", published: 4, cursor: { sequenceNumber: 3, baseTime: "2026-01-07T06:03:00" } });
   });
 
