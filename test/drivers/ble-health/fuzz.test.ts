@@ -5,13 +5,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeBloodPressure } from "../../../drivers/ble-health/bloodPressure.ts";
+import { bloodPressureLayout, encodeBloodPressure } from "../../../drivers/ble-health/bloodPressure.ts";
 import { BleHealthDecoder, CHARACTERISTIC, decodeMeasurement, MEASUREMENT_CHARACTERISTICS } from "../../../drivers/ble-health/characteristics.ts";
-import { encodeGlucose } from "../../../drivers/ble-health/glucose.ts";
-import { encodePlxContinuous, encodePlxSpotCheck } from "../../../drivers/ble-health/pulseOximeter.ts";
+import { encodeGlucose, glucoseLayout } from "../../../drivers/ble-health/glucose.ts";
+import { decodeWithLayout, type MeasurementLayout } from "../../../drivers/ble-health/layout.ts";
+import { encodePlxContinuous, encodePlxSpotCheck, plxContinuousLayout, plxSpotCheckLayout } from "../../../drivers/ble-health/pulseOximeter.ts";
 import { QUIRK_IDS } from "../../../drivers/ble-health/quirks.ts";
-import { encodeTemperature } from "../../../drivers/ble-health/thermometer.ts";
-import { encodeWeight } from "../../../drivers/ble-health/weightScale.ts";
+import { encodeTemperature, temperatureLayout } from "../../../drivers/ble-health/thermometer.ts";
+import { encodeWeight, weightLayout } from "../../../drivers/ble-health/weightScale.ts";
 import { OBSERVATIONS } from "../../../drivers/observations.ts";
 import { READING_FLAGS } from "../../../drivers/types.ts";
 import { readings } from "../../helpers/decoderEvents.ts";
@@ -70,6 +71,7 @@ const CASES = [
       })
       .map(defined),
     encode: encodeBloodPressure,
+    layout: bloodPressureLayout,
   },
   {
     name: "PLX spot check",
@@ -78,12 +80,14 @@ const CASES = [
       .record({ spo2: sfloatArb, pulseRate: sfloatArb, timestamp: optional(dateTimeArb), clockNotSet: fc.boolean(), ...plxStatus })
       .map(defined),
     encode: encodePlxSpotCheck,
+    layout: plxSpotCheckLayout,
   },
   {
     name: "PLX continuous",
     characteristic: CHARACTERISTIC.PLX_CONTINUOUS,
     arb: fc.record({ normal: pair, fast: optional(pair), slow: optional(pair), ...plxStatus }).map(defined),
     encode: encodePlxContinuous,
+    layout: plxContinuousLayout,
   },
   {
     name: "temperature",
@@ -92,6 +96,7 @@ const CASES = [
       .record({ unit: fc.constantFrom("Cel" as const, "degF" as const), value: floatArb, timeStamp: optional(dateTimeArb), type: optional(u8) })
       .map(defined),
     encode: encodeTemperature,
+    layout: temperatureLayout,
   },
   {
     name: "weight",
@@ -107,6 +112,7 @@ const CASES = [
       // WSS: no BMI and height with an unsuccessful measurement (0xFFFF).
       .map(({ bmiHeight, ...rest }) => defined({ ...rest, ...(bmiHeight && rest.weight !== 0xffff && { bmi: bmiHeight[0], height: bmiHeight[1] }) })),
     encode: encodeWeight,
+    layout: weightLayout,
   },
   {
     name: "glucose",
@@ -129,16 +135,20 @@ const CASES = [
       })
       .map(defined),
     encode: encodeGlucose,
+    layout: glucoseLayout,
   },
 ] as const;
 
-describe.each(CASES)("$name", ({ characteristic, arb, encode }) => {
-  it("decodes every valid encoding back to the measurement it came from", () => {
+describe.each(CASES)("$name", ({ characteristic, arb, encode, layout }) => {
+  it("decodes every valid encoding back to the measurement it came from, and publishes it or discards it as implausible", () => {
     fc.assert(
       fc.property(arb as fc.Arbitrary<Parameters<typeof encode>[0]>, (measurement) => {
-        const decoded = decodeMeasurement(characteristic, (encode as (value: typeof measurement) => Uint8Array)(measurement));
-        expect(decoded).toMatchObject({ ok: true });
-        expect(decoded.ok && decoded.measurement).toEqual(measurement);
+        const bytes = (encode as (value: typeof measurement) => Uint8Array)(measurement);
+        expect(decodeWithLayout(layout as MeasurementLayout<unknown>, bytes, [])).toEqual(measurement);
+        // Random medfloats are mostly no possible reading (a pulse of -1): counted, never published.
+        const decoded = decodeMeasurement(characteristic, bytes);
+        if (decoded.ok) expect(decoded.measurement).toEqual(measurement);
+        else expect(decoded.code).toBe("implausible-value");
       }),
       { numRuns: 500 },
     );
