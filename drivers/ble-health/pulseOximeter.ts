@@ -139,7 +139,8 @@ function plxReading(kind: DeviceReading["kind"], pair: SpO2PR, status: PlxStatus
   if (measurement & MEASUREMENT.INVALID) flags.add("measurement-failed");
   for (const [bit, flag] of SENSOR_FLAGS) if ((status.sensorStatus ?? 0) & bit) flags.add(flag);
   const observations =
-    measurement & MEASUREMENT.INVALID
+    // Invalid or unavailable (PLXS, Measurement Status): whatever numbers came are no measurement.
+    measurement & (MEASUREMENT.INVALID | MEASUREMENT.UNAVAILABLE)
       ? []
       : plausibleObservations("PLX Measurement", [
           ["spo2", medValue(pair.spo2)],

@@ -1,7 +1,8 @@
 /**
- * Fuzzing as for the other decoders: garbage on any characteristic never throws and never yields
- * a value outside its observation's range (with or without quirks); every valid measurement,
- * encoded per its layout, decodes back to itself.
+ * Fuzzing as for the other decoders: garbage on any characteristic, with any quirks, never throws
+ * and yields only well-formed readings or counted discards; garbage Current Time values and
+ * control-point indications, and any records, never break a glucose pull; every valid
+ * measurement, encoded per its layout, decodes back to itself.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -13,13 +14,32 @@ import { encodePlxContinuous, encodePlxSpotCheck, plxContinuousLayout, plxSpotCh
 import { QUIRK_IDS } from "../../../drivers/ble-health/quirks.ts";
 import { encodeTemperature, temperatureLayout } from "../../../drivers/ble-health/thermometer.ts";
 import { encodeWeight, weightLayout } from "../../../drivers/ble-health/weightScale.ts";
+import { decodeCurrentTime } from "../../../drivers/ble-health/dateTime.ts";
+import { GlucoseRecordSync, type GlucoseCursor } from "../../../drivers/ble-health/glucoseSync.ts";
 import { OBSERVATIONS } from "../../../drivers/observations.ts";
-import { READING_FLAGS } from "../../../drivers/types.ts";
+import { READING_FLAGS, type DeviceReading } from "../../../drivers/types.ts";
 import { readings } from "../../helpers/decoderEvents.ts";
 import { dateTimeArb, floatArb, sfloatArb, u16, u24, u8 } from "./arbitraries.ts";
 
+/** A reading in the published shape: known flags, catalogued types in their unit and range, an ISO device time. */
+function expectWellFormed(reading: DeviceReading): void {
+  expect(["continuous", "spot"]).toContain(reading.kind);
+  for (const flag of reading.flags) expect(READING_FLAGS).toContain(flag);
+  expect(new Set(reading.flags).size).toBe(reading.flags.length);
+  if (reading.deviceTime !== undefined) expect(reading.deviceTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
+  for (const observation of reading.observations) {
+    // BLE health readings are always catalogued types, never a device's own code.
+    expect(observation.type).not.toBe("device_numeric");
+    if (observation.type === "device_numeric") continue;
+    const spec = OBSERVATIONS[observation.type];
+    expect(observation.unit).toBe(spec.unit);
+    expect(observation.value).toBeGreaterThanOrEqual(spec.min);
+    expect(observation.value).toBeLessThanOrEqual(spec.max);
+  }
+}
+
 describe("garbage", () => {
-  it("never throws, is counted when it is no measurement, and stays in range", () => {
+  it("never throws, is counted when it is no measurement, and stays well-formed", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...MEASUREMENT_CHARACTERISTICS, CHARACTERISTIC.RECORD_ACCESS_CONTROL_POINT),
@@ -28,21 +48,49 @@ describe("garbage", () => {
         (characteristic, value, quirks) => {
           const events = new BleHealthDecoder({ quirks }).decode(characteristic, value);
           expect(events.length).toBeGreaterThan(0);
-          for (const reading of readings(events)) {
-            for (const flag of reading.flags) expect(READING_FLAGS).toContain(flag);
-            for (const observation of reading.observations) {
-              // BLE health readings are always catalogued types, never a device's own code.
-              expect(observation.type).not.toBe("device_numeric");
-              if (observation.type === "device_numeric") continue;
-              const spec = OBSERVATIONS[observation.type];
-              expect(observation.unit).toBe(spec.unit);
-              expect(observation.value).toBeGreaterThanOrEqual(spec.min);
-              expect(observation.value).toBeLessThanOrEqual(spec.max);
-            }
-          }
+          for (const event of events) if (event.type === "discarded") expect(event.bytes).toBe(value.length);
+          for (const reading of readings(events)) expectWellFormed(reading);
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it("in a Current Time value throws only BleValueError", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 14 }), (value) => {
+        try {
+          const current = decodeCurrentTime(value);
+          expect(value.length).toBe(10);
+          expect(current.dayOfWeek).toBeLessThanOrEqual(7);
+        } catch (error) {
+          expect(error).toMatchObject({ name: "BleValueError" });
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("on the control point and as records never throws a glucose pull and keeps its cursor a uint16", () => {
+    const cursorArb = fc.option(fc.record({ sequenceNumber: u16, baseTime: fc.option(fc.constant("2026-01-01T00:00:00"), { nil: undefined }) }), { nil: undefined });
+    const recordArb = fc.record({ sequenceNumber: u16, baseTime: dateTimeArb, contextFollows: fc.boolean() });
+    const stepArb = fc.oneof(recordArb.map((record) => ({ record })), fc.uint8Array({ maxLength: 8 }).map((indication) => ({ indication })));
+    fc.assert(
+      fc.property(cursorArb, fc.array(stepArb, { maxLength: 30 }), (cursor, steps) => {
+        const sync = new GlucoseRecordSync(cursor === undefined ? {} : { cursor: JSON.parse(JSON.stringify(cursor)) as GlucoseCursor });
+        let published = 0;
+        for (const step of steps) {
+          if ("record" in step) published += sync.record(step.record).publish ? 1 : 0;
+          else {
+            const answer = sync.response(step.indication);
+            expect(["write", "done", "count", "failed"]).toContain(answer.kind);
+            if (answer.kind === "done") expect(answer.published).toBe(published);
+          }
+          const now = sync.cursor;
+          if (now !== undefined) expect(Number.isInteger(now.sequenceNumber) && now.sequenceNumber >= 0 && now.sequenceNumber <= 0xffff).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });
