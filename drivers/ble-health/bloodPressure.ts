@@ -83,7 +83,10 @@ export function bloodPressureReading(measurement: BloodPressureMeasurement): Dev
     ["pulse_rate", measurement.pulseRate && medValue(measurement.pulseRate)],
   ]);
   const time = measurement.timeStamp && isoDeviceTime(measurement.timeStamp);
-  return { kind: "spot", observations, flags: bloodPressureFlags(measurement.status ?? 0), ...(time !== undefined && { deviceTime: time }) };
+  const flags = bloodPressureFlags(measurement.status ?? 0);
+  // No pressure at all (every one NaN or another special value): the cuff's "Err", not a reading.
+  if (systolic === undefined && diastolic === undefined && mean === undefined) flags.push("measurement-failed");
+  return { kind: "spot", observations, flags, ...(time !== undefined && { deviceTime: time }) };
 }
 
 function bloodPressureFlags(status: number): ReadingFlag[] {

@@ -59,6 +59,17 @@ describe("Blood Pressure Measurement (0x2A35)", () => {
     ]);
   });
 
+  it("reports a measurement with no pressure at all (a cuff showing Err) as failed", () => {
+    // Sent by a cuff whose display showed "Err" after the arm moved (derdilla/blood-pressure-monitor-fl
+    // issue #80): flags 0x16, all pressures and the pulse NaN, 2024-06-23 14:35:10, status 0.
+    expect(reading(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, "16 FF 07 FF 07 FF 07 E8 07 06 17 0E 23 0A FF 07 00 00")).toEqual({
+      kind: "spot",
+      deviceTime: "2024-06-23T14:35:10",
+      flags: ["measurement-failed"],
+      observations: [],
+    });
+  });
+
   it("discards and counts pressures that are no pressure curve (diastolic above systolic, mean outside them)", () => {
     // 80/120/93 and 120/80/130 mmHg.
     expect(decodeMeasurement(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, hex("00 50 00 78 00 5D 00"))).toMatchObject({ ok: false, code: "implausible-value" });
