@@ -34,7 +34,16 @@ export interface GlucoseCursor {
 export interface GlucoseSyncOptions {
   /** The cursor persisted after the last connection; absent for a meter never read. */
   cursor?: GlucoseCursor;
+  /**
+   * At most this many records are published in one connection (default 4096; meters store a few
+   * hundred to a thousand): a device that renumbers on every connection cannot make the box
+   * publish 65,536 records each time. The rest wait for the next connection, which goes on from
+   * the cursor.
+   */
+  maxRecords?: number;
 }
+
+const DEFAULT_MAX_RECORDS = 4096;
 
 /** Whether a Glucose Measurement that arrived is one to publish. */
 export type GlucoseRecordVerdict =
@@ -43,8 +52,9 @@ export type GlucoseRecordVerdict =
    * already-published: the cursor's record, one before it (RFC 1982 over 16 bits), or one already
    * published in this connection. asked-again: the meter was renumbered; the record comes again
    * in the follow-up request (not published now, so the cursor never passes an unpublished record).
+   * over-limit: `maxRecords` were published in this connection; the next one goes on from the cursor.
    */
-  | { publish: false; reason: "already-published" | "asked-again" };
+  | { publish: false; reason: "already-published" | "asked-again" | "over-limit" };
 
 /** What the caller does after a control-point indication. */
 export type GlucoseSyncStep =
@@ -85,8 +95,10 @@ export class GlucoseRecordSync {
   #phase: Phase;
   #anchor: "unseen" | "same" | "different" = "unseen";
   readonly #published = new Set<number>();
+  readonly #maxRecords: number;
 
   constructor(options: GlucoseSyncOptions = {}) {
+    this.#maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
     this.#start = options.cursor;
     this.#cursor = options.cursor;
     this.#phase = options.cursor === undefined ? "all" : "from-cursor";
@@ -119,6 +131,7 @@ export class GlucoseRecordSync {
       // publishing them now would move the cursor past the new numbering's first records.
       if (this.#anchor === "different") return { publish: false, reason: "asked-again" };
     }
+    if (this.#published.size >= this.#maxRecords) return { publish: false, reason: "over-limit" };
     const cursor = this.#cursor;
     // The newest record moves the cursor; after a renumbering, a cursor not published in this
     // connection is the old numbering's and says nothing any more.

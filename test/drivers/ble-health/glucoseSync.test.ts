@@ -92,6 +92,22 @@ describe("one connection", () => {
     expect(sync.response(SUCCESS)).toMatchObject({ kind: "done", published: 3, cursor: { sequenceNumber: 1 } });
   });
 
+  it("publishes at most maxRecords in one connection and goes on from the cursor in the next", () => {
+    const first = new GlucoseRecordSync({ maxRecords: 3 });
+    expect([0, 1, 2, 3, 4].map((n) => first.record(measurement(n)))).toEqual([
+      { publish: true },
+      { publish: true },
+      { publish: true },
+      { publish: false, reason: "over-limit" },
+      { publish: false, reason: "over-limit" },
+    ]);
+    const done = first.response(SUCCESS);
+    expect(done).toMatchObject({ kind: "done", published: 3, cursor: { sequenceNumber: 2 } });
+    const next = new GlucoseRecordSync({ cursor: first.cursor, maxRecords: 3 });
+    expect([...next.request()]).toEqual([0x01, 0x03, 0x01, 0x02, 0x00]);
+    expect([2, 3, 4].map((n) => next.record(measurement(n)).publish)).toEqual([false, true, true]);
+  });
+
   it("reports the meter's refusals and counts, and a broken indication, as values", () => {
     expect(new GlucoseRecordSync().response(hex("06 00 01 04"))).toMatchObject({ kind: "failed", code: "operator-not-supported" });
     expect(new GlucoseRecordSync().response(hex("06 00 01 08"))).toMatchObject({ kind: "failed", code: "procedure-not-completed" });
