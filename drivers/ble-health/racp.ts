@@ -3,8 +3,8 @@
  * Op Code, Operator, Operand; the meter answers by indication after sending the records (as
  * Glucose Measurement notifications). Only what pulling stored glucose records needs is here:
  * "report stored records" for all records or those with a sequence number at or above one (the
- * first not yet seen, so reconnects fetch only new records), "report number of stored records"
- * and "abort".
+ * last one published, so reconnects fetch only new records: glucoseSync.ts), "report number of
+ * stored records" and "abort".
  */
 import { BleValueError, FieldReader, FieldWriter } from "./fields.ts";
 
