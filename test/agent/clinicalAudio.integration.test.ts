@@ -1,0 +1,211 @@
+/**
+ * The stethoscope track, measured where the doctor hears it: tones from a test source go through
+ * the agent's real capture pipeline (audiotestsrc → Opus, generic, CBR) and werift to a headless
+ * Chromium, which decodes them as any browser does; the page reads the decoded samples of the
+ * received track (MediaStreamTrackProcessor) and the test compares their levels. Levels only,
+ * never timing: a loaded machine changes when samples arrive, not how loud they are.
+ */
+import { describe, expect, it } from "vitest";
+import { AgentProcess } from "../helpers/agentProcess.ts";
+import { useBroker } from "../helpers/brokerFixture.ts";
+import { pageReaches, useBrowser } from "../helpers/browserFixture.ts";
+import type { Page } from "../helpers/chromium.ts";
+import { openHarness, resultOf } from "../helpers/viewerServer.ts";
+
+const fixture = useBroker();
+const chrome = useBrowser(fixture);
+
+/** The frequencies the issue names; 1 kHz is the reference level. */
+const TONES_HZ = [20, 30, 50, 100, 200, 500, 1000, 2000] as const;
+
+/** A small picture (the video branch is not what is measured) and the stethoscope's source. */
+const camera = (id: string, source: string) =>
+  `  - { id: ${id}, source: { type: test }, width: 160, height: 120, framerate: 5, audio: { source: { type: test } }, clinicalAudio: { source: ${source} } }`;
+
+const CONFIG = [
+  "media: { loopbackOnly: true }",
+  "cameras:",
+  ...TONES_HZ.map((hz) => camera(`tone${hz}`, `{ type: test, frequencyHz: ${hz} }`)),
+  camera("heart", "{ type: test, wave: heartbeat, frequencyHz: 40 }"),
+].join("\n");
+
+async function startAgent(): Promise<(name: string, params?: object) => Promise<unknown>> {
+  const agent = await AgentProcess.start({ brokerUrl: fixture.broker.url, extraYaml: CONFIG });
+  fixture.cleanup(() => agent.stop());
+  await fixture.watcher.next(`thea/v1/${agent.deviceId}/status`, (m) => (m.json() as { online: boolean }).online);
+  return async (name, params = {}) => (await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body;
+}
+
+/** A harness page whose viewer's signalling goes to the agent; the answers it got are kept. */
+async function viewerPage(command: (name: string, params?: object) => Promise<unknown>, answers: string[] = []): Promise<Page> {
+  const page = await openHarness(chrome.browser, chrome.server, async (name, params) => {
+    const result = resultOf(await command(name, params));
+    if (name === "webrtc.offer") answers.push((result as { sdp: string }).sdp);
+    return result;
+  });
+  fixture.cleanup(() => page.close());
+  return page;
+}
+
+/** Watches `cameraId` with its stethoscope track, and waits until that track's sound arrives. */
+async function watchStethoscope(page: Page, cameraId: string): Promise<void> {
+  await page.evaluate(`(async () => {
+    window.viewer = await watch({
+      video: document.getElementById("video"),
+      camera: ${JSON.stringify(cameraId)},
+      request: (name, params) => theaRequest(JSON.stringify({ name, params })),
+      clinical: true,
+    });
+    // Played as the console plays it: its own element, nothing in between.
+    const element = document.createElement("audio");
+    element.muted = true;
+    element.srcObject = new MediaStream([window.viewer.stethoscope]);
+    document.body.append(element);
+    await element.play();
+  })()`);
+  await pageReaches(page, "the stethoscope track unmuted (its packets arriving)", "window.viewer.stethoscope.muted === false");
+}
+
+/**
+ * The decoded samples' RMS level in 10 ms windows, in dBFS, over `seconds` of the stethoscope
+ * track, after `skipSeconds` (the decoder's and jitter buffer's start).
+ */
+function windowLevels(page: Page, seconds: number, skipSeconds: number): Promise<number[]> {
+  return page.evaluate<number[]>(`(async () => {
+    const reader = new MediaStreamTrackProcessor({ track: window.viewer.stethoscope }).readable.getReader();
+    const levels = [];
+    let skipped = 0, sum = 0, count = 0, rate = 48000;
+    try {
+      while (levels.length < ${seconds} * 100) {
+        const { value: data, done } = await reader.read();
+        if (done) break;
+        rate = data.sampleRate;
+        const samples = new Float32Array(data.numberOfFrames);
+        data.copyTo(samples, { planeIndex: 0, format: "f32-planar" });
+        data.close();
+        for (const sample of samples) {
+          if (skipped < ${skipSeconds} * rate) { skipped += 1; continue; }
+          sum += sample * sample;
+          count += 1;
+          if (count === rate / 100) {
+            levels.push(10 * Math.log10(sum / count + 1e-20));
+            sum = 0;
+            count = 0;
+          }
+        }
+      }
+    } finally {
+      reader.releaseLock();
+    }
+    return levels;
+  })()`);
+}
+
+/** The mean power of windows in dB (power averaged, then back to dB). */
+function meanDb(levels: readonly number[]): number {
+  const power = levels.reduce((total, level) => total + 10 ** (level / 10), 0) / levels.length;
+  return 10 * Math.log10(power);
+}
+
+/**
+ * Each heartbeat's level: its energy (summed power) over the windows from two before the first
+ * above the threshold (20 dB under the loudest window) to two after the last. Whole bursts, so
+ * where the 10 ms windows fall does not change it.
+ */
+function burstLevels(levels: readonly number[]): number[] {
+  const threshold = Math.max(...levels) - 20;
+  const spans: [number, number][] = [];
+  for (const [index, level] of levels.entries()) {
+    if (level < threshold) continue;
+    const last = spans.at(-1);
+    if (last && index - last[1] <= 5) last[1] = index;
+    else spans.push([index, index]);
+  }
+  return spans
+    .filter(([start, end]) => start >= 2 && end + 2 < levels.length)
+    .map(([start, end]) => 10 * Math.log10(levels.slice(start - 2, end + 3).reduce((total, level) => total + 10 ** (level / 10), 0)));
+}
+
+/**
+ * Medians of consecutive groups of `size` (the last, shorter group left out). A median, because
+ * the receiver's jitter buffer may stretch or squeeze a single beat on a loaded machine (NetEq's
+ * accelerate and expand); a gain control moves every beat.
+ */
+function groupMedians(values: readonly number[], size: number): number[] {
+  const medians: number[] = [];
+  for (let at = 0; at + size <= values.length; at += size) {
+    const sorted = values.slice(at, at + size).sort((a, b) => a - b);
+    medians.push(((sorted[size / 2 - 1] ?? Number.NaN) + (sorted[size / 2] ?? Number.NaN)) / 2);
+  }
+  return medians;
+}
+
+describe("clinical audio: the stethoscope track", () => {
+  it("is its own Opus track, labelled, mono, constant bitrate, beside the room's sound", async () => {
+    const command = await startAgent();
+    const answers: string[] = [];
+    const page = await viewerPage(command, answers);
+    await watchStethoscope(page, "tone1000");
+    const [answer = ""] = answers;
+    const sections = answer.split(/\r\n(?=m=)/).slice(1);
+    expect(sections.map((section) => section.split(" ")[0])).toEqual(["m=video", "m=audio", "m=audio"]);
+    const [, room = "", stethoscope = ""] = sections;
+    expect(stethoscope).toMatch(/^a=msid:thea-stethoscope stethoscope$/m);
+    expect(stethoscope).toMatch(/^a=sendonly$/m);
+    expect(stethoscope).toMatch(/^a=fmtp:\d+ minptime=10;useinbandfec=0;stereo=0;sprop-stereo=0;cbr=1;maxaveragebitrate=96000$/m);
+    expect(room).not.toMatch(/stethoscope/);
+    const received = await page.evaluate<{ codec: string; channels: number }>(`(async () => {
+      const report = await window.viewer.pc.getStats(window.viewer.stethoscope);
+      const inbound = [...report.values()].find((entry) => entry.type === "inbound-rtp");
+      const codec = report.get(inbound.codecId);
+      return { codec: codec.mimeType, channels: codec.channels };
+    })()`);
+    expect(received).toEqual({ codec: "audio/opus", channels: 2 }); // Opus's RTP name always says 2 (RFC 7587 §7)
+    expect(await command("media.sessions")).toMatchObject({ result: { cameras: expect.arrayContaining([expect.objectContaining({ id: "tone1000", clinicalAudio: true })]) } });
+    await page.evaluate("window.viewer.close()");
+  });
+
+  it("keeps 30 Hz to 2 kHz within ±3 dB of 1 kHz, and 20 Hz within ±6 dB, through Opus, werift and Chromium", { timeout: 240_000 }, async () => {
+    const command = await startAgent();
+    const levels = new Map<number, number>();
+    for (const hz of TONES_HZ) {
+      const page = await viewerPage(command);
+      await watchStethoscope(page, `tone${hz}`);
+      // Two seconds: 40 cycles of the lowest tone, so the level does not depend on where it starts.
+      levels.set(hz, meanDb(await windowLevels(page, 2, 1)));
+      await page.evaluate("window.viewer.close()");
+      await page.close();
+    }
+    const reference = levels.get(1000) ?? Number.NaN;
+    const response = Object.fromEntries(TONES_HZ.map((hz) => [hz, Math.round(((levels.get(hz) ?? Number.NaN) - reference) * 10) / 10]));
+    console.log(`stethoscope response relative to 1 kHz (dB): ${JSON.stringify(response)}; 1 kHz at ${reference.toFixed(1)} dBFS`);
+    // The source is a sine at 0.25 of full scale: −15 dBFS RMS; the path neither boosts nor cuts it much.
+    expect(reference).toBeGreaterThan(-18);
+    expect(reference).toBeLessThan(-12);
+    const outside = TONES_HZ.filter((hz) => !(Math.abs(response[hz] ?? Number.NaN) <= (hz === 20 ? 6 : 3))).map((hz) => `${hz} Hz: ${response[hz]} dB`);
+    expect(outside).toEqual([]);
+  });
+
+  it("keeps a 40 Hz heartbeat train's level within 1 dB over 60 s (no gain control fading it)", { timeout: 180_000 }, async () => {
+    const command = await startAgent();
+    const page = await viewerPage(command);
+    await watchStethoscope(page, "heart");
+    const beats = burstLevels(await windowLevels(page, 60, 1));
+    // 1.2 beats a second for 60 s; one at either edge may be cut off and is not counted.
+    expect(beats.length).toBeGreaterThanOrEqual(68);
+    // The train's level in 5 s steps (6 beats each), against its first 5 s: a gain control
+    // (AGC, a compressor) would move it by several dB within seconds.
+    const [first = Number.NaN, ...later] = groupMedians(beats, 6);
+    const drift = later.map((level) => Math.round((level - first) * 100) / 100);
+    const each = beats.map((beat) => Math.round((beat - first) * 100) / 100);
+    console.log(`heartbeat train, 5 s steps against the first (dB): ${JSON.stringify(drift)}; single beats from ${Math.min(...each)} to ${Math.max(...each)} over ${beats.length}`);
+    const jitter = await page.evaluate<object>(`(async () => {
+      const report = await window.viewer.pc.getStats(window.viewer.stethoscope);
+      const inbound = [...report.values()].find((entry) => entry.type === "inbound-rtp");
+      return { packetsLost: inbound.packetsLost, concealedSamples: inbound.concealedSamples, removedForAcceleration: inbound.removedSamplesForAcceleration, insertedForDeceleration: inbound.insertedSamplesForDeceleration };
+    })()`);
+    console.log(`the receiver's jitter buffer meanwhile: ${JSON.stringify(jitter)}`);
+    expect(drift.filter((db) => Math.abs(db) > 1)).toEqual([]);
+    await page.evaluate("window.viewer.close()");
+  });
+});
