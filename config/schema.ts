@@ -243,8 +243,9 @@ const clinicalAudioSchema = z.strictObject({
     z
       .strictObject({
         type: z.literal("test"),
-        wave: z.enum(["sine", "heartbeat"]).default("sine").describe("A steady tone, or bursts of it 1.2 times a second (heart sounds)."),
+        wave: z.enum(["sine", "heartbeat"]).default("sine").describe("A steady tone, or short bursts of it (heart sounds)."),
         frequencyHz: z.number().min(10).max(20_000).default(100),
+        beatsPerMinute: z.int().min(20).max(200).default(72).describe("The heartbeat's rate (72 a minute: 1.2 bursts a second)."),
       })
       .describe("A generated tone, for tests and for checking a station's path."),
     z.strictObject({

@@ -81,9 +81,6 @@ export function audioPipeline(audio: NonNullable<CameraConfig["audio"]>, rtpPort
   ].join(" ! ");
 }
 
-/** One heart-sound burst every 1/1.2 s (72 beats a minute), in nanoseconds (audiotestsrc's tick-interval). */
-const HEARTBEAT_INTERVAL_NS = Math.round(1e9 / 1.2);
-
 /**
  * A stethoscope's sound, kept as it is: nothing between the device and the encoder but format
  * conversion (no webrtcdsp, no audiodynamic, no filter), and Opus in its generic mode
@@ -108,7 +105,7 @@ function clinicalSource(source: NonNullable<CameraConfig["clinicalAudio"]>["sour
   if (source.type === "alsa") return `alsasrc device=${quote(source.device)}`;
   // A heartbeat is a few cycles of the tone per beat: a low thump like S1/S2 through a bell.
   return source.wave === "heartbeat"
-    ? `audiotestsrc is-live=true wave=ticks freq=${source.frequencyHz} tick-interval=${HEARTBEAT_INTERVAL_NS} sine-periods-per-tick=4 volume=0.5`
+    ? `audiotestsrc is-live=true wave=ticks freq=${source.frequencyHz} tick-interval=${Math.round(60e9 / source.beatsPerMinute)} sine-periods-per-tick=4 volume=0.5`
     : `audiotestsrc is-live=true wave=sine freq=${source.frequencyHz} volume=0.25`;
 }
 
