@@ -27,6 +27,7 @@ const CONFIG = [
   "cameras:",
   ...TONES_HZ.map((hz) => camera(`tone${hz}`, `{ type: test, frequencyHz: ${hz} }`)),
   camera("heart", "{ type: test, wave: heartbeat, frequencyHz: 40 }"),
+  "  - { id: plain, source: { type: test }, width: 160, height: 120, framerate: 5, audio: { source: { type: test } } }",
 ].join("\n");
 
 async function startAgent(): Promise<(name: string, params?: object) => Promise<unknown>> {
@@ -166,8 +167,23 @@ describe("clinical audio: the stethoscope track", () => {
       return { codec: codec.mimeType, channels: codec.channels };
     })()`);
     expect(received).toEqual({ codec: "audio/opus", channels: 2 }); // Opus's RTP name always says 2 (RFC 7587 §7)
-    expect(await command("media.sessions")).toMatchObject({ result: { cameras: expect.arrayContaining([expect.objectContaining({ id: "tone1000", clinicalAudio: true })]) } });
+    expect(await command("media.sessions")).toMatchObject({
+      result: { cameras: expect.arrayContaining([expect.objectContaining({ id: "tone1000", clinicalAudio: true }), expect.objectContaining({ id: "plain", clinicalAudio: false })]) },
+    });
     await page.evaluate("window.viewer.close()");
+  });
+
+  it("refuses a second audio section to a camera without a stethoscope, before any socket is opened", async () => {
+    const command = await startAgent();
+    const page = await viewerPage(command);
+    const asked = page.evaluate(`watch({
+      video: document.getElementById("video"),
+      camera: "plain",
+      request: (name, params) => theaRequest(JSON.stringify({ name, params })),
+      clinical: true,
+    })`);
+    await expect(asked).rejects.toThrow(/invalid-params: sdp: more than 1 audio section\(s\)/);
+    expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: expect.arrayContaining([expect.objectContaining({ id: "plain", state: "idle" })]) } });
   });
 
   it("keeps 30 Hz to 2 kHz within ±3 dB of 1 kHz, and 20 Hz within ±6 dB, through Opus, werift and Chromium", { timeout: 240_000 }, async () => {
