@@ -21,19 +21,31 @@ export function audioSections(sdp: string): number {
 export function withClinicalFmtp(answerSdp: string, mid: string, bitrateKbps: number): string {
   const eol = answerSdp.includes("\r\n") ? "\r\n" : "\n";
   const lines = answerSdp.split(/\r?\n/);
-  const fmtp = `minptime=10;useinbandfec=0;stereo=0;sprop-stereo=0;cbr=1;maxaveragebitrate=${bitrateKbps * 1000}`;
-  let section: { start: number; mid: string | undefined; opus: string | undefined } | undefined;
-  const sections: NonNullable<typeof section>[] = [];
+  const sections = mediaSections(lines);
+  const target = sections.find((section) => section.mid === mid);
+  if (!target?.opus) return answerSdp;
+  const fmtp = `a=fmtp:${target.opus} minptime=10;useinbandfec=0;stereo=0;sprop-stereo=0;cbr=1;maxaveragebitrate=${bitrateKbps * 1000}`;
+  const end = sections.find((section) => section.start > target.start)?.start ?? lines.length;
+  const body = lines.slice(target.start, end).filter((line) => !line.startsWith(`a=fmtp:${target.opus} `));
+  body.splice(body.findIndex((line) => line.startsWith(`a=rtpmap:${target.opus} `)) + 1, 0, fmtp);
+  return [...lines.slice(0, target.start), ...body, ...lines.slice(end)].join(eol);
+}
+
+interface MediaSection {
+  /** Index of its m= line. */
+  start: number;
+  mid: string | undefined;
+  /** Opus's payload type in it, if it has Opus. */
+  opus: string | undefined;
+}
+
+function mediaSections(lines: readonly string[]): MediaSection[] {
+  const sections: MediaSection[] = [];
   for (const [index, line] of lines.entries()) {
-    if (line.startsWith("m=")) sections.push((section = { start: index, mid: undefined, opus: undefined }));
+    const section = sections.at(-1);
+    if (line.startsWith("m=")) sections.push({ start: index, mid: undefined, opus: undefined });
     else if (section && line.startsWith("a=mid:")) section.mid = line.slice("a=mid:".length).trim();
     else if (section && /^a=rtpmap:\d+ opus\/48000/i.test(line)) section.opus = line.slice("a=rtpmap:".length).split(" ")[0];
   }
-  const target = sections.find((entry) => entry.mid === mid);
-  if (!target?.opus) return answerSdp;
-  const end = sections.find((entry) => entry.start > target.start)?.start ?? lines.length;
-  const body = lines.slice(target.start, end).filter((line) => !line.startsWith(`a=fmtp:${target.opus} `));
-  const rtpmap = body.findIndex((line) => line.startsWith(`a=rtpmap:${target.opus} `));
-  body.splice(rtpmap + 1, 0, `a=fmtp:${target.opus} ${fmtp}`);
-  return [...lines.slice(0, target.start), ...body, ...lines.slice(end)].join(eol);
+  return sections;
 }
