@@ -253,6 +253,30 @@ const audioSchema = z.strictObject({
   bitrateKbps: z.int().min(8).max(256).default(32).describe("Opus bitrate; 32 kbit/s carries speech well."),
 });
 
+/**
+ * A stethoscope (or other clinical sound) on a USB audio device: its own Opus track, tuned for
+ * fidelity rather than speech (see docs/media.md, "Clinical audio").
+ */
+const clinicalAudioSchema = z.strictObject({
+  source: z.discriminatedUnion("type", [
+    z
+      .strictObject({
+        type: z.literal("test"),
+        wave: z.enum(["sine", "heartbeat"]).default("sine").describe("A steady tone, or short bursts of it (heart sounds)."),
+        frequencyHz: z.number().min(10).max(20_000).default(100),
+        beatsPerMinute: z.int().min(20).max(200).default(72).describe("The heartbeat's rate (72 a minute: 1.2 bursts a second)."),
+      })
+      .describe("A generated tone, for tests and for checking a station's path."),
+    z.strictObject({
+      type: z.literal("alsa"),
+      device: alsaDevice("hw:2,0 or plughw:CARD=Steth,DEV=0").describe("ALSA capture device of the stethoscope (arecord -L lists them)."),
+    }),
+  ]),
+  // RFC 7587 §3.1.1 recommends 48–64 kbit/s for fullband mono music; a stethoscope gets the top
+  // of that range at the least, so the encoder never trades low-frequency detail for bits.
+  bitrateKbps: z.int().min(64).max(256).default(96).describe("Constant Opus bitrate; 64 kbit/s at the least."),
+});
+
 const talkbackSchema = z.strictObject({
   sink: z.discriminatedUnion("type", [
     z.strictObject({
@@ -293,6 +317,9 @@ const cameraSchema = z
     keyframeIntervalSec: z.number().min(0.5).max(10).default(2),
     maxViewers: z.int().min(1).max(16).default(4).describe("Concurrent viewers of this camera."),
     audio: audioSchema.optional().describe("Sound sent with the picture (Opus), e.g. the room microphone."),
+    clinicalAudio: clinicalAudioSchema
+      .optional()
+      .describe("A stethoscope's sound as a second audio track: generic Opus, constant bitrate, no voice processing."),
     talkback: talkbackSchema
       .optional()
       .describe("The doctor's microphone to the clinic's speaker, for a viewer that offers it (one talker at a time)."),

@@ -78,7 +78,7 @@ async function loadBox() {
         button.textContent = camera.id;
         button.dataset.camera = camera.id;
         button.setAttribute("aria-pressed", "false");
-        button.addEventListener("click", () => void play(camera.id, camera.talkback !== undefined));
+        button.addEventListener("click", () => void play(camera.id, camera.talkback !== undefined, camera.clinicalAudio === true));
         return button;
       }),
     );
@@ -87,13 +87,13 @@ async function loadBox() {
     for (const peripheral of peripherals) showPeripheral(peripheral);
     setUpPtz(peripherals.filter((peripheral) => peripheral.driver === "visca"));
     const wanted = cameras.find((camera) => camera.id === query.get("camera"));
-    if (wanted && !viewing) await play(wanted.id, wanted.talkback !== undefined);
+    if (wanted && !viewing) await play(wanted.id, wanted.talkback !== undefined, wanted.clinicalAudio === true);
   } catch (error) {
     showError(`cannot reach the box: ${error.message}`);
   }
 }
 
-async function play(cameraId, talkback) {
+async function play(cameraId, talkback, clinical) {
   await viewing?.close();
   viewing = undefined;
   for (const button of $("cameras").querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.dataset.camera === cameraId));
@@ -105,6 +105,7 @@ async function play(cameraId, talkback) {
       request,
       viewerId,
       talkback,
+      clinical,
       onState: (state) => badge("state", state, state === "connected" ? "ok" : state === "failed" || state === "closed" ? "bad" : "wait"),
       onTrickleTopic: (sessionId, add) => {
         const topic = `${root}/webrtc/${sessionId}/candidate`;
@@ -120,6 +121,7 @@ async function play(cameraId, talkback) {
     });
     window.theaViewer = viewing;
     setUpTalk(viewing.microphone);
+    setUpSound(viewing.stethoscope);
     showError("");
   } catch (error) {
     badge("state", "failed", "bad");
@@ -150,6 +152,30 @@ $("talk").addEventListener("pointerdown", () => talk(true));
 for (const end of ["pointerup", "pointerleave", "pointercancel"]) $("talk").addEventListener(end, () => talk(false));
 addEventListener("keydown", (event) => event.code === "Space" && !event.repeat && talk(true));
 addEventListener("keyup", (event) => event.code === "Space" && talk(false));
+
+// --- sound: the room's microphone or the stethoscope, one at a time -------------------------------
+// The stethoscope's track goes straight to its own <audio> element: no AudioContext, compressor or
+// filter is ever put in its way (receiving applies none of the browser's capture processing).
+function setUpSound(stethoscope) {
+  $("sound").hidden = !stethoscope;
+  $("stethoscope").srcObject = stethoscope ? new MediaStream([stethoscope]) : null;
+  listenTo("room");
+}
+function listenTo(source) {
+  const stethoscope = source === "stethoscope";
+  // The room's sound plays in the video element, muted until the doctor asks (autoplay rules).
+  if (stethoscope) $("video").muted = true;
+  $("stethoscope").muted = !stethoscope;
+  if (stethoscope) void $("stethoscope").play().catch((error) => showError(`stethoscope: ${error.message}`));
+  for (const button of document.querySelectorAll("[data-sound]")) button.setAttribute("aria-pressed", String(button.dataset.sound === source));
+  $("sound-now").textContent = stethoscope ? "hearing the stethoscope (room muted)" : "stethoscope muted";
+}
+for (const button of document.querySelectorAll("[data-sound]")) {
+  button.addEventListener("click", () => {
+    listenTo(button.dataset.sound);
+    if (button.dataset.sound === "room") $("video").muted = false; // the doctor's click: sound allowed
+  });
+}
 
 // --- readings -----------------------------------------------------------------------------------
 const rows = new Map();

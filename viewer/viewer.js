@@ -17,6 +17,9 @@ export async function watch({
   onState = () => {},
   // e.g. ["video/VP8"] on a device that decodes H.264 badly: the box encodes what is asked.
   videoCodecs,
+  // Ask for the camera's stethoscope track too (only for a camera that has one: the box refuses
+  // a second audio section otherwise). It arrives as handle.stethoscope, never in `video`.
+  clinical = false,
 }) {
   const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
   const pictures = pc.addTransceiver("video", { direction: "recvonly" });
@@ -29,9 +32,12 @@ export async function watch({
   const microphone = talkback ? (await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0] : undefined;
   if (microphone) pc.addTransceiver(microphone, { direction: "sendrecv" });
   else pc.addTransceiver("audio", { direction: "recvonly" });
+  // The stethoscope's section comes after the room's: the box answers it with its own track
+  // (msid "thea-stethoscope stethoscope"), told apart here by its transceiver.
+  const stethoscope = clinical ? pc.addTransceiver("audio", { direction: "recvonly" }) : undefined;
   const stream = new MediaStream();
   video.srcObject = stream;
-  pc.ontrack = (event) => stream.addTrack(event.track);
+  pc.ontrack = (event) => event.transceiver !== stethoscope && stream.addTrack(event.track);
   pc.onconnectionstatechange = () => onState(pc.connectionState);
 
   // The offer goes at once (or after up to gatherMs of gathering, for signalling that cannot
@@ -61,6 +67,8 @@ export async function watch({
     pc,
     /** The doctor's microphone track (talk-back), to mute and unmute; undefined without it. */
     microphone,
+    /** The stethoscope's track (with `clinical`), to play on its own; undefined without it. */
+    stethoscope: stethoscope?.receiver.track,
     async stats() {
       const report = await pc.getStats();
       for (const entry of report.values()) {

@@ -35,6 +35,8 @@ export interface CameraStatus {
   lastError: string | undefined;
   /** Whether a viewer may talk to the clinic (talkback configured), and who does now. */
   talkback: { talker: string | undefined; lastError: string | undefined } | undefined;
+  /** Whether the camera carries a stethoscope track (a viewer may ask for it: docs/media.md). */
+  clinicalAudio: boolean;
 }
 
 export interface CameraEvents {
@@ -107,6 +109,11 @@ export class Camera extends EventEmitter<CameraEvents> {
     return this.#options.config.audio !== undefined;
   }
 
+  /** Whether the camera carries a stethoscope's sound as a second audio track. */
+  get hasClinicalAudio(): boolean {
+    return this.#options.config.clinicalAudio !== undefined;
+  }
+
   status(): CameraStatus {
     return {
       id: this.id,
@@ -120,6 +127,7 @@ export class Camera extends EventEmitter<CameraEvents> {
       restarts: this.#restarts,
       lastError: this.#lastError,
       talkback: this.talkback?.status(),
+      clinicalAudio: this.hasClinicalAudio,
     };
   }
 
@@ -251,10 +259,10 @@ export class Camera extends EventEmitter<CameraEvents> {
     }
     const input = await RtpInput.open({
       // A socket for each codec either way (cheap): a second encoder needs no new input.
-      streams: this.hasAudio ? ["h264", "vp8", "audio"] : ["h264", "vp8"],
+      streams: ["h264", "vp8", ...(this.hasAudio ? (["audio"] as const) : []), ...(this.hasClinicalAudio ? (["clinical"] as const) : [])],
       onPacket: (stream, packet, newSource) => {
         for (const viewer of this.#viewers.values()) {
-          if (stream === "audio") viewer.sink("audio", packet, newSource);
+          if (stream === "audio" || stream === "clinical") viewer.sink(stream, packet, newSource);
           else if (stream === viewer.codec) viewer.sink("video", packet, newSource);
         }
       },
@@ -302,7 +310,7 @@ export class Camera extends EventEmitter<CameraEvents> {
     });
     pipeline.on("warning", (message) => this.#log.warn({ warning: message }, "pipeline warning"));
     pipeline.on("failed", (message) => this.#failed(pipeline, message));
-    const launch = cameraPipeline(this.#options.config, branches, input.port("audio"));
+    const launch = cameraPipeline(this.#options.config, branches, input.port("audio"), input.port("clinical"));
     this.#log.debug({ launch }, "starting pipeline");
     const bitrates: BitrateControls = {};
     for (const { encoder } of branches) if (encoder.bitrate) bitrates[encoder.codec] = encoder.bitrate;

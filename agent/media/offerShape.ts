@@ -4,7 +4,8 @@
  * and for every section outside one: an offer of 140 unbundled sections cost ~1.2 s and ~300
  * file descriptors. A viewer needs one video section and at most one audio section (a browser
  * offers sound even to a camera without it; the answer refuses that section), all in one BUNDLE
- * group (RFC 9143 §7.1), so one transport. Only the lines that decide this are read.
+ * group (RFC 9143 §7.1), so one transport. A camera with a stethoscope serves one audio section
+ * more (its own track), and only such a camera. Only the lines that decide this are read.
  */
 
 /** One video and one audio section: what a camera serves (picture; sound or talk-back). */
@@ -25,6 +26,8 @@ export interface OfferShapeLimits {
   maxChars: number;
   /** Candidates the offer may carry (they count towards the session's candidate limit). */
   maxCandidates: number;
+  /** Audio sections the camera serves: 1, or 2 with a stethoscope (clinicalAudio). */
+  maxAudioSections?: 1 | 2;
 }
 
 /** Checks an offer's shape; never throws, whatever the text. */
@@ -34,13 +37,14 @@ export function checkOfferShape(sdp: string, limits: OfferShapeLimits): OfferSha
   const sections: OfferSection[] = [];
   const bundles: string[][] = [];
   let candidates = 0;
+  const most = { video: MAX_OFFER_SECTIONS.video, audio: limits.maxAudioSections ?? MAX_OFFER_SECTIONS.audio };
   for (const line of lines) {
     if (line.startsWith("m=")) {
       const [kind, port] = line.slice(2).split(" ");
       if (kind !== "video" && kind !== "audio") return refuse(`a media section of kind "${clip(kind)}"; a camera serves video and audio only`);
       sections.push({ kind, mid: undefined, rejected: port === "0" });
       const count = sections.filter((section) => section.kind === kind).length;
-      if (count > MAX_OFFER_SECTIONS[kind]) return refuse(`more than ${MAX_OFFER_SECTIONS[kind]} ${kind} section(s); a camera serves one video and at most one audio`);
+      if (count > most[kind]) return refuse(`more than ${most[kind]} ${kind} section(s); this camera serves one video and at most ${most.audio} audio`);
     } else if (line.startsWith("a=mid:")) {
       const section = sections.at(-1);
       if (section && section.mid === undefined) section.mid = line.slice("a=mid:".length).trim();

@@ -55,10 +55,15 @@ const BITRATE_CONTROLS: Record<H264Encoder, BitrateControl | undefined> = {
   v4l2h264enc: undefined,
 };
 
-/** The whole pipeline: video (one encode per codec in use), and audio when the camera has it, to their own loopback ports. */
-export function cameraPipeline(camera: CameraConfig, video: readonly VideoBranch[], audioPort: number | undefined): string {
-  const pictures = videoPipeline(camera, video);
-  return camera.audio && audioPort !== undefined ? `${pictures}  ${audioPipeline(camera.audio, audioPort)}` : pictures;
+/**
+ * The whole pipeline: video (one encode per codec in use), and the room's sound and the
+ * stethoscope's when the camera has them, each to its own loopback port.
+ */
+export function cameraPipeline(camera: CameraConfig, video: readonly VideoBranch[], audioPort: number | undefined, clinicalPort?: number): string {
+  const parts = [videoPipeline(camera, video)];
+  if (camera.audio && audioPort !== undefined) parts.push(audioPipeline(camera.audio, audioPort));
+  if (camera.clinicalAudio && clinicalPort !== undefined) parts.push(clinicalAudioPipeline(camera.clinicalAudio, clinicalPort));
+  return parts.join("  ");
 }
 
 export function audioPipeline(audio: NonNullable<CameraConfig["audio"]>, rtpPort: number): string {
@@ -74,6 +79,34 @@ export function audioPipeline(audio: NonNullable<CameraConfig["audio"]>, rtpPort
     `rtpopuspay pt=${PAYLOAD_TYPE.opus}`,
     `udpsink host=127.0.0.1 port=${rtpPort} sync=false async=false`,
   ].join(" ! ");
+}
+
+/**
+ * A stethoscope's sound, kept as it is: nothing between the device and the encoder but format
+ * conversion (no webrtcdsp, no audiodynamic, no filter), and Opus in its generic mode
+ * (OPUS_APPLICATION_AUDIO), where libopus filters nothing but DC (a 3 Hz reject); its voice mode
+ * (OPUS_APPLICATION_VOIP) adds a high-pass from 60 Hz up that would take a heart's S3/S4 away.
+ * Constant bitrate with no DTX: the quiet between heartbeats is neither thinned nor cut.
+ */
+export function clinicalAudioPipeline(clinical: NonNullable<CameraConfig["clinicalAudio"]>, rtpPort: number): string {
+  return [
+    clinicalSource(clinical.source),
+    "audioconvert",
+    "audioresample",
+    "audio/x-raw,rate=48000,channels=1",
+    "queue max-size-time=100000000 leaky=downstream",
+    `opusenc audio-type=generic bitrate-type=cbr bitrate=${clinical.bitrateKbps * 1000} bandwidth=fullband frame-size=20 dtx=false inband-fec=false`,
+    `rtpopuspay pt=${PAYLOAD_TYPE.opus}`,
+    `udpsink host=127.0.0.1 port=${rtpPort} sync=false async=false`,
+  ].join(" ! ");
+}
+
+function clinicalSource(source: NonNullable<CameraConfig["clinicalAudio"]>["source"]): string {
+  if (source.type === "alsa") return `alsasrc device=${quote(source.device)}`;
+  // A heartbeat is a few cycles of the tone per beat: a low thump like S1/S2 through a bell.
+  return source.wave === "heartbeat"
+    ? `audiotestsrc is-live=true wave=ticks freq=${source.frequencyHz} tick-interval=${Math.round(60e9 / source.beatsPerMinute)} sine-periods-per-tick=4 volume=0.5`
+    : `audiotestsrc is-live=true wave=sine freq=${source.frequencyHz} volume=0.25`;
 }
 
 /** The doctor's voice: Opus RTP from the agent on a loopback port, to the clinic's speaker. */

@@ -8,10 +8,11 @@ import type { Logger } from "../log.ts";
 import type { VideoCodec } from "./pipeline.ts";
 import { clearParameterSetMarker, rtpSsrc } from "./rtp.ts";
 
-export type MediaKind = "video" | "audio";
+/** `clinical`: the stethoscope's sound, an audio track of its own beside the room's. */
+export type MediaKind = "video" | "audio" | "clinical";
 
 /** One RTP stream of a camera's pipeline: the picture in one codec, or the sound. */
-export type RtpStream = VideoCodec | "audio";
+export type RtpStream = VideoCodec | "audio" | "clinical";
 
 /**
  * Receives every RTP packet. `newSource` is set on the first packet from a restarted pipeline,

@@ -112,7 +112,7 @@ export class MediaService {
    */
   async offer(cameraId: string, sdp: string, viewerId?: string): Promise<{ sessionId: string; sdp: string }> {
     const camera = this.#camera(cameraId);
-    const shape = checkOfferShape(sdp, { maxChars: MAX_OFFER_CHARS, maxCandidates: MAX_REMOTE_CANDIDATES });
+    const shape = checkOfferShape(sdp, { maxChars: MAX_OFFER_CHARS, maxCandidates: MAX_REMOTE_CANDIDATES, maxAudioSections: camera.hasClinicalAudio ? 2 : 1 });
     if (!shape.ok) throw new TheaError("invalid-params", shape.message);
     this.#reservePlace(camera);
     const { media } = this.#options.ctx.config;

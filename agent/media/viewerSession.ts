@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import {
+  MediaStream,
   MediaStreamTrack,
   RTCPeerConnection,
   RTCRtpCodecParameters,
@@ -17,6 +18,7 @@ import {
   useSdesMid,
   useTransportWideCC,
   type RTCRtpSender,
+  type RTCRtpTransceiver,
 } from "werift";
 import type { Logger } from "../log.ts";
 import { TheaError } from "../errors.ts";
@@ -27,6 +29,7 @@ import type { MediaKind } from "./rtpInput.ts";
 import type { Talkback } from "./talkback.ts";
 import { restrictCandidates, withoutRefusedCandidates, type IcePolicy } from "./icePolicy.ts";
 import { answerAsDtlsServer } from "./dtlsServer.ts";
+import { audioSections, CLINICAL_MSID, withClinicalFmtp } from "./clinicalTrack.ts";
 
 export interface IceCandidateInit {
   candidate: string;
@@ -76,7 +79,13 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   readonly #options: ViewerSessionOptions;
   readonly #log: Logger;
   readonly #pc: RTCPeerConnection;
-  readonly #tracks = { video: new MediaStreamTrack({ kind: "video" }), audio: new MediaStreamTrack({ kind: "audio" }) };
+  readonly #tracks = {
+    video: new MediaStreamTrack({ kind: "video" }),
+    audio: new MediaStreamTrack({ kind: "audio" }),
+    clinical: new MediaStreamTrack({ kind: "audio" }),
+  };
+  /** The stethoscope's media section, when the viewer asked for it. */
+  #clinicalMid: string | undefined;
   readonly #startedAt = new Date();
   #connectedAt: Date | undefined;
   #closed = false;
@@ -98,7 +107,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#log = options.log.child({ ns: "media:viewer", session: this.id, camera: options.camera.id });
     this.#pc = new RTCPeerConnection({
       // The camera's own codec when the viewer takes it (werift answers in this order), else the other.
-      codecs: { video: [videoCodec(options.camera.codec), videoCodec(otherCodec(options.camera.codec))], audio: options.camera.hasAudio || options.camera.talkback ? [OPUS] : [] },
+      codecs: { video: [videoCodec(options.camera.codec), videoCodec(otherCodec(options.camera.codec))], audio: options.camera.hasAudio || options.camera.talkback || options.camera.hasClinicalAudio ? [OPUS] : [] },
       headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], audio: [useSdesMid()] },
       iceServers: options.ice.iceServers,
       ...options.ice.peerConfig,
@@ -143,11 +152,15 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     // From the offer on, not from the answer: however the answering goes, the session ends.
     this.#timers.push(setTimeout(() => this.#connectedAt || void this.close("did not connect in time"), connectTimeoutMs));
     const transceiver = this.#pc.addTransceiver(this.#tracks.video, { direction: "sendonly" });
-    if (camera.hasAudio || camera.talkback) {
-      // Sound goes both ways when the camera has a microphone and a talk-back speaker.
-      const direction = camera.hasAudio && camera.talkback ? "sendrecv" : camera.hasAudio ? "sendonly" : "recvonly";
+    // A viewer of a camera with a stethoscope offers two audio sections, room then stethoscope.
+    const clinical = camera.hasClinicalAudio && audioSections(offerSdp) === 2;
+    if (camera.hasAudio || camera.talkback || clinical) {
+      // Sound goes both ways when the camera has a microphone and a talk-back speaker; the room's
+      // section stays (inactive) without either, so the stethoscope's keeps its place after it.
+      const direction = camera.hasAudio && camera.talkback ? "sendrecv" : camera.hasAudio ? "sendonly" : camera.talkback ? "recvonly" : "inactive";
       this.#pc.addTransceiver(this.#tracks.audio, { direction });
     }
+    const stethoscope = clinical ? this.#addClinicalTransceiver() : undefined;
     if (camera.talkback) this.#listen(camera.talkback);
     this.#watch(transceiver.sender);
     try {
@@ -185,7 +198,10 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#log.debug({ ms: this.#sinceStart(), attachedMs, negotiatedMs }, "answered");
     const sdp = this.#pc.localDescription?.sdp;
     if (!sdp) throw new TheaError("media-failed", "no local description after answering");
-    return restrictCandidates(sdp, ice);
+    this.#clinicalMid = stethoscope?.mid ?? undefined;
+    const clinicalConfig = camera.config.clinicalAudio;
+    if (this.#clinicalMid === undefined || !clinicalConfig) return restrictCandidates(sdp, ice);
+    return withClinicalFmtp(restrictCandidates(sdp, ice), this.#clinicalMid, clinicalConfig.bitrateKbps);
   }
 
   async addCandidate(candidate: IceCandidateInit): Promise<void> {
@@ -219,6 +235,15 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.emit("closed", reason);
   }
 
+  /** The stethoscope's own send-only track, labelled by its msid so the console can tell it from the room's. */
+  #addClinicalTransceiver(): RTCRtpTransceiver {
+    const transceiver = this.#pc.addTransceiver(this.#tracks.clinical, { direction: "sendonly", streams: [new MediaStream({ id: CLINICAL_MSID.stream })] });
+    // werift draws a random track id for the msid; its typings mark the field read-only, but it is
+    // a plain writable field read when the answer is written.
+    Object.defineProperty(transceiver.sender, "trackId", { value: CLINICAL_MSID.track });
+    return transceiver;
+  }
+
   /** The doctor's microphone, when the browser sends it: to the clinic's speaker, one talker at a time. */
   #listen(talkback: Talkback): void {
     this.#pc.onTrack.subscribe((track) => {
@@ -238,7 +263,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       this.#cameraSending = true;
       this.#log.debug({ kind, ms: this.#sinceStart(), connected: this.#connectedAt !== undefined }, "first packet from the camera");
     }
-    if (!this.#connectedAt || this.#closed) return;
+    if (!this.#connectedAt || this.#closed || (kind === "clinical" && this.#clinicalMid === undefined)) return;
     // Where a slow first frame goes: the first packet after connecting (debug log).
     if (this.#packetsSent === 0) this.#log.debug({ kind, ms: this.#sinceStart() }, "first packet to the viewer");
     this.#packetsSent += 1;

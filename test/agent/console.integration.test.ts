@@ -87,6 +87,38 @@ describe("the operator console in a real browser", () => {
     expect(await command("media.sessions")).toMatchObject({ result: { sessions: [], cameras: [{ state: "idle", viewers: 0 }] } });
   });
 
+  it("plays a camera's stethoscope on its own, and lets the doctor switch between it and the room", async () => {
+    const agent = await AgentProcess.start({
+      brokerUrl: fixture.broker.url,
+      extraYaml: [
+        "media: { loopbackOnly: true }",
+        "cameras:",
+        "  - { id: exam, source: { type: test }, width: 320, height: 240, audio: { source: { type: test } }, clinicalAudio: { source: { type: test, wave: heartbeat, frequencyHz: 40 } } }",
+      ].join("\n"),
+    });
+    fixture.cleanup(() => agent.stop());
+    await fixture.watcher.next(`thea/v1/${agent.deviceId}/status`, (m) => (m.json() as { online: boolean }).online);
+    const broker = encodeURIComponent(`ws://127.0.0.1:${chrome.server.port}/mqtt`);
+    const page = await chrome.browser.open(chrome.server.url(`/?broker=${broker}&device=${agent.deviceId}&camera=exam`));
+    fixture.cleanup(() => page.close());
+    await pageReaches(page, "the sound switch", "!document.getElementById('sound').hidden");
+    // Its own element, fed straight from the stethoscope's track (not the room's), muted at first.
+    const sound = `(() => {
+      const element = document.getElementById("stethoscope");
+      const [track] = element.srcObject ? element.srcObject.getAudioTracks() : [];
+      return { track: track === window.theaViewer.stethoscope, stethoscopeMuted: element.muted, videoMuted: document.getElementById("video").muted,
+        pressed: [...document.querySelectorAll("[data-sound]")].map((b) => b.dataset.sound + ":" + b.getAttribute("aria-pressed")), label: document.getElementById("sound-now").textContent };
+    })()`;
+    expect(await page.evaluate(sound)).toEqual({ track: true, stethoscopeMuted: true, videoMuted: true, pressed: ["room:true", "stethoscope:false"], label: "stethoscope muted" });
+    await page.pointer("[data-sound=stethoscope]", "down");
+    await page.pointer("[data-sound=stethoscope]", "up");
+    expect(await page.evaluate(sound)).toEqual({ track: true, stethoscopeMuted: false, videoMuted: true, pressed: ["room:false", "stethoscope:true"], label: "hearing the stethoscope (room muted)" });
+    await pageReaches(page, "the stethoscope playing", "!document.getElementById('stethoscope').paused && window.theaViewer.stethoscope.muted === false");
+    await page.pointer("[data-sound=room]", "down");
+    await page.pointer("[data-sound=room]", "up");
+    expect(await page.evaluate(sound)).toMatchObject({ stethoscopeMuted: true, videoMuted: false, pressed: ["room:true", "stethoscope:false"] });
+  });
+
   it("says plainly when the box cannot be reached", async () => {
     const broker = encodeURIComponent(`ws://127.0.0.1:${chrome.server.port}/mqtt`);
     const page = await chrome.browser.open(chrome.server.url(`/?broker=${broker}&device=no-such-box`));

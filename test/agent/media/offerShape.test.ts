@@ -107,6 +107,35 @@ describe("checkOfferShape", () => {
     );
   });
 
+  it("passes a second audio section (the stethoscope's) only for a camera that has one, and never a third", () => {
+    const withStethoscope = (audios: number) =>
+      offer([
+        ...SESSION.map((line) => line.replace("BUNDLE 0 1", ["BUNDLE 0", ...Array.from({ length: audios }, (_, n) => String(n + 1))].join(" "))),
+        ...section("video", "0"),
+        ...Array.from({ length: audios }, (_, n) => section("audio", String(n + 1))).flat(),
+      ]);
+    expect(checkOfferShape(withStethoscope(2), LIMITS)).toEqual({ ok: false, message: "sdp: more than 1 audio section(s); this camera serves one video and at most 1 audio" });
+    expect(checkOfferShape(withStethoscope(2), { ...LIMITS, maxAudioSections: 2 })).toMatchObject({ ok: true, sections: [{ kind: "video" }, { kind: "audio", mid: "1" }, { kind: "audio", mid: "2" }] });
+    expect(checkOfferShape(withStethoscope(3), { ...LIMITS, maxAudioSections: 2 })).toMatchObject({ ok: false, message: expect.stringContaining("more than 2 audio section(s)") });
+    // The second audio section obeys the same bundling rule as the others.
+    const unbundledSecond = withStethoscope(2).replace("a=group:BUNDLE 0 1 2", "a=group:BUNDLE 0 1");
+    expect(checkOfferShape(unbundledSecond, { ...LIMITS, maxAudioSections: 2 })).toMatchObject({ ok: false, message: expect.stringContaining("(a=mid:2) is not in the BUNDLE group") });
+  });
+
+  it("never passes more than two audio sections to a camera with a stethoscope, whatever the text", () => {
+    const sdpLine = fc.oneof(
+      fc.constantFrom(...SESSION, ...section("video", "0"), ...section("audio", "1"), ...section("audio", "2"), ...section("audio", "3"), "a=group:BUNDLE 0 1 2 3"),
+      fc.string({ maxLength: 8 }).map((tail) => `a=mid:${tail}`),
+    );
+    fc.assert(
+      fc.property(fc.array(sdpLine, { maxLength: 80 }), (lines) => {
+        const shape = checkOfferShape(lines.join("\r\n"), { ...LIMITS, maxAudioSections: 2 });
+        if (shape.ok) expect(shape.sections.filter((s) => s.kind === "audio").length).toBeLessThanOrEqual(2);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("refuses every offer with more sections than a camera serves, however they are bundled", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom("video", "audio"), { minLength: 3, maxLength: 20 }), fc.boolean(), (kinds, bundle) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { configSchema, type CameraConfig } from "../../../config/schema.ts";
-import { cameraPipeline, chooseEncoder, talkbackPipeline, videoPipeline } from "../../../agent/media/pipeline.ts";
+import { cameraPipeline, chooseEncoder, clinicalAudioPipeline, talkbackPipeline, videoPipeline } from "../../../agent/media/pipeline.ts";
 
 function camera(yaml: object): CameraConfig {
   const config = configSchema.parse({ mqtt: { url: "mqtt://127.0.0.1" }, cameras: [{ id: "cam1", ...yaml }] });
@@ -71,6 +71,31 @@ describe("sound", () => {
     const mic = camera({ source: { type: "test" }, audio: { source: { type: "alsa", device: "plughw:CARD=USB,DEV=0" }, bitrateKbps: 24 } });
     expect(cameraPipeline(mic, [{ encoder: chooseEncoder(mic, new Set()), port: 1 }], 2)).toContain('alsasrc device="plughw:CARD=USB,DEV=0"');
     expect(() => camera({ source: { type: "test" }, audio: { source: { type: "alsa", device: "hw:0 ! filesink" } } })).toThrow(/ALSA device name/);
+  });
+
+  it("sends a stethoscope as its own Opus stream: generic, constant bitrate, no DTX, nothing between the device and the encoder", () => {
+    const steth = camera({ source: { type: "test" }, audio: { source: { type: "test" } }, clinicalAudio: { source: { type: "alsa", device: "plughw:CARD=Steth,DEV=0" } } });
+    const launch = cameraPipeline(steth, [{ encoder: chooseEncoder(steth, new Set()), port: 5004 }], 5006, 5008);
+    expect(launch).toContain("udpsink host=127.0.0.1 port=5006"); // the room's sound stays
+    expect(launch).toContain(
+      'alsasrc device="plughw:CARD=Steth,DEV=0" ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ! queue max-size-time=100000000 leaky=downstream ! ' +
+        "opusenc audio-type=generic bitrate-type=cbr bitrate=96000 bandwidth=fullband frame-size=20 dtx=false inband-fec=false ! rtpopuspay pt=111 ! udpsink host=127.0.0.1 port=5008",
+    );
+    // No voice processing anywhere in its path.
+    const clinical = clinicalAudioPipeline(steth.clinicalAudio ?? expect.fail("no clinicalAudio"), 1);
+    for (const element of ["webrtcdsp", "audiodynamic", "audiocheblimit", "audiowsinclimit", "voice"]) expect(clinical).not.toContain(element);
+  });
+
+  it("makes test tones and a heartbeat train (1.2 bursts a second) for the stethoscope", () => {
+    const tone = camera({ source: { type: "test" }, clinicalAudio: { source: { type: "test", frequencyHz: 30 } } });
+    expect(clinicalAudioPipeline(tone.clinicalAudio ?? expect.fail("none"), 1)).toMatch(/^audiotestsrc is-live=true wave=sine freq=30 volume=0\.25 ! /);
+    const heart = camera({ source: { type: "test" }, clinicalAudio: { source: { type: "test", wave: "heartbeat", frequencyHz: 40 } } });
+    expect(clinicalAudioPipeline(heart.clinicalAudio ?? expect.fail("none"), 1)).toMatch(/^audiotestsrc is-live=true wave=ticks freq=40 tick-interval=833333333 sine-periods-per-tick=4 /);
+  });
+
+  it("refuses a stethoscope bitrate under 64 kbit/s", () => {
+    expect(() => camera({ source: { type: "test" }, clinicalAudio: { source: { type: "test" }, bitrateKbps: 48 } })).toThrow(/64/);
+    expect(camera({ source: { type: "test" }, clinicalAudio: { source: { type: "test" }, bitrateKbps: 64 } }).clinicalAudio?.bitrateKbps).toBe(64);
   });
 
   it("leaves sound out when the camera has none", () => {
