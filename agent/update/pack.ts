@@ -1,6 +1,7 @@
 /**
- * Building a release bundle: the agent's code, its production dependencies and its Node runtime,
- * staged under `thea-<version>/`, tarred and gzipped, with a signed manifest beside it.
+ * Building a release bundle: the agent's code (built as JavaScript), its production dependencies
+ * and its Node runtime, staged under `thea-<version>/`, tarred and gzipped, with a signed
+ * manifest beside it.
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -12,12 +13,16 @@ import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
+import { buildJavaScript } from "./build.ts";
 import { manifestSchema, signManifest, type Manifest, type SignedManifest } from "./manifest.ts";
 
 const run = promisify(execFile);
 
-/** What a release carries from a project tree (the runtime is added separately). */
-const RELEASE_PATHS = ["bin", "agent", "drivers", "config", "systemd", "viewer", "package.json", "package-lock.json", ".node-version", "node_modules"];
+/**
+ * What a release carries from a project tree as it is. The code (CODE_DIRS) goes in built, as
+ * JavaScript (build.ts), and the runtime is added separately.
+ */
+const RELEASE_PATHS = ["bin", "systemd", "viewer", "package.json", "package-lock.json", ".node-version", "node_modules"];
 
 export interface PackOptions {
   from: string;
@@ -54,6 +59,7 @@ export async function packRelease(options: PackOptions): Promise<Packed> {
         throw error.code === "ENOENT" ? new Error(`${entry} is missing in ${options.from}: run bin/setup first`) : error;
       });
     }
+    await buildJavaScript({ from: options.from, out: root });
     // Only the runtime's executable: headers and npm are for building, not running.
     await cp(path.join(options.from, ".runtime", "node", "bin", "node"), path.join(root, ".runtime", "node", "bin", "node"));
     const packageJson = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as Record<string, unknown>;
