@@ -6,7 +6,7 @@
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -55,7 +55,10 @@ export async function packRelease(options: PackOptions): Promise<Packed> {
     const root = path.join(staging, name);
     await mkdir(root);
     for (const entry of RELEASE_PATHS) {
-      await cp(path.join(options.from, entry), path.join(root, entry), { recursive: true, verbatimSymlinks: true }).catch((error: NodeJS.ErrnoException) => {
+      // From where a linked entry really is (a work tree sharing another checkout's node_modules):
+      // copied through the link, npm prune took node_modules for stale and reinstalled it from its
+      // cache without the native addons' builds, and the pipeline host could not load GStreamer.
+      await cp(await realpath(path.join(options.from, entry)).catch(() => path.join(options.from, entry)), path.join(root, entry), { recursive: true, verbatimSymlinks: true }).catch((error: NodeJS.ErrnoException) => {
         throw error.code === "ENOENT" ? new Error(`${entry} is missing in ${options.from}: run bin/setup first`) : error;
       });
     }
