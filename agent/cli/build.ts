@@ -5,6 +5,7 @@
  * then runs the JavaScript entry with type stripping off, as a box does; `thea release pack`
  * builds the same JavaScript into its bundle by itself.
  */
+import { existsSync } from "node:fs";
 import { cp, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,8 +16,11 @@ const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export async function buildCommand(args: { out?: string | undefined }): Promise<number> {
   const out = path.resolve(args.out ?? path.join(PROJECT_ROOT, "build"));
-  if (path.relative(out, PROJECT_ROOT) === "") {
-    process.stderr.write("thea build: --out must not be the project itself\n");
+  // The folder is emptied first: never the project or a folder holding it, never a folder that is
+  // not an earlier build.
+  const holdsProject = !path.relative(out, PROJECT_ROOT).startsWith("..");
+  if (holdsProject || (existsSync(out) && !existsSync(path.join(out, "agent", "main.js")))) {
+    process.stderr.write(`thea build: ${out} ${holdsProject ? "holds the project" : "is not an earlier build"}; give a new folder with --out\n`);
     return 2;
   }
   try {
