@@ -27,7 +27,7 @@ commands:
                         (docs/console.md); prints the address to open, with this start's token
   keys generate [--out DIR]
                         make an Ed25519 key pair for signing releases (docs/updates.md)
-  build [--out DIR]      build the agent as JavaScript, as releases carry it, into DIR (default build/)
+  build [--out DIR]     build the agent as JavaScript, as releases carry it, into DIR (default build/)
   release pack --version V --key FILE --url URL [--out DIR] [--notes TEXT] [--min-version V] [--from DIR]
                 [--expires-in 7d | --expires-at ISO] [--channel C]... [--device ID]... [--allow-downgrade] [--force]
                         build a release bundle and its signed manifest
