@@ -3,7 +3,7 @@
 # Node 24 runtime, npm packages) and is quick when nothing is.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
-.PHONY: setup demo test typecheck bench
+.PHONY: setup demo test typecheck bench build
 
 setup:
 	@bin/setup
@@ -13,6 +13,11 @@ demo: setup
 
 typecheck: setup
 	@. bin/env.sh && tsc -p tsconfig.json
+
+# The agent as releases carry it (JavaScript, type-stripped; `thea release pack` does this itself)
+# in build/, runnable as build/bin/thea; development and the tests run the .ts sources directly.
+build: setup
+	@bin/thea build --out build
 
 test: typecheck
 	@. bin/env.sh && vitest run

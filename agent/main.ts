@@ -3,13 +3,10 @@
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { configCommand } from "./cli/config.ts";
-import { decodeCommand } from "./cli/decode.ts";
-import { simulateCommand } from "./cli/simulate.ts";
-import { runCommand } from "./cli/run.ts";
-import { consoleCommand } from "./cli/console.ts";
-import { keysCommand, releaseCommand } from "./cli/release.ts";
 import { agentVersion } from "./version.ts";
+
+// Each command's code is imported when it is the one run: `thea run` (on a box, for months) does
+// not hold the release packer's, the console's or the simulators' (docs/media.md, "At rest").
 
 const USAGE = `usage: thea <command> [options]
 
@@ -30,6 +27,7 @@ commands:
                         (docs/console.md); prints the address to open, with this start's token
   keys generate [--out DIR]
                         make an Ed25519 key pair for signing releases (docs/updates.md)
+  build [--out DIR]     build the agent as JavaScript, as releases carry it, into DIR (default build/)
   release pack --version V --key FILE --url URL [--out DIR] [--notes TEXT] [--min-version V] [--from DIR]
                 [--expires-in 7d | --expires-at ISO] [--channel C]... [--device ID]... [--allow-downgrade] [--force]
                         build a release bundle and its signed manifest
@@ -88,13 +86,13 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "run":
-      return runCommand(configPath, env);
+      return (await import("./cli/run.ts")).runCommand(configPath, env);
     case "config":
-      return configCommand(rest, configPath, env);
+      return (await import("./cli/config.ts")).configCommand(rest, configPath, env);
     case "decode":
-      return decodeCommand({ driver: values.driver, hex: values.hex ?? false, options: values.options, file: rest[0] });
+      return (await import("./cli/decode.ts")).decodeCommand({ driver: values.driver, hex: values.hex ?? false, options: values.options, file: rest[0] });
     case "simulate":
-      return simulateCommand({
+      return (await import("./cli/simulate.ts")).simulateCommand({
         driver: rest[0],
         port: values.port,
         tcpConnect: values["tcp-connect"],
@@ -105,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
         speed: values.speed,
       });
     case "console":
-      return consoleCommand({
+      return (await import("./cli/console.ts")).consoleCommand({
         broker: values.broker,
         listen: values.listen,
         cert: values.cert,
@@ -131,8 +129,11 @@ async function main(argv: string[]): Promise<number> {
         allowDowngrade: values["allow-downgrade"],
         force: values.force,
       };
+      const { keysCommand, releaseCommand } = await import("./cli/release.ts");
       return command === "keys" ? keysCommand(rest, args) : releaseCommand(rest, args);
     }
+    case "build":
+      return (await import("./cli/build.ts")).buildCommand({ out: values.out });
     case "version":
       process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
       return 0;

@@ -10,7 +10,8 @@ import { Waitress } from "../../drivers/serial/waitress.ts";
 import { isHostMessage, type BitrateControls, type HostCommand, type HostEvent } from "./hostProtocol.ts";
 import type { VideoCodec } from "./pipeline.ts";
 
-const HOST = fileURLToPath(new URL("./host.ts", import.meta.url));
+// A release runs the built host.js beside this file (agent/update/build.ts); development, host.ts.
+const HOST = fileURLToPath(new URL(import.meta.url.endsWith(".js") ? "./host.js" : "./host.ts", import.meta.url));
 
 /** A pipeline not playing by then is stuck (a camera that never delivers, a wedged driver). */
 const START_TIMEOUT_MS = 10_000;

@@ -17,7 +17,7 @@ import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
 import { checkOfferShape } from "./offerShape.ts";
 import { HARDWARE_H264_ENCODERS } from "./pipeline.ts";
-import { ViewerSession, type IceCandidateInit, type ViewerSessionInfo } from "./viewerSession.ts";
+import type { IceCandidateInit, ViewerSession, ViewerSessionInfo } from "./viewerSession.ts";
 import type { Consultations } from "../consultations.ts";
 
 /** Long enough for a cold camera to start (a USB camera can take seconds), short of the command timeout. */
@@ -32,6 +32,12 @@ export const MAX_OFFER_CHARS = 32 * 1024;
  * laptop on a VPN. Each one is paired with each of the box's own and checked.
  */
 export const MAX_REMOTE_CANDIDATES = 32;
+
+/**
+ * The viewing code, with werift (~35 MB resident): imported by the first offer, not at start, so a
+ * box nobody watches does not carry it (docs/media.md, "At rest").
+ */
+type ViewerModule = typeof import("./viewerSession.ts");
 
 export interface MediaServiceOptions {
   ctx: AgentContext;
@@ -51,6 +57,7 @@ export class MediaService {
     if (viewerId !== undefined) void this.#viewerGone(viewerId);
   };
   #elements: Promise<ReadonlySet<string>> | undefined;
+  #viewerModule: Promise<ViewerModule> | undefined;
   readonly #idleWaiters = new Set<() => void>();
   /** Sessions that have connected and not ended: the consultations. */
   #connected = 0;
@@ -108,12 +115,16 @@ export class MediaService {
   /**
    * `viewerId` names the viewer's MQTT client; its last will on viewerGone(viewerId) ends the
    * session. The offer's shape and the camera's places are checked before werift sees it (it
-   * opens sockets for what an offer asks), and the place is taken at once, before any await.
+   * opens sockets for what an offer asks), and the place is taken in the same turn as the session
+   * is registered, after the only await before it (the viewing code's import).
    */
   async offer(cameraId: string, sdp: string, viewerId?: string): Promise<{ sessionId: string; sdp: string }> {
-    const camera = this.#camera(cameraId);
-    const shape = checkOfferShape(sdp, { maxChars: MAX_OFFER_CHARS, maxCandidates: MAX_REMOTE_CANDIDATES, maxAudioSections: camera.hasClinicalAudio ? 2 : 1 });
+    const asked = this.#camera(cameraId);
+    const shape = checkOfferShape(sdp, { maxChars: MAX_OFFER_CHARS, maxCandidates: MAX_REMOTE_CANDIDATES, maxAudioSections: asked.hasClinicalAudio ? 2 : 1 });
     if (!shape.ok) throw new TheaError("invalid-params", shape.message);
+    const { ViewerSession } = await this.#viewing();
+    // After the import: the camera may have been reconfigured meanwhile.
+    const camera = this.#camera(cameraId);
     this.#reservePlace(camera);
     const { media } = this.#options.ctx.config;
     const session = new ViewerSession({
@@ -189,8 +200,20 @@ export class MediaService {
     },
   };
 
+  /** The viewing code, imported once while sessions need it (a failed import is tried again). */
+  #viewing(): Promise<ViewerModule> {
+    this.#viewerModule ??= import("./viewerSession.ts").catch((error: unknown) => {
+      this.#viewerModule = undefined;
+      throw error;
+    });
+    return this.#viewerModule;
+  }
+
   #sessionEnded(sessionId: string, wasConnected: boolean): void {
     this.#sessions.delete(sessionId);
+    // Nothing of a viewer is kept once the last one has gone. Node's loader keeps the modules
+    // (ES modules cannot be unloaded), so the next offer's import costs nothing.
+    if (this.#sessions.size === 0) this.#viewerModule = undefined;
     if (!wasConnected) return;
     this.#connected -= 1;
     if (this.#connected > 0) return;

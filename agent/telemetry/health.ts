@@ -1,16 +1,15 @@
 /**
- * Gathers the box's health: host figures from systeminformation, the agent's own memory,
+ * Gathers the box's health: host figures from /proc and sysfs, the agent's own memory,
  * event-loop delay and counters. bench/health.ts measures what gathering costs the event loop;
  * the slow parts (helper processes) are cached, see cached.ts.
  */
 import { statfs } from "node:fs/promises";
 import os from "node:os";
 import { monitorEventLoopDelay, type ELDHistogram } from "node:perf_hooks";
-import si from "systeminformation";
 import { messageOf } from "../errors.ts";
 import type { ClockSynchronized, DiskUse, HealthPayload, NetworkInterfaceState, OutboxHealth } from "../mqtt/api.ts";
 import { cached } from "./cached.ts";
-import { readCpuTemperature, readInterfaces } from "./sysfs.ts";
+import { readCpuTemperature, readInterfaces, readMemory } from "./sysfs.ts";
 
 export interface HealthCollectorOptions {
   dataDir: string;
@@ -27,7 +26,8 @@ export interface HealthCollectorOptions {
  * Nothing here may run a helper process through execSync, as systeminformation does for CPU load
  * (`cat /proc/stat | grep cpu`), interfaces and temperature: each call stalls the event loop, and
  * with it live video, for tens to hundreds of milliseconds. CPU load comes from os.cpus(),
- * interfaces and temperature from sysfs (sysfs.ts), memory from systeminformation (/proc/meminfo).
+ * interfaces and temperature from sysfs, memory from /proc/meminfo (sysfs.ts; systeminformation,
+ * which reads the same file, is not loaded at all: docs/media.md, "At rest").
  */
 export interface HostProbe {
   /** CPU load since the previous call, percent. */
@@ -39,11 +39,11 @@ export interface HostProbe {
 
 const SLOW_FIGURES_TTL_MS = 60_000;
 
-/** The machine's figures from systeminformation; `loadTtlMs` > 0 also caches load and memory. */
+/** The machine's figures; `loadTtlMs` > 0 also caches load and memory. */
 export function systemHostProbe(loadTtlMs = 0): HostProbe {
   const sample = cpuLoadSampler();
   const load = () => Promise.resolve(sample());
-  const memory = () => si.mem().then(({ total, available }) => ({ total, available }));
+  const memory = () => readMemory();
   return {
     loadPercent: loadTtlMs > 0 ? cached(load, loadTtlMs) : load,
     memory: loadTtlMs > 0 ? cached(memory, loadTtlMs) : memory,

@@ -84,3 +84,18 @@ const byNumber = (a: string, b: string): number => Number(a.replace(/\D/g, "")) 
 async function readText(file: string): Promise<string> {
   return (await readFile(file, "utf8").catch(() => "")).trim();
 }
+
+/**
+ * Total and available memory in bytes, from /proc/meminfo, as systeminformation's mem() gives
+ * them (it reads the same file) without loading its ~5 MB of code into an agent at rest.
+ * MemAvailable is the kernel's estimate (Linux 3.14+); before it, free + buffers + page cache.
+ */
+export async function readMemory(meminfo = "/proc/meminfo"): Promise<{ total: number; available: number }> {
+  const kib = new Map<string, number>();
+  for (const line of (await readFile(meminfo, "utf8")).split("\n")) {
+    const match = /^(\w+):\s+(\d+)/.exec(line);
+    if (match?.[1] !== undefined) kib.set(match[1], Number(match[2]));
+  }
+  const field = (name: string) => (kib.get(name) ?? 0) * 1024;
+  return { total: field("MemTotal"), available: kib.has("MemAvailable") ? field("MemAvailable") : field("MemFree") + field("Buffers") + field("Cached") };
+}

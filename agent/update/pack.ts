@@ -1,23 +1,28 @@
 /**
- * Building a release bundle: the agent's code, its production dependencies and its Node runtime,
- * staged under `thea-<version>/`, tarred and gzipped, with a signed manifest beside it.
+ * Building a release bundle: the agent's code (built as JavaScript), its production dependencies
+ * and its Node runtime, staged under `thea-<version>/`, tarred and gzipped, with a signed
+ * manifest beside it.
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import { promisify } from "node:util";
 import { createGzip } from "node:zlib";
+import { buildJavaScript } from "./build.ts";
 import { manifestSchema, signManifest, type Manifest, type SignedManifest } from "./manifest.ts";
 
 const run = promisify(execFile);
 
-/** What a release carries from a project tree (the runtime is added separately). */
-const RELEASE_PATHS = ["bin", "agent", "drivers", "config", "systemd", "viewer", "package.json", "package-lock.json", ".node-version", "node_modules"];
+/**
+ * What a release carries from a project tree as it is. The code (CODE_DIRS) goes in built, as
+ * JavaScript (build.ts), and the runtime is added separately.
+ */
+const RELEASE_PATHS = ["bin", "systemd", "viewer", "package.json", "package-lock.json", ".node-version", "node_modules"];
 
 export interface PackOptions {
   from: string;
@@ -50,10 +55,14 @@ export async function packRelease(options: PackOptions): Promise<Packed> {
     const root = path.join(staging, name);
     await mkdir(root);
     for (const entry of RELEASE_PATHS) {
-      await cp(path.join(options.from, entry), path.join(root, entry), { recursive: true, verbatimSymlinks: true }).catch((error: NodeJS.ErrnoException) => {
+      // From where a linked entry really is (a work tree sharing another checkout's node_modules):
+      // copied through the link, npm prune took node_modules for stale and reinstalled it from its
+      // cache without the native addons' builds, and the pipeline host could not load GStreamer.
+      await cp(await realpath(path.join(options.from, entry)).catch(() => path.join(options.from, entry)), path.join(root, entry), { recursive: true, verbatimSymlinks: true }).catch((error: NodeJS.ErrnoException) => {
         throw error.code === "ENOENT" ? new Error(`${entry} is missing in ${options.from}: run bin/setup first`) : error;
       });
     }
+    await buildJavaScript({ from: options.from, out: root });
     // Only the runtime's executable: headers and npm are for building, not running.
     await cp(path.join(options.from, ".runtime", "node", "bin", "node"), path.join(root, ".runtime", "node", "bin", "node"));
     const packageJson = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as Record<string, unknown>;

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readCpuTemperature, readInterfaces } from "../../../agent/telemetry/sysfs.ts";
+import { readCpuTemperature, readInterfaces, readMemory } from "../../../agent/telemetry/sysfs.ts";
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -87,5 +87,24 @@ describe("readCpuTemperature", () => {
     expect(await readCpuTemperature(await tree({ "thermal/thermal_zone0/type": "acpitz", "thermal/thermal_zone0/temp": "41500" }))).toBe(41.5);
     expect(await readCpuTemperature(await tree({ "thermal/.keep": "" }))).toBeNull();
     expect(await readCpuTemperature(await tree({ "thermal/thermal_zone0/type": "cpu-thermal", "thermal/thermal_zone0/temp": "garbled" }))).toBeNull();
+  });
+});
+
+describe("readMemory", () => {
+  it("reads total and available memory in bytes, as systeminformation's mem() did", async () => {
+    const root = await tree({ meminfo: "MemTotal:        3936120 kB\nMemFree:          211964 kB\nMemAvailable:    2091000 kB\nBuffers:           89280 kB\nCached:          1800000 kB" });
+    expect(await readMemory(path.join(root, "meminfo"))).toEqual({ total: 3936120 * 1024, available: 2091000 * 1024 });
+  });
+
+  it("falls back to free + buffers + page cache on a kernel without MemAvailable", async () => {
+    const root = await tree({ meminfo: "MemTotal:  1000 kB\nMemFree:  100 kB\nBuffers:  20 kB\nCached:  300 kB" });
+    expect(await readMemory(path.join(root, "meminfo"))).toEqual({ total: 1000 * 1024, available: 420 * 1024 });
+  });
+
+  it("gives this machine's figures as systeminformation does", async () => {
+    const { default: si } = await import("systeminformation");
+    const [ours, theirs] = await Promise.all([readMemory(), si.mem()]);
+    expect(ours.total).toBe(theirs.total);
+    expect(Math.abs(ours.available - theirs.available)).toBeLessThan(64 * 1024 * 1024); // read moments apart
   });
 });
