@@ -243,14 +243,21 @@ interface Row {
   agent: AgentSteps;
 }
 
+/** What to undo when the bench ends, however it ends (newest first). */
+const cleanups: Array<() => Promise<unknown>> = [];
+
 async function main(): Promise<void> {
   const broker = await Mosquitto.start();
+  cleanups.unshift(() => broker.stop());
   const net = await network(broker);
+  cleanups.unshift(() => net.stop());
   if (net.chromium !== undefined) process.env.CHROMIUM = net.chromium;
   // Imported here: the helper reads CHROMIUM when it loads.
   const { Chromium } = await import("../test/helpers/chromium.ts");
   const browser = await Chromium.launch();
+  cleanups.unshift(() => browser.close());
   const operator = await TestClient.connect(broker.url);
+  cleanups.unshift(() => operator.close());
   const online = operator.next(`thea/v1/${DEVICE}/status`, (m) => (m.json() as { online: boolean }).online, 60_000);
   const agent = await AgentProcess.start({
     brokerUrl: net.agentBrokerUrl,
@@ -259,6 +266,7 @@ async function main(): Promise<void> {
     env: { THEA_LOG_LEVEL: "debug", ...(WERIFT_LOG !== undefined && { DEBUG: "werift*" }) },
     extraYaml: [`media: { loopbackOnly: ${LOOPBACK} }`, "cameras:", `  - ${CAMERA_YAML}`].join("\n"),
   });
+  cleanups.unshift(() => agent.stop());
   await online;
   const request = async (name: string, params: object) =>
     resultOf((await operator.request(`thea/v1/${DEVICE}/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body);
@@ -338,13 +346,8 @@ async function main(): Promise<void> {
   }
   console.log(`  bench/media.ts beside them (its last recorded figures): ${MEDIA_BENCH}`);
 
-  await operator.close();
   await agent.stop();
   if (WERIFT_LOG !== undefined) await writeFile(WERIFT_LOG, agent.stderr.text);
-  await browser.close();
-  await net.stop();
-  await broker.stop();
-  process.exit(0);
 }
 
 function gap(marks: PageMarks, from: keyof PageMarks, to: keyof PageMarks): number | undefined {
@@ -371,14 +374,29 @@ function summarise(offer: OfferKind, temperature: string, rows: Row[]): void {
   );
 }
 
-/** Resolves once the camera is idle (its pipeline stopped), so the next session starts it cold. */
+/**
+ * Resolves once the camera is idle (its pipeline stopped), so the next session starts it cold. A
+ * session left open (its page gone before its close was answered, on a loaded machine) is closed,
+ * and said so.
+ */
 async function cameraIdle(request: (name: string, params: object) => Promise<unknown>): Promise<void> {
-  for (let tries = 0; tries < 200; tries++) {
-    const sessions = (await request("media.sessions", {})) as { cameras?: Array<{ state: string }> };
-    if (sessions.cameras?.every((camera) => camera.state === "idle")) return;
+  for (let tries = 0; tries < 600; tries++) {
+    const state = (await request("media.sessions", {})) as { sessions?: Array<{ sessionId: string; state: string }>; cameras?: Array<{ state: string }> };
+    if (state.cameras?.every((camera) => camera.state === "idle")) return;
+    if (tries === 100) {
+      for (const left of state.sessions ?? []) {
+        console.log(`    closing a session left open (${left.state})`);
+        await request("webrtc.close", { sessionId: left.sessionId }).catch(() => undefined);
+      }
+    }
     await sleep(50);
   }
   throw new Error("the camera did not go idle");
 }
 
-await main();
+try {
+  await main();
+} finally {
+  for (const cleanup of cleanups) await cleanup().catch((error: unknown) => console.log(`cleaning up: ${String(error)}`));
+}
+process.exit(0);
