@@ -29,6 +29,8 @@
  * absolute figures are noisy), Chromium with the test flags (host addresses, no mDNS names).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -238,6 +240,32 @@ async function network(broker: Mosquitto): Promise<Network> {
   };
 }
 
+/**
+ * Commands as a web app sends them: subscribed once to its reply topic, then each request one
+ * QoS 1 publish (TestClient.request subscribes again for every request, a broker round trip more
+ * before each offer).
+ */
+async function requester(operator: TestClient): Promise<(name: string, params: object) => Promise<unknown>> {
+  const replyTopic = `thea/v1/${DEVICE}/reply/first-frame-bench`;
+  const waiting = new Map<string, (body: unknown) => void>();
+  operator.client.on("message", (topic, payload, packet) => {
+    const key = packet.properties?.correlationData?.toString("hex");
+    if (topic !== replyTopic || key === undefined) return;
+    waiting.get(key)?.(JSON.parse(payload.toString()) as unknown);
+    waiting.delete(key);
+  });
+  await operator.client.subscribeAsync(replyTopic, { qos: 1 });
+  return async (name, params) => {
+    const correlationData = randomBytes(8);
+    const answered = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name}: no answer in 30 s`)), 30_000);
+      waiting.set(correlationData.toString("hex"), (body) => (clearTimeout(timer), resolve(body)));
+    });
+    await operator.publish(`thea/v1/${DEVICE}/cmd/${name}`, JSON.stringify(params), { qos: 1, properties: { responseTopic: replyTopic, correlationData } });
+    return resultOf(await answered);
+  };
+}
+
 interface Row {
   marks: PageMarks;
   agent: AgentSteps;
@@ -247,6 +275,7 @@ interface Row {
 const cleanups: Array<() => Promise<unknown>> = [];
 
 async function main(): Promise<void> {
+  const startLoad = loadavg()[0]?.toFixed(1);
   const broker = await Mosquitto.start();
   cleanups.unshift(() => broker.stop());
   const net = await network(broker);
@@ -268,8 +297,7 @@ async function main(): Promise<void> {
   });
   cleanups.unshift(() => agent.stop());
   await online;
-  const request = async (name: string, params: object) =>
-    resultOf((await operator.request(`thea/v1/${DEVICE}/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body);
+  const request = await requester(operator);
   const openPage = async () => {
     const page = await browser.open("about:blank");
     await page.expose("theaRequest", async (body) => JSON.stringify(await request("webrtc.offer", JSON.parse(body) as object)));
@@ -334,7 +362,7 @@ async function main(): Promise<void> {
     results.push({ offer, cold, warm });
   }
 
-  console.log(`\nfirst frame from a real viewer (${net.describe}; shared 2-core machine, figures noisy):`);
+  console.log(`\nfirst frame from a real viewer (${net.describe}; shared 2-core machine, figures noisy; load average at the start ${startLoad}, now ${loadavg()[0]?.toFixed(1)}):`);
   for (const { offer, cold, warm } of results) {
     const figure = (rows: Row[], p: number) => percentile(rows.map(({ marks }) => gap(marks, "offer", "frame")), p);
     const missed = (rows: Row[]) => rows.filter(({ marks }) => marks.frame === undefined).length;
