@@ -18,7 +18,10 @@ export interface IcePolicy {
   allows(candidate: string): boolean;
   /** Why a viewer's candidate may not be used, or undefined when it may. */
   remoteRefusal(candidate: string): string | undefined;
-  /** Call before the connection gathers (setLocalDescription): what its config cannot say. */
+  /**
+   * Call before the connection gathers (setLocalDescription): what its config cannot say (no
+   * fallback STUN server), and ICE ending at the viewer's nomination.
+   */
   prepare(pc: RTCPeerConnection): void;
 }
 
