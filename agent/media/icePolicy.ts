@@ -18,7 +18,10 @@ export interface IcePolicy {
   allows(candidate: string): boolean;
   /** Why a viewer's candidate may not be used, or undefined when it may. */
   remoteRefusal(candidate: string): string | undefined;
-  /** Call before the connection gathers (setLocalDescription): what its config cannot say. */
+  /**
+   * Call before the connection gathers (setLocalDescription): what its config cannot say (no
+   * fallback STUN server), and ICE ending at the viewer's nomination.
+   */
   prepare(pc: RTCPeerConnection): void;
 }
 
@@ -28,7 +31,11 @@ export function icePolicy(media: Config["media"]): IcePolicy {
     // turns: is verified against the system's CAs, or this one (a network's own TURN server).
     ...(media.turnTlsCa !== undefined && { turnTlsOptions: { ca: readFileSync(media.turnTlsCa) } }),
   };
-  const prepare = hasStunServer(media.iceServers) ? () => undefined : withoutFallbackStun;
+  const askStun = hasStunServer(media.iceServers);
+  const prepare = (pc: RTCPeerConnection) => {
+    endChecksOnceNominated(pc);
+    if (!askStun) withoutFallbackStun(pc);
+  };
   if (!media.loopbackOnly) {
     return {
       iceServers: media.iceServers,
@@ -66,6 +73,30 @@ function hasStunServer(servers: Config["media"]["iceServers"]): boolean {
  */
 function withoutFallbackStun(pc: RTCPeerConnection): void {
   for (const transport of pc.iceTransports) transport.connection.stunServer = undefined;
+}
+
+/** The part of werift's ICE connection its check loop runs on (not in werift's public types). */
+interface CheckLoop {
+  nominated?: unknown;
+  schedulingChecks(): boolean;
+}
+
+/**
+ * werift reports ICE connected, and only then starts DTLS, when its check loop (one check
+ * started every 20 ms) stops, and it stops only once no pair is left waiting — even after the
+ * viewer has nominated a pair and the box's own check on it has succeeded. Pairs formed after the
+ * nomination are then all checked first: every candidate a viewer trickles late, paired with every
+ * interface of the box, most of which cannot reach it on a box with Ethernet, Wi-Fi and a modem.
+ * bench/firstFrame.ts saw ICE held 60–350 ms after the nomination that way (docs/media.md). Once a
+ * pair is nominated for every component, ICE processing is over (RFC 8445 §8.1.2), so the loop is
+ * told to stop there; the remaining checks would not be used.
+ */
+function endChecksOnceNominated(pc: RTCPeerConnection): void {
+  for (const transport of pc.iceTransports) {
+    const loop = transport.connection as unknown as CheckLoop;
+    const scheduleNext = loop.schedulingChecks.bind(loop);
+    loop.schedulingChecks = () => loop.nominated === undefined && scheduleNext();
+  }
 }
 
 /** The SDP with the `a=candidate` lines the policy does not allow left out. */
