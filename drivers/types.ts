@@ -91,9 +91,29 @@ export interface UsbFingerprint {
   generic?: true;
 }
 
+/**
+ * A device reached through Bluetooth LE (BlueZ) rather than a byte stream on a port: which GATT
+ * characteristics (UUID16s) the agent's link subscribes to, reads once and may write, and the
+ * advertised services that find the device. The link wraps each value in a frame the driver's
+ * decoder unwraps (drivers/ble-health/gattStream.ts), so decoding stays bytes in, events out.
+ */
+export interface BleTransport {
+  kind: "ble";
+  /** Primary services (UUID16) a device of this family advertises: `ble.service` picks one. */
+  services: readonly number[];
+  /** Characteristics whose notifications or indications carry what the device reports. */
+  subscribe: readonly number[];
+  /** Characteristics read once after connecting (the Device Information strings). */
+  read: readonly number[];
+  /** The only characteristics the driver's writes may reach. */
+  write: readonly number[];
+}
+
 export interface DriverDescriptor<Schema extends z.ZodType> {
   id: string;
   name: string;
+  /** How the agent reaches the device: absent for a byte stream (serial line, TCP, UDP). */
+  transport?: BleTransport;
   /** What the device measures (ranges and units in observations.ts). */
   measures: readonly ObservationType[];
   kind: ReadingKind;
@@ -174,6 +194,8 @@ export interface Driver {
   readonly kind: ReadingKind;
   readonly serial: SerialSettings;
   readonly usb: readonly UsbFingerprint[];
+  /** Absent for a byte-stream device; see BleTransport. */
+  readonly transport: BleTransport | undefined;
   /** Problems with a peripheral's `options` (empty when fine), each with the key it is about. */
   checkOptions(options: unknown): OptionProblem[];
   /** A fresh decoder; options must have passed checkOptions (as for the methods below). */
@@ -196,6 +218,7 @@ export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescrip
     kind: descriptor.kind,
     serial: descriptor.serial,
     usb: descriptor.usb,
+    transport: descriptor.transport,
     checkOptions(options) {
       const parsed = descriptor.optionsSchema.safeParse(options ?? {});
       return parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));

@@ -11,6 +11,8 @@ import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../
 import { DEVICE_NUMERIC } from "../../drivers/observations.ts";
 import { DeviceCommandError, type DeviceReading, type Driver, type DriverSession } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
+import type { Logger } from "../log.ts";
+import { BleLink } from "./bleLink.ts";
 import { findUsbPort, usbAmbiguity, usbMatches } from "./discovery.ts";
 
 interface PeripheralEvents {
@@ -25,6 +27,8 @@ export interface PeripheralSessionOptions {
   config: PeripheralConfig;
   driver: Driver;
   open?: OpenPort;
+  /** For a Bluetooth LE link, which logs what it cannot show in the state (a failed write). */
+  log?: Logger;
 }
 
 export class PeripheralSession extends EventEmitter<PeripheralEvents> {
@@ -48,7 +52,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       peripheral: options.config.id,
       driver: options.driver.id,
       connected: false,
-      path: options.config.port ?? null,
+      path: options.config.port ?? options.config.ble?.address ?? null,
       lastError: null,
       readings: 0,
       demoReadings: 0,
@@ -181,7 +185,11 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   }
 
   #createLink(options: PeripheralSessionOptions): ByteLink {
-    const { tcp, udp } = options.config;
+    const { tcp, udp, ble } = options.config;
+    const transport = options.driver.transport;
+    if (ble && transport?.kind === "ble" && options.log) {
+      return new BleLink({ target: ble, transport, log: options.log.child({ ns: "devices:ble", peripheral: options.config.id }) });
+    }
     const camera = parseEndpoint(udp ?? "");
     if (camera) return new UdpLink("connect", camera);
     const endpoint = parseEndpoint(tcp?.listen ?? tcp?.connect ?? "");
