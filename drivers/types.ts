@@ -38,6 +38,8 @@ export const READING_FLAGS = [
   "device-clock-unreliable",
   "result-above-range",
   "result-below-range",
+  // The device's clock is more than 5 s off the box's (drivers/ble-health/deviceClock.ts).
+  "device-clock-offset",
 ] as const;
 export type ReadingFlag = (typeof READING_FLAGS)[number];
 
@@ -50,6 +52,8 @@ export interface DeviceReading {
   flags: ReadingFlag[];
   /** The device's own clock, when the protocol carries one (ISO 8601, no zone if the device has none). */
   deviceTime?: string;
+  /** The device's clock minus the box's, in ms, where it was measured (Bluetooth health devices). */
+  deviceClockOffsetMs?: number;
 }
 
 /**

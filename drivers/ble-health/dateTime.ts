@@ -5,7 +5,7 @@
  * GSS) is Exact Time 256 — a Date Time, Day of Week (1 = Monday … 7 = Sunday, 0 = not known)
  * and Fractions256 — followed by Adjust Reason: 10 octets.
  */
-import { BleValueError, type FieldReader, FieldWriter } from "./fields.ts";
+import { BleValueError, FieldReader, FieldWriter } from "./fields.ts";
 
 export interface DateTime {
   year: number;
@@ -82,4 +82,25 @@ export function encodeCurrentTime(options: CurrentTimeOptions): Uint8Array {
     .u8(fractions256)
     .u8(options.adjustReason ?? ADJUST_REASON.EXTERNAL_REFERENCE)
     .toBytes();
+}
+
+/** A Current Time value (0x2A2B) as a device reports it when read. */
+export interface CurrentTime {
+  dateTime: DateTime;
+  /** 1 = Monday … 7 = Sunday, 0 = not known. */
+  dayOfWeek: number;
+  /** 1/256 s. */
+  fractions256: number;
+  /** ADJUST_REASON bits. */
+  adjustReason: number;
+}
+
+/** The Current Time read off a device; a value that is not 10 octets or has a field out of range throws BleValueError. */
+export function decodeCurrentTime(value: Uint8Array): CurrentTime {
+  const reader = new FieldReader(value);
+  const dateTime = readDateTime(reader);
+  const current = { dateTime, dayOfWeek: reader.u8(), fractions256: reader.u8(), adjustReason: reader.u8() };
+  if (current.dayOfWeek > 7) throw new BleValueError("invalid-field", `Current Time: day of week ${current.dayOfWeek} is reserved`);
+  if (reader.remaining !== 0) throw new BleValueError("length-mismatch", `Current Time: ${value.length} octets, expected 10`);
+  return current;
 }
