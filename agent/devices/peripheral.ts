@@ -9,7 +9,7 @@ import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
 import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
 import { DEVICE_NUMERIC } from "../../drivers/observations.ts";
-import { DeviceCommandError, type DeviceReading, type Driver, type DriverSession } from "../../drivers/types.ts";
+import { DeviceCommandError, type DeviceReading, type Driver, type DriverMemory, type DriverSession } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
 import type { Logger } from "../log.ts";
 import { BleLink } from "./bleLink.ts";
@@ -35,6 +35,8 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   readonly config: PeripheralConfig;
   readonly driver: Driver;
   readonly #link: ByteLink;
+  /** What the driver keeps across this peripheral's connections (a glucose meter's last record). */
+  readonly #memory: DriverMemory;
   #protocol: DriverSession | undefined;
   #state: PeripheralState;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -63,6 +65,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       since: new Date().toISOString(),
     };
     this.#link = this.#createLink(options);
+    this.#memory = options.driver.memory();
   }
 
   get state(): PeripheralState {
@@ -132,7 +135,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     if (link.connected) {
       // Fresh protocol state: bytes from before the reconnect cannot complete a frame.
       this.#protocol?.disconnected();
-      this.#protocol = this.driver.session(this.config.options, { send: (bytes) => this.#link.write(bytes) });
+      this.#protocol = this.driver.session(this.config.options, { send: (bytes) => this.#link.write(bytes) }, this.#memory);
       this.#state.path = link.path;
       this.#state.lastError = null;
       this.#startHandshake();

@@ -22,5 +22,6 @@ export function readingPayload(reading: DeviceReading, stamp: ReadingStamp): Rea
     kind: reading.kind,
     observations: reading.observations,
     flags: reading.flags,
+    ...(reading.deviceClockOffsetMs !== undefined && { deviceClockOffsetMs: reading.deviceClockOffsetMs }),
   };
 }

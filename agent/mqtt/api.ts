@@ -96,6 +96,8 @@ export interface ReadingPayload {
   /** `device_numeric` ones carry the device's code instead of a LOINC code. */
   observations: Array<{ type: string; value: number; unit: string; loinc?: string; code?: string; codeName?: string; codeSystem?: string }>;
   flags: string[];
+  /** The device's clock minus the box's in ms, where it was measured (Bluetooth LE health devices). */
+  deviceClockOffsetMs?: number;
 }
 
 /** `thea/v1/{deviceId}/peripherals/{peripheralId}/state`, retained. */

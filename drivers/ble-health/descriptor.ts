@@ -9,7 +9,7 @@ import { defineDriver } from "../types.ts";
 import { CHARACTERISTIC, SERVICE } from "./characteristics.ts";
 import { QUIRK_IDS } from "./quirks.ts";
 import { createBleHealthSimulator } from "./simulator.ts";
-import { BleHealthStream, DEVICE_INFORMATION, SUBSCRIBED_CHARACTERISTICS } from "./stream.ts";
+import { BleHealthMemory, BleHealthStream, DEVICE_INFORMATION, SUBSCRIBED_CHARACTERISTICS } from "./stream.ts";
 
 const optionsSchema = z.strictObject({
   quirks: z.array(z.enum(QUIRK_IDS)).default([]).describe("Quirks to apply whatever the device's Device Information says (docs/drivers.md)."),
@@ -31,10 +31,11 @@ export const bleHealth = defineDriver({
     kind: "ble",
     services: [SERVICE.BLOOD_PRESSURE, SERVICE.PULSE_OXIMETER, SERVICE.HEALTH_THERMOMETER, SERVICE.WEIGHT_SCALE, SERVICE.GLUCOSE],
     subscribe: SUBSCRIBED_CHARACTERISTICS,
-    read: [DEVICE_INFORMATION.MANUFACTURER_NAME, DEVICE_INFORMATION.MODEL_NUMBER],
+    read: [DEVICE_INFORMATION.MANUFACTURER_NAME, DEVICE_INFORMATION.MODEL_NUMBER, CHARACTERISTIC.CURRENT_TIME],
     write: [CHARACTERISTIC.RECORD_ACCESS_CONTROL_POINT, CHARACTERISTIC.CURRENT_TIME],
   },
   optionsSchema,
-  createDecoder: (options) => new BleHealthStream(options),
+  createMemory: () => new BleHealthMemory(),
+  createDecoder: (options, memory) => new BleHealthStream(options, memory),
   createSimulator: (_options, scenario) => createBleHealthSimulator(scenario),
 });
