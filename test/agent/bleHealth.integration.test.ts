@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { PeripheralState, ReadingPayload } from "../../agent/mqtt/api.ts";
 import { encodeBloodPressure } from "../../drivers/ble-health/bloodPressure.ts";
+import { encodeGlucose } from "../../drivers/ble-health/glucose.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { BluezStandIn, type DeviceSpec, type StandInDevice } from "../helpers/bluezStandIn.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
@@ -49,6 +50,50 @@ const MEASUREMENT = encodeBloodPressure({
   pulseRate: { mantissa: 71, exponent: 0 },
   timeStamp: { year: 2026, month: 12, day: 3, hours: 10, minutes: 15, seconds: 0 },
 });
+
+const GLUCOSE = { SERVICE: 0x1808, MEASUREMENT: 0x2a18, RACP: 0x2a52 };
+
+/** A glucose meter with a Record Access Control Point (its answers: answerRacp). */
+function glucoseMeter(): DeviceSpec {
+  return {
+    address: "E8:00:11:22:33:44",
+    name: "Glucose meter",
+    advertised: [GLUCOSE.SERVICE],
+    known: true,
+    services: [
+      {
+        uuid: GLUCOSE.SERVICE,
+        characteristics: [
+          { uuid: GLUCOSE.MEASUREMENT, flags: ["notify"] },
+          { uuid: GLUCOSE.RACP, flags: ["write", "indicate"] },
+        ],
+      },
+    ],
+  };
+}
+
+const glucoseRecord = (sequenceNumber: number) =>
+  encodeGlucose({
+    sequenceNumber,
+    baseTime: { year: 2026, month: 12, day: 3, hours: 8, minutes: 5 * sequenceNumber, seconds: 0 },
+    concentration: { value: { mantissa: 95, exponent: -5 }, unit: "kg/L", type: 1, sampleLocation: 1 },
+    contextFollows: false,
+  });
+
+/**
+ * Answers Report Stored Records (all, or from a sequence number on) from records 1…count(), once
+ * `listening()` resolves (the test is subscribed to the readings by then).
+ */
+function answerRacp(device: StandInDevice, count: () => number, listening: () => Promise<unknown>): void {
+  device.events.on("write", async (uuid, request) => {
+    if (uuid !== GLUCOSE.RACP || request[0] !== 0x01) return;
+    await listening();
+    const from = request[1] === 0x03 ? request.readUInt16LE(3) : 1;
+    // As a meter does: the records as notifications, then the Response Code as an indication.
+    for (let sequence = from; sequence <= count(); sequence++) device.notify(GLUCOSE.MEASUREMENT, glucoseRecord(sequence));
+    device.notify(GLUCOSE.RACP, Uint8Array.of(0x06, 0x00, 0x01, from <= count() ? 0x01 : 0x06));
+  });
+}
 
 interface Clinic {
   standIn: BluezStandIn;
@@ -155,6 +200,32 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     expect(devices[0]?.connects).toBe(0);
     const { reading } = await measure(device, readingTopic);
     expect(reading.observations.map((observation) => observation.type)).toEqual(["systolic_bp", "diastolic_bp", "mean_bp", "pulse_rate"]);
+  });
+
+  it("pulls a glucose meter's stored records, and after a reconnect publishes only the new one", async () => {
+    let stored = 2;
+    const { agent, devices, readingTopic, stateTopic } = await clinic([glucoseMeter()], `{ address: "E8:00:11:22:33:44" }`);
+    const [meter] = devices;
+    if (!meter) throw new Error("no device");
+    const seen: string[] = [];
+    let listening = fixture.watcher.armed(readingTopic, (message) => {
+      seen.push((message.json() as ReadingPayload).time);
+      return seen.length === 2;
+    });
+    answerRacp(meter, () => stored, () => listening);
+    await (await listening).message;
+    expect(seen).toEqual(["2026-12-03T08:05:00", "2026-12-03T08:10:00"]);
+
+    const down = fixture.watcher.next(stateTopic, (message) => (message.json() as PeripheralState).connected === false);
+    meter.linkLost();
+    await down;
+    stored = 3; // measured while away
+    listening = fixture.watcher.armed(readingTopic, (message) => (message.json() as ReadingPayload).time === "2026-12-03T08:15:00");
+    await (await listening).message;
+    // Record 2 came back with record 3 (the request starts at the last one published) and was not published again.
+    const state = await peripheralState(agent);
+    expect(state).toMatchObject({ connected: true, readings: 3, badFrames: 0 });
+    expect(meter.connects).toBe(2);
   });
 
   it("counts a malformed value, keeps the link, and decodes the next one", async () => {
