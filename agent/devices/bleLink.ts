@@ -18,6 +18,7 @@ import type { ByteLink, LinkEvents } from "../../drivers/serial/link.ts";
 import { messageOf } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { ReconnectBackoff } from "../mqtt/backoff.ts";
+import { ValueBudget } from "./valueBudget.ts";
 import { listDevices, openSystemBus, pickDevice, serviceUuid, uuid16Of } from "./bluez.ts";
 
 export interface BleTarget {
@@ -65,9 +66,8 @@ export class BleLink extends EventEmitter<LinkEvents> implements ByteLink {
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
   #attempt = 0;
-  // Flood bound (token bucket), and what was dropped since it was last reported.
-  #tokens: number;
-  #tokensAt = Date.now();
+  // Flood bound, and what was dropped since it was last reported.
+  readonly #budget: ValueBudget;
   #dropped = new Map<number, { values: number; bytes: number }>();
   #dropReport: NodeJS.Timeout | undefined;
 
@@ -75,7 +75,7 @@ export class BleLink extends EventEmitter<LinkEvents> implements ByteLink {
     super();
     this.#options = options;
     this.#log = options.log;
-    this.#tokens = options.burstValues ?? DEFAULT_BURST_VALUES;
+    this.#budget = new ValueBudget({ burst: options.burstValues ?? DEFAULT_BURST_VALUES, perSecond: options.valuesPerSecond ?? DEFAULT_VALUES_PER_SECOND, now: Date.now() });
   }
 
   start(): void {
@@ -223,7 +223,7 @@ export class BleLink extends EventEmitter<LinkEvents> implements ByteLink {
 
   #onValue(connection: Connection, uuid16: number, value: Buffer): void {
     if (connection !== this.#connection || !this.#up) return;
-    if (!this.#take()) {
+    if (!this.#budget.take(Date.now())) {
       const dropped = this.#dropped.get(uuid16) ?? { values: 0, bytes: 0 };
       dropped.values += 1;
       dropped.bytes += value.length;
@@ -232,16 +232,6 @@ export class BleLink extends EventEmitter<LinkEvents> implements ByteLink {
       return;
     }
     this.#relay({ kind: FRAME_KIND.VALUE, characteristic: uuid16, value: value.subarray(0, 512) });
-  }
-
-  #take(): boolean {
-    const now = Date.now();
-    const burst = this.#options.burstValues ?? DEFAULT_BURST_VALUES;
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#tokensAt) / 1000) * (this.#options.valuesPerSecond ?? DEFAULT_VALUES_PER_SECOND));
-    this.#tokensAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 
   #reportDropped(): void {
