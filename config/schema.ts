@@ -145,7 +145,12 @@ const BLE_UUID = /^([0-9a-f]{4}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 
 const bleSchema = z
   .strictObject({
-    address: z.string().toUpperCase().regex(BLE_ADDRESS, { error: "must be a Bluetooth address such as C0:26:DA:01:23:45" }).optional(),
+    address: z
+      .string()
+      .toUpperCase()
+      .regex(BLE_ADDRESS, { error: "must be a Bluetooth address such as C0:26:DA:01:23:45" })
+      .optional()
+      .describe("The device's Bluetooth address as BlueZ shows it, e.g. C0:26:DA:01:23:45 (`bluetoothctl devices`)."),
     service: z
       .string()
       .toLowerCase()
