@@ -4,11 +4,10 @@
  * flag bit 0), then by flag: Time Stamp (Date Time, bit 1), Pulse Rate (SFLOAT, bit 2), User ID
  * (uint8, bit 3), Measurement Status (uint16, bit 4). Bits 5–7 are reserved.
  */
-import { observation, type Observation } from "../observations.ts";
 import type { DeviceReading, ReadingFlag } from "../types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
-import { FieldWriter } from "./fields.ts";
-import { optionalLength, type MeasurementLayout } from "./layout.ts";
+import { BleValueError, FieldWriter } from "./fields.ts";
+import { impliedTimestamp, optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";
 import { convertedValue, medValue, type MedFloat } from "./medfloat.ts";
 
 const FLAG = { KPA: 0x01, TIME_STAMP: 0x02, PULSE_RATE: 0x04, USER_ID: 0x08, STATUS: 0x10 } as const;
@@ -31,20 +30,24 @@ export interface BloodPressureMeasurement {
 export const bloodPressureLayout: MeasurementLayout<BloodPressureMeasurement> = {
   name: "Blood Pressure Measurement",
   reservedFlags: 0xe0,
-  timestampFlag: FLAG.TIME_STAMP,
+  impliedFields: [impliedTimestamp(FLAG.TIME_STAMP), { quirk: "user-id-despite-flag", flag: FLAG.USER_ID, octets: 1 }],
   length: (flags) =>
     1 + 6 + optionalLength(flags, [[FLAG.TIME_STAMP, DATE_TIME_LENGTH], [FLAG.PULSE_RATE, 2], [FLAG.USER_ID, 1], [FLAG.STATUS, 2]]),
-  read(reader, flags) {
+  read(reader, flags, quirks) {
+    const swapped = quirks.includes("big-endian-pulse-and-status");
+    const systolic = reader.sfloat();
+    const diastolic = reader.sfloat();
+    const meanArterial = reader.sfloat();
     const measurement: BloodPressureMeasurement = {
       unit: flags & FLAG.KPA ? "kPa" : "mmHg",
-      systolic: reader.sfloat(),
-      diastolic: reader.sfloat(),
-      meanArterial: reader.sfloat(),
+      systolic,
+      diastolic,
+      meanArterial: quirks.includes("mean-pressure-zero-absent") && medValue(meanArterial) === 0 ? { special: "nan" } : meanArterial,
     };
     if (flags & FLAG.TIME_STAMP) measurement.timeStamp = readDateTime(reader);
-    if (flags & FLAG.PULSE_RATE) measurement.pulseRate = reader.sfloat();
+    if (flags & FLAG.PULSE_RATE) measurement.pulseRate = swapped ? reader.sfloat(true) : reader.sfloat();
     if (flags & FLAG.USER_ID) measurement.userId = reader.u8();
-    if (flags & FLAG.STATUS) measurement.status = reader.u16();
+    if (flags & FLAG.STATUS) measurement.status = reader.u16(swapped);
     return measurement;
   },
 };
@@ -67,19 +70,20 @@ export function encodeBloodPressure(measurement: BloodPressureMeasurement): Uint
 
 export function bloodPressureReading(measurement: BloodPressureMeasurement): DeviceReading {
   const pressure = (value: MedFloat) => (measurement.unit === "kPa" ? convertedValue(value, (kpa) => kpa * MMHG_PER_KPA) : medValue(value));
-  const values: Array<Observation | undefined> = [];
-  const add = (type: Parameters<typeof observation>[0], value: number | undefined) => values.push(value === undefined ? undefined : observation(type, value));
-  add("systolic_bp", pressure(measurement.systolic));
-  add("diastolic_bp", pressure(measurement.diastolic));
-  add("mean_bp", pressure(measurement.meanArterial));
-  if (measurement.pulseRate) add("pulse_rate", medValue(measurement.pulseRate));
+  const [systolic, diastolic, mean] = [pressure(measurement.systolic), pressure(measurement.diastolic), pressure(measurement.meanArterial)];
+  // The mean pressure lies between the diastolic and the systolic one (it is their weighted mean
+  // over a heartbeat): three that do not are no measurement but fields read wrongly.
+  if (systolic !== undefined && diastolic !== undefined && (diastolic > systolic || (mean !== undefined && (mean < diastolic || mean > systolic)))) {
+    throw new BleValueError("implausible-value", `Blood Pressure Measurement: ${systolic}/${diastolic} with mean ${mean} is no pressure curve`);
+  }
+  const observations = plausibleObservations("Blood Pressure Measurement", [
+    ["systolic_bp", systolic],
+    ["diastolic_bp", diastolic],
+    ["mean_bp", mean],
+    ["pulse_rate", measurement.pulseRate && medValue(measurement.pulseRate)],
+  ]);
   const time = measurement.timeStamp && isoDeviceTime(measurement.timeStamp);
-  return {
-    kind: "spot",
-    observations: values.filter((value) => value !== undefined),
-    flags: bloodPressureFlags(measurement.status ?? 0),
-    ...(time !== undefined && { deviceTime: time }),
-  };
+  return { kind: "spot", observations, flags: bloodPressureFlags(measurement.status ?? 0), ...(time !== undefined && { deviceTime: time }) };
 }
 
 function bloodPressureFlags(status: number): ReadingFlag[] {

@@ -46,3 +46,17 @@ export function withDeviceClockOffset(reading: DeviceReading, offsetMs: number |
   const off = Math.abs(offsetMs) > toleranceMs && !reading.flags.includes("device-clock-offset");
   return { ...reading, deviceClockOffsetMs: offsetMs, flags: off ? [...reading.flags, "device-clock-offset"] : reading.flags };
 }
+
+/**
+ * Minutes to add to UTC for the wall clock of an IANA time zone at a moment (DST included), for
+ * `BoxClock.utcOffsetMinutes` and `encodeCurrentTime`. Throws RangeError for an unknown zone.
+ */
+export function zoneOffsetMinutes(timeZone: string, at: Date): number {
+  const format = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+  const parts = new Map(format.formatToParts(at).map((part) => [part.type, Number(part.value)]));
+  const field = (type: Intl.DateTimeFormatPartTypes) => parts.get(type) ?? 0;
+  const wall = new Date(0);
+  wall.setUTCFullYear(field("year"), field("month") - 1, field("day"));
+  wall.setUTCHours(field("hour"), field("minute"), field("second"), 0);
+  return Math.round((wall.getTime() - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
+}

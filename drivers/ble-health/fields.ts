@@ -6,7 +6,7 @@
  */
 import { decodeFloat, decodeSfloat, encodeFloat, encodeSfloat, type MedFloat } from "./medfloat.ts";
 
-export type BleValueErrorCode = "truncated" | "length-mismatch" | "reserved-flags" | "invalid-field" | "unknown-characteristic";
+export type BleValueErrorCode = "truncated" | "length-mismatch" | "reserved-flags" | "invalid-field" | "implausible-value" | "unknown-characteristic";
 
 /** Why a characteristic value is not one the specification allows. */
 export class BleValueError extends Error {
@@ -50,9 +50,10 @@ export class FieldReader {
     return a;
   }
 
-  u16(): number {
+  /** `bigEndian`: a quirk's device sends this field high byte first. */
+  u16(bigEndian = false): number {
     const [a = 0, b = 0] = this.#take(2);
-    return a | (b << 8);
+    return bigEndian ? (a << 8) | b : a | (b << 8);
   }
 
   s16(): number {
@@ -65,9 +66,9 @@ export class FieldReader {
     return a | (b << 8) | (c << 16);
   }
 
-  sfloat(): MedFloat {
-    const [a = 0, b = 0] = this.#take(2);
-    return decodeSfloat(this.#bigEndianSfloat ? (a << 8) | b : a | (b << 8));
+  /** `bigEndian`: a quirk's device sends this SFLOAT high byte first (default: the reader's option). */
+  sfloat(bigEndian = this.#bigEndianSfloat): MedFloat {
+    return decodeSfloat(this.u16(bigEndian));
   }
 
   float(): MedFloat {

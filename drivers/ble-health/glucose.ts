@@ -6,11 +6,10 @@
  * low nibble, location in the high nibble) (bit 1); Sensor Status Annunciation (uint16, bit 3).
  * Bit 4 says a Glucose Measurement Context follows separately; bits 5–7 are reserved.
  */
-import { observationsOf } from "../observations.ts";
 import type { DeviceReading, ReadingFlag } from "../types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { FieldWriter } from "./fields.ts";
-import { optionalLength, type MeasurementLayout } from "./layout.ts";
+import { optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";
 import { medValue, type MedFloat } from "./medfloat.ts";
 
 const FLAG = { TIME_OFFSET: 0x01, CONCENTRATION: 0x02, MOL_PER_L: 0x04, SENSOR_STATUS: 0x08, CONTEXT_FOLLOWS: 0x10 } as const;
@@ -91,7 +90,7 @@ export function glucoseReading(measurement: GlucoseMeasurement): DeviceReading {
   if (concentration && (concentration.type === CONTROL_SOLUTION_TYPE || concentration.sampleLocation === CONTROL_SOLUTION_LOCATION)) flags.push("demo-data");
   // A result the meter could not measure (or beyond what it can process: "HI"/"LO") is left out.
   const measured = concentration && (status & (NO_RESULT | STATUS.RESULT_HIGH | STATUS.RESULT_LOW)) === 0 ? concentration : undefined;
-  const observations = observationsOf([
+  const observations = plausibleObservations("Glucose Measurement", [
     // kg/L → mg/dL is 10^5; mol/L → mmol/L is 10^3 (exponent shifts, no rounding).
     ["glucose", measured?.unit === "kg/L" ? medValue(measured.value, 5) : undefined],
     ["glucose_molar", measured?.unit === "mol/L" ? medValue(measured.value, 3) : undefined],

@@ -40,10 +40,11 @@ export interface GlucoseSyncOptions {
 export type GlucoseRecordVerdict =
   | { publish: true }
   /**
-   * already-published: the cursor's record, or one before it, or one seen before in this
-   * connection. not-requested: a record below the number asked from (the meter ignored the filter).
+   * already-published: the cursor's record, one before it (RFC 1982 over 16 bits), or one already
+   * published in this connection. asked-again: the meter was renumbered; the record comes again
+   * in the follow-up request (not published now, so the cursor never passes an unpublished record).
    */
-  | { publish: false; reason: "already-published" | "not-requested" };
+  | { publish: false; reason: "already-published" | "asked-again" };
 
 /** What the caller does after a control-point indication. */
 export type GlucoseSyncStep =
@@ -109,18 +110,21 @@ export class GlucoseRecordSync {
     if (this.#published.has(sequenceNumber)) return { publish: false, reason: "already-published" };
     const start = this.#start;
     if (start !== undefined && this.#phase !== "renumbered") {
-      if (sequenceNumber === start.sequenceNumber) {
-        if (this.#anchor === "unseen") this.#anchor = start.baseTime === undefined || baseTime === start.baseTime ? "same" : "different";
-        return { publish: false, reason: "already-published" };
+      if (sequenceNumber === start.sequenceNumber && this.#anchor === "unseen") {
+        this.#anchor = start.baseTime === undefined || baseTime === start.baseTime ? "same" : "different";
       }
-      if (this.#phase === "from-cursor" && sequenceNumber < start.sequenceNumber) return { publish: false, reason: "not-requested" };
-      if (this.#phase === "wrapped" && !sequenceAfter(sequenceNumber, start.sequenceNumber)) return { publish: false, reason: "already-published" };
+      // Serial arithmetic, not "<": after a wrap the meter's filter also returns 65000 for ">= 5".
+      if (!sequenceAfter(sequenceNumber, start.sequenceNumber)) return { publish: false, reason: "already-published" };
+      // A renumbered meter's records come again, all of them in order, in the follow-up request:
+      // publishing them now would move the cursor past the new numbering's first records.
+      if (this.#anchor === "different") return { publish: false, reason: "asked-again" };
     }
-    this.#published.add(sequenceNumber);
     const cursor = this.#cursor;
-    // The newest record moves the cursor; after a renumbering the old cursor says nothing any more.
-    const fresh = cursor === undefined || (this.#phase === "renumbered" && !this.#published.has(cursor.sequenceNumber));
-    if (fresh || sequenceAfter(sequenceNumber, cursor.sequenceNumber)) {
+    // The newest record moves the cursor; after a renumbering, a cursor not published in this
+    // connection is the old numbering's and says nothing any more.
+    const stale = cursor === undefined || (this.#phase === "renumbered" && !this.#published.has(cursor.sequenceNumber));
+    this.#published.add(sequenceNumber);
+    if (stale || sequenceAfter(sequenceNumber, cursor.sequenceNumber)) {
       this.#cursor = baseTime === undefined ? { sequenceNumber } : { sequenceNumber, baseTime };
     }
     return { publish: true };

@@ -10,11 +10,10 @@
  * flag: SpO2PR-Fast (bit 0), SpO2PR-Slow (bit 1), Measurement Status (bit 2), Device and Sensor
  * Status (bit 3), Pulse Amplitude Index (bit 4); bits 5–7 reserved.
  */
-import { observationsOf } from "../observations.ts";
 import type { DeviceReading, ReadingFlag } from "../types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { FieldWriter, type FieldReader } from "./fields.ts";
-import { optionalLength, type MeasurementLayout } from "./layout.ts";
+import { impliedTimestamp, optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";
 import { medValue, type MedFloat } from "./medfloat.ts";
 
 const SPOT = { TIMESTAMP: 0x01, MEASUREMENT_STATUS: 0x02, SENSOR_STATUS: 0x04, PULSE_AMPLITUDE: 0x08, CLOCK_NOT_SET: 0x10 } as const;
@@ -79,7 +78,7 @@ const statusLength = (flags: number, bits: { MEASUREMENT_STATUS: number; SENSOR_
 export const plxSpotCheckLayout: MeasurementLayout<PlxSpotCheckMeasurement> = {
   name: "PLX Spot-Check Measurement",
   reservedFlags: 0xe0,
-  timestampFlag: SPOT.TIMESTAMP,
+  impliedFields: [impliedTimestamp(SPOT.TIMESTAMP)],
   length: (flags) => 1 + 4 + optionalLength(flags, [[SPOT.TIMESTAMP, DATE_TIME_LENGTH]]) + statusLength(flags, SPOT),
   read(reader, flags) {
     const pair = readPair(reader);
@@ -140,9 +139,10 @@ function plxReading(kind: DeviceReading["kind"], pair: SpO2PR, status: PlxStatus
   if (measurement & MEASUREMENT.INVALID) flags.add("measurement-failed");
   for (const [bit, flag] of SENSOR_FLAGS) if ((status.sensorStatus ?? 0) & bit) flags.add(flag);
   const observations =
-    measurement & MEASUREMENT.INVALID
+    // Invalid or unavailable (PLXS, Measurement Status): whatever numbers came are no measurement.
+    measurement & (MEASUREMENT.INVALID | MEASUREMENT.UNAVAILABLE)
       ? []
-      : observationsOf([
+      : plausibleObservations("PLX Measurement", [
           ["spo2", medValue(pair.spo2)],
           ["pulse_rate", medValue(pair.pulseRate)],
           ["perfusion_index", status.pulseAmplitudeIndex && medValue(status.pulseAmplitudeIndex)],

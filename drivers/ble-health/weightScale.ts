@@ -5,11 +5,10 @@
  * (uint16, 0.1 kg/m²) and Height (uint16, 0.001 m or 0.1 in) together (bit 3). Bits 4–7 reserved.
  * With 0xFFFF, WSS allows only the Time Stamp and User ID fields besides the weight.
  */
-import { observationsOf } from "../observations.ts";
 import type { DeviceReading } from "../types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { BleValueError, FieldWriter } from "./fields.ts";
-import { optionalLength, type MeasurementLayout } from "./layout.ts";
+import { impliedTimestamp, optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";
 
 const FLAG = { IMPERIAL: 0x01, TIME_STAMP: 0x02, USER_ID: 0x04, BMI_HEIGHT: 0x08 } as const;
 const UNSUCCESSFUL = 0xffff;
@@ -30,7 +29,7 @@ export interface WeightMeasurement {
 export const weightLayout: MeasurementLayout<WeightMeasurement> = {
   name: "Weight Measurement",
   reservedFlags: 0xf0,
-  timestampFlag: FLAG.TIME_STAMP,
+  impliedFields: [impliedTimestamp(FLAG.TIME_STAMP)],
   length: (flags) => 1 + 2 + optionalLength(flags, [[FLAG.TIME_STAMP, DATE_TIME_LENGTH], [FLAG.USER_ID, 1], [FLAG.BMI_HEIGHT, 4]]),
   read(reader, flags) {
     const measurement: WeightMeasurement = { unit: flags & FLAG.IMPERIAL ? "lb" : "kg", weight: reader.u16() };
@@ -64,5 +63,5 @@ export function weightReading(measurement: WeightMeasurement): DeviceReading {
   if (measurement.weight === UNSUCCESSFUL) return { kind: "spot", observations: [], flags: ["measurement-failed"], ...deviceTime };
   // Whole grams: 0.005 kg steps are exact in grams; 0.01 lb is 4.5359237 g, rounded to the gram.
   const kg = measurement.unit === "kg" ? (measurement.weight * 5) / 1000 : Math.round(measurement.weight * KG_PER_LB * 10) / 1000;
-  return { kind: "spot", observations: observationsOf([["body_weight", kg]]), flags: [], ...deviceTime };
+  return { kind: "spot", observations: plausibleObservations("Weight Measurement", [["body_weight", kg]]), flags: [], ...deviceTime };
 }

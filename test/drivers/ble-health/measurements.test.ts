@@ -59,6 +59,14 @@ describe("Blood Pressure Measurement (0x2A35)", () => {
     ]);
   });
 
+  it("discards and counts pressures that are no pressure curve (diastolic above systolic, mean outside them)", () => {
+    // 80/120/93 and 120/80/130 mmHg.
+    expect(decodeMeasurement(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, hex("00 50 00 78 00 5D 00"))).toMatchObject({ ok: false, code: "implausible-value" });
+    expect(decodeMeasurement(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, hex("00 78 00 50 00 82 00"))).toMatchObject({ ok: false, code: "implausible-value" });
+    // A pulse rate of -1 (0x0FFF).
+    expect(decodeMeasurement(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, hex("04 78 00 50 00 5D 00 FF 0F"))).toMatchObject({ ok: false, code: "implausible-value" });
+  });
+
   it("turns each measurement-status bit into its flag", () => {
     const status = (bits: string) => reading(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, `10 78 00 50 00 5D 00 ${bits}`).flags;
     expect(status("01 00")).toEqual(["body-movement"]);
@@ -97,7 +105,7 @@ describe("PLX Spot-Check (0x2A5E) and Continuous (0x2A5F)", () => {
     expect(spot("00 04").flags).toEqual(["demo-data"]);
     expect(spot("00 08").flags).toEqual(["demo-data"]);
     expect(spot("00 40").flags).toEqual(["questionable-measurement"]);
-    expect(spot("00 20").flags).toEqual(["measurement-unavailable"]);
+    expect(spot("00 20")).toMatchObject({ observations: [], flags: ["measurement-unavailable"] });
   });
 
   it("decodes continuous Normal values, skipping Fast and Slow, with device and sensor status", () => {
@@ -120,14 +128,33 @@ describe("PLX Spot-Check (0x2A5E) and Continuous (0x2A5F)", () => {
 });
 
 describe("Temperature Measurement (0x2A1C)", () => {
-  it("decodes a FLOAT in °C with time stamp and type", () => {
+  it("decodes a FLOAT in °C with time stamp and type, published as the site's temperature", () => {
     // 36.6 °C = FLOAT 0xFF00016E (exponent -1, mantissa 366), type 6 (mouth).
     expect(reading(CHARACTERISTIC.TEMPERATURE_MEASUREMENT, `06 6E 01 00 FF ${STAMP} 06`)).toEqual({
       kind: "spot",
       deviceTime: "2026-11-23T14:05:30",
       flags: [],
-      observations: [{ type: "body_temperature", value: 36.6, unit: "Cel", loinc: "8310-5" }],
+      observations: [{ type: "oral_temperature", value: 36.6, unit: "Cel", loinc: "8331-1" }],
     });
+  });
+
+  it.each([
+    [1, "axillary_temperature", "8328-7"],
+    [2, "body_temperature", "8310-5"],
+    [3, "body_temperature", "8310-5"],
+    [5, "core_temperature", "8329-5"],
+    [7, "rectal_temperature", "8332-9"],
+    [9, "tympanic_temperature", "8333-7"],
+    [4, "skin_temperature", undefined],
+    [15, "body_temperature", "8310-5"],
+  ])("publishes Temperature Type %i as %s", (type, observation, loinc) => {
+    const [found] = reading(CHARACTERISTIC.TEMPERATURE_MEASUREMENT, `04 6E 01 00 FF 0${type.toString(16).toUpperCase()}`).observations;
+    expect(found).toEqual({ type: observation, value: 36.6, unit: "Cel", ...(loinc && { loinc }) });
+  });
+
+  it("discards and counts a temperature no body has (a wrongly decoded value), never publishing part of it", () => {
+    // 12.0 °C = FLOAT 0xFF000078.
+    expect(decodeMeasurement(CHARACTERISTIC.TEMPERATURE_MEASUREMENT, hex("00 78 00 00 FF"))).toMatchObject({ ok: false, code: "implausible-value" });
   });
 
   it("converts °F, and leaves out every special FLOAT", () => {
