@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { defineDriver } from "../types.ts";
 import { CHARACTERISTIC, SERVICE } from "./characteristics.ts";
+import { zoneOffsetMinutes } from "./deviceClock.ts";
 import { QUIRK_IDS } from "./quirks.ts";
 import { createBleHealthSimulator } from "./simulator.ts";
 import { BleHealthMemory, BleHealthStream, DEVICE_INFORMATION, SUBSCRIBED_CHARACTERISTICS } from "./stream.ts";
@@ -14,8 +15,23 @@ import { BleHealthMemory, BleHealthStream, DEVICE_INFORMATION, SUBSCRIBED_CHARAC
 const optionsSchema = z.strictObject({
   quirks: z.array(z.enum(QUIRK_IDS)).default([]).describe("Quirks to apply whatever the device's Device Information says (docs/drivers.md)."),
   setClock: z.boolean().default(true).describe("Set the device's clock from the box's through the Current Time Service, where the device has one."),
-  utcOffsetMinutes: z.int().min(-720).max(840).default(0).describe("The device's wall clock, in minutes east of UTC (devices keep local time)."),
+  utcOffsetMinutes: z.int().min(-720).max(840).default(0).describe("The device's wall clock, in minutes east of UTC (devices keep local time); timeZone instead follows DST."),
+  timeZone: z
+    .string()
+    .refine(knownZone, { error: "must be an IANA time zone such as Asia/Ho_Chi_Minh" })
+    .optional()
+    .describe("The site's IANA time zone, for the device's wall clock (DST included); overrides utcOffsetMinutes."),
 });
+
+function knownZone(timeZone: string): boolean {
+  try {
+    zoneOffsetMinutes(timeZone, new Date(0));
+    return true;
+  } catch (error) {
+    if (error instanceof RangeError) return false;
+    throw error;
+  }
+}
 
 export const bleHealth = defineDriver({
   id: "ble-health",

@@ -11,7 +11,7 @@
 import type { Decoder, DecoderEvent } from "../types.ts";
 import { BleHealthDecoder, CHARACTERISTIC, MEASUREMENT_CHARACTERISTICS } from "./characteristics.ts";
 import { decodeCurrentTime, encodeCurrentTime, type CurrentTime } from "./dateTime.ts";
-import { DEVICE_CLOCK_TOLERANCE_MS, deviceClockOffsetMs, withDeviceClockOffset } from "./deviceClock.ts";
+import { DEVICE_CLOCK_TOLERANCE_MS, deviceClockOffsetMs, withDeviceClockOffset, zoneOffsetMinutes } from "./deviceClock.ts";
 import { BleValueError } from "./fields.ts";
 import { encodeFrame, FRAME_KIND, GattFrameReader, parseReady, type GattFrame } from "./gattStream.ts";
 import { glucoseLayout, glucoseReading } from "./glucose.ts";
@@ -31,6 +31,8 @@ export interface BleHealthStreamOptions {
   setClock: boolean;
   /** Minutes east of UTC of the device's wall clock (devices keep local time). */
   utcOffsetMinutes: number;
+  /** The site's IANA zone: its offset at the moment (DST included) instead of utcOffsetMinutes. */
+  timeZone?: string | undefined;
 }
 
 /** What one peripheral keeps across its connections. */
@@ -131,7 +133,8 @@ export class BleHealthStream implements Decoder {
     const has = new Set(ready.characteristics);
     const events: DecoderEvent[] = [];
     const now = new Date(ready.boxTimeMs);
-    const { utcOffsetMinutes } = this.#options;
+    const { timeZone } = this.#options;
+    const utcOffsetMinutes = timeZone === undefined || !Number.isFinite(ready.boxTimeMs) ? this.#options.utcOffsetMinutes : zoneOffsetMinutes(timeZone, now);
     if (this.#currentTime && Number.isFinite(ready.boxTimeMs)) {
       // The Current Time was read just before the link said it was ready (the same few ms).
       this.#clockOffsetMs = deviceClockOffsetMs(this.#currentTime.dateTime, { now, utcOffsetMinutes }, this.#currentTime.fractions256);

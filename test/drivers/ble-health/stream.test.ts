@@ -73,7 +73,7 @@ describe("ble-health over GATT frames", () => {
 
   it("reports the device clock's offset read at connection, flags it beyond 5 s and sets the clock", () => {
     const push = connection(bleHealth.memory());
-    // The cuff's clock reads 10:01:00 local (UTC+2) while the box's reads 08:00:00 UTC: 60 s ahead.
+    // The cuff's clock reads 12:01:00 local (UTC+2) while the box's reads 10:00:00 UTC: 60 s ahead.
     const deviceNow = encodeCurrentTime({ now: new Date(NOW + 60_000), utcOffsetMinutes: 120 });
     const events = push(value(CHARACTERISTIC.CURRENT_TIME, deviceNow), ready(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, CHARACTERISTIC.CURRENT_TIME));
     // utcOffsetMinutes is an option; default 0 would call this 2 h 1 min off.
@@ -84,6 +84,15 @@ describe("ble-health over GATT frames", () => {
     const bloodPressure = Uint8Array.of(0x00, 0x80, 0x00, 0x54, 0x00, 0x63, 0x00); // 128/84 mmHg, mean 99
     const [reading] = readings(withOffset(value(CHARACTERISTIC.BLOOD_PRESSURE_MEASUREMENT, bloodPressure)));
     expect(reading).toMatchObject({ deviceClockOffsetMs: 60_000, flags: ["device-clock-offset"] });
+  });
+
+  it("takes the site's offset from its time zone at the moment, DST included", () => {
+    // 3 Dec 2026 10:00 UTC is 11:00 in Berlin (CET, +60 min); the meter reads 11:00:30.
+    const push = connection(bleHealth.memory(), { timeZone: "Europe/Berlin" });
+    const deviceNow = encodeCurrentTime({ now: new Date(NOW + 30_000), utcOffsetMinutes: 60 });
+    const [set] = writes(push(value(CHARACTERISTIC.CURRENT_TIME, deviceNow), ready(CHARACTERISTIC.CURRENT_TIME)));
+    expect(set?.value).toEqual(encodeCurrentTime({ now: new Date(NOW), utcOffsetMinutes: 60 }));
+    expect(bleHealth.checkOptions({ timeZone: "Mars/Olympus" })).toEqual([{ path: ["timeZone"], message: expect.stringMatching(/IANA time zone/) }]);
   });
 
   it("leaves a clock within 5 s alone and does not flag its readings", () => {
