@@ -148,7 +148,8 @@ export class BleLink extends EventEmitter<LinkEvents> implements ByteLink {
         }),
       ]);
     } catch (error) {
-      if (attempt !== this.#attempt || this.#stopped) return;
+      // Already ended elsewhere (stopped, or the device's disconnect was handled and retried).
+      if (attempt !== this.#attempt || this.#stopped || connection !== this.#connection) return;
       await this.#close();
       this.#retry(messageOf(failure ?? error));
     } finally {
@@ -173,7 +174,7 @@ export class BleLink extends EventEmitter<LinkEvents> implements ByteLink {
           const error = failure();
           if (error) throw error;
           await new Promise((resolve) => setTimeout(resolve, this.#options.discoveryPollMs ?? 500));
-          if (this.#stopped) throw new Error("stopped");
+          if (this.#stopped || connection !== this.#connection) throw new Error("attempt abandoned");
           found = pickDevice(await listDevices(connection.bus), wanted);
         }
       } finally {
@@ -198,7 +199,8 @@ export class BleLink extends EventEmitter<LinkEvents> implements ByteLink {
         if (uuid16 !== undefined) connection.characteristics.set(uuid16, await service.getCharacteristic(characteristicUuid));
       }
     }
-    if (this.#stopped) throw new Error("stopped");
+    // An attempt past its deadline goes on in the background: it must not come up after all.
+    if (this.#stopped || connection !== this.#connection) throw new Error("attempt abandoned");
     // Up: the peripheral starts a fresh decoder now, so every frame from here on reaches it.
     this.#up = true;
     this.#backoff.connected(Date.now());
