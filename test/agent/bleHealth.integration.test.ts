@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { PeripheralState, ReadingPayload } from "../../agent/mqtt/api.ts";
 import { encodeBloodPressure } from "../../drivers/ble-health/bloodPressure.ts";
 import { encodeGlucose } from "../../drivers/ble-health/glucose.ts";
+import { encodePlxContinuous } from "../../drivers/ble-health/pulseOximeter.ts";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { BluezStandIn, type DeviceSpec, type StandInDevice } from "../helpers/bluezStandIn.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
@@ -226,6 +227,43 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     const state = await peripheralState(agent);
     expect(state).toMatchObject({ connected: true, readings: 3, badFrames: 0 });
     expect(meter.connects).toBe(2);
+  });
+
+  it("bounds an oximeter flooding notifications: drops and counts the excess, stays connected", async () => {
+    const oximeter: DeviceSpec = {
+      address: "A4:C1:38:00:00:01",
+      name: "Oximeter",
+      advertised: [0x1822],
+      known: true,
+      services: [{ uuid: 0x1822, characteristics: [{ uuid: 0x2a5f, flags: ["notify"] }] }],
+    };
+    const { agent, devices } = await clinic([oximeter], `{ address: "A4:C1:38:00:00:01" }`);
+    const [device] = devices;
+    if (!device) throw new Error("no device");
+    await subscribed(device, 0x2a5f);
+    const value = encodePlxContinuous({ normal: { spo2: { mantissa: 97, exponent: 0 }, pulseRate: { mantissa: 72, exponent: 0 } } });
+    // Far beyond the link's budget (1,000 at once, then 20 a second), however slowly they arrive here.
+    const FLOOD = 3000;
+    for (let i = 0; i < FLOOD; i++) device.notify(0x2a5f, value);
+    // The drops are reported once a second: wait until what was decoded and what was dropped add up.
+    const state = await waitFor<PeripheralState>("every flooded value decoded or counted as dropped", 20_000, (done, fail) => {
+      let stop = false;
+      const poll = async () => {
+        while (!stop) {
+          const current = await peripheralState(agent);
+          if (current && current.readings + current.discardedBytes / value.length >= FLOOD) return done(current);
+        }
+      };
+      poll().catch(fail);
+      return () => {
+        stop = true;
+      };
+    });
+    expect(state).toMatchObject({ connected: true });
+    expect(state.badFrames).toBeGreaterThan(0);
+    expect(state.readings).toBeLessThan(FLOOD);
+    expect(state.readings + state.discardedBytes / value.length).toBe(FLOOD);
+    expect(device.connects).toBe(1);
   });
 
   it("counts a malformed value, keeps the link, and decodes the next one", async () => {
