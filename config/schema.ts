@@ -157,6 +157,30 @@ const localId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, { error: "must mat
 const alsaDevice = (example: string) =>
   z.string().regex(/^[A-Za-z0-9_:,.=-]+$/, { error: `must be an ALSA device name such as ${example}` });
 
+/** A Bluetooth device address as BlueZ shows it, e.g. C0:26:DA:01:23:45. */
+const BLE_ADDRESS = /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/;
+/** A 16-bit assigned number (1810) or a full 128-bit UUID. */
+const BLE_UUID = /^([0-9a-f]{4}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+const bleSchema = z
+  .strictObject({
+    address: z
+      .string()
+      .toUpperCase()
+      .regex(BLE_ADDRESS, { error: "must be a Bluetooth address such as C0:26:DA:01:23:45" })
+      .optional()
+      .describe("The device's Bluetooth address as BlueZ shows it, e.g. C0:26:DA:01:23:45 (`bluetoothctl devices`)."),
+    service: z
+      .string()
+      .toLowerCase()
+      .regex(BLE_UUID, { error: "must be a 16-bit service number such as 1810 or a 128-bit UUID" })
+      .optional()
+      .describe("Take the first device that advertises this service, e.g. 1810 (Blood Pressure); with one such device in reach only."),
+    pair: z.boolean().default(false).describe("Pair (bond) before connecting, for a device that requires an encrypted link."),
+    adapter: z.string().regex(/^hci[0-9]{1,2}$/, { error: "must be an adapter name such as hci0" }).optional().describe("BlueZ adapter; the first one by default."),
+  })
+  .refine((ble) => (ble.address === undefined) !== (ble.service === undefined), { error: "set either address or service" });
+
 const peripheralSchema = z
   .strictObject({
     id: localId.describe("Name of this peripheral in topics, e.g. oximeter."),
@@ -182,6 +206,7 @@ const peripheralSchema = z
       .optional()
       .describe("A device on the network instead of a serial line (hl7-mllp)."),
     udp: endpoint.optional().describe("A device reached by UDP, e.g. a VISCA-over-IP camera at 192.168.10.41:52381."),
+    ble: bleSchema.optional().describe("A Bluetooth LE device reached through BlueZ (ble-health): by address or by the service it advertises."),
     options: z.record(z.string(), z.unknown()).default({}).describe("Driver options (docs/drivers.md)."),
     publishRateHz: z
       .number()
@@ -199,11 +224,14 @@ const peripheralSchema = z
       ),
   })
   .superRefine((peripheral, ctx) => {
-    const transports = [peripheral.port, peripheral.usb, peripheral.tcp, peripheral.udp].filter((transport) => transport !== undefined);
+    const transports = [peripheral.port, peripheral.usb, peripheral.tcp, peripheral.udp, peripheral.ble].filter((transport) => transport !== undefined);
     if (transports.length !== 1) {
-      ctx.addIssue({ code: "custom", path: ["port"], message: "set exactly one of port, usb, tcp or udp" });
+      ctx.addIssue({ code: "custom", path: ["port"], message: "set exactly one of port, usb, tcp, udp or ble" });
     }
     const driver = driverById(peripheral.driver);
+    if ((driver?.transport?.kind === "ble") !== (peripheral.ble !== undefined)) {
+      ctx.addIssue({ code: "custom", path: ["ble"], message: peripheral.ble ? `${peripheral.driver} is no Bluetooth LE driver` : `${peripheral.driver} reaches its device by Bluetooth LE: set ble` });
+    }
     if (peripheral.usb && peripheral.usb.vendorId === undefined && driver?.usb.length === 0) {
       ctx.addIssue({ code: "custom", path: ["usb"], message: `${peripheral.driver} knows no USB adapter of its own: give vendorId and productId, or a port` });
     }

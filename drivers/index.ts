@@ -3,6 +3,7 @@
  * here (test/drivers/registry.test.ts checks that every driver folder is registered).
  */
 import { andBp } from "./and-bp/descriptor.ts";
+import { bleHealth } from "./ble-health/descriptor.ts";
 import { contecCms50 } from "./contec-cms50/descriptor.ts";
 import { hl7Mllp } from "./hl7-mllp/descriptor.ts";
 import { masimoAscii } from "./masimo-ascii/descriptor.ts";
@@ -11,7 +12,7 @@ import { nonin } from "./nonin/descriptor.ts";
 import { viscaDriver } from "./visca/descriptor.ts";
 import type { Driver } from "./types.ts";
 
-export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp, andBp, viscaDriver];
+export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp, andBp, viscaDriver, bleHealth];
 
 export function driverById(id: string): Driver | undefined {
   return DRIVERS.find((driver) => driver.id === id);

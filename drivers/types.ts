@@ -95,9 +95,29 @@ export interface UsbFingerprint {
   generic?: true;
 }
 
-export interface DriverDescriptor<Schema extends z.ZodType> {
+/**
+ * A device reached through Bluetooth LE (BlueZ) rather than a byte stream on a port: which GATT
+ * characteristics (UUID16s) the agent's link subscribes to, reads once and may write, and the
+ * advertised services that find the device. The link wraps each value in a frame the driver's
+ * decoder unwraps (drivers/ble-health/gattStream.ts), so decoding stays bytes in, events out.
+ */
+export interface BleTransport {
+  kind: "ble";
+  /** Primary services (UUID16) a device of this family advertises: `ble.service` picks one. */
+  services: readonly number[];
+  /** Characteristics whose notifications or indications carry what the device reports. */
+  subscribe: readonly number[];
+  /** Characteristics read once after connecting (the Device Information strings). */
+  read: readonly number[];
+  /** The only characteristics the driver's writes may reach. */
+  write: readonly number[];
+}
+
+export interface DriverDescriptor<Schema extends z.ZodType, Memory = undefined> {
   id: string;
   name: string;
+  /** How the agent reaches the device: absent for a byte stream (serial line, TCP, UDP). */
+  transport?: BleTransport;
   /** What the device measures (ranges and units in observations.ts). */
   measures: readonly ObservationType[];
   kind: ReadingKind;
@@ -109,7 +129,12 @@ export interface DriverDescriptor<Schema extends z.ZodType> {
   handshake?(options: z.output<Schema>): Handshake | undefined;
   /** The driver's `options` in a peripheral's config. */
   optionsSchema: Schema;
-  createDecoder(options: z.output<Schema>): Decoder;
+  /**
+   * What a peripheral's protocol keeps from one connection to the next (a glucose meter's last
+   * published record); made once per peripheral, handed to every connection's decoder.
+   */
+  createMemory?(): Memory;
+  createDecoder(options: z.output<Schema>, memory?: Memory): Decoder;
   createSimulator(options: z.output<Schema>, scenario: Scenario): DeviceSimulator;
   /** Commands the device takes (e.g. ptz.move), with their parameters. */
   commands?: readonly DeviceCommandSpec[];
@@ -178,20 +203,32 @@ export interface Driver {
   readonly kind: ReadingKind;
   readonly serial: SerialSettings;
   readonly usb: readonly UsbFingerprint[];
+  /** Absent for a byte-stream device; see BleTransport. */
+  readonly transport: BleTransport | undefined;
   /** Problems with a peripheral's `options` (empty when fine), each with the key it is about. */
   checkOptions(options: unknown): OptionProblem[];
   /** A fresh decoder; options must have passed checkOptions (as for the methods below). */
-  decoder(options: unknown): Decoder;
+  decoder(options: unknown, memory?: DriverMemory): Decoder;
+  /** A fresh memory for one peripheral, kept across its connections (see createMemory). */
+  memory(): DriverMemory;
   serialSettings(options: unknown): SerialSettings;
   handshake(options: unknown): Handshake | undefined;
   simulator(options: unknown, scenario: Scenario): DeviceSimulator;
   readonly commands: readonly DeviceCommandSpec[];
   readonly measureCommand: string | undefined;
   /** Decoder and controller for one connection; `io` reaches the device. */
-  session(options: unknown, io: DeviceIo): DriverSession;
+  session(options: unknown, io: DeviceIo, memory?: DriverMemory): DriverSession;
 }
 
-export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescriptor<Schema>): Driver {
+/** A driver's memory for one peripheral, opaque outside the driver. */
+export interface DriverMemory {
+  readonly driver: string;
+}
+
+export function defineDriver<Schema extends z.ZodType, Memory = undefined>(descriptor: DriverDescriptor<Schema, Memory>): Driver {
+  // Memories by their opaque handle: only this driver can look inside its own.
+  const memories = new WeakMap<DriverMemory, Memory>();
+  const recall = (handle: DriverMemory | undefined) => (handle === undefined ? undefined : memories.get(handle));
   const parse = (options: unknown) => descriptor.optionsSchema.parse(options ?? {});
   return {
     id: descriptor.id,
@@ -200,19 +237,26 @@ export function defineDriver<Schema extends z.ZodType>(descriptor: DriverDescrip
     kind: descriptor.kind,
     serial: descriptor.serial,
     usb: descriptor.usb,
+    transport: descriptor.transport,
     checkOptions(options) {
       const parsed = descriptor.optionsSchema.safeParse(options ?? {});
       return parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
     },
-    decoder: (options) => descriptor.createDecoder(parse(options)),
+    decoder: (options, memory) => descriptor.createDecoder(parse(options), recall(memory)),
+    memory() {
+      const handle: DriverMemory = { driver: descriptor.id };
+      const memory = descriptor.createMemory?.();
+      if (memory !== undefined) memories.set(handle, memory);
+      return handle;
+    },
     serialSettings: (options) => descriptor.serialFor?.(parse(options)) ?? descriptor.serial,
     handshake: (options) => descriptor.handshake?.(parse(options)),
     simulator: (options, scenario) => descriptor.createSimulator(parse(options), scenario),
     commands: descriptor.commands ?? [],
     measureCommand: descriptor.measureCommand,
-    session(options, io) {
+    session(options, io, memory) {
       const parsed = parse(options);
-      const decoder = descriptor.createDecoder(parsed);
+      const decoder = descriptor.createDecoder(parsed, recall(memory));
       const controller = descriptor.createController?.(parsed, io);
       return {
         push(chunk) {

@@ -24,6 +24,8 @@ export async function policyViolations(effective: ResolvedConfig, local: Resolve
     const key = `peripherals[${index}]`;
     if (peripheral.tcp?.connect !== undefined) problems.push(...outsideNetworks(`${key}.tcp.connect`, peripheral.tcp.connect, networks));
     if (peripheral.udp !== undefined) problems.push(...outsideNetworks(`${key}.udp`, peripheral.udp, networks));
+    // Bonding leaves keys in BlueZ for good: only the box's own file may pair it with a device.
+    if (peripheral.ble?.pair) problems.push(`${key}.ble.pair: a remote layer may not pair the box with a Bluetooth device (only the box's own file may)`);
     const listen = peripheral.tcp?.listen === undefined ? undefined : parseEndpoint(peripheral.tcp.listen);
     if (listen && !policy.listenAddresses.includes(listen.host)) {
       problems.push(`${key}.tcp.listen: ${listen.host} is not in remotePolicy.listenAddresses (a remote layer may listen only on addresses the box's own file lists)`);

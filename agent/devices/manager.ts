@@ -75,7 +75,7 @@ export class PeripheralManager {
   #add(config: PeripheralConfig): PeripheralSession | undefined {
     const driver = driverById(config.driver);
     if (!driver) return undefined; // the schema only admits registered drivers
-    const peripheral = new PeripheralSession({ config, driver });
+    const peripheral = new PeripheralSession({ config, driver, log: this.#log });
     const throttle = new ReadingThrottle(config.publishRateHz);
     peripheral.on("reading", (reading, receivedAt) => {
       const due = throttle.offer(reading, receivedAt.getTime());

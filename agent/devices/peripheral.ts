@@ -9,8 +9,10 @@ import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
 import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
 import { DEVICE_NUMERIC } from "../../drivers/observations.ts";
-import { DeviceCommandError, type DeviceReading, type Driver, type DriverSession } from "../../drivers/types.ts";
+import { DeviceCommandError, type DeviceReading, type Driver, type DriverMemory, type DriverSession } from "../../drivers/types.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
+import type { Logger } from "../log.ts";
+import { BleLink } from "./bleLink.ts";
 import { findUsbPort, usbAmbiguity, usbMatches } from "./discovery.ts";
 
 interface PeripheralEvents {
@@ -25,12 +27,16 @@ export interface PeripheralSessionOptions {
   config: PeripheralConfig;
   driver: Driver;
   open?: OpenPort;
+  /** For a Bluetooth LE link, which logs what it cannot show in the state (a failed write). */
+  log?: Logger;
 }
 
 export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   readonly config: PeripheralConfig;
   readonly driver: Driver;
   readonly #link: ByteLink;
+  /** What the driver keeps across this peripheral's connections (a glucose meter's last record). */
+  readonly #memory: DriverMemory;
   #protocol: DriverSession | undefined;
   #state: PeripheralState;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -48,7 +54,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       peripheral: options.config.id,
       driver: options.driver.id,
       connected: false,
-      path: options.config.port ?? null,
+      path: options.config.port ?? options.config.ble?.address ?? null,
       lastError: null,
       readings: 0,
       demoReadings: 0,
@@ -59,6 +65,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       since: new Date().toISOString(),
     };
     this.#link = this.#createLink(options);
+    this.#memory = options.driver.memory();
   }
 
   get state(): PeripheralState {
@@ -128,7 +135,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     if (link.connected) {
       // Fresh protocol state: bytes from before the reconnect cannot complete a frame.
       this.#protocol?.disconnected();
-      this.#protocol = this.driver.session(this.config.options, { send: (bytes) => this.#link.write(bytes) });
+      this.#protocol = this.driver.session(this.config.options, { send: (bytes) => this.#link.write(bytes) }, this.#memory);
       this.#state.path = link.path;
       this.#state.lastError = null;
       this.#startHandshake();
@@ -181,7 +188,11 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   }
 
   #createLink(options: PeripheralSessionOptions): ByteLink {
-    const { tcp, udp } = options.config;
+    const { tcp, udp, ble } = options.config;
+    const transport = options.driver.transport;
+    if (ble && transport?.kind === "ble" && options.log) {
+      return new BleLink({ target: ble, transport, log: options.log.child({ ns: "devices:ble", peripheral: options.config.id }) });
+    }
     const camera = parseEndpoint(udp ?? "");
     if (camera) return new UdpLink("connect", camera);
     const endpoint = parseEndpoint(tcp?.listen ?? tcp?.connect ?? "");

@@ -169,7 +169,8 @@ describe("a Nonin oximeter on a serial line", () => {
   });
 });
 
-describe.each(DRIVERS.filter((driver) => driver.measures.length > 0).map((driver) => [driver.id, driver] as const))("driver %s end to end", (id, driver) => {
+// Bluetooth LE drivers have no byte stream on a port: test/agent/bleHealth.integration.test.ts.
+describe.each(DRIVERS.filter((driver) => driver.measures.length > 0 && driver.transport === undefined).map((driver) => [driver.id, driver] as const))("driver %s end to end", (id, driver) => {
   it("turns its simulator's bytes on a pty into readings on the broker", async () => {
     const { readingTopic, stateTopic, agent } = await station({ driver: id });
     const first = readings(readingTopic, 1);

@@ -4,9 +4,8 @@ import { describe, expect, it } from "vitest";
 import { DRIVERS } from "../../drivers/index.ts";
 
 const NOT_DRIVERS = new Set(["serial", "net"]); // transports shared by the drivers
-// Protocol code with no link yet: a Bluetooth LE device is no byte stream on a port, so it is
-// registered once the agent has a BlueZ link for it (docs/drivers.md, ble-health).
-const NOT_YET_REGISTERED = new Set(["ble-health"]);
+// Protocol code with no link yet (none at the moment; ble-health was until the BlueZ link came).
+const NOT_YET_REGISTERED = new Set<string>();
 
 describe("driver registry", () => {
   it("registers every driver folder", async () => {

@@ -90,6 +90,21 @@ describe("loadConfig", () => {
     const half = await loadConfig({ path: await file("w.yaml", `${base}  - { id: spo2, driver: nonin, usb: { vendorId: "1C3D" } }\n`), env: {} });
     expect(!half.ok && half.errors.join()).toContain("give vendorId and productId together");
   });
+
+  it("takes a Bluetooth LE peripheral by address or advertised service, only for a Bluetooth driver", async () => {
+    const base = "deviceId: box-1\nmqtt: { url: 'mqtt://b' }\nperipherals:\n";
+    const load = async (name: string, line: string) => loadConfig({ path: await file(name, `${base}  - ${line}\n`), env: {} });
+    const byAddress = await load("a.yaml", `{ id: cuff, driver: ble-health, ble: { address: "c0:26:da:01:23:45" } }`);
+    expect(byAddress.ok && byAddress.config.peripherals[0]?.ble).toEqual({ address: "C0:26:DA:01:23:45", pair: false });
+    const byService = await load("b.yaml", `{ id: cuff, driver: ble-health, ble: { service: "1810", pair: true } }`);
+    expect(byService.ok && byService.config.peripherals[0]?.ble).toEqual({ service: "1810", pair: true });
+    const both = await load("c.yaml", `{ id: cuff, driver: ble-health, ble: { address: "C0:26:DA:01:23:45", service: "1810" } }`);
+    expect(!both.ok && both.errors.join()).toContain("set either address or service");
+    const onPort = await load("d.yaml", `{ id: cuff, driver: ble-health, port: /dev/ttyUSB0 }`);
+    expect(!onPort.ok && onPort.errors.join()).toContain("ble-health reaches its device by Bluetooth LE: set ble");
+    const serial = await load("e.yaml", `{ id: spo2, driver: nonin, ble: { address: "C0:26:DA:01:23:45" } }`);
+    expect(!serial.ok && serial.errors.join()).toContain("nonin is no Bluetooth LE driver");
+  });
 });
 
 describe("deviceIdFromMachineId", () => {

@@ -57,6 +57,14 @@ describe("remotePolicy", () => {
     expect(await check(hl7({ listen: "127.0.0.1:2575" }), policy)).toEqual([]);
   });
 
+  it("lets a remote layer add a Bluetooth LE peripheral but not pair the box with one", async () => {
+    const ble = (settings: object) => ({ peripherals: [{ id: "cuff", driver: "ble-health", ble: settings }] });
+    expect(await check(ble({ address: "C0:26:DA:01:23:45" }))).toEqual([]);
+    expect(await check(ble({ service: "1810", pair: true }))).toEqual([expect.stringMatching(/^peripherals\[0\]\.ble\.pair: a remote layer may not pair/)]);
+    // The box's own file may.
+    expect(await check({}, ble({ address: "C0:26:DA:01:23:45", pair: true }))).toEqual([]);
+  });
+
   it("keeps file paths under the listed directories: no .., no symbolic link out", async () => {
     const policy = { remotePolicy: { fileDirectories: [path.join(dir, "allowed")] } };
     expect(await check({ media: { turnTlsCa: path.join(dir, "allowed", "ca.pem") } }, policy)).toEqual([]);
