@@ -1,6 +1,7 @@
 /**
- * werift as installed here: it carries patches/werift-*-srtp-key-objects.patch (bin/setup applies
- * it after npm ci) and SRTP/SRTCP still protect and unprotect as before the patch.
+ * werift as installed here: it carries the patches in patches/ (bin/setup applies them after
+ * npm ci); SRTP/SRTCP still protect and unprotect as before the key-object patch, and a sender
+ * keeps a bounded record of what it sent for transport-wide congestion control.
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -13,6 +14,7 @@ import {
   RtcpRrPacket,
   RtpHeader,
   RtpPacket,
+  RTCRtpSender,
   SrtcpSession,
   SrtpSession,
 } from "werift";
@@ -89,5 +91,25 @@ describe("werift's SRTP as installed", () => {
       tampered[10] = (tampered[10] ?? 0) ^ 1;
       expect(() => receiver.decrypt(tampered)).toThrow(/authenticate/);
     }
+  });
+});
+
+describe("werift's sender bandwidth estimator as installed", () => {
+  it("keeps the last 4,096 sent packets for TWCC feedback, not all 65,536 of a long viewing", () => {
+    const estimator = new RTCRtpSender("video").senderBWE;
+    const sent = 70_000;
+    for (let i = 0; i < sent; i++) estimator.rtpPacketSent({ wideSeq: i & 0xffff, size: 1200, sendingAtMs: i * 5, sentAtMs: i * 5 });
+    // The record is private to werift; its size is what the patch is about (~6 MB per viewer
+    // after six minutes at 2 Mbit/s without it), so it is read here rather than inferred.
+    expect(Object.keys(Reflect.get(estimator, "sentInfos") as object).length).toBeLessThanOrEqual(4096);
+
+    // Feedback on the latest packets still finds them and yields an estimate.
+    const estimates: number[] = [];
+    estimator.onAvailableBitrate.subscribe((kbps) => estimates.push(kbps));
+    const latest = Array.from({ length: 30 }, (_, k) => sent - 30 + k);
+    const packetResults = latest.map((i) => ({ sequenceNumber: i & 0xffff, received: true, receivedAtMs: i * 5 + 40 }));
+    estimator.receiveTWCC({ packetResults } as unknown as Parameters<typeof estimator.receiveTWCC>[0]);
+    expect(estimates.length).toBe(1);
+    expect(estimates[0]).toBeGreaterThan(0);
   });
 });
