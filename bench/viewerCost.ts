@@ -7,13 +7,16 @@
  *    installed here; says whether patches/werift-*-srtp-key-objects.patch is applied.
  * 2. send: the agent's per-packet path to one viewer in werift (parse, track, sender, SRTP) with
  *    the socket send left out, µs per packet.
- * 3. host: the pipeline host process (agent/media/host.ts) running the 720p30 camera pipeline,
- *    RSS and CPU with the V8 flags in VIEWER_HOST_FLAGS (";"-separated sets; "" = none).
+ * 3. host: the pipeline host process running the 720p30 camera pipeline, RSS and CPU, run as
+ *    TypeScript (agent/media/host.ts, development) and as JavaScript (its type-stripped copy, as
+ *    a release runs it), the latter also with each set of V8 flags in VIEWER_HOST_FLAGS
+ *    (";"-separated sets).
  * VIEWER_PARTS (srtp,send,host) runs only some of them.
  */
 import { fork } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { chooseEncoder, videoPipeline } from "../agent/media/pipeline.ts";
@@ -23,7 +26,7 @@ import { processFigures } from "./lib/station.ts";
 const PARTS = new Set((process.env.VIEWER_PARTS ?? "srtp,send,host").split(","));
 const PACKETS = Number(process.env.VIEWER_PACKETS ?? 50_000);
 const HOST_SECONDS = Number(process.env.VIEWER_HOST_SECONDS ?? 15);
-const HOST_FLAGS = (process.env.VIEWER_HOST_FLAGS ?? ";--max-semi-space-size=1;--jitless;--max-old-space-size=16 --max-semi-space-size=1").split(";");
+const HOST_FLAGS = (process.env.VIEWER_HOST_FLAGS ?? "--max-semi-space-size=1;--jitless;--max-old-space-size=16 --max-semi-space-size=1").split(";").filter(Boolean);
 /** 2 Mbit/s in 1,200-byte payloads (rtph264pay's default MTU is 1,400 with headers). */
 const PACKETS_PER_SECOND = 2_000_000 / 8 / 1200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -106,10 +109,16 @@ async function host(): Promise<void> {
   }).cameras[0];
   if (!camera) throw new Error("no camera");
   const launch = videoPipeline(camera, [{ encoder: chooseEncoder(camera, new Set()), port: 9 }]);
-  const script = fileURLToPath(new URL("../agent/media/host.ts", import.meta.url));
-  console.log(`pipeline host (agent/media/host.ts) running the 720p30 H.264 pipeline, ${HOST_SECONDS} s windows:`);
-  for (const flags of HOST_FLAGS) {
-    const child = fork(script, [], { execArgv: flags.split(" ").filter(Boolean), stdio: ["ignore", "ignore", "ignore", "ipc"], serialization: "json" });
+  const typescript = fileURLToPath(new URL("../agent/media/host.ts", import.meta.url));
+  const javascript = await strippedHost();
+  console.log(`pipeline host running the 720p30 H.264 pipeline, ${HOST_SECONDS} s windows:`);
+  const runs: Array<[label: string, script: string, flags: string[]]> = [
+    ["host.ts (development: Node strips the types)", typescript, []],
+    ["host.js (type-stripped, as a release runs it)", javascript, []],
+    ...HOST_FLAGS.map((flags): [string, string, string[]] => [`host.js ${flags}`, javascript, flags.split(" ")]),
+  ];
+  for (const [label, script, execArgv] of runs) {
+    const child = fork(script, [], { execArgv, stdio: ["ignore", "ignore", "ignore", "ipc"], serialization: "json" });
     const playing = new Promise<void>((resolve) => child.on("message", (m: { type?: string }) => m.type === "playing" && resolve()));
     child.send({ type: "start", launch, bitrates: {} });
     await playing;
@@ -117,22 +126,31 @@ async function host(): Promise<void> {
     const pid = child.pid ?? 0;
     const cpuBefore = await cpuSeconds(pid);
     await sleep(HOST_SECONDS * 1000);
-    const cpu = ((await cpuSeconds(pid)) - cpuBefore) / HOST_SECONDS * 100;
+    const cpu = (((await cpuSeconds(pid)) - cpuBefore) / HOST_SECONDS) * 100;
     const { rssMb } = await processFigures(pid);
-    const heap = await smapsHeapMb(pid);
     child.kill("SIGKILL");
-    console.log(`  ${flags || "(no flags)"}: RSS ${rssMb} MB (of which anonymous ${heap} MB), CPU ${cpu.toFixed(1)} %`);
+    console.log(`  ${label}: RSS ${rssMb} MB, CPU ${cpu.toFixed(1)} %`);
   }
+}
+
+/** host.ts and what it imports, type-stripped into a scratch directory next to node_modules. */
+async function strippedHost(): Promise<string> {
+  const { stripTypeScriptTypes } = await import("node:module");
+  const root = fileURLToPath(new URL("../", import.meta.url));
+  const out = path.join(root, ".tmp", "viewerCost-host");
+  await mkdir(path.join(out, "agent", "media"), { recursive: true });
+  await writeFile(path.join(out, "package.json"), '{ "type": "module" }');
+  await symlink(path.join(root, "node_modules"), path.join(out, "node_modules")).catch(() => undefined);
+  for (const name of ["host", "hostProtocol", "pipeline"]) {
+    const source = await readFile(path.join(root, "agent", "media", `${name}.ts`), "utf8");
+    await writeFile(path.join(out, "agent", "media", `${name}.js`), stripTypeScriptTypes(source).replaceAll(/(from "\.[^"]*)\.ts"/g, '$1.js"'));
+  }
+  return path.join(out, "agent", "media", "host.js");
 }
 
 async function cpuSeconds(pid: number): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function smapsHeapMb(pid: number): Promise<number> {
-  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, "utf8");
-  return Math.round(Number(/Anonymous:\s+(\d+)/.exec(rollup)?.[1] ?? 0) / 102.4) / 10;
 }
 
 if (PARTS.has("srtp")) await srtp();
