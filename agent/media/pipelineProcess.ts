@@ -4,14 +4,19 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../log.ts";
 import { Waitress } from "../../drivers/serial/waitress.ts";
 import { isHostMessage, type BitrateControls, type HostCommand, type HostEvent } from "./hostProtocol.ts";
 import type { VideoCodec } from "./pipeline.ts";
 
-// A release runs the built host.js beside this file (agent/update/build.ts); development, host.ts.
-const HOST = fileURLToPath(new URL(import.meta.url.endsWith(".js") ? "./host.js" : "./host.ts", import.meta.url));
+/**
+ * The host in the language this module runs in: host.ts in development, the type-stripped host.js
+ * in a release. A host run as .ts loads Node's type stripper: ~26 MB more resident for the
+ * pipeline's whole life (bench/viewerCost.ts), for nothing it needs.
+ */
+const HOST = fileURLToPath(new URL(`./host${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 /** A pipeline not playing by then is stuck (a camera that never delivers, a wedged driver). */
 const START_TIMEOUT_MS = 10_000;
