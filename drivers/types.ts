@@ -134,6 +134,13 @@ export interface DriverDescriptor<Schema extends z.ZodType, Memory = undefined> 
    * published record); made once per peripheral, handed to every connection's decoder.
    */
   createMemory?(): Memory;
+  /**
+   * The memory as JSON, for the agent to keep across its restarts (agent/devices/memoryStore.ts);
+   * absent: the memory lasts as long as the agent's process.
+   */
+  memoryToJson?(memory: Memory): unknown;
+  /** The memory back from memoryToJson's JSON, validated; undefined when it is not one. */
+  memoryFromJson?(json: unknown): Memory | undefined;
   createDecoder(options: z.output<Schema>, memory?: Memory): Decoder;
   createSimulator(options: z.output<Schema>, scenario: Scenario): DeviceSimulator;
   /** Commands the device takes (e.g. ptz.move), with their parameters. */
@@ -211,6 +218,10 @@ export interface Driver {
   decoder(options: unknown, memory?: DriverMemory): Decoder;
   /** A fresh memory for one peripheral, kept across its connections (see createMemory). */
   memory(): DriverMemory;
+  /** The memory as JSON to keep across restarts; undefined when the driver's memory does not outlive the process. */
+  memoryJson(memory: DriverMemory): unknown;
+  /** A memory from memoryJson's output (read back after a restart); undefined when it is not valid. */
+  restoreMemory(json: unknown): DriverMemory | undefined;
   serialSettings(options: unknown): SerialSettings;
   handshake(options: unknown): Handshake | undefined;
   simulator(options: unknown, scenario: Scenario): DeviceSimulator;
@@ -247,6 +258,17 @@ export function defineDriver<Schema extends z.ZodType, Memory = undefined>(descr
       const handle: DriverMemory = { driver: descriptor.id };
       const memory = descriptor.createMemory?.();
       if (memory !== undefined) memories.set(handle, memory);
+      return handle;
+    },
+    memoryJson(handle) {
+      const memory = memories.get(handle);
+      return memory === undefined ? undefined : descriptor.memoryToJson?.(memory);
+    },
+    restoreMemory(json) {
+      const memory = descriptor.memoryFromJson?.(json);
+      if (memory === undefined) return undefined;
+      const handle: DriverMemory = { driver: descriptor.id };
+      memories.set(handle, memory);
       return handle;
     },
     serialSettings: (options) => descriptor.serialFor?.(parse(options)) ?? descriptor.serial,

@@ -4,6 +4,7 @@
  * outbox, and each peripheral's retained state, whose counters are refreshed every STATE_REFRESH_MS.
  */
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { driverById } from "../../drivers/index.ts";
 import type { DeviceReading } from "../../drivers/types.ts";
 import type { PeripheralConfig } from "../../config/schema.ts";
@@ -13,6 +14,7 @@ import type { Logger } from "../log.ts";
 import type { PeripheralState } from "../mqtt/api.ts";
 import type { MqttSession } from "../mqtt/session.ts";
 import type { DeviceTopics } from "../mqtt/topics.ts";
+import { PERIPHERAL_MEMORY_FILE, PeripheralMemoryStore } from "./memoryStore.ts";
 import { PeripheralSession } from "./peripheral.ts";
 import { readingPayload } from "./readingPayload.ts";
 import type { EventLog } from "../events.ts";
@@ -38,13 +40,17 @@ export class PeripheralManager {
   readonly #peripherals: PeripheralSession[] = [];
   readonly #onConnected = () => this.#publishAllStates();
   #refreshTimer: NodeJS.Timeout | undefined;
+  /** Drivers' memories across restarts (a glucose meter's last published record). */
+  readonly #memories: PeripheralMemoryStore;
 
   constructor(options: PeripheralManagerOptions) {
     this.#options = options;
     this.#log = options.ctx.log.child({ ns: "devices" });
+    this.#memories = new PeripheralMemoryStore({ file: path.join(options.ctx.config.dataDir, PERIPHERAL_MEMORY_FILE), log: this.#log });
   }
 
   start(): void {
+    this.#memories.load();
     for (const config of this.#options.ctx.config.peripherals) this.#add(config);
     this.#options.session.on("connected", this.#onConnected);
     this.#refreshTimer = setInterval(() => this.#publishAllStates(), STATE_REFRESH_MS);
@@ -75,12 +81,14 @@ export class PeripheralManager {
   #add(config: PeripheralConfig): PeripheralSession | undefined {
     const driver = driverById(config.driver);
     if (!driver) return undefined; // the schema only admits registered drivers
-    const peripheral = new PeripheralSession({ config, driver, log: this.#log });
+    const peripheral = new PeripheralSession({ config, driver, log: this.#log, memory: this.#memories.memoryFor(config, driver) });
     const throttle = new ReadingThrottle(config.publishRateHz);
     peripheral.on("reading", (reading, receivedAt) => {
       const due = throttle.offer(reading, receivedAt.getTime());
       if (due) this.#storeReading(peripheral, due, receivedAt);
     });
+    // Emitted after the readings it describes, which #storeReading put in the outbox synchronously.
+    peripheral.on("memory", (memory) => this.#memories.save(config, driver, memory));
     peripheral.on("connection", (state) => {
       const details = { peripheral: state.peripheral, driver: state.driver, path: state.path, error: state.lastError };
       this.#options.events.record(state.connected ? "peripheral.connected" : "peripheral.disconnected", details);
@@ -99,6 +107,7 @@ export class PeripheralManager {
     clearInterval(this.#refreshTimer);
     this.#options.session.off("connected", this.#onConnected);
     await Promise.all(this.#peripherals.map((peripheral) => peripheral.stop()));
+    await this.#memories.settled();
   }
 
   /** Peripherals whose driver takes `command`. */

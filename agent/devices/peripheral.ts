@@ -21,6 +21,8 @@ interface PeripheralEvents {
   state: [PeripheralState];
   /** Only when the line came up or went away. */
   connection: [PeripheralState];
+  /** The driver's memory changed (its JSON, Driver.memoryJson), after the readings it describes. */
+  memory: [unknown];
 }
 
 export interface PeripheralSessionOptions {
@@ -29,6 +31,8 @@ export interface PeripheralSessionOptions {
   open?: OpenPort;
   /** For a Bluetooth LE link, which logs what it cannot show in the state (a failed write). */
   log?: Logger;
+  /** The driver's memory as kept before (across a restart, memoryStore.ts); a fresh one otherwise. */
+  memory?: DriverMemory;
 }
 
 export class PeripheralSession extends EventEmitter<PeripheralEvents> {
@@ -37,6 +41,8 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   readonly #link: ByteLink;
   /** What the driver keeps across this peripheral's connections (a glucose meter's last record). */
   readonly #memory: DriverMemory;
+  /** The memory's JSON as last told (`memory` event): only a change is written. */
+  #memoryJson: string | undefined;
   #protocol: DriverSession | undefined;
   #state: PeripheralState;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -65,7 +71,8 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       since: new Date().toISOString(),
     };
     this.#link = this.#createLink(options);
-    this.#memory = options.driver.memory();
+    this.#memory = options.memory ?? options.driver.memory();
+    this.#memoryJson = JSON.stringify(options.driver.memoryJson(this.#memory));
   }
 
   get state(): PeripheralState {
@@ -125,6 +132,17 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
       this.#state.lastReadingAt = receivedAt.toISOString();
       this.emit("reading", event.reading, receivedAt);
     }
+    this.#memoryChanged();
+  }
+
+  /** After the chunk's readings went out (into the outbox, synchronously): a cursor never runs ahead of them. */
+  #memoryChanged(): void {
+    const memory = this.driver.memoryJson(this.#memory);
+    if (memory === undefined) return;
+    const json = JSON.stringify(memory);
+    if (json === this.#memoryJson) return;
+    this.#memoryJson = json;
+    this.emit("memory", memory);
   }
 
   #onLinkState(link: LinkState): void {

@@ -10,6 +10,7 @@ import { CHARACTERISTIC, SERVICE } from "./characteristics.ts";
 import { zoneOffsetMinutes } from "./deviceClock.ts";
 import { QUIRK_IDS } from "./quirks.ts";
 import { createBleHealthSimulator } from "./simulator.ts";
+import { bleHealthMemoryFromJson, bleHealthMemoryToJson } from "./memoryJson.ts";
 import { BleHealthMemory, BleHealthStream, DEVICE_INFORMATION, SUBSCRIBED_CHARACTERISTICS } from "./stream.ts";
 
 const optionsSchema = z.strictObject({
@@ -52,6 +53,8 @@ export const bleHealth = defineDriver({
   },
   optionsSchema,
   createMemory: () => new BleHealthMemory(),
+  memoryToJson: bleHealthMemoryToJson,
+  memoryFromJson: bleHealthMemoryFromJson,
   createDecoder: (options, memory) => new BleHealthStream(options, memory),
   createSimulator: (_options, scenario) => createBleHealthSimulator(scenario),
 });

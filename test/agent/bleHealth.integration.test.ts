@@ -280,3 +280,44 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     expect(device.connects).toBe(1);
   });
 });
+
+describe("a glucose meter's cursor across an agent restart", () => {
+  it("after the agent restarts on the same data directory, publishes only the record measured meanwhile", async () => {
+    let stored = 2;
+    const daemon = await DbusDaemon.start();
+    fixture.cleanup(() => daemon.stop());
+    const standIn = await BluezStandIn.start(daemon.address);
+    fixture.cleanup(() => standIn.stop());
+    const meter = standIn.addDevice(glucoseMeter());
+    const extraYaml = ["peripherals:", `  - { id: meter, driver: ble-health, ble: { address: "E8:00:11:22:33:44" } }`].join("\n");
+    const env = { DBUS_SYSTEM_BUS_ADDRESS: daemon.address };
+    const first = await AgentProcess.start({ brokerUrl: fixture.broker.url, env, extraYaml });
+    fixture.cleanup(() => first.stop());
+    const readingTopic = `thea/v1/${first.deviceId}/peripherals/meter/reading`;
+    const firstIds = new Set<string>();
+    let listening = fixture.watcher.armed(readingTopic, (message) => {
+      firstIds.add((message.json() as ReadingPayload).id);
+      return firstIds.size === 2;
+    });
+    answerRacp(meter, () => stored, () => listening);
+    await (await listening).message;
+
+    // An update or a reboot: the agent stops and starts again on the same data directory.
+    first.kill("SIGTERM");
+    await first.waitForExit(15_000);
+    meter.linkLost(); // a no-op if the agent said Disconnect on its way out
+    stored = 3; // measured while the agent was down; the meter still holds records 1 and 2
+    const times: string[] = [];
+    listening = fixture.watcher.armed(readingTopic, (message) => {
+      const reading = message.json() as ReadingPayload;
+      // The first agent's readings, resent under their own ids, are not duplicates.
+      if (!firstIds.has(reading.id)) times.push(reading.time);
+      return reading.time === "2026-12-03T08:15:00";
+    });
+    const second = await AgentProcess.start({ brokerUrl: fixture.broker.url, env, extraYaml, dataDir: first.dataDir, deviceId: first.deviceId });
+    fixture.cleanup(() => second.stop());
+    await (await listening).message;
+    expect(times).toEqual(["2026-12-03T08:15:00"]);
+    expect(meter.connects).toBe(2);
+  });
+});
