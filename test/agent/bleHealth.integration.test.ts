@@ -266,6 +266,35 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     expect(device.connects).toBe(1);
   });
 
+  it("publishes the reading the rate limit lets through from a burst of continuous oximeter values", async () => {
+    const oximeter: DeviceSpec = {
+      address: "A4:C1:38:00:00:02",
+      name: "Oximeter",
+      advertised: [0x1822],
+      known: true,
+      services: [{ uuid: 0x1822, characteristics: [{ uuid: 0x2a5f, flags: ["notify"] }] }],
+    };
+    const { agent, devices, readingTopic } = await clinic([oximeter], `{ address: "A4:C1:38:00:00:02" }`);
+    const [device] = devices;
+    if (!device) throw new Error("no device");
+    await subscribed(device, 0x2a5f);
+    // Within the link's budget (1,000 at once), so every value is decoded. The test process is
+    // busy sending for a while and the agent answers the first value at once: the subscription
+    // must be the broker's before the burst starts, or the one published reading goes unseen.
+    const BURST = 50;
+    const { message } = await fixture.watcher.armed(readingTopic, () => true);
+    for (let i = 0; i < BURST; i++) {
+      const value = encodePlxContinuous({ normal: { spo2: { mantissa: 90 + (i % 8), exponent: 0 }, pulseRate: { mantissa: 72, exponent: 0 } } });
+      expect(device.notify(0x2a5f, value)).toBe(true);
+    }
+    // Continuous readings are published at most publishRateHz (1) a second: the burst's first.
+    const reading = (await message).json() as ReadingPayload;
+    expect(reading).toMatchObject({ peripheral: "cuff", driver: "ble-health", kind: "continuous", seq: expect.any(Number) });
+    expect(reading.observations).toContainEqual(expect.objectContaining({ type: "spo2", value: 90 }));
+    const state = await peripheralState(agent);
+    expect(state).toMatchObject({ connected: true, readings: BURST, badFrames: 0 });
+  });
+
   it("counts a malformed value, keeps the link, and decodes the next one", async () => {
     const { agent, devices, readingTopic } = await clinic([cuff()], `{ address: "${CUFF_ADDRESS}" }`);
     const [device] = devices;

@@ -16,6 +16,12 @@ export interface ReceivedMessage {
 
 export class TestClient {
   readonly client: MqttClient;
+  /**
+   * Each filter's subscription, settled by its SUBACK. mqtt.js answers a second subscribe to a
+   * filter it has already sent at once, without a SUBACK: awaiting that proved nothing, and a
+   * message the test caused straight after could reach the broker before the subscription did.
+   */
+  readonly #subscriptions = new Map<string, Promise<unknown>>();
 
   private constructor(client: MqttClient) {
     this.client = client;
@@ -47,7 +53,7 @@ export class TestClient {
       return () => this.client.off("message", listener);
     });
     found.catch(() => undefined); // if subscribing throws, that is the error the caller gets
-    await this.client.subscribeAsync(filter, { qos: 1 });
+    await this.#subscribed(filter);
     return found;
   }
 
@@ -59,8 +65,19 @@ export class TestClient {
     const message = this.next(filter, match, timeoutMs);
     // A test that fails before awaiting it must not also end in an unhandled rejection.
     message.catch(() => undefined);
-    await this.client.subscribeAsync(filter, { qos: 1 });
+    await this.#subscribed(filter);
     return { message };
+  }
+
+  /** Resolves once the broker has confirmed the subscription to `filter` (sent once per filter). */
+  #subscribed(filter: string): Promise<unknown> {
+    let subscription = this.#subscriptions.get(filter);
+    if (!subscription) {
+      subscription = this.client.subscribeAsync(filter, { qos: 1 });
+      this.#subscriptions.set(filter, subscription);
+      subscription.catch(() => this.#subscriptions.delete(filter)); // a refused one is tried again
+    }
+    return subscription;
   }
 
   /** Sends a command request the MQTT 5 way and resolves with the parsed answer. */
@@ -73,7 +90,7 @@ export class TestClient {
     const correlationData = options.correlationData ?? randomBytes(8);
     const answer = this.next(responseTopic, (message) => message.packet.properties?.correlationData?.equals(correlationData) ?? false, options.timeoutMs);
     answer.catch(() => undefined); // if subscribing or publishing throws, that error is the one reported
-    await this.client.subscribeAsync(responseTopic, { qos: 1 });
+    await this.#subscribed(responseTopic);
     const properties = { responseTopic, correlationData, ...(options.userProperties && { userProperties: options.userProperties }) };
     await this.publish(topic, payload, { qos: 1, properties });
     const message = await answer;
