@@ -22,6 +22,12 @@ import type { Outbox } from "../outbox/outbox.ts";
 import { PRIORITY } from "../outbox/store.ts";
 import { ReadingThrottle } from "./throttle.ts";
 
+/** A continuous peripheral's throttle and the timer that publishes its held-back reading. */
+interface HeldBack {
+  throttle: ReadingThrottle;
+  timer: NodeJS.Timeout | undefined;
+}
+
 const STATE_REFRESH_MS = 30_000;
 
 export interface PeripheralManagerOptions {
@@ -38,6 +44,7 @@ export class PeripheralManager {
   readonly #options: PeripheralManagerOptions;
   readonly #log: Logger;
   readonly #peripherals: PeripheralSession[] = [];
+  readonly #heldBack = new Map<PeripheralSession, HeldBack>();
   readonly #onConnected = () => this.#publishAllStates();
   #refreshTimer: NodeJS.Timeout | undefined;
   /** Drivers' memories across restarts (a glucose meter's last published record). */
@@ -64,7 +71,10 @@ export class PeripheralManager {
   async reconfigure(peripherals: readonly PeripheralConfig[]): Promise<void> {
     const wanted = new Map(peripherals.map((config) => [config.id, config]));
     const going = this.#peripherals.filter((peripheral) => JSON.stringify(wanted.get(peripheral.config.id)) !== JSON.stringify(peripheral.config));
-    for (const peripheral of going) this.#peripherals.splice(this.#peripherals.indexOf(peripheral), 1);
+    for (const peripheral of going) {
+      this.#peripherals.splice(this.#peripherals.indexOf(peripheral), 1);
+      this.#releaseHeldBack(peripheral);
+    }
     await Promise.all(going.map((peripheral) => peripheral.stop()));
     for (const peripheral of going) {
       if (!wanted.has(peripheral.config.id)) await this.#options.session.publish(this.#options.topics.peripheralState(peripheral.config.id), "", { qos: 1, retain: true });
@@ -82,10 +92,12 @@ export class PeripheralManager {
     const driver = driverById(config.driver);
     if (!driver) return undefined; // the schema only admits registered drivers
     const peripheral = new PeripheralSession({ config, driver, log: this.#log, memory: this.#memories.memoryFor(config, driver) });
-    const throttle = new ReadingThrottle(config.publishRateHz);
+    const held: HeldBack = { throttle: new ReadingThrottle(config.publishRateHz), timer: undefined };
+    this.#heldBack.set(peripheral, held);
     peripheral.on("reading", (reading, receivedAt) => {
-      const due = throttle.offer(reading, receivedAt.getTime());
+      const due = held.throttle.offer(reading, receivedAt.getTime(), receivedAt);
       if (due) this.#storeReading(peripheral, due, receivedAt);
+      else this.#publishWhenDue(peripheral, held);
     });
     // Emitted after the readings it describes, which #storeReading put in the outbox synchronously.
     peripheral.on("memory", (memory) => this.#memories.save(config, driver, memory));
@@ -103,9 +115,32 @@ export class PeripheralManager {
     return peripheral;
   }
 
+  /** A held-back reading goes out at the end of its interval even if its device falls silent. */
+  #publishWhenDue(peripheral: PeripheralSession, held: HeldBack): void {
+    const dueAt = held.throttle.pendingDueAt();
+    if (held.timer !== undefined || dueAt === undefined) return;
+    held.timer = setTimeout(() => {
+      held.timer = undefined;
+      const due = held.throttle.takeDue(Date.now());
+      if (due) this.#storeReading(peripheral, due.reading, due.receivedAt);
+      else this.#publishWhenDue(peripheral, held);
+    }, Math.max(0, dueAt - Date.now()));
+  }
+
+  /** A peripheral stopping keeps its last held-back reading: it is stored now, not dropped. */
+  #releaseHeldBack(peripheral: PeripheralSession): void {
+    const held = this.#heldBack.get(peripheral);
+    if (held === undefined) return;
+    this.#heldBack.delete(peripheral);
+    clearTimeout(held.timer);
+    const due = held.throttle.takeDue(Date.now(), true);
+    if (due) this.#storeReading(peripheral, due.reading, due.receivedAt);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#refreshTimer);
     this.#options.session.off("connected", this.#onConnected);
+    for (const peripheral of this.#peripherals) this.#releaseHeldBack(peripheral);
     await Promise.all(this.#peripherals.map((peripheral) => peripheral.stop()));
     await this.#memories.settled();
   }

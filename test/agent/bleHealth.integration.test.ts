@@ -266,7 +266,7 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     expect(device.connects).toBe(1);
   });
 
-  it("publishes the reading the rate limit lets through from a burst of continuous oximeter values", async () => {
+  it("publishes the first reading of a burst of continuous oximeter values at once, and its last once the device falls silent", async () => {
     const oximeter: DeviceSpec = {
       address: "A4:C1:38:00:00:02",
       name: "Oximeter",
@@ -283,6 +283,9 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     // must be the broker's before the burst starts, or the one published reading goes unseen.
     const BURST = 50;
     const { message } = await fixture.watcher.armed(readingTopic, () => true);
+    const spo2Of = (payload: ReadingPayload) => payload.observations.find((observation) => observation.type === "spo2")?.value;
+    const lastSpo2 = 90 + ((BURST - 1) % 8);
+    const { message: last } = await fixture.watcher.armed(readingTopic, (m) => spo2Of(m.json() as ReadingPayload) === lastSpo2);
     for (let i = 0; i < BURST; i++) {
       const value = encodePlxContinuous({ normal: { spo2: { mantissa: 90 + (i % 8), exponent: 0 }, pulseRate: { mantissa: 72, exponent: 0 } } });
       expect(device.notify(0x2a5f, value)).toBe(true);
@@ -293,6 +296,10 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     expect(reading.observations).toContainEqual(expect.objectContaining({ type: "spo2", value: 90 }));
     const state = await peripheralState(agent);
     expect(state).toMatchObject({ connected: true, readings: BURST, badFrames: 0 });
+    // The rest was held back; the oximeter then says nothing more, so the latest values go out
+    // an interval later instead of waiting for a next value that does not come.
+    const trailing = (await last).json() as ReadingPayload;
+    expect(trailing.seq).toBeGreaterThan(reading.seq);
   });
 
   it("counts a malformed value, keeps the link, and decodes the next one", async () => {

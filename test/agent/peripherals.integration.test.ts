@@ -146,7 +146,8 @@ describe("a Nonin oximeter on a serial line", () => {
     expect(oximeter).toMatchObject({ peripheral: "oximeter", driver: "nonin", connected: true });
     expect(oximeter?.badFrames).toBeGreaterThan(0);
     expect(oximeter?.discardedBytes).toBeGreaterThan(0);
-    expect(oximeter?.readings).toBeGreaterThan(3);
+    // Every decoded reading is counted, published or not (a gappy line gets each one out).
+    expect(oximeter?.readings).toBeGreaterThanOrEqual(3);
   });
 
   it("flags a finger taken out and leaves its values out instead of publishing zeros", async () => {

@@ -23,6 +23,36 @@ describe("ReadingThrottle", () => {
     expect(throttle.offer(continuous(97), 2000)?.flags).toEqual([]);
   });
 
+  it("publishes the latest held-back reading, with every flag held, once the device has been silent for an interval", () => {
+    const throttle = new ReadingThrottle(1);
+    expect(throttle.offer(continuous(90), 0)?.observations[0]?.value).toBe(90);
+    expect(throttle.pendingDueAt()).toBeUndefined();
+    throttle.offer(continuous(91, ["sensor-off"]), 200);
+    throttle.offer(continuous(92), 400);
+    expect(throttle.pendingDueAt()).toBe(1400);
+    expect(throttle.takeDue(1399)).toBeUndefined();
+    const due = throttle.takeDue(1400);
+    expect(due?.reading.observations[0]?.value).toBe(92);
+    expect(due?.reading.flags).toEqual(["sensor-off"]);
+    expect(due?.receivedAt.getTime()).toBe(400);
+    expect(throttle.pendingDueAt()).toBeUndefined();
+    expect(throttle.takeDue(5000)).toBeUndefined();
+  });
+
+  it("leaves a steady stream as it was: a later reading replaces the pending one or goes out itself", () => {
+    const throttle = new ReadingThrottle(2);
+    const published = [0, 333, 666, 1000, 1333].map((at, i) => throttle.offer(continuous(90 + i), at)?.observations[0]?.value);
+    expect(published).toEqual([90, undefined, 92, undefined, 94]);
+    expect(throttle.pendingDueAt()).toBeUndefined();
+  });
+
+  it("gives its held-back reading up at once when forced (the peripheral stops)", () => {
+    const throttle = new ReadingThrottle(1);
+    throttle.offer(continuous(90), 0);
+    throttle.offer(continuous(93), 100);
+    expect(throttle.takeDue(150, true)?.reading.observations[0]?.value).toBe(93);
+  });
+
   it("lets every spot reading through", () => {
     const throttle = new ReadingThrottle(1);
     const spot: DeviceReading = { kind: "spot", observations: [], flags: [] };
