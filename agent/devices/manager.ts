@@ -115,7 +115,7 @@ export class PeripheralManager {
     return peripheral;
   }
 
-  /** A held-back reading goes out at the end of its interval even if its device falls silent. */
+  /** A held-back reading with held flags goes out an interval later even if its device falls silent. */
   #publishWhenDue(peripheral: PeripheralSession, held: HeldBack): void {
     const dueAt = held.throttle.pendingDueAt();
     if (held.timer !== undefined || dueAt === undefined) return;
@@ -127,7 +127,7 @@ export class PeripheralManager {
     }, Math.max(0, dueAt - Date.now()));
   }
 
-  /** A peripheral stopping keeps its last held-back reading: it is stored now, not dropped. */
+  /** A peripheral stopping keeps its held-back flags: their reading is stored now, not dropped. */
   #releaseHeldBack(peripheral: PeripheralSession): void {
     const held = this.#heldBack.get(peripheral);
     if (held === undefined) return;

@@ -4,10 +4,12 @@
  * published reading so a brief "artifact" or "sensor-off" is not lost. Spot readings pass.
  *
  * The latest reading held back is kept as pending. While the device keeps reporting, a later
- * reading replaces it or goes out itself, so the stream is as before; once the device has been
- * silent for a whole interval after it — a probe taken off, a link lost, the end of a burst — the
- * pending reading is due, so its values and the flags held with it are published rather than
- * waiting for a next reading that may never come. The caller owns the timer (`pendingDueAt`,
+ * reading replaces it or goes out itself, so the stream is as before. When flags were held with
+ * it and the device then stays silent for a whole interval — a probe taken off, a link lost, the
+ * end of a burst — the pending reading is due: those flags are published with its values rather
+ * than waiting for a next reading that may never come. Without held flags nothing is due (the
+ * values are at most an interval newer than the last published ones, and publishing them would
+ * put two samples closer together than the rate). The caller owns the timer (`pendingDueAt`,
  * then `takeDue`).
  */
 import type { DeviceReading, ReadingFlag } from "../../drivers/types.ts";
@@ -42,15 +44,16 @@ export class ReadingThrottle {
     return this.#publish(reading, now);
   }
 
-  /** When the pending reading is due (an interval of silence after it), or undefined when nothing is held. */
+  /** When the pending reading is due (an interval of silence after it), or undefined when no flag is held. */
   pendingDueAt(): number | undefined {
-    return this.#pending === undefined ? undefined : this.#pending.offeredAt + this.#intervalMs;
+    if (this.#pending === undefined || this.#heldFlags.size === 0) return undefined;
+    return this.#pending.offeredAt + this.#intervalMs;
   }
 
-  /** The pending reading with every held flag, once it is due (or `force`d, as on stop). */
+  /** The pending reading with every held flag, once it is due (or `force`d, as on stop); undefined without held flags. */
   takeDue(now: number, force = false): HeldReading | undefined {
     const pending = this.#pending;
-    if (pending === undefined) return undefined;
+    if (pending === undefined || this.#heldFlags.size === 0) return undefined;
     if (!force && now - pending.offeredAt < this.#intervalMs) return undefined;
     return { reading: this.#publish(pending.reading, now), receivedAt: pending.receivedAt };
   }

@@ -266,7 +266,7 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     expect(device.connects).toBe(1);
   });
 
-  it("publishes the first reading of a burst of continuous oximeter values at once, and its last once the device falls silent", async () => {
+  it("publishes the first reading of a burst of continuous oximeter values at once, and the sensor-off its last carried once the device falls silent", async () => {
     const oximeter: DeviceSpec = {
       address: "A4:C1:38:00:00:02",
       name: "Oximeter",
@@ -284,22 +284,26 @@ describe("a Bluetooth LE blood pressure cuff through BlueZ (a stand-in on a priv
     const BURST = 50;
     const { message } = await fixture.watcher.armed(readingTopic, () => true);
     const spo2Of = (payload: ReadingPayload) => payload.observations.find((observation) => observation.type === "spo2")?.value;
-    // The burst's last value is the only 99, so its reading says every value before it was decoded.
+    // The burst's last value is the only 99 and says the sensor came off, so its reading says every
+    // value before it was decoded.
     const LAST_SPO2 = 99;
     const { message: last } = await fixture.watcher.armed(readingTopic, (m) => spo2Of(m.json() as ReadingPayload) === LAST_SPO2);
     for (let i = 0; i < BURST; i++) {
       const spo2 = i === BURST - 1 ? LAST_SPO2 : 90 + (i % 8);
-      const value = encodePlxContinuous({ normal: { spo2: { mantissa: spo2, exponent: 0 }, pulseRate: { mantissa: 72, exponent: 0 } } });
+      const normal = { spo2: { mantissa: spo2, exponent: 0 }, pulseRate: { mantissa: 72, exponent: 0 } };
+      // PLXS Device and Sensor Status bit 11: sensor unconnected to user.
+      const value = encodePlxContinuous(i === BURST - 1 ? { normal, sensorStatus: 1 << 11 } : { normal });
       expect(device.notify(0x2a5f, value)).toBe(true);
     }
     // Continuous readings are published at most publishRateHz (1) a second: the burst's first at once.
     const reading = (await message).json() as ReadingPayload;
     expect(reading).toMatchObject({ peripheral: "cuff", driver: "ble-health", kind: "continuous", seq: expect.any(Number) });
     expect(reading.observations).toContainEqual(expect.objectContaining({ type: "spo2", value: 90 }));
-    // The rest was held back; the oximeter then says nothing more, so its latest values go out
-    // an interval later instead of waiting for a next value that does not come.
+    // The rest was held back; the oximeter then says nothing more, so the held sensor-off goes out
+    // with its values an interval later instead of waiting for a next value that does not come.
     const trailing = (await last).json() as ReadingPayload;
     expect(trailing.seq).toBeGreaterThan(reading.seq);
+    expect(trailing.flags).toContain("sensor-off");
     const state = await peripheralState(agent);
     expect(state).toMatchObject({ connected: true, readings: BURST, badFrames: 0 });
   });

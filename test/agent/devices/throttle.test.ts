@@ -23,7 +23,7 @@ describe("ReadingThrottle", () => {
     expect(throttle.offer(continuous(97), 2000)?.flags).toEqual([]);
   });
 
-  it("publishes the latest held-back reading, with every flag held, once the device has been silent for an interval", () => {
+  it("publishes the latest held-back reading with the flags held, once the device has been silent for an interval", () => {
     const throttle = new ReadingThrottle(1);
     expect(throttle.offer(continuous(90), 0)?.observations[0]?.value).toBe(90);
     expect(throttle.pendingDueAt()).toBeUndefined();
@@ -46,11 +46,20 @@ describe("ReadingThrottle", () => {
     expect(throttle.pendingDueAt()).toBeUndefined();
   });
 
-  it("gives its held-back reading up at once when forced (the peripheral stops)", () => {
+  it("gives its held-back reading with held flags up at once when forced (the peripheral stops)", () => {
+    const throttle = new ReadingThrottle(1);
+    throttle.offer(continuous(90), 0);
+    throttle.offer(continuous(93, ["artifact"]), 100);
+    expect(throttle.takeDue(150, true)?.reading).toMatchObject({ flags: ["artifact"], observations: [{ value: 93 }] });
+  });
+
+  it("holds nothing due when no flag was held: the rate stays the rate", () => {
     const throttle = new ReadingThrottle(1);
     throttle.offer(continuous(90), 0);
     throttle.offer(continuous(93), 100);
-    expect(throttle.takeDue(150, true)?.reading.observations[0]?.value).toBe(93);
+    expect(throttle.pendingDueAt()).toBeUndefined();
+    expect(throttle.takeDue(5000)).toBeUndefined();
+    expect(throttle.takeDue(150, true)).toBeUndefined();
   });
 
   it("lets every spot reading through", () => {
