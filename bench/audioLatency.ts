@@ -17,7 +17,7 @@ import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { AgentProcess } from "../test/helpers/agentProcess.ts";
 import { TestClient } from "../test/helpers/mqttClient.ts";
 import { Chromium } from "../test/helpers/chromium.ts";
-import { openHarness, resultOf, startViewerServer } from "../test/helpers/viewerServer.ts";
+import { openHarness, playStethoscope, resultOf, startViewerServer } from "../test/helpers/viewerServer.ts";
 
 const SECONDS = Number(process.env.AUDIO_LATENCY_SECONDS ?? 60);
 // Slow beats, so that a beat is never matched to the one before it: latency is taken to be under
@@ -45,19 +45,7 @@ const page = await openHarness(browser, server, async (name, params) =>
 );
 
 const playing = agent.waitForLog("pipeline playing", 30_000);
-await page.evaluate(`(async () => {
-  window.viewer = await watch({
-    video: document.getElementById("video"),
-    camera: "steth",
-    request: (name, params) => theaRequest(JSON.stringify({ name, params })),
-    clinical: true,
-  });
-  const element = document.createElement("audio");
-  element.muted = true;
-  element.srcObject = new MediaStream([window.viewer.stethoscope]);
-  document.body.append(element);
-  await element.play();
-})()`);
+await playStethoscope(page, "steth");
 const startedAt = Date.parse((JSON.parse(await playing) as { time: string }).time);
 
 // Each onset: the first sample above a tenth of full scale after at least 300 ms of quiet,

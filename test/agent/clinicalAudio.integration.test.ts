@@ -10,7 +10,7 @@ import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
 import { pageReaches, useBrowser } from "../helpers/browserFixture.ts";
 import type { Page } from "../helpers/chromium.ts";
-import { openHarness, resultOf } from "../helpers/viewerServer.ts";
+import { openHarness, playStethoscope, resultOf } from "../helpers/viewerServer.ts";
 
 const fixture = useBroker();
 const chrome = useBrowser(fixture);
@@ -50,20 +50,7 @@ async function viewerPage(command: (name: string, params?: object) => Promise<un
 
 /** Watches `cameraId` with its stethoscope track, and waits until that track's sound arrives. */
 async function watchStethoscope(page: Page, cameraId: string): Promise<void> {
-  await page.evaluate(`(async () => {
-    window.viewer = await watch({
-      video: document.getElementById("video"),
-      camera: ${JSON.stringify(cameraId)},
-      request: (name, params) => theaRequest(JSON.stringify({ name, params })),
-      clinical: true,
-    });
-    // Played as the console plays it: its own element, nothing in between.
-    const element = document.createElement("audio");
-    element.muted = true;
-    element.srcObject = new MediaStream([window.viewer.stethoscope]);
-    document.body.append(element);
-    await element.play();
-  })()`);
+  await playStethoscope(page, cameraId);
   await pageReaches(page, "the stethoscope track unmuted (its packets arriving)", "window.viewer.stethoscope.muted === false");
 }
 

@@ -36,3 +36,24 @@ export function resultOf(answer: unknown): unknown {
   if (!response.ok) throw new Error(`${response.error?.code}: ${response.error?.message}`);
   return response.result;
 }
+
+/**
+ * In a harness page: watches `cameraId` with its stethoscope track and plays that track as the
+ * console does: its own element, nothing in between (window.viewer is the session). Resolves
+ * once playing has started, not once sound arrives.
+ */
+export async function playStethoscope(page: Page, cameraId: string): Promise<void> {
+  await page.evaluate(`(async () => {
+    window.viewer = await watch({
+      video: document.getElementById("video"),
+      camera: ${JSON.stringify(cameraId)},
+      request: (name, params) => theaRequest(JSON.stringify({ name, params })),
+      clinical: true,
+    });
+    const element = document.createElement("audio");
+    element.muted = true;
+    element.srcObject = new MediaStream([window.viewer.stethoscope]);
+    document.body.append(element);
+    await element.play();
+  })()`);
+}
