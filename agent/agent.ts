@@ -5,34 +5,34 @@
 import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { DestinationStream } from "pino";
-import { builtinCommands } from "./commands/builtin.ts";
+import { builtinCommands } from "./telemetry/commands.ts";
 import { CommandRouter, newCommandCounters } from "./commands/router.ts";
-import type { AgentContext } from "./context.ts";
+import type { AgentContext, HostProbe } from "./core/context.ts";
 import { peripheralCommands } from "./devices/commands.ts";
 import { PeripheralManager } from "./devices/manager.ts";
 import { mediaCommands } from "./media/commands.ts";
 import { MediaService } from "./media/service.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { OutboxSender } from "./outbox/sender.ts";
-import { messageOf } from "./errors.ts";
-import { EventLog } from "./events.ts";
+import { messageOf } from "./core/errors.ts";
+import { EventLog } from "./outbox/events.ts";
 import { managementCommands } from "./management/commands.ts";
 import { DiagnosticsBundles } from "./management/diagnostics.ts";
 import { RebootGuard, rebootSystem } from "./management/reboot.ts";
-import { createLogger, LogLevels, redactSecrets, type Logger } from "./log.ts";
-import { LogRing } from "./management/logRing.ts";
-import type { ResolvedConfig } from "./config/load.ts";
-import { ConfigService } from "./config/service.ts";
+import { createLogger, LogLevels, redactSecrets, type Logger } from "../lib/log.ts";
+import { LogRing } from "../lib/logRing.ts";
+import type { ResolvedConfig } from "../config/schema.ts";
+import { ConfigService } from "./remoteConfig/service.ts";
 import { UpdateService } from "./update/service.ts";
 import type { StartupConfig } from "./config/startup.ts";
 import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
-import { deviceTopics } from "./mqtt/topics.ts";
+import { deviceTopics } from "./core/topics.ts";
 import { SystemdNotifier } from "./systemd/notify.ts";
-import { HealthCollector, type HostProbe } from "./telemetry/health.ts";
+import { HealthCollector } from "./telemetry/health.ts";
 import { TelemetryReporter } from "./telemetry/reporter.ts";
 import { offlineStatus } from "./telemetry/status.ts";
 import { SummaryService } from "./telemetry/summaryPublisher.ts";
-import { agentVersion } from "./version.ts";
+import { agentVersion } from "./core/version.ts";
 
 /** What the agent needs besides its context to take configuration from afar. */
 export interface RemoteConfigSetup {

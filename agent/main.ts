@@ -1,12 +1,15 @@
 /**
- * Entry point of the `thea` command (bin/thea runs this with the project's Node runtime).
+ * Entry point of the agent's commands (`thea run`, `thea config`, `thea version`): bin/thea runs
+ * this with the project's Node runtime. The tools (simulate, decode, console, keys, release, build)
+ * have their own entry, tools/main.ts, which bin/thea chooses by the command's name: the agent
+ * never imports them, and a box's release need not carry them.
  */
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { agentVersion } from "./version.ts";
+import { agentVersion } from "./core/version.ts";
 
-// Each command's code is imported when it is the one run: `thea run` (on a box, for months) does
-// not hold the release packer's, the console's or the simulators' (docs/media.md, "At rest").
+// Each command's code is imported when it is the one run: `thea config check` does not load the
+// agent's services (docs/media.md, "At rest").
 
 const USAGE = `usage: thea <command> [options]
 
@@ -45,34 +48,6 @@ async function main(argv: string[]): Promise<number> {
     options: {
       config: { type: "string", short: "c" },
       help: { type: "boolean", short: "h" },
-      driver: { type: "string" },
-      hex: { type: "boolean" },
-      options: { type: "string" },
-      port: { type: "string" },
-      "tcp-connect": { type: "string" },
-      "tcp-listen": { type: "string" },
-      "udp-bind": { type: "string" },
-      scenario: { type: "string" },
-      speed: { type: "string" },
-      broker: { type: "string" },
-      listen: { type: "string" },
-      cert: { type: "string" },
-      ca: { type: "string" },
-      origin: { type: "string", multiple: true },
-      "max-connections": { type: "string" },
-      version: { type: "string" },
-      key: { type: "string" },
-      url: { type: "string" },
-      out: { type: "string" },
-      notes: { type: "string" },
-      "min-version": { type: "string" },
-      from: { type: "string" },
-      "expires-in": { type: "string" },
-      "expires-at": { type: "string" },
-      channel: { type: "string", multiple: true },
-      device: { type: "string", multiple: true },
-      "allow-downgrade": { type: "boolean" },
-      force: { type: "boolean" },
     },
     allowPositionals: true,
     strict: true,
@@ -86,54 +61,9 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "run":
-      return (await import("./cli/run.ts")).runCommand(configPath, env);
+      return (await import("./run.ts")).runCommand(configPath, env);
     case "config":
-      return (await import("./cli/config.ts")).configCommand(rest, configPath, env);
-    case "decode":
-      return (await import("./cli/decode.ts")).decodeCommand({ driver: values.driver, hex: values.hex ?? false, options: values.options, file: rest[0] });
-    case "simulate":
-      return (await import("./cli/simulate.ts")).simulateCommand({
-        driver: rest[0],
-        port: values.port,
-        tcpConnect: values["tcp-connect"],
-        tcpListen: values["tcp-listen"],
-        udpBind: values["udp-bind"],
-        scenario: values.scenario,
-        options: values.options,
-        speed: values.speed,
-      });
-    case "console":
-      return (await import("./cli/console.ts")).consoleCommand({
-        broker: values.broker,
-        listen: values.listen,
-        cert: values.cert,
-        key: values.key,
-        ca: values.ca,
-        origin: values.origin,
-        maxConnections: values["max-connections"],
-      });
-    case "keys":
-    case "release": {
-      const args = {
-        version: values.version,
-        key: values.key,
-        url: values.url,
-        out: values.out,
-        notes: values.notes,
-        minVersion: values["min-version"],
-        from: values.from,
-        expiresIn: values["expires-in"],
-        expiresAt: values["expires-at"],
-        channel: values.channel,
-        device: values.device,
-        allowDowngrade: values["allow-downgrade"],
-        force: values.force,
-      };
-      const { keysCommand, releaseCommand } = await import("./cli/release.ts");
-      return command === "keys" ? keysCommand(rest, args) : releaseCommand(rest, args);
-    }
-    case "build":
-      return (await import("./cli/build.ts")).buildCommand({ out: values.out });
+      return (await import("./configCommand.ts")).configCommand(rest, configPath, env);
     case "version":
       process.stdout.write(`thea ${agentVersion()} (node ${process.version})\n`);
       return 0;

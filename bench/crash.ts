@@ -7,7 +7,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
-import type { ReadingPayload } from "../agent/mqtt/api.ts";
+import type { ReadingPayload } from "../agent/core/api.ts";
 import { AgentProcess } from "../test/helpers/agentProcess.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { simulatedDevice } from "./lib/station.ts";

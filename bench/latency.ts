@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import mqtt from "mqtt";
-import type { ReadingPayload } from "../agent/mqtt/api.ts";
+import type { ReadingPayload } from "../agent/core/api.ts";
 import { AgentProcess } from "../test/helpers/agentProcess.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { PtyPair } from "../test/helpers/ptyPair.ts";

@@ -10,7 +10,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { createLogger } from "../agent/log.ts";
+import { createLogger } from "../lib/log.ts";
 import { MqttSession, newSessionCounters } from "../agent/mqtt/session.ts";
 import { Outbox } from "../agent/outbox/outbox.ts";
 import { OutboxSender } from "../agent/outbox/sender.ts";

@@ -8,7 +8,7 @@ import { chmod, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
-import type { HealthPayload, ReadingPayload } from "../agent/mqtt/api.ts";
+import type { HealthPayload, ReadingPayload } from "../agent/core/api.ts";
 import { AgentProcess } from "../test/helpers/agentProcess.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { processFigures, simulatedDevice } from "./lib/station.ts";

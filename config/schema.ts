@@ -7,7 +7,7 @@
  */
 import { isIP } from "node:net";
 import { z } from "zod";
-import { LOG_LEVELS } from "../agent/log.ts";
+import { LOG_LEVELS } from "../lib/log.ts";
 import { DRIVER_IDS, driverById } from "../drivers/index.ts";
 import { parseEndpoint } from "../drivers/net/tcpLink.ts";
 
@@ -527,6 +527,12 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** A validated config with defaults applied. */
 export type Config = z.output<typeof configSchema>;
 export type MqttConfig = Config["mqtt"];
+
+/** A config with everything the agent needs decided: identity, client id and secrets (agent/config/load.ts). */
+export interface ResolvedConfig extends Config {
+  deviceId: string;
+  mqtt: MqttConfig & { clientId: string };
+}
 
 export function configJsonSchema(): unknown {
   return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" });

@@ -10,7 +10,7 @@ import { masimoAscii } from "./masimo-ascii/descriptor.ts";
 import { nellcorAscii } from "./nellcor-ascii/descriptor.ts";
 import { nonin } from "./nonin/descriptor.ts";
 import { viscaDriver } from "./visca/descriptor.ts";
-import type { Driver } from "./types.ts";
+import type { Driver } from "./core/types.ts";
 
 export const DRIVERS: readonly Driver[] = [nonin, contecCms50, masimoAscii, nellcorAscii, hl7Mllp, andBp, viscaDriver, bleHealth];
 

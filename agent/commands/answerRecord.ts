@@ -16,10 +16,10 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { z } from "zod";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { CommandResponse } from "../mqtt/api.ts";
-import { writeFileAtomic } from "../management/atomicFile.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { CommandResponse } from "../core/api.ts";
+import { writeFileAtomic } from "../../lib/atomicFile.ts";
 
 const recordedSchema = z.object({
   requester: z.string(),

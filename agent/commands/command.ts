@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { formatIssues } from "../config/load.ts";
-import { TheaError } from "../errors.ts";
+import { TheaError } from "../core/errors.ts";
 
 export interface CommandSpec<Schema extends z.ZodType> {
   name: string;

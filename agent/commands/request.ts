@@ -2,9 +2,9 @@
  * Pure decoding of a command request's payload: size and depth caps first (remoteJson.ts), then
  * JSON. An empty payload means "no parameters", so `mosquitto_rr -m ''` works for ping.
  */
-import type { CommandResponse } from "../mqtt/api.ts";
-import { isTheaError, type ErrorCode } from "../errors.ts";
-import { parseRemoteJson } from "../remoteJson.ts";
+import type { CommandResponse } from "../core/api.ts";
+import { isTheaError, type ErrorCode } from "../core/errors.ts";
+import { parseRemoteJson } from "../../lib/remoteJson.ts";
 
 export type DecodedRequest = { ok: true; params: unknown } | { ok: false; response: CommandResponse };
 

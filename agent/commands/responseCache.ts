@@ -23,7 +23,7 @@
  * still being worked out are bounded by the router's concurrency), and the only way to be refused
  * is to have run (or be running) that many side-effect commands within the time to live.
  */
-import type { CommandResponse } from "../mqtt/api.ts";
+import type { CommandResponse } from "../core/api.ts";
 import { failure } from "./request.ts";
 
 export interface CachedRequest {

@@ -8,16 +8,16 @@
  */
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { messageOf, TheaError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { CommandResponse } from "../mqtt/api.ts";
+import { messageOf, TheaError } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { CommandResponse } from "../core/api.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
-import type { DeviceTopics } from "../mqtt/topics.ts";
+import type { DeviceTopics } from "../core/topics.ts";
 import type { Command } from "./command.ts";
 import { decodeRequest, errorResponse, expiryOf, failure, refusedBeforeRunning } from "./request.ts";
 import { AnswerRecord } from "./answerRecord.ts";
 import { ResponseCache, type CachedRequest } from "./responseCache.ts";
-import { within } from "../within.ts";
+import { within } from "../../lib/within.ts";
 
 export interface CommandCounters {
   commandsOk: number;

@@ -7,15 +7,9 @@ import { createHash, createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { configSchema, type Config, type MqttConfig } from "../../config/schema.ts";
-import { messageOf } from "../errors.ts";
-import { redactSecrets } from "../log.ts";
-
-/** A config with everything the agent needs decided: identity, client id and secrets. */
-export interface ResolvedConfig extends Config {
-  deviceId: string;
-  mqtt: MqttConfig & { clientId: string };
-}
+import { configSchema, type Config, type MqttConfig, type ResolvedConfig } from "../../config/schema.ts";
+import { messageOf } from "../core/errors.ts";
+import { redactSecrets } from "../../lib/log.ts";
 
 export type LoadResult =
   | { ok: true; config: ResolvedConfig; hash: string }

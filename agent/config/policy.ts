@@ -10,7 +10,7 @@ import { BlockList, isIP } from "node:net";
 import path from "node:path";
 import type { RemotePolicy } from "../../config/schema.ts";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
-import type { ResolvedConfig } from "./load.ts";
+import type { ResolvedConfig } from "../../config/schema.ts";
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

@@ -6,8 +6,8 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { messageOf } from "../errors.ts";
-import { writeJsonAtomic } from "../management/atomicFile.ts";
+import { messageOf } from "../core/errors.ts";
+import { writeJsonAtomic } from "../../lib/atomicFile.ts";
 import type { JsonObject } from "./remote.ts";
 
 export interface AppliedLayer {

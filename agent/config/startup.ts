@@ -4,7 +4,8 @@
  * the agent from coming up — it was started too often without reaching the broker, or no longer
  * validates — is undone here, before anything else runs, so a bad change cannot keep a box down.
  */
-import { applyEnvOverrides, readConfigFile, resolveConfig, type LoadResult, type ResolvedConfig } from "./load.ts";
+import { applyEnvOverrides, readConfigFile, resolveConfig, type LoadResult } from "./load.ts";
+import type { ResolvedConfig } from "../../config/schema.ts";
 import { policyViolations } from "./policy.ts";
 import { layer, type JsonObject } from "./remote.ts";
 import { EMPTY_STATE, RemoteConfigStore, type RemoteConfigState } from "./remoteStore.ts";

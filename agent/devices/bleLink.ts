@@ -13,11 +13,11 @@ import { EventEmitter } from "node:events";
 import type { MessageBus } from "dbus-next";
 import { createBluetooth, type Device, type GattCharacteristic } from "node-ble";
 import { droppedFrame, encodeFrame, FRAME_KIND, GattFrameReader, readyFrame, type GattFrame } from "../../drivers/ble-health/gattStream.ts";
-import type { BleTransport } from "../../drivers/types.ts";
+import type { BleTransport } from "../../drivers/core/types.ts";
 import type { ByteLink, LinkEvents } from "../../drivers/serial/link.ts";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import { ReconnectBackoff } from "../mqtt/backoff.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { ReconnectBackoff } from "../../lib/backoff.ts";
 import { ValueBudget } from "./valueBudget.ts";
 import { listDevices, openSystemBus, pickDevice, preferPlainSystemBusSocket, serviceUuid, uuid16Of } from "./bluez.ts";
 

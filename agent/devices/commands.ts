@@ -6,10 +6,10 @@
  */
 import { z } from "zod";
 import { DRIVERS } from "../../drivers/index.ts";
-import { DeviceCommandError, type DeviceCommandSpec } from "../../drivers/types.ts";
+import { DeviceCommandError, type DeviceCommandSpec } from "../../drivers/core/types.ts";
 import { defineCommand, type Command } from "../commands/command.ts";
 import { formatIssues } from "../config/load.ts";
-import { TheaError } from "../errors.ts";
+import { TheaError } from "../core/errors.ts";
 import type { PeripheralManager } from "./manager.ts";
 
 export function peripheralCommands(manager: PeripheralManager): Command[] {

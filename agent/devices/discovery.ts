@@ -2,7 +2,7 @@
  * Finding a peripheral's serial port by its USB identity. Pure matching over what the system
  * lists; the manager asks again before every (re)open, which is how hot-plug is handled.
  */
-import type { UsbFingerprint } from "../../drivers/types.ts";
+import type { UsbFingerprint } from "../../drivers/core/types.ts";
 
 export interface ListedPort {
   path: string;

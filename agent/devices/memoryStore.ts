@@ -1,6 +1,6 @@
 /**
  * What drivers keep per peripheral across connections (a glucose meter's last published record,
- * drivers/types.ts `createMemory`), on disk so that it also outlives the agent's process: after an
+ * drivers/core/types.ts `createMemory`), on disk so that it also outlives the agent's process: after an
  * update, a reboot or a crash the meter is asked only for records newer than the last one
  * published, instead of all of them again (each would be published a second time, new ids and
  * all, and show up twice in the patient's record).
@@ -19,10 +19,10 @@
 import { readFileSync, statSync } from "node:fs";
 import { z } from "zod";
 import type { PeripheralConfig } from "../../config/schema.ts";
-import type { Driver, DriverMemory } from "../../drivers/types.ts";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import { writeFileAtomic } from "../management/atomicFile.ts";
+import type { Driver, DriverMemory } from "../../drivers/core/types.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { writeFileAtomic } from "../../lib/atomicFile.ts";
 
 export const PERIPHERAL_MEMORY_FILE = "peripheralMemory.json";
 /** Far more peripherals than a box drives (a handful): room for some removed and added again. */

@@ -8,10 +8,10 @@ import type { PeripheralConfig } from "../../config/schema.ts";
 import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
 import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
-import { DEVICE_NUMERIC } from "../../drivers/observations.ts";
-import { DeviceCommandError, type DeviceReading, type Driver, type DriverMemory, type DriverSession } from "../../drivers/types.ts";
-import type { PeripheralState } from "../mqtt/api.ts";
-import type { Logger } from "../log.ts";
+import { DEVICE_NUMERIC } from "../../drivers/core/observations.ts";
+import { DeviceCommandError, type DeviceReading, type Driver, type DriverMemory, type DriverSession } from "../../drivers/core/types.ts";
+import type { PeripheralState } from "../core/api.ts";
+import type { Logger } from "../../lib/log.ts";
 import { BleLink } from "./bleLink.ts";
 import { findUsbPort, usbAmbiguity, usbMatches } from "./discovery.ts";
 

@@ -1,6 +1,6 @@
 /** The one published shape of a reading (docs/mqtt-api.md), from what a decoder reported. */
-import type { DeviceReading } from "../../drivers/types.ts";
-import type { ReadingPayload } from "../mqtt/api.ts";
+import type { DeviceReading } from "../../drivers/core/types.ts";
+import type { ReadingPayload } from "../core/api.ts";
 
 export interface ReadingStamp {
   id: string;

@@ -12,7 +12,7 @@
  * put two samples closer together than the rate). The caller owns the timer (`pendingDueAt`,
  * then `takeDue`).
  */
-import type { DeviceReading, ReadingFlag } from "../../drivers/types.ts";
+import type { DeviceReading, ReadingFlag } from "../../drivers/core/types.ts";
 
 export interface HeldReading {
   reading: DeviceReading;

@@ -6,9 +6,9 @@
 import { pino } from "pino";
 import { z } from "zod";
 import { defineCommand, type Command } from "../commands/command.ts";
-import type { AgentContext } from "../context.ts";
-import { messageOf, TheaError } from "../errors.ts";
-import { LOG_LEVELS } from "../log.ts";
+import type { AgentContext } from "../core/context.ts";
+import { messageOf, TheaError } from "../core/errors.ts";
+import { LOG_LEVELS } from "../../lib/log.ts";
 import type { DiagnosticsBundles } from "./diagnostics.ts";
 import type { RebootGuard } from "./reboot.ts";
 

@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { TheaError } from "../errors.ts";
+import { TheaError } from "../core/errors.ts";
 
 export interface BundlePart {
   bundleId: string;

@@ -9,8 +9,8 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { TheaError } from "../errors.ts";
-import { writeJsonAtomic } from "./atomicFile.ts";
+import { TheaError } from "../core/errors.ts";
+import { writeJsonAtomic } from "../../lib/atomicFile.ts";
 
 export interface RebootGuardOptions {
   dataDir: string;

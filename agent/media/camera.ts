@@ -9,9 +9,9 @@
 import { existsSync } from "node:fs";
 import { EventEmitter } from "node:events";
 import type { CameraConfig } from "../../config/schema.ts";
-import type { Logger } from "../log.ts";
-import { TheaError } from "../errors.ts";
-import { ReconnectBackoff } from "../mqtt/backoff.ts";
+import type { Logger } from "../../lib/log.ts";
+import { TheaError } from "../core/errors.ts";
+import { ReconnectBackoff } from "../../lib/backoff.ts";
 import type { BitrateControls } from "./hostProtocol.ts";
 import { cameraPipeline, chooseEncoder, type EncoderChoice, type VideoCodec } from "./pipeline.ts";
 import { KeyframeGate, type KeyframeReason } from "./keyframeGate.ts";

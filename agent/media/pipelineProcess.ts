@@ -6,8 +6,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Logger } from "../log.ts";
-import { Waitress } from "../../drivers/serial/waitress.ts";
+import type { Logger } from "../../lib/log.ts";
+import { Waitress } from "../../lib/waitress.ts";
 import { isHostMessage, type BitrateControls, type HostCommand, type HostEvent } from "./hostProtocol.ts";
 import type { VideoCodec } from "./pipeline.ts";
 

@@ -4,7 +4,7 @@
  * new stream on, and fixes up H.264 packets for Chromium on the way through.
  */
 import { createSocket, type Socket } from "node:dgram";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { VideoCodec } from "./pipeline.ts";
 import { clearParameterSetMarker, rtpSsrc } from "./rtp.ts";
 

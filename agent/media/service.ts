@@ -7,18 +7,18 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
 import type { CameraConfig } from "../../config/schema.ts";
-import type { AgentContext } from "../context.ts";
-import { messageOf, TheaError } from "../errors.ts";
-import type { EventLog } from "../events.ts";
-import type { Logger } from "../log.ts";
+import type { AgentContext } from "../core/context.ts";
+import { messageOf, TheaError } from "../core/errors.ts";
+import type { EventLog } from "../outbox/events.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
-import type { DeviceTopics } from "../mqtt/topics.ts";
+import type { DeviceTopics } from "../core/topics.ts";
 import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
 import { checkOfferShape } from "./offerShape.ts";
 import { HARDWARE_H264_ENCODERS } from "./pipeline.ts";
 import type { IceCandidateInit, ViewerSession, ViewerSessionInfo } from "./viewerSession.ts";
-import type { Consultations } from "../consultations.ts";
+import type { Consultations } from "../core/consultations.ts";
 
 /** Long enough for a cold camera to start (a USB camera can take seconds), short of the command timeout. */
 const SNAPSHOT_TIMEOUT_MS = 10_000;

@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket } from "node:dgram";
 import type { CameraConfig } from "../../config/schema.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../lib/log.ts";
 import { freeUdpPort } from "./ports.ts";
 import { PAYLOAD_TYPE, talkbackPipeline } from "./pipeline.ts";
 import { PipelineProcess } from "./pipelineProcess.ts";

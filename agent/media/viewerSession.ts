@@ -20,8 +20,8 @@ import {
   type RTCRtpSender,
   type RTCRtpTransceiver,
 } from "werift";
-import type { Logger } from "../log.ts";
-import { TheaError } from "../errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { TheaError } from "../core/errors.ts";
 import { LossWindow, nextEstimateKbps } from "./bandwidth.ts";
 import type { Camera } from "./camera.ts";
 import type { VideoCodec } from "./pipeline.ts";

@@ -6,11 +6,11 @@
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient, Store } from "mqtt";
-import type { ResolvedConfig } from "../config/load.ts";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import { ReconnectBackoff } from "./backoff.ts";
-import { within } from "../within.ts";
+import type { ResolvedConfig } from "../../config/schema.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import { ReconnectBackoff } from "../../lib/backoff.ts";
+import { within } from "../../lib/within.ts";
 import { Socket } from "node:net";
 
 export interface IncomingMessage {

@@ -7,8 +7,8 @@
  */
 import { EventEmitter } from "node:events";
 import path from "node:path";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
 import { MemoryStore, PRIORITY, SqliteStore, type NewEntry, type OutboxEntry, type OutboxStore, type Priority } from "./store.ts";
 
 export interface OutboxSettings {

@@ -5,7 +5,7 @@
  * readings. At most `inFlight` entries await their PUBACK; an entry handed to the MQTT client
  * stays with it across reconnects (it resends), so the outbox and the client never both resend.
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { MqttSession } from "../mqtt/session.ts";
 import type { Outbox } from "./outbox.ts";
 import type { OutboxEntry } from "./store.ts";

@@ -6,8 +6,8 @@
  * process (the unit needs NotifyAccess=all). Outside systemd (no NOTIFY_SOCKET) it does nothing.
  */
 import { execFile } from "node:child_process";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
 
 export interface NotifierOptions {
   env: Record<string, string | undefined>;

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { access } from "node:fs/promises";
-import type { ClockSynchronized } from "../mqtt/api.ts";
+import type { ClockSynchronized } from "../core/api.ts";
 
 export interface ClockProbe {
   /** Touched by systemd-timesyncd once it has synchronised (systemd-timesyncd.service(8)). */

@@ -6,8 +6,9 @@
 import { statfs } from "node:fs/promises";
 import os from "node:os";
 import { monitorEventLoopDelay, type ELDHistogram } from "node:perf_hooks";
-import { messageOf } from "../errors.ts";
-import type { ClockSynchronized, DiskUse, HealthPayload, NetworkInterfaceState, OutboxHealth } from "../mqtt/api.ts";
+import { messageOf } from "../core/errors.ts";
+import type { ClockSynchronized, DiskUse, HealthPayload, NetworkInterfaceState, OutboxHealth } from "../core/api.ts";
+import type { HostProbe } from "../core/context.ts";
 import { cached } from "./cached.ts";
 import { readCpuTemperature, readInterfaces, readMemory } from "./sysfs.ts";
 
@@ -29,13 +30,6 @@ export interface HealthCollectorOptions {
  * interfaces and temperature from sysfs, memory from /proc/meminfo (sysfs.ts; systeminformation,
  * which reads the same file, is not loaded at all: docs/media.md, "At rest").
  */
-export interface HostProbe {
-  /** CPU load since the previous call, percent. */
-  loadPercent(): Promise<number | undefined>;
-  memory(): Promise<{ total: number; available: number }>;
-  temperatureC(): Promise<number | null>;
-  interfaces(): Promise<NetworkInterfaceState[]>;
-}
 
 const SLOW_FIGURES_TTL_MS = 60_000;
 

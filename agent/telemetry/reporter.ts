@@ -3,15 +3,16 @@
  * report then and every telemetry.healthIntervalSec. Health goes through the outbox at the lowest
  * priority, so reports from an outage arrive later — and are the first dropped when it is full.
  */
-import type { AgentContext } from "../context.ts";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { AgentContext } from "../core/context.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { ConnectedInfo, MqttSession } from "../mqtt/session.ts";
-import type { DeviceTopics } from "../mqtt/topics.ts";
-import { DiskUsageWatch, type EventLog } from "../events.ts";
+import type { DeviceTopics } from "../core/topics.ts";
+import type { EventLog } from "../outbox/events.ts";
+import { DiskUsageWatch } from "./diskUsage.ts";
 import type { Outbox } from "../outbox/outbox.ts";
 import { PRIORITY } from "../outbox/store.ts";
-import type { HealthPayload } from "../mqtt/api.ts";
+import type { HealthPayload } from "../core/api.ts";
 import type { HealthCollector } from "./health.ts";
 import { onlineStatus } from "./status.ts";
 

@@ -1,6 +1,6 @@
 /** The retained presence messages on `thea/v1/{deviceId}/status`. */
-import type { AgentContext } from "../context.ts";
-import type { StatusOffline, StatusOnline } from "../mqtt/api.ts";
+import type { AgentContext } from "../core/context.ts";
+import type { StatusOffline, StatusOnline } from "../core/api.ts";
 
 export async function onlineStatus(ctx: AgentContext, session: number): Promise<StatusOnline> {
   return {

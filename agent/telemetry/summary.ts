@@ -4,7 +4,7 @@
  * services already expose, kept under 1 kB, and its drifting figures are quantised so that noise
  * does not count as a change (each change costs a publish; docs/mqtt-api.md has the budget).
  */
-import type { ClockSynchronized, HealthPayload, OutboxHealth, PeripheralState, SiteLabels, SummaryPayload } from "../mqtt/api.ts";
+import type { ClockSynchronized, HealthPayload, OutboxHealth, PeripheralState, SiteLabels, SummaryPayload } from "../core/api.ts";
 
 /** The summary's bound: a fleet page fetches ~2,000 of them at once. */
 export const SUMMARY_MAX_BYTES = 1024;

@@ -8,15 +8,15 @@
  * On a clean stop or a lost connection the summary stays as the last known state: whether the box
  * is online is read from `status` (retained, with the last will).
  */
-import type { AgentContext } from "../context.ts";
-import type { ConfigService } from "../config/service.ts";
-import type { Consultations } from "../consultations.ts";
+import type { AgentContext } from "../core/context.ts";
+import type { ConfigService } from "../remoteConfig/service.ts";
+import type { Consultations } from "../core/consultations.ts";
 import type { PeripheralManager } from "../devices/manager.ts";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { HealthPayload, OutboxHealth } from "../mqtt/api.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { HealthPayload, OutboxHealth } from "../core/api.ts";
 import type { MqttSession } from "../mqtt/session.ts";
-import type { DeviceTopics } from "../mqtt/topics.ts";
+import type { DeviceTopics } from "../core/topics.ts";
 import { UpdateStore } from "../update/state.ts";
 import { computeSummary, encodeSummary } from "./summary.ts";
 

@@ -7,7 +7,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { NetworkInterfaceState } from "../mqtt/api.ts";
+import type { NetworkInterfaceState } from "../core/api.ts";
 
 /** linux/if.h */
 const IFF_LOOPBACK = 0x8;

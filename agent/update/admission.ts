@@ -2,7 +2,7 @@
  * Whether a verified manifest may be acted on by this box now: its selector, its expiry, the
  * anti-rollback floor and the running version. Pure: the box's situation is passed in.
  */
-import type { ClockSynchronized } from "../mqtt/api.ts";
+import type { ClockSynchronized } from "../core/api.ts";
 import { compareVersions, type Manifest } from "./manifest.ts";
 import type { UpdateResult } from "./state.ts";
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { writeJsonAtomic } from "../management/atomicFile.ts";
+import { writeJsonAtomic } from "../../lib/atomicFile.ts";
 import { compareVersions } from "./manifest.ts";
 
 interface FloorFile {

@@ -13,7 +13,7 @@ import { execFile } from "node:child_process";
 import { access, mkdir, readFile, readdir, readlink, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { syncDir, writeFileAtomic } from "../management/atomicFile.ts";
+import { syncDir, writeFileAtomic } from "../../lib/atomicFile.ts";
 import { extractCapped } from "./extract.ts";
 
 const run = promisify(execFile);

@@ -13,12 +13,12 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { access, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import type { AgentContext } from "../context.ts";
-import { messageOf } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { AgentContext } from "../core/context.ts";
+import { messageOf } from "../core/errors.ts";
+import type { Logger } from "../../lib/log.ts";
 import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
-import type { DeviceTopics } from "../mqtt/topics.ts";
-import { syncDir } from "../management/atomicFile.ts";
+import type { DeviceTopics } from "../core/topics.ts";
+import { syncDir } from "../../lib/atomicFile.ts";
 import { download } from "./download.ts";
 import { admit } from "./admission.ts";
 import { UnpackTooLargeError } from "./extract.ts";
@@ -27,8 +27,8 @@ import { InstallLayout } from "./layout.ts";
 import { manifestFingerprint, verifyManifest, type Manifest } from "./manifest.ts";
 import { inMaintenanceWindow } from "./window.ts";
 import { TERMINAL, UpdateStore, type UpdateRecord, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "./state.ts";
-import { parseRemoteJson } from "../remoteJson.ts";
-import type { Consultations } from "../consultations.ts";
+import { parseRemoteJson } from "../../lib/remoteJson.ts";
+import type { Consultations } from "../core/consultations.ts";
 
 export interface UpdateServiceOptions {
   ctx: AgentContext;

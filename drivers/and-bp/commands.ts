@@ -1,6 +1,6 @@
 /** What the blood-pressure monitor can be asked to do over MQTT (parameters besides `peripheral`). */
 import { z } from "zod";
-import type { DeviceCommandSpec } from "../types.ts";
+import type { DeviceCommandSpec } from "../core/types.ts";
 
 export const BP_COMMANDS = {
   start: {

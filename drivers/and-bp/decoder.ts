@@ -4,7 +4,7 @@
  * A measurement read again (RB after the monitor already sent it) is the same measurement and is
  * not published twice: only a text different from the last one makes a reading.
  */
-import type { Decoder, DecoderEvent } from "../types.ts";
+import type { Decoder, DecoderEvent } from "../core/types.ts";
 import { AndFramer, type AndFrame } from "./frames.ts";
 import { parseMeasurement, readingFromMeasurement, type BpMeasurement } from "./measurement.ts";
 

@@ -4,7 +4,7 @@
  * the monitor on its own and published as a spot reading.
  */
 import { z } from "zod";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { BP_COMMANDS } from "./commands.ts";
 import { AndController } from "./controller.ts";
 import { andDecoder } from "./decoder.ts";

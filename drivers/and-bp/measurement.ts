@@ -7,8 +7,8 @@
  * Value fields start with a one-letter tag before their digits (which the driver does not rely
  * on); spaces are padding. A value that is not digits is absent. Pure functions only.
  */
-import { observationsOf } from "../observations.ts";
-import type { DeviceReading } from "../types.ts";
+import { observationsOf } from "../core/observations.ts";
+import type { DeviceReading } from "../core/types.ts";
 import { RS } from "./frames.ts";
 
 export interface BpMeasurement {

@@ -5,7 +5,7 @@
  * it was switched on). In the finger-out scenario (for a
  * cuff: not on the arm) every other measurement fails with an error code.
  */
-import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../simulation.ts";
+import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../core/simulation.ts";
 import { COMMAND_TEXT } from "./commands.ts";
 import { AndFramer, encodeControl, encodeText } from "./frames.ts";
 import { encodeMeasurement, type BpMeasurement } from "./measurement.ts";

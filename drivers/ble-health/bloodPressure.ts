@@ -4,7 +4,7 @@
  * flag bit 0), then by flag: Time Stamp (Date Time, bit 1), Pulse Rate (SFLOAT, bit 2), User ID
  * (uint8, bit 3), Measurement Status (uint16, bit 4). Bits 5–7 are reserved.
  */
-import type { DeviceReading, ReadingFlag } from "../types.ts";
+import type { DeviceReading, ReadingFlag } from "../core/types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { BleValueError, FieldWriter } from "./fields.ts";
 import { impliedTimestamp, optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";

@@ -5,7 +5,7 @@
  * as a `message` event too: the agent needs a glucose record's sequence number (to ask only for
  * newer records after a reconnect) and the device's timestamp (to report its clock offset).
  */
-import type { DecoderEvent, DeviceReading } from "../types.ts";
+import type { DecoderEvent, DeviceReading } from "../core/types.ts";
 import { BleValueError } from "./fields.ts";
 import { bloodPressureLayout, bloodPressureReading } from "./bloodPressure.ts";
 import { glucoseLayout, glucoseReading } from "./glucose.ts";

@@ -5,7 +5,7 @@
  * a GATT frame; everything the values mean is decoded here, with no I/O.
  */
 import { z } from "zod";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { CHARACTERISTIC, SERVICE } from "./characteristics.ts";
 import { zoneOffsetMinutes } from "./deviceClock.ts";
 import { QUIRK_IDS } from "./quirks.ts";

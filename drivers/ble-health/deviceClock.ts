@@ -6,7 +6,7 @@
  * taken, which for a stored record or a cuff's 40-second inflation is not "now". The caller takes
  * the offset once per connection and applies it to that connection's readings.
  */
-import type { DeviceReading } from "../types.ts";
+import type { DeviceReading } from "../core/types.ts";
 import type { DateTime } from "./dateTime.ts";
 
 /** Issue 18: a reading whose device clock is off by more than 5 s is flagged. */

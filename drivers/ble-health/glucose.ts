@@ -6,7 +6,7 @@
  * low nibble, location in the high nibble) (bit 1); Sensor Status Annunciation (uint16, bit 3).
  * Bit 4 says a Glucose Measurement Context follows separately; bits 5–7 are reserved.
  */
-import type { DeviceReading, ReadingFlag } from "../types.ts";
+import type { DeviceReading, ReadingFlag } from "../core/types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { FieldWriter } from "./fields.ts";
 import { optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";

@@ -7,7 +7,7 @@
 import { BleValueError, FieldReader } from "./fields.ts";
 import type { QuirkId } from "./quirks.ts";
 import { DATE_TIME_LENGTH } from "./dateTime.ts";
-import { observation, type ObservationType, type TypedObservation } from "../observations.ts";
+import { observation, type ObservationType, type TypedObservation } from "../core/observations.ts";
 
 export interface MeasurementLayout<Measurement> {
   /** Characteristic name, for discard reasons. */

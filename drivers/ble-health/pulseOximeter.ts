@@ -10,7 +10,7 @@
  * flag: SpO2PR-Fast (bit 0), SpO2PR-Slow (bit 1), Measurement Status (bit 2), Device and Sensor
  * Status (bit 3), Pulse Amplitude Index (bit 4); bits 5–7 reserved.
  */
-import type { DeviceReading, ReadingFlag } from "../types.ts";
+import type { DeviceReading, ReadingFlag } from "../core/types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { FieldWriter, type FieldReader } from "./fields.ts";
 import { impliedTimestamp, optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";

@@ -3,7 +3,7 @@
  * Information strings and the ready frame first, then one Blood Pressure Measurement
  * indication a tick (the cuff measures, then reports), each wrapped in a GATT frame.
  */
-import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../simulation.ts";
+import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../core/simulation.ts";
 import { encodeBloodPressure } from "./bloodPressure.ts";
 import { CHARACTERISTIC } from "./characteristics.ts";
 import { encodeFrame, FRAME_KIND, readyFrame, type GattFrame } from "./gattStream.ts";

@@ -8,7 +8,7 @@
  * peripheral's memory) and sets a clock that is off, where the options allow it; both by writes
  * handed back as `reply`.
  */
-import type { Decoder, DecoderEvent } from "../types.ts";
+import type { Decoder, DecoderEvent } from "../core/types.ts";
 import { BleHealthDecoder, CHARACTERISTIC, MEASUREMENT_CHARACTERISTICS } from "./characteristics.ts";
 import { decodeCurrentTime, encodeCurrentTime, type CurrentTime } from "./dateTime.ts";
 import { DEVICE_CLOCK_TOLERANCE_MS, deviceClockOffsetMs, withDeviceClockOffset, zoneOffsetMinutes } from "./deviceClock.ts";

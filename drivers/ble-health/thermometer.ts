@@ -3,8 +3,8 @@
  * HTS v1.0): Flags, Temperature Measurement Value (FLOAT, °C or °F by flag bit 0), then by flag:
  * Time Stamp (Date Time, bit 1), Temperature Type (uint8, bit 2). Bits 3–7 are reserved.
  */
-import type { ObservationType } from "../observations.ts";
-import type { DeviceReading } from "../types.ts";
+import type { ObservationType } from "../core/observations.ts";
+import type { DeviceReading } from "../core/types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { FieldWriter } from "./fields.ts";
 import { impliedTimestamp, optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";

@@ -5,7 +5,7 @@
  * (uint16, 0.1 kg/m²) and Height (uint16, 0.001 m or 0.1 in) together (bit 3). Bits 4–7 reserved.
  * With 0xFFFF, WSS allows only the Time Stamp and User ID fields besides the weight.
  */
-import type { DeviceReading } from "../types.ts";
+import type { DeviceReading } from "../core/types.ts";
 import { DATE_TIME_LENGTH, type DateTime, isoDeviceTime, readDateTime, writeDateTime } from "./dateTime.ts";
 import { BleValueError, FieldWriter } from "./fields.ts";
 import { impliedTimestamp, optionalLength, plausibleObservations, type MeasurementLayout } from "./layout.ts";

@@ -4,7 +4,7 @@
  * keep-alive every few seconds (the device falls silent otherwise).
  */
 import { z } from "zod";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { legacyDecoder } from "./legacy.ts";
 import { command, live46Decoder, START_LIVE_DATA } from "./live46.ts";
 import { createContecSimulator } from "./simulator.ts";

@@ -6,9 +6,9 @@
  *   byte 2: pleth                   byte 3: pulse-rate bit 7 as 0x40 | searching 0x20 | probe error 0x10 | bar graph
  *   byte 4: pulse rate bits 6–0     byte 5: SpO2
  */
-import { observationsOf } from "../observations.ts";
+import { observationsOf } from "../core/observations.ts";
 import { fixedFrameDecoder, onlyFirstByteHasBit7 } from "../serial/fixedFrames.ts";
-import type { Decoder, DeviceReading, ReadingFlag } from "../types.ts";
+import type { Decoder, DeviceReading, ReadingFlag } from "../core/types.ts";
 
 const PACKET_LENGTH = 5;
 export const BYTE1 = { SYNC: 0x80, BEEP: 0x40, SPO2_DROPPING: 0x20, FINGER_OUT: 0x10 } as const;

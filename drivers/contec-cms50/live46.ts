@@ -7,9 +7,9 @@
  * beat). Values are in the low 7 bits of their bytes, so this stream cannot carry a pulse rate
  * above 127 /min; SpO2 0 or 127 and pulse rate 0 are placeholders, not values.
  */
-import { observationsOf } from "../observations.ts";
+import { observationsOf } from "../core/observations.ts";
 import { fixedFrameDecoder } from "../serial/fixedFrames.ts";
-import type { Decoder, DeviceReading, ReadingFlag } from "../types.ts";
+import type { Decoder, DeviceReading, ReadingFlag } from "../core/types.ts";
 
 const FRAME_LENGTH = 9;
 const FRAME_TYPE_LIVE = 0x01;

@@ -3,7 +3,7 @@
  * 4.6+ stays silent until it receives the start-live-data command and falls silent again when the
  * command is not repeated within KEEP_ALIVE_TIMEOUT_MS, which is what the driver's keep-alive is for.
  */
-import { garble, vitalsAt, type DeviceSimulator, type Scenario, type SimulatedVitals } from "../simulation.ts";
+import { garble, vitalsAt, type DeviceSimulator, type Scenario, type SimulatedVitals } from "../core/simulation.ts";
 import { BYTE1, BYTE3 } from "./legacy.ts";
 import { START_LIVE_DATA, STATUS46 } from "./live46.ts";
 

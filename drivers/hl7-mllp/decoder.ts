@@ -3,7 +3,7 @@
  * taken, AE when it is an ORU^R01 we cannot use as sent, AR when it is not an ORU^R01 at all —
  * and its observations become readings (DEMO-marked ones separately, flagged `demo-data`).
  */
-import type { Decoder, DecoderEvent, ReadingKind } from "../types.ts";
+import type { Decoder, DecoderEvent, ReadingKind } from "../core/types.ts";
 import { buildAck, parseHl7, type AckCode, type Hl7Message } from "./hl7.ts";
 import { MllpFramer, wrapMllp } from "./mllp.ts";
 import { MAX_DEVICE_NUMERICS, readingsFromOru } from "./oru.ts";

@@ -3,7 +3,7 @@
  * the box, or the box dials the monitor) or on a serial line. Every message is acknowledged.
  */
 import { z } from "zod";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { hl7Decoder } from "./decoder.ts";
 import { MDC_OBSERVATIONS } from "./mdc.ts";
 import { createHl7Simulator } from "./simulator.ts";

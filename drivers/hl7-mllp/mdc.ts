@@ -18,7 +18,7 @@
  * Codes we could not confirm (MDC_AWAY_CO2_ET, MDC_TEMP_EAR, esophageal and nasopharyngeal
  * temperatures, …) are left out: a monitor that sends them is still published, as device_numeric.
  */
-import type { ObservationType, Unit } from "../observations.ts";
+import type { ObservationType, Unit } from "../core/observations.ts";
 
 export interface MdcObservation {
   refId: string;

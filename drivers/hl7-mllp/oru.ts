@@ -4,8 +4,8 @@
  * units are converted. A number whose code is not in the table (mdc.ts), or whose unit we cannot
  * convert, is published as the device sent it (`device_numeric`), never dropped.
  */
-import { DEVICE_NUMERIC, observation, OBSERVATIONS, type DeviceNumericObservation, type Observation } from "../observations.ts";
-import type { DeviceReading, ReadingKind } from "../types.ts";
+import { DEVICE_NUMERIC, observation, OBSERVATIONS, type DeviceNumericObservation, type Observation } from "../core/observations.ts";
+import type { DeviceReading, ReadingKind } from "../core/types.ts";
 import { isoFromHl7, type Hl7Message, type Segment } from "./hl7.ts";
 import { deviceUnit, MDC_OBSERVATIONS, mdcCode } from "./mdc.ts";
 

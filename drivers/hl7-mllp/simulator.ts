@@ -3,7 +3,7 @@
  * respiration from the pleth, ECG heart rate, impedance respiration, EtCO2 and its respiration
  * rate, non-invasive blood pressure, oral temperature). It counts the ACKs it gets back.
  */
-import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../simulation.ts";
+import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../core/simulation.ts";
 import { hl7Timestamp } from "./hl7.ts";
 import { wrapMllp } from "./mllp.ts";
 

@@ -1,7 +1,7 @@
 /** Masimo Rad-8 and Radical-7 pulse oximeters, serial output set to "ASCII 1". */
 import { z } from "zod";
 import { lineDecoder } from "../serial/lineFramer.ts";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { parseMasimoLine } from "./parser.ts";
 import { createMasimoSimulator } from "./simulator.ts";
 

@@ -5,9 +5,9 @@
  * Dashes mean no value. ALARM and EXC are hex bit fields (operator's manual, serial interface
  * section); SPCO and SPMET have no observation type here and are not published.
  */
-import { observation } from "../observations.ts";
+import { observation } from "../core/observations.ts";
 import type { LineOutcome } from "../serial/lineFramer.ts";
-import type { Observation, ReadingFlag } from "../types.ts";
+import type { Observation, ReadingFlag } from "../core/types.ts";
 
 /** EXC (exception) bits and the flag each becomes. 0x800 ("Masimo SET") is informational. */
 export const EXCEPTIONS: ReadonlyArray<[number, ReadingFlag]> = [

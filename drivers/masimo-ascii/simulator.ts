@@ -1,5 +1,5 @@
 /** A Rad-8 printing ASCII 1 lines once a second. */
-import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../simulation.ts";
+import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../core/simulation.ts";
 
 const START = Date.UTC(2026, 10, 23, 8, 0, 0);
 const pad = (value: number, width = 2) => String(value).padStart(width, "0");

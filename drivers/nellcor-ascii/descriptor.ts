@@ -1,7 +1,7 @@
 /** Nellcor N-5xx pulse oximeters (N-560, N-595, N-600) printing real-time trend lines. */
 import { z } from "zod";
 import { lineDecoder } from "../serial/lineFramer.ts";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { parseNellcorLine } from "./parser.ts";
 import { createNellcorSimulator } from "./simulator.ts";
 

@@ -5,9 +5,9 @@
  * alarm limit, `---` means no value. The monitor repeats a header (model/version/limits line and
  * a column title line) which is skipped. Pulse amplitude has no observation type here.
  */
-import { observation } from "../observations.ts";
+import { observation } from "../core/observations.ts";
 import type { LineOutcome } from "../serial/lineFramer.ts";
-import type { Observation, ReadingFlag } from "../types.ts";
+import type { Observation, ReadingFlag } from "../core/types.ts";
 
 /** Status codes as printed by the N-5xx operator's manuals; unknown codes are ignored. */
 export const STATUS_CODES: Readonly<Record<string, ReadingFlag>> = {

@@ -1,5 +1,5 @@
 /** An N-595 printing its real-time trend every 2 seconds, with a header every 20 lines. */
-import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../simulation.ts";
+import { garble, vitalsAt, type DeviceSimulator, type Scenario } from "../core/simulation.ts";
 
 const START = Date.UTC(2026, 10, 23, 8, 0, 0);
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -1,6 +1,6 @@
 /** Nonin pulse oximeters on a serial line (OEM III modules, xPod, 3150 WristOx2 over USB). */
 import { z } from "zod";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { format2Decoder } from "./format2.ts";
 import { format7Decoder } from "./format7.ts";
 import { format8Decoder } from "./format8.ts";

@@ -4,9 +4,9 @@
  * bits 1–0; the other three bytes have bit 7 clear, which is how a record's start is found.
  * There is no checksum in this format.
  */
-import { observationsOf } from "../observations.ts";
+import { observationsOf } from "../core/observations.ts";
 import { fixedFrameDecoder, onlyFirstByteHasBit7 } from "../serial/fixedFrames.ts";
-import type { Decoder, DeviceReading, ReadingFlag } from "../types.ts";
+import type { Decoder, DeviceReading, ReadingFlag } from "../core/types.ts";
 import { NO_PULSE_RATE, NO_SPO2 } from "./packet.ts";
 
 const RECORD_LENGTH = 4;

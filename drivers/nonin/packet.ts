@@ -5,9 +5,9 @@
  * second); STATUS bit 0 marks a packet's first frame, and DATA carries one value per frame
  * position. The formats differ only in where those bytes sit in a frame (format2.ts, format7.ts).
  */
-import { observationsOf } from "../observations.ts";
+import { observationsOf } from "../core/observations.ts";
 import { ByteBuffer, DiscardCounter } from "../serial/byteBuffer.ts";
-import type { Decoder, DecoderEvent, DeviceReading, ReadingFlag } from "../types.ts";
+import type { Decoder, DecoderEvent, DeviceReading, ReadingFlag } from "../core/types.ts";
 
 export const FRAME_LENGTH = 5;
 export const FRAMES_PER_PACKET = 25;

@@ -2,7 +2,7 @@
  * The oximeter's side of a Nonin line: encodes simulated vitals as Format #2 or #7 packets (3 a
  * second) or Format #8 records (1 a second), byte for byte as the device sends them.
  */
-import { garble, vitalsAt, type DeviceSimulator, type Scenario, type SimulatedVitals } from "../simulation.ts";
+import { garble, vitalsAt, type DeviceSimulator, type Scenario, type SimulatedVitals } from "../core/simulation.ts";
 import { frameChecksum, FRAMES_PER_PACKET, NO_PULSE_RATE, NO_SPO2, POSITION, STATUS } from "./packet.ts";
 import { STATUS8 } from "./format8.ts";
 

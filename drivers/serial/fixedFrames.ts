@@ -2,7 +2,7 @@
  * A decoder for protocols of fixed-length frames found by their own shape (a sync bit, fixed
  * bytes): try the frame at the current byte; if it is not one, skip a byte and count it.
  */
-import type { Decoder, DecoderEvent, DeviceReading } from "../types.ts";
+import type { Decoder, DecoderEvent, DeviceReading } from "../core/types.ts";
 import { ByteBuffer, DiscardCounter } from "./byteBuffer.ts";
 
 export interface FixedFrameProtocol {

@@ -4,7 +4,7 @@
  * are discarded and counted, so a device babbling binary cannot grow memory; a line holding
  * anything but printable ASCII is discarded too.
  */
-import type { Decoder, DecoderEvent, DeviceReading } from "../types.ts";
+import type { Decoder, DecoderEvent, DeviceReading } from "../core/types.ts";
 import { DiscardCounter } from "./byteBuffer.ts";
 
 export type LineEvent = { type: "line"; text: string; bytes: number } | { type: "discarded"; bytes: number; reason: string };

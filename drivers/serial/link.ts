@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 // serialport's own stream class: the `SerialPort` it exports fixes the binding, and ours notices hang-ups.
 import { SerialPortStream } from "@serialport/stream";
-import type { SerialSettings } from "../types.ts";
+import type { SerialSettings } from "../core/types.ts";
 import { serialBinding } from "./hangUp.ts";
 
 /** The little a link needs from an open port. */

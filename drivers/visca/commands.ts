@@ -1,6 +1,6 @@
 /** The PTZ commands a VISCA camera takes, as MQTT commands (parameters besides `peripheral`). */
 import { z } from "zod";
-import type { DeviceCommandSpec } from "../types.ts";
+import type { DeviceCommandSpec } from "../core/types.ts";
 import { MAX_PAN_SPEED } from "./codec.ts";
 
 const speed = z.int().min(1).max(MAX_PAN_SPEED);

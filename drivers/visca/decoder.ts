@@ -2,7 +2,7 @@
  * VISCA replies as `message` events for the controller: from a serial byte stream, or from UDP
  * datagrams (one per push) behind the VISCA-over-IP header.
  */
-import type { Decoder, DecoderEvent } from "../types.ts";
+import type { Decoder, DecoderEvent } from "../core/types.ts";
 import { parseReply } from "./codec.ts";
 import { IP_PAYLOAD, unwrapIp, ViscaFramer } from "./framer.ts";
 

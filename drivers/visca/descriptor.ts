@@ -3,7 +3,7 @@
  * (UDP 52381). Commands only: the driver publishes no readings.
  */
 import { z } from "zod";
-import { defineDriver } from "../types.ts";
+import { defineDriver } from "../core/types.ts";
 import { visca } from "./codec.ts";
 import { PTZ_COMMANDS } from "./commands.ts";
 import { ViscaController } from "./controller.ts";

@@ -3,7 +3,7 @@
  * address set with the camera count, and what it cannot do with the matching error. Over IP it
  * unwraps each datagram and replies with the same sequence number.
  */
-import type { DeviceSimulator } from "../simulation.ts";
+import type { DeviceSimulator } from "../core/simulation.ts";
 import { nibbles } from "./codec.ts";
 import { IP_PAYLOAD, unwrapIp, ViscaFramer, wrapIp } from "./framer.ts";
 

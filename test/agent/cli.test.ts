@@ -170,7 +170,7 @@ describe("thea release pack", () => {
   /** A project tree with everything a release carries, each part tiny. */
   async function tinyProject(): Promise<string> {
     const from = await mkdtemp(path.join(tmpdir(), "thea-from-"));
-    for (const dir of ["bin", "agent", "drivers", "config", "systemd", "viewer", "node_modules", ".runtime/node/bin"]) await mkdir(path.join(from, dir), { recursive: true });
+    for (const dir of ["bin", "lib", "agent", "drivers", "config", "systemd", "viewer", "node_modules", ".runtime/node/bin"]) await mkdir(path.join(from, dir), { recursive: true });
     await writeFile(path.join(from, "bin", "thea"), "#!/bin/sh\n");
     await writeFile(path.join(from, "package.json"), JSON.stringify({ name: "thea", version: "0.0.0" }));
     await writeFile(path.join(from, "package-lock.json"), JSON.stringify({ name: "thea", version: "0.0.0", lockfileVersion: 3, requires: true, packages: { "": { name: "thea", version: "0.0.0" } } }));

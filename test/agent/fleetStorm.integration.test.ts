@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { ReadingPayload } from "../../agent/mqtt/api.ts";
+import type { ReadingPayload } from "../../agent/core/api.ts";
 import { fleetDeviceId, startFleet, type Fleet } from "../helpers/fleet.ts";
 import { Mosquitto } from "../helpers/mosquitto.ts";
 import { waitFor } from "../helpers/wait.ts";

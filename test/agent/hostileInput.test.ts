@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { decodeRequest } from "../../agent/commands/request.ts";
 import { desiredConfigSchema, mergePatch } from "../../agent/config/remote.ts";
 import { resolveLayered } from "../../agent/config/startup.ts";
-import { MAX_JSON_DEPTH, nestingDepth, parseRemoteJson } from "../../agent/remoteJson.ts";
+import { MAX_JSON_DEPTH, nestingDepth, parseRemoteJson } from "../../lib/remoteJson.ts";
 import { manifestSchema, signManifest, verifyManifest } from "../../agent/update/manifest.ts";
 
 const RUNS = { numRuns: 300 };

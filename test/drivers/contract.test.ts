@@ -6,9 +6,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DRIVERS } from "../../drivers/index.ts";
-import { DEVICE_NUMERIC, OBSERVATIONS } from "../../drivers/observations.ts";
-import { SCENARIOS, type Scenario } from "../../drivers/simulation.ts";
-import { READING_FLAGS, type DecoderEvent, type DeviceReading, type Driver } from "../../drivers/types.ts";
+import { DEVICE_NUMERIC, OBSERVATIONS } from "../../drivers/core/observations.ts";
+import { SCENARIOS, type Scenario } from "../../drivers/core/simulation.ts";
+import { READING_FLAGS, type DecoderEvent, type DeviceReading, type Driver } from "../../drivers/core/types.ts";
 import { readings } from "../helpers/decoderEvents.ts";
 
 

@@ -3,7 +3,7 @@ import { readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { DRIVERS } from "../../drivers/index.ts";
 
-const NOT_DRIVERS = new Set(["serial", "net"]); // transports shared by the drivers
+const NOT_DRIVERS = new Set(["core", "serial", "net"]); // the driver contract, and transports shared by the drivers
 // Protocol code with no link yet (none at the moment; ble-health was until the BlueZ link came).
 const NOT_YET_REGISTERED = new Set<string>();
 

@@ -3,7 +3,7 @@
  * an integration test file, and the way those tests wait on what a page shows.
  */
 import { afterAll, beforeAll } from "vitest";
-import type { ViewerServer } from "../../agent/viewer/server.ts";
+import type { ViewerServer } from "../../tools/console/server.ts";
 import type { BrokerFixture } from "./brokerFixture.ts";
 import { Chromium, type Page } from "./chromium.ts";
 import { startViewerServer } from "./viewerServer.ts";

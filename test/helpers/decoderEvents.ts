@@ -1,5 +1,5 @@
 /** What driver tests read out of a decoder's events. */
-import type { DecoderEvent, DeviceReading } from "../../drivers/types.ts";
+import type { DecoderEvent, DeviceReading } from "../../drivers/core/types.ts";
 
 export const readings = (events: DecoderEvent[]): DeviceReading[] => events.flatMap((event) => (event.type === "reading" ? [event.reading] : []));
 

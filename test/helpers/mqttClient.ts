@@ -3,7 +3,7 @@
  */
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import { randomBytes } from "node:crypto";
-import { deviceTopics, TOPIC_PREFIX } from "../../agent/mqtt/topics.ts";
+import { deviceTopics, TOPIC_PREFIX } from "../../agent/core/topics.ts";
 import { waitFor } from "./wait.ts";
 import { Socket } from "node:net";
 

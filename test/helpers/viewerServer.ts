@@ -1,9 +1,9 @@
 /**
- * The agent's viewer server (agent/viewer/server.ts) on a free loopback port, with a bare
+ * The agent's viewer server (tools/console/server.ts) on a free loopback port, with a bare
  * `/harness.html` page that loads viewer.js for a test to drive, and the /mqtt bridge to the
  * test's broker.
  */
-import { ViewerServer } from "../../agent/viewer/server.ts";
+import { ViewerServer } from "../../tools/console/server.ts";
 import type { Chromium, Page } from "./chromium.ts";
 
 const HARNESS = `<!doctype html><meta charset="utf-8"><video id="video" autoplay playsinline muted></video>

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AnswerRecord, type AnswerRecordOptions } from "../../../agent/commands/answerRecord.ts";
-import { createLogger } from "../../../agent/log.ts";
-import { LogRing } from "../../../agent/management/logRing.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { LogRing } from "../../../lib/logRing.ts";
 
 const dirs: string[] = [];
 const NOW = Date.now();

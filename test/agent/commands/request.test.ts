@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { defineCommand } from "../../../agent/commands/command.ts";
 import { decodeRequest, errorResponse, refusedBeforeRunning } from "../../../agent/commands/request.ts";
-import { TheaError } from "../../../agent/errors.ts";
+import { TheaError } from "../../../agent/core/errors.ts";
 
 const bytes = (text: string) => Buffer.from(text);
 

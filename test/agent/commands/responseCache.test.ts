@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ResponseCache, type CachedAnswer, type CachedRequest } from "../../../agent/commands/responseCache.ts";
-import type { CommandResponse } from "../../../agent/mqtt/api.ts";
+import type { CommandResponse } from "../../../agent/core/api.ts";
 
 const ok = (result: unknown): CommandResponse => ({ ok: true, result });
 const req = (requester: string, key: string, sideEffects = false): CachedRequest => ({ requester, key, sideEffects });

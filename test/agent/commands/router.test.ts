@@ -11,10 +11,10 @@ import { z } from "zod";
 import { afterEach, describe, expect, it } from "vitest";
 import { defineCommand, type Command } from "../../../agent/commands/command.ts";
 import { CommandRouter, newCommandCounters } from "../../../agent/commands/router.ts";
-import { createLogger } from "../../../agent/log.ts";
-import { LogRing } from "../../../agent/management/logRing.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { LogRing } from "../../../lib/logRing.ts";
 import type { IncomingMessage, PublishOptions, SessionEvents, SubscribeOptions } from "../../../agent/mqtt/session.ts";
-import { deviceTopics } from "../../../agent/mqtt/topics.ts";
+import { deviceTopics } from "../../../agent/core/topics.ts";
 
 class FakeSession extends EventEmitter<SessionEvents> {
   readonly subscriptions = new Map<string, SubscribeOptions>();

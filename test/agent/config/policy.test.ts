@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolveConfig, type ResolvedConfig } from "../../../agent/config/load.ts";
+import { resolveConfig } from "../../../agent/config/load.ts";
+import type { ResolvedConfig } from "../../../config/schema.ts";
 import { policyViolations } from "../../../agent/config/policy.ts";
 import { layer } from "../../../agent/config/remote.ts";
 

@@ -8,8 +8,8 @@ import { PeripheralSession } from "../../../agent/devices/peripheral.ts";
 import type { PeripheralConfig } from "../../../config/schema.ts";
 import { driverById } from "../../../drivers/index.ts";
 import type { OpenPort, PortLike } from "../../../drivers/serial/link.ts";
-import type { PeripheralState } from "../../../agent/mqtt/api.ts";
-import type { DeviceSimulator } from "../../../drivers/simulation.ts";
+import type { PeripheralState } from "../../../agent/core/api.ts";
+import type { DeviceSimulator } from "../../../drivers/core/simulation.ts";
 
 /** The far end of a simulated port: it can fall quiet (switched off) or be replaced (switched on again). */
 interface SimulatedDevice {

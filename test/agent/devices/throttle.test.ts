@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ReadingThrottle } from "../../../agent/devices/throttle.ts";
-import type { DeviceReading, ReadingFlag } from "../../../drivers/types.ts";
+import type { DeviceReading, ReadingFlag } from "../../../drivers/core/types.ts";
 
 const continuous = (value: number, flags: ReadingFlag[] = []): DeviceReading => ({
   kind: "continuous",

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import type { AgentContext } from "../../../agent/context.ts";
-import { createLogger } from "../../../agent/log.ts";
+import type { AgentContext } from "../../../agent/core/context.ts";
+import { createLogger } from "../../../lib/log.ts";
 import { managementCommands } from "../../../agent/management/commands.ts";
 import { DiagnosticsBundles, type BundlePart } from "../../../agent/management/diagnostics.ts";
-import { LogRing } from "../../../agent/management/logRing.ts";
+import { LogRing } from "../../../lib/logRing.ts";
 import { RebootGuard } from "../../../agent/management/reboot.ts";
 
 const tempDir = () => mkdtemp(path.join(tmpdir(), "thea-mgmt-"));

@@ -9,7 +9,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../../agent/log.ts";
+import { createLogger } from "../../../lib/log.ts";
 import { PipelineProcess } from "../../../agent/media/pipelineProcess.ts";
 import { within } from "../../helpers/wait.ts";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../../../agent/log.ts";
+import { createLogger } from "../../../lib/log.ts";
 import { Outbox, OUTBOX_FILE, type OutboxSettings } from "../../../agent/outbox/outbox.ts";
 import { MemoryStore, PRIORITY, type Priority } from "../../../agent/outbox/store.ts";
 

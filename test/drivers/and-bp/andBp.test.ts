@@ -7,7 +7,7 @@ import { createBpSimulator } from "../../../drivers/and-bp/simulator.ts";
 import { andBp } from "../../../drivers/and-bp/descriptor.ts";
 import { andDecoder } from "../../../drivers/and-bp/decoder.ts";
 import { AndFramer, encodeText } from "../../../drivers/and-bp/frames.ts";
-import type { DecoderEvent } from "../../../drivers/types.ts";
+import type { DecoderEvent } from "../../../drivers/core/types.ts";
 import { discarded, readings } from "../../helpers/decoderEvents.ts";
 
 const RS = "\x1e";

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeCurrentTime, encodeCurrentTime } from "../../../drivers/ble-health/dateTime.ts";
 import { deviceClockOffsetMs, withDeviceClockOffset, zoneOffsetMinutes } from "../../../drivers/ble-health/deviceClock.ts";
-import type { DeviceReading } from "../../../drivers/types.ts";
+import type { DeviceReading } from "../../../drivers/core/types.ts";
 import { hex } from "./arbitraries.ts";
 
 const NOW = new Date("2026-12-03T09:56:40.500Z");

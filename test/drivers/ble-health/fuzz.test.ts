@@ -16,8 +16,8 @@ import { encodeTemperature, temperatureLayout } from "../../../drivers/ble-healt
 import { encodeWeight, weightLayout } from "../../../drivers/ble-health/weightScale.ts";
 import { decodeCurrentTime } from "../../../drivers/ble-health/dateTime.ts";
 import { GlucoseRecordSync, type GlucoseCursor } from "../../../drivers/ble-health/glucoseSync.ts";
-import { OBSERVATIONS } from "../../../drivers/observations.ts";
-import { READING_FLAGS, type DeviceReading } from "../../../drivers/types.ts";
+import { OBSERVATIONS } from "../../../drivers/core/observations.ts";
+import { READING_FLAGS, type DeviceReading } from "../../../drivers/core/types.ts";
 import { readings } from "../../helpers/decoderEvents.ts";
 import { dateTimeArb, floatArb, sfloatArb, u16, u24, u8 } from "./arbitraries.ts";
 

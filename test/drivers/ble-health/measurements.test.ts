@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { BleHealthDecoder, CHARACTERISTIC, decodeMeasurement } from "../../../drivers/ble-health/characteristics.ts";
-import type { DeviceReading } from "../../../drivers/types.ts";
+import type { DeviceReading } from "../../../drivers/core/types.ts";
 import { discarded, readings } from "../../helpers/decoderEvents.ts";
 import { hex, STAMP } from "./arbitraries.ts";
 

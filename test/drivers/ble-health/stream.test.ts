@@ -11,7 +11,7 @@ import { encodeCurrentTime } from "../../../drivers/ble-health/dateTime.ts";
 import { encodeGlucose } from "../../../drivers/ble-health/glucose.ts";
 import { droppedFrame, encodeFrame, FRAME_KIND, GattFrameReader, readyFrame, type GattFrame } from "../../../drivers/ble-health/gattStream.ts";
 import { bleHealth } from "../../../drivers/ble-health/descriptor.ts";
-import type { DecoderEvent, DriverMemory } from "../../../drivers/types.ts";
+import type { DecoderEvent, DriverMemory } from "../../../drivers/core/types.ts";
 import { readings } from "../../helpers/decoderEvents.ts";
 
 const NOW = Date.UTC(2026, 11, 3, 10, 0, 0);

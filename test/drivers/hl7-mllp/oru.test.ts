@@ -9,8 +9,8 @@ import { hl7Decoder } from "../../../drivers/hl7-mllp/decoder.ts";
 import { MDC_OBSERVATIONS } from "../../../drivers/hl7-mllp/mdc.ts";
 import { wrapMllp } from "../../../drivers/hl7-mllp/mllp.ts";
 import { MAX_DEVICE_NUMERICS } from "../../../drivers/hl7-mllp/oru.ts";
-import { OBSERVATIONS, type Observation } from "../../../drivers/observations.ts";
-import type { DecoderEvent } from "../../../drivers/types.ts";
+import { OBSERVATIONS, type Observation } from "../../../drivers/core/observations.ts";
+import type { DecoderEvent } from "../../../drivers/core/types.ts";
 import { readings } from "../../helpers/decoderEvents.ts";
 
 const MSH = "MSH|^~\\&|MON^0000000000000001^EUI-64|ICU|THEA|CLINIC|20261123080006+0000||ORU^R01^ORU_R01|C1|P|2.6";

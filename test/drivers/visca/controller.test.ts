@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { driverById } from "../../../drivers/index.ts";
 import { parseReply, visca } from "../../../drivers/visca/codec.ts";
 import { wrapIp, unwrapIp, IP_PAYLOAD } from "../../../drivers/visca/framer.ts";
-import type { DriverSession } from "../../../drivers/types.ts";
+import type { DriverSession } from "../../../drivers/core/types.ts";
 
 const driver = driverById("visca");
 if (!driver) throw new Error("visca not registered");

@@ -1,0 +1,107 @@
+/**
+ * Entry point of thea's tools: the commands a developer, a technician or a test runs beside the
+ * agent, never on its behalf (bin/thea sends `thea simulate|decode|console|keys|release|build`
+ * here). Each command's code is imported when it is the one run.
+ */
+import { parseArgs } from "node:util";
+
+const TOOL_COMMANDS = ["decode", "simulate", "console", "keys", "release", "build"] as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      driver: { type: "string" },
+      hex: { type: "boolean" },
+      options: { type: "string" },
+      port: { type: "string" },
+      "tcp-connect": { type: "string" },
+      "tcp-listen": { type: "string" },
+      "udp-bind": { type: "string" },
+      scenario: { type: "string" },
+      speed: { type: "string" },
+      broker: { type: "string" },
+      listen: { type: "string" },
+      cert: { type: "string" },
+      ca: { type: "string" },
+      origin: { type: "string", multiple: true },
+      "max-connections": { type: "string" },
+      version: { type: "string" },
+      key: { type: "string" },
+      url: { type: "string" },
+      out: { type: "string" },
+      notes: { type: "string" },
+      "min-version": { type: "string" },
+      from: { type: "string" },
+      "expires-in": { type: "string" },
+      "expires-at": { type: "string" },
+      channel: { type: "string", multiple: true },
+      device: { type: "string", multiple: true },
+      "allow-downgrade": { type: "boolean" },
+      force: { type: "boolean" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [command, ...rest] = positionals;
+  switch (command) {
+    case "decode":
+      return (await import("../tools/decode.ts")).decodeCommand({ driver: values.driver, hex: values.hex ?? false, options: values.options, file: rest[0] });
+    case "simulate":
+      return (await import("../tools/simulate.ts")).simulateCommand({
+        driver: rest[0],
+        port: values.port,
+        tcpConnect: values["tcp-connect"],
+        tcpListen: values["tcp-listen"],
+        udpBind: values["udp-bind"],
+        scenario: values.scenario,
+        options: values.options,
+        speed: values.speed,
+      });
+    case "console":
+      return (await import("../tools/console/command.ts")).consoleCommand({
+        broker: values.broker,
+        listen: values.listen,
+        cert: values.cert,
+        key: values.key,
+        ca: values.ca,
+        origin: values.origin,
+        maxConnections: values["max-connections"],
+      });
+    case "keys":
+    case "release": {
+      const args = {
+        version: values.version,
+        key: values.key,
+        url: values.url,
+        out: values.out,
+        notes: values.notes,
+        minVersion: values["min-version"],
+        from: values.from,
+        expiresIn: values["expires-in"],
+        expiresAt: values["expires-at"],
+        channel: values.channel,
+        device: values.device,
+        allowDowngrade: values["allow-downgrade"],
+        force: values.force,
+      };
+      const { keysCommand, releaseCommand } = await import("../tools/release/command.ts");
+      return command === "keys" ? keysCommand(rest, args) : releaseCommand(rest, args);
+    }
+    case "build":
+      return (await import("../tools/release/buildCommand.ts")).buildCommand({ out: values.out });
+    default:
+      process.stderr.write(`thea: "${command ?? ""}" is not one of the tools (${TOOL_COMMANDS.join(", ")}); \`thea help\` lists every command\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`thea: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  },
+);
