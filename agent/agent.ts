@@ -25,7 +25,7 @@ import type { ResolvedConfig } from "../config/schema.ts";
 import { ConfigService } from "./remoteConfig/service.ts";
 import { UpdateService } from "./update/service.ts";
 import type { StartupConfig } from "./config/startup.ts";
-import { MqttSession, newSessionCounters } from "./mqtt/session.ts";
+import { BrokerConnection, newConnectionCounters } from "./mqtt/connection.ts";
 import { deviceTopics } from "./core/topics.ts";
 import { SystemdNotifier } from "./systemd/notify.ts";
 import { HealthCollector } from "./telemetry/health.ts";
@@ -94,7 +94,7 @@ export class Agent {
   readonly #log: Logger;
   readonly #topics;
   readonly #notifier: SystemdNotifier;
-  readonly #session: MqttSession;
+  readonly #broker: BrokerConnection;
   readonly #health: HealthCollector;
   readonly #reporter: TelemetryReporter;
   readonly #summary: SummaryService;
@@ -116,13 +116,13 @@ export class Agent {
     this.#log = ctx.log.child({ ns: "agent" });
     this.#topics = deviceTopics(ctx.config.deviceId);
     this.#notifier = new SystemdNotifier({ env: ctx.env, log: ctx.log });
-    const sessionCounters = newSessionCounters();
+    const connectionCounters = newConnectionCounters();
     const commandCounters = newCommandCounters();
-    this.#session = new MqttSession({
+    this.#broker = new BrokerConnection({
       mqtt: ctx.config.mqtt,
       will: { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(ctx, "connection-lost")) },
       log: ctx.log,
-      counters: sessionCounters,
+      counters: connectionCounters,
     });
     const { outbox } = ctx.config;
     this.#outbox = new Outbox({
@@ -132,7 +132,7 @@ export class Agent {
     });
     this.#sender = new OutboxSender({
       outbox: this.#outbox,
-      session: this.#session,
+      broker: this.#broker,
       settings: { replayRatePerSec: outbox.replayRatePerSec, inFlight: outbox.inFlight },
       log: ctx.log,
     });
@@ -140,17 +140,17 @@ export class Agent {
       dataDir: ctx.config.dataDir,
       startedAt: ctx.startedAt,
       clockSynchronized: ctx.clockSynchronized,
-      counters: () => ({ ...sessionCounters, ...commandCounters }),
+      counters: () => ({ ...connectionCounters, ...commandCounters }),
       outbox: () => ({ ...this.#outbox.stats(), inFlight: this.#sender.inFlight, replayRatePerSec: this.#sender.takeReplayRate() }),
       ...(ctx.host && { host: ctx.host }),
     });
     this.#events = new EventLog({ outbox: this.#outbox, topic: this.#topics.event });
-    this.#peripherals = new PeripheralManager({ ctx, session: this.#session, topics: this.#topics, outbox: this.#outbox, events: this.#events, onChange: () => this.#summary.refresh() });
-    this.#media = new MediaService({ ctx, session: this.#session, topics: this.#topics, events: this.#events });
-    this.#reporter = new TelemetryReporter({ ctx, session: this.#session, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events, onHealth: (report) => this.#summary.noteHealth(report) });
+    this.#peripherals = new PeripheralManager({ ctx, broker: this.#broker, topics: this.#topics, outbox: this.#outbox, events: this.#events, onChange: () => this.#summary.refresh() });
+    this.#media = new MediaService({ ctx, broker: this.#broker, topics: this.#topics, events: this.#events });
+    this.#reporter = new TelemetryReporter({ ctx, broker: this.#broker, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events, onHealth: (report) => this.#summary.noteHealth(report) });
     this.#config = new ConfigService({
       ctx,
-      session: this.#session,
+      broker: this.#broker,
       topics: this.#topics,
       ...remote.startup,
       consultations: this.#media.consultations,
@@ -165,10 +165,10 @@ export class Agent {
       },
     });
     const outboxStats = () => this.#outbox.stats();
-    this.#summary = new SummaryService({ ctx, session: this.#session, topics: this.#topics, config: this.#config, peripherals: this.#peripherals, consultations: this.#media.consultations, outbox: outboxStats });
+    this.#summary = new SummaryService({ ctx, broker: this.#broker, topics: this.#topics, config: this.#config, peripherals: this.#peripherals, consultations: this.#media.consultations, outbox: outboxStats });
     this.#update = new UpdateService({
       ctx,
-      session: this.#session,
+      broker: this.#broker,
       topics: this.#topics,
       consultations: this.#media.consultations,
       healthCheck: async () => {
@@ -176,7 +176,7 @@ export class Agent {
       },
     });
     this.#router = new CommandRouter({
-      session: this.#session,
+      broker: this.#broker,
       topics: this.#topics,
       commands: [
         ...builtinCommands(ctx, this.#health),
@@ -227,8 +227,8 @@ export class Agent {
     this.#summary.start();
     await this.#update.start().catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "update service did not start"));
     this.#router.start();
-    this.#session.on("connected", () => void this.#becomeReady("online: connected to the broker"));
-    this.#session.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
+    this.#broker.on("connected", () => void this.#becomeReady("online: connected to the broker"));
+    this.#broker.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
     // Tell systemd we are up even if the broker is unreachable: the agent is working (it will
     // keep retrying and, later, storing readings); failing the start would only restart-loop it.
     this.#readyTimer = setTimeout(
@@ -236,7 +236,7 @@ export class Agent {
       config.mqtt.connectTimeoutSec * 1000,
     );
     this.#notifier.startWatchdog();
-    this.#session.start();
+    this.#broker.start();
   }
 
   /** Stops in reverse order of start; publishes the shutdown status while still connected. */
@@ -254,7 +254,7 @@ export class Agent {
     await this.#peripherals.stop();
     const goodbye = { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(this.#ctx, "shutdown")) };
     this.#sender.stop();
-    await this.#session.stop(goodbye);
+    await this.#broker.stop(goodbye);
     this.#outbox.close();
     this.#health.stop();
     this.#log.info("stopped");

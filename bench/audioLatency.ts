@@ -17,7 +17,7 @@ import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { AgentProcess } from "../test/helpers/agentProcess.ts";
 import { TestClient } from "../test/helpers/mqttClient.ts";
 import { Chromium } from "../test/helpers/chromium.ts";
-import { openHarness, playStethoscope, resultOf, startViewerServer } from "../test/helpers/viewerServer.ts";
+import { openHarness, playStethoscope, resultOf, startConsoleServer } from "../test/helpers/consoleServer.ts";
 
 const SECONDS = Number(process.env.AUDIO_LATENCY_SECONDS ?? 60);
 // Slow beats, so that a beat is never matched to the one before it: latency is taken to be under
@@ -39,7 +39,7 @@ const agent = await AgentProcess.start({
 });
 const client = await TestClient.connect(broker.url);
 await client.next(`thea/v1/${agent.deviceId}/status`, (m) => (m.json() as { online: boolean }).online);
-const [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(broker.port)]);
+const [browser, server] = await Promise.all([Chromium.launch(), startConsoleServer(broker.port)]);
 const page = await openHarness(browser, server, async (name, params) =>
   resultOf((await client.request(`thea/v1/${agent.deviceId}/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body),
 );

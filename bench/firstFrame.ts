@@ -39,7 +39,7 @@ import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { TestClient } from "../test/helpers/mqttClient.ts";
 import { MultiHomedBox } from "../test/helpers/multiHomedBox.ts";
 import { freePort } from "../test/helpers/ports.ts";
-import { resultOf } from "../test/helpers/viewerServer.ts";
+import { resultOf } from "../test/helpers/consoleServer.ts";
 
 const SESSIONS = Number(process.env.FIRST_FRAME_SESSIONS ?? 20);
 const PAUSE_MS = Number(process.env.FIRST_FRAME_PAUSE_MS ?? 0);

@@ -26,7 +26,7 @@ import { eventually, pageReaches } from "../test/helpers/browserFixture.ts";
 import { Chromium, type Page } from "../test/helpers/chromium.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { TestClient } from "../test/helpers/mqttClient.ts";
-import { openHarness, resultOf, startViewerServer } from "../test/helpers/viewerServer.ts";
+import { openHarness, resultOf, startConsoleServer } from "../test/helpers/consoleServer.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CHURN_CYCLES = Number(process.env.MEDIA_CHURN_CYCLES ?? 200);
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   }
 
   const broker = await Mosquitto.start();
-  const [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(broker.port)]);
+  const [browser, server] = await Promise.all([Chromium.launch(), startConsoleServer(broker.port)]);
   const operator = await TestClient.connect(broker.url);
   const openViewer = (): Promise<Page> =>
     openHarness(browser, server, async (name, params) =>

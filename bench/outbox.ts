@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createLogger } from "../lib/log.ts";
-import { MqttSession, newSessionCounters } from "../agent/mqtt/session.ts";
+import { BrokerConnection, newConnectionCounters } from "../agent/mqtt/connection.ts";
 import { Outbox } from "../agent/outbox/outbox.ts";
 import { OutboxSender } from "../agent/outbox/sender.ts";
 import { PRIORITY } from "../agent/outbox/store.ts";
@@ -29,15 +29,15 @@ function newOutbox(dir: string): Outbox {
   return outbox;
 }
 
-function session(url: string): MqttSession {
-  return new MqttSession({
+function session(url: string): BrokerConnection {
+  return new BrokerConnection({
     mqtt: {
       url, clientId: `bench-${process.pid}`, allowInsecureCredentials: false, tls: { rejectUnauthorized: true },
       keepaliveSec: 30, connectTimeoutSec: 5, reconnect: { initialDelaySec: 0.1, maxDelaySec: 1, stableAfterSec: 60 }, maxPayloadBytes: 262144,
     },
     will: { topic: "bench/will", payload: "gone" },
     log,
-    counters: newSessionCounters(),
+    counters: newConnectionCounters(),
   });
 }
 
@@ -63,7 +63,7 @@ deep.close();
 
 // 2. Replay throughput: connect with the backlog waiting, rate limit lifted.
 const mqtt = session(broker.url);
-const sender = new OutboxSender({ outbox, session: mqtt, settings: { replayRatePerSec: 1_000_000, inFlight: 64 }, log });
+const sender = new OutboxSender({ outbox, broker: mqtt, settings: { replayRatePerSec: 1_000_000, inFlight: 64 }, log });
 let acknowledged = 0;
 const drained = new Promise<void>((resolve) => outbox.on("acknowledged", () => ++acknowledged === BACKLOG && resolve()));
 sender.start();

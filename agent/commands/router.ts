@@ -11,7 +11,7 @@ import path from "node:path";
 import { messageOf, TheaError } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CommandResponse } from "../core/api.ts";
-import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
+import type { IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import type { Command } from "./command.ts";
 import { decodeRequest, errorResponse, expiryOf, failure, refusedBeforeRunning } from "./request.ts";
@@ -32,16 +32,16 @@ export function newCommandCounters(): CommandCounters {
   return { commandsOk: 0, commandsFailed: 0, replyTopicsRefused: 0, retainedCommandsRefused: 0 };
 }
 
-/** What the router needs of the MQTT session (a seam for in-process tests). */
-export interface CommandSession {
+/** What the router needs of the broker connection (a seam for in-process tests). */
+export interface RouterConnection {
   on(event: "message", listener: (message: IncomingMessage) => void): unknown;
   off(event: "message", listener: (message: IncomingMessage) => void): unknown;
-  subscribe: MqttSession["subscribe"];
-  publish: MqttSession["publish"];
+  subscribe: BrokerConnection["subscribe"];
+  publish: BrokerConnection["publish"];
 }
 
 export interface CommandRouterOptions {
-  session: CommandSession;
+  broker: RouterConnection;
   topics: DeviceTopics;
   commands: readonly Command[];
   log: Logger;
@@ -85,16 +85,16 @@ export class CommandRouter {
 
   start(): void {
     this.#restoreAnswers();
-    this.#options.session.on("message", this.#onMessage);
+    this.#options.broker.on("message", this.#onMessage);
     // Retain Handling 2: a command left retained on the broker is not sent at every start. Retain
     // As Published: one published retained while we listen still shows its flag, and is refused
     // (#respond) rather than run now and stored for later.
-    this.#options.session.subscribe(this.#options.topics.commandFilter, { retainHandling: 2, retainAsPublished: true });
+    this.#options.broker.subscribe(this.#options.topics.commandFilter, { retainHandling: 2, retainAsPublished: true });
   }
 
   /** Takes no more requests, then waits (at most `drainMs`) for the answers of those in flight. */
   async stop(drainMs = 2000): Promise<void> {
-    this.#options.session.off("message", this.#onMessage);
+    this.#options.broker.off("message", this.#onMessage);
     await within(Promise.allSettled([...this.#inFlight]), drainMs, []);
   }
 
@@ -108,7 +108,7 @@ export class CommandRouter {
   }
 
   async #handle(message: IncomingMessage): Promise<void> {
-    const { topics, session, counters } = this.#options;
+    const { topics, broker, counters } = this.#options;
     const name = topics.commandName(message.topic);
     if (name === undefined) return;
     const replyTo = message.responseTopic ?? topics.commandResponse(name);
@@ -123,7 +123,7 @@ export class CommandRouter {
     const response = await this.#respond(name, replyTo, message);
     if (response.ok) counters.commandsOk += 1;
     else counters.commandsFailed += 1;
-    const delivered = await session.publish(replyTo, JSON.stringify(response), {
+    const delivered = await broker.publish(replyTo, JSON.stringify(response), {
       qos: 1,
       correlationData: message.correlationData,
     });

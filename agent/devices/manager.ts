@@ -12,10 +12,10 @@ import type { AgentContext } from "../core/context.ts";
 import { messageOf, TheaError } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { PeripheralState } from "../core/api.ts";
-import type { MqttSession } from "../mqtt/session.ts";
+import type { BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { PERIPHERAL_MEMORY_FILE, PeripheralMemoryStore } from "./memoryStore.ts";
-import { PeripheralSession } from "./peripheral.ts";
+import { Peripheral } from "./peripheral.ts";
 import { readingPayload } from "./readingPayload.ts";
 import type { EventLog } from "../outbox/events.ts";
 import type { Outbox } from "../outbox/outbox.ts";
@@ -32,7 +32,7 @@ const STATE_REFRESH_MS = 30_000;
 
 export interface PeripheralManagerOptions {
   ctx: AgentContext;
-  session: MqttSession;
+  broker: BrokerConnection;
   topics: DeviceTopics;
   outbox: Outbox;
   events: EventLog;
@@ -43,8 +43,8 @@ export interface PeripheralManagerOptions {
 export class PeripheralManager {
   readonly #options: PeripheralManagerOptions;
   readonly #log: Logger;
-  readonly #peripherals: PeripheralSession[] = [];
-  readonly #heldBack = new Map<PeripheralSession, HeldBack>();
+  readonly #peripherals: Peripheral[] = [];
+  readonly #heldBack = new Map<Peripheral, HeldBack>();
   readonly #onConnected = () => this.#publishAllStates();
   #refreshTimer: NodeJS.Timeout | undefined;
   /** Drivers' memories across restarts (a glucose meter's last published record). */
@@ -59,7 +59,7 @@ export class PeripheralManager {
   start(): void {
     this.#memories.load();
     for (const config of this.#options.ctx.config.peripherals) this.#add(config);
-    this.#options.session.on("connected", this.#onConnected);
+    this.#options.broker.on("connected", this.#onConnected);
     this.#refreshTimer = setInterval(() => this.#publishAllStates(), STATE_REFRESH_MS);
   }
 
@@ -77,7 +77,7 @@ export class PeripheralManager {
     }
     await Promise.all(going.map((peripheral) => peripheral.stop()));
     for (const peripheral of going) {
-      if (!wanted.has(peripheral.config.id)) await this.#options.session.publish(this.#options.topics.peripheralState(peripheral.config.id), "", { qos: 1, retain: true });
+      if (!wanted.has(peripheral.config.id)) await this.#options.broker.publish(this.#options.topics.peripheralState(peripheral.config.id), "", { qos: 1, retain: true });
     }
     const running = new Set(this.#peripherals.map((peripheral) => peripheral.config.id));
     for (const config of peripherals) {
@@ -88,10 +88,10 @@ export class PeripheralManager {
     this.#options.onChange?.();
   }
 
-  #add(config: PeripheralConfig): PeripheralSession | undefined {
+  #add(config: PeripheralConfig): Peripheral | undefined {
     const driver = driverById(config.driver);
     if (!driver) return undefined; // the schema only admits registered drivers
-    const peripheral = new PeripheralSession({ config, driver, log: this.#log, memory: this.#memories.memoryFor(config, driver) });
+    const peripheral = new Peripheral({ config, driver, log: this.#log, memory: this.#memories.memoryFor(config, driver) });
     const held: HeldBack = { throttle: new ReadingThrottle(config.publishRateHz), timer: undefined };
     this.#heldBack.set(peripheral, held);
     peripheral.on("reading", (reading, receivedAt) => {
@@ -116,7 +116,7 @@ export class PeripheralManager {
   }
 
   /** A held-back reading with held flags goes out an interval later even if its device falls silent. */
-  #publishWhenDue(peripheral: PeripheralSession, held: HeldBack): void {
+  #publishWhenDue(peripheral: Peripheral, held: HeldBack): void {
     const dueAt = held.throttle.pendingDueAt();
     if (held.timer !== undefined || dueAt === undefined) return;
     held.timer = setTimeout(() => {
@@ -128,7 +128,7 @@ export class PeripheralManager {
   }
 
   /** A peripheral stopping keeps its held-back flags: their reading is stored now, not dropped. */
-  #releaseHeldBack(peripheral: PeripheralSession): void {
+  #releaseHeldBack(peripheral: Peripheral): void {
     const held = this.#heldBack.get(peripheral);
     if (held === undefined) return;
     this.#heldBack.delete(peripheral);
@@ -139,7 +139,7 @@ export class PeripheralManager {
 
   async stop(): Promise<void> {
     clearInterval(this.#refreshTimer);
-    this.#options.session.off("connected", this.#onConnected);
+    this.#options.broker.off("connected", this.#onConnected);
     for (const peripheral of this.#peripherals) this.#releaseHeldBack(peripheral);
     await Promise.all(this.#peripherals.map((peripheral) => peripheral.stop()));
     await this.#memories.settled();
@@ -167,7 +167,7 @@ export class PeripheralManager {
   }
 
   /** Into the outbox, which numbers it, keeps it through outages and publishes it. */
-  #storeReading(peripheral: PeripheralSession, reading: DeviceReading, receivedAt: Date): void {
+  #storeReading(peripheral: Peripheral, reading: DeviceReading, receivedAt: Date): void {
     this.#options.outbox.enqueue({
       topic: this.#options.topics.peripheralReading(peripheral.config.id),
       priority: PRIORITY.clinical,
@@ -182,7 +182,7 @@ export class PeripheralManager {
   }
 
   async #publishState(state: PeripheralState): Promise<void> {
-    const { session, topics } = this.#options;
-    await session.publish(topics.peripheralState(state.peripheral), JSON.stringify(state), { qos: 1, retain: true });
+    const { broker, topics } = this.#options;
+    await broker.publish(topics.peripheralState(state.peripheral), JSON.stringify(state), { qos: 1, retain: true });
   }
 }

@@ -8,7 +8,7 @@
  * An entry belongs to a peripheral id, its driver and the device's configured address: a
  * peripheral reconfigured to another meter (or another driver) starts afresh instead of taking
  * over a cursor that numbers someone else's records.
- * Written after the readings the memory describes are in the outbox (PeripheralSession emits
+ * Written after the readings the memory describes are in the outbox (Peripheral emits
  * `memory` after the chunk's readings), never before: a crash cannot make the box skip a record.
  * A crash between the outbox and this file publishes the records since the last write again on
  * the next start: the lesser evil, and rare (the write follows within one fsync).

@@ -9,7 +9,7 @@ import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
 import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
 import { DEVICE_NUMERIC } from "../../drivers/core/observations.ts";
-import { DeviceCommandError, type DeviceReading, type Driver, type DriverMemory, type DriverSession } from "../../drivers/core/types.ts";
+import { DeviceCommandError, type DeviceReading, type Driver, type DriverMemory, type DriverInstance } from "../../drivers/core/types.ts";
 import type { PeripheralState } from "../core/api.ts";
 import type { Logger } from "../../lib/log.ts";
 import { BleLink } from "./bleLink.ts";
@@ -25,7 +25,7 @@ interface PeripheralEvents {
   memory: [unknown];
 }
 
-export interface PeripheralSessionOptions {
+export interface PeripheralOptions {
   config: PeripheralConfig;
   driver: Driver;
   open?: OpenPort;
@@ -35,7 +35,7 @@ export interface PeripheralSessionOptions {
   memory?: DriverMemory;
 }
 
-export class PeripheralSession extends EventEmitter<PeripheralEvents> {
+export class Peripheral extends EventEmitter<PeripheralEvents> {
   readonly config: PeripheralConfig;
   readonly driver: Driver;
   readonly #link: ByteLink;
@@ -43,7 +43,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   readonly #memory: DriverMemory;
   /** The memory's JSON as last told (`memory` event): only a change is written. */
   #memoryJson: string | undefined;
-  #protocol: DriverSession | undefined;
+  #protocol: DriverInstance | undefined;
   #state: PeripheralState;
   #keepAlive: NodeJS.Timeout | undefined;
   /** Watches a continuous device's line for silence while it is up (see silentAfterSec). */
@@ -52,7 +52,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
   /** The line is up but the device has said nothing for silentAfterSec: reported disconnected. */
   #silent = false;
 
-  constructor(options: PeripheralSessionOptions) {
+  constructor(options: PeripheralOptions) {
     super();
     this.config = options.config;
     this.driver = options.driver;
@@ -153,7 +153,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     if (link.connected) {
       // Fresh protocol state: bytes from before the reconnect cannot complete a frame.
       this.#protocol?.disconnected();
-      this.#protocol = this.driver.session(this.config.options, { send: (bytes) => this.#link.write(bytes) }, this.#memory);
+      this.#protocol = this.driver.instantiate(this.config.options, { send: (bytes) => this.#link.write(bytes) }, this.#memory);
       this.#state.path = link.path;
       this.#state.lastError = null;
       this.#startHandshake();
@@ -205,7 +205,7 @@ export class PeripheralSession extends EventEmitter<PeripheralEvents> {
     if (keepAlive) this.#keepAlive = setInterval(() => this.#link.write(keepAlive.bytes), keepAlive.intervalMs);
   }
 
-  #createLink(options: PeripheralSessionOptions): ByteLink {
+  #createLink(options: PeripheralOptions): ByteLink {
     const { tcp, udp, ble } = options.config;
     const transport = options.driver.transport;
     if (ble && transport?.kind === "ble" && options.log) {

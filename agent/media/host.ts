@@ -4,7 +4,7 @@
  * Why a process of its own: gstreamer-superficial's pipelines leak when created and destroyed
  * repeatedly and can crash the process (bench/media measures it); its bus poll holds a libuv
  * worker for good and makes `process.exit()` hang. In a child, a crash costs one pipeline restart
- * while the agent's MQTT session, outbox and WebRTC sessions go on, and ending is a plain kill.
+ * while the agent's broker connection, outbox and viewing sessions go on, and ending is a plain kill.
  * The pipeline sends RTP to a loopback UDP port the agent listens on, so no media crosses IPC.
  */
 import { createRequire } from "node:module";

@@ -11,7 +11,7 @@ import type { AgentContext } from "../core/context.ts";
 import { messageOf, TheaError } from "../core/errors.ts";
 import type { EventLog } from "../outbox/events.ts";
 import type { Logger } from "../../lib/log.ts";
-import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
+import type { IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
@@ -41,7 +41,7 @@ type ViewerModule = typeof import("./viewerSession.ts");
 
 export interface MediaServiceOptions {
   ctx: AgentContext;
-  session: MqttSession;
+  broker: BrokerConnection;
   topics: DeviceTopics;
   events: EventLog;
 }
@@ -71,8 +71,8 @@ export class MediaService {
   }
 
   start(): void {
-    this.#options.session.on("message", this.#onMessage);
-    this.#options.session.subscribe(this.#options.topics.viewerGoneFilter);
+    this.#options.broker.on("message", this.#onMessage);
+    this.#options.broker.subscribe(this.#options.topics.viewerGoneFilter);
   }
 
   /**
@@ -107,7 +107,7 @@ export class MediaService {
   }
 
   async stop(): Promise<void> {
-    this.#options.session.off("message", this.#onMessage);
+    this.#options.broker.off("message", this.#onMessage);
     await Promise.all([...this.#sessions.values()].map((session) => session.close("agent stopping")));
     await Promise.all([...this.#cameras.values()].map((camera) => camera.stop()));
   }
@@ -144,7 +144,7 @@ export class MediaService {
     });
     session.on("closed", () => this.#sessionEnded(session.id, connected));
     session.on("candidate", (candidate) => {
-      void this.#options.session.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
+      void this.#options.broker.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
     });
     try {
       const answer = await session.answer(sdp, shape.candidates);

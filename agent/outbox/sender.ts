@@ -6,7 +6,7 @@
  * stays with it across reconnects (it resends), so the outbox and the client never both resend.
  */
 import type { Logger } from "../../lib/log.ts";
-import type { MqttSession } from "../mqtt/session.ts";
+import type { BrokerConnection } from "../mqtt/connection.ts";
 import type { Outbox } from "./outbox.ts";
 import type { OutboxEntry } from "./store.ts";
 
@@ -19,7 +19,7 @@ const TICK_MS = 100;
 
 export class OutboxSender {
   readonly #outbox: Outbox;
-  readonly #session: MqttSession;
+  readonly #broker: BrokerConnection;
   readonly #settings: SenderSettings;
   readonly #log: Logger;
   readonly #inFlight = new Set<number>();
@@ -44,15 +44,15 @@ export class OutboxSender {
   #replayedSinceReport = 0;
   #reportedAt = Date.now();
 
-  constructor(options: { outbox: Outbox; session: MqttSession; settings: SenderSettings; log: Logger }) {
+  constructor(options: { outbox: Outbox; broker: BrokerConnection; settings: SenderSettings; log: Logger }) {
     this.#outbox = options.outbox;
-    this.#session = options.session;
+    this.#broker = options.broker;
     this.#settings = options.settings;
     this.#log = options.log.child({ ns: "outbox" });
   }
 
   start(): void {
-    this.#session.on("connected", this.#onConnected);
+    this.#broker.on("connected", this.#onConnected);
     this.#outbox.on("added", this.#onAdded);
     this.#outbox.on("degraded", this.#onDegraded);
     this.#timer = setInterval(() => {
@@ -64,7 +64,7 @@ export class OutboxSender {
 
   stop(): void {
     clearInterval(this.#timer);
-    this.#session.off("connected", this.#onConnected);
+    this.#broker.off("connected", this.#onConnected);
     this.#outbox.off("added", this.#onAdded);
     this.#outbox.off("degraded", this.#onDegraded);
   }
@@ -98,7 +98,7 @@ export class OutboxSender {
   }
 
   #pump(): void {
-    if (!this.#session.connected) return;
+    if (!this.#broker.connected) return;
     const room = () => this.#settings.inFlight - this.#inFlight.size;
     if (this.#liveWaiting && room() > 0) {
       const { entries, more } = this.#next(this.#liveCursor, room(), undefined);
@@ -134,7 +134,7 @@ export class OutboxSender {
 
   #send(entry: OutboxEntry): void {
     this.#inFlight.add(entry.id);
-    void this.#session
+    void this.#broker
       .publish(entry.topic, entry.payload, { qos: 1 }, Number.POSITIVE_INFINITY)
       .then((acknowledged) => {
         this.#inFlight.delete(entry.id);

@@ -12,7 +12,7 @@ import { z } from "zod";
 import type { AgentContext } from "../core/context.ts";
 import { messageOf, TheaError } from "../core/errors.ts";
 import { redactSecrets, type Logger } from "../../lib/log.ts";
-import type { ConnectedInfo, IncomingMessage, MqttSession } from "../mqtt/session.ts";
+import type { ConnectedInfo, IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { formatIssues } from "../config/load.ts";
 import type { ResolvedConfig } from "../../config/schema.ts";
@@ -37,7 +37,7 @@ export interface ConfigReported {
 
 export interface ConfigServiceOptions {
   ctx: AgentContext;
-  session: MqttSession;
+  broker: BrokerConnection;
   topics: DeviceTopics;
   store: RemoteConfigStore;
   state: RemoteConfigState;
@@ -89,10 +89,10 @@ export class ConfigService {
   }
 
   start(): void {
-    const { session, topics, ctx } = this.#options;
-    session.on("connected", this.#onConnected);
-    session.on("message", this.#onMessage);
-    session.subscribe(topics.configDesired);
+    const { broker, topics, ctx } = this.#options;
+    broker.on("connected", this.#onConnected);
+    broker.on("message", this.#onMessage);
+    broker.subscribe(topics.configDesired);
     if (this.#state.trial) {
       const graceSec = ctx.config.management.configGraceSec;
       this.#graceTimer = setTimeout(() => void this.#undoTrial(`the broker was not reached within ${graceSec} s`), graceSec * 1000);
@@ -107,8 +107,8 @@ export class ConfigService {
   async stop(): Promise<void> {
     clearTimeout(this.#graceTimer);
     this.#cancelIdleWait?.();
-    this.#options.session.off("connected", this.#onConnected);
-    this.#options.session.off("message", this.#onMessage);
+    this.#options.broker.off("connected", this.#onConnected);
+    this.#options.broker.off("message", this.#onMessage);
     await this.#queue;
   }
 
@@ -290,7 +290,7 @@ export class ConfigService {
   }
 
   async #report(): Promise<void> {
-    const { ctx, session, topics } = this.#options;
+    const { ctx, broker, topics } = this.#options;
     const reported: ConfigReported = {
       version: this.#state.applied.version,
       hash: ctx.configHash,
@@ -299,6 +299,6 @@ export class ConfigService {
       config: redactSecrets(ctx.config),
       lastError: this.#state.lastError,
     };
-    await session.publish(topics.configReported, JSON.stringify(reported), { qos: 1, retain: true });
+    await broker.publish(topics.configReported, JSON.stringify(reported), { qos: 1, retain: true });
   }
 }

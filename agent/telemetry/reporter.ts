@@ -6,7 +6,7 @@
 import type { AgentContext } from "../core/context.ts";
 import { messageOf } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
-import type { ConnectedInfo, MqttSession } from "../mqtt/session.ts";
+import type { ConnectedInfo, BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import type { EventLog } from "../outbox/events.ts";
 import { DiskUsageWatch } from "./diskUsage.ts";
@@ -18,7 +18,7 @@ import { onlineStatus } from "./status.ts";
 
 export interface TelemetryReporterOptions {
   ctx: AgentContext;
-  session: MqttSession;
+  broker: BrokerConnection;
   topics: DeviceTopics;
   health: HealthCollector;
   outbox: Outbox;
@@ -40,7 +40,7 @@ export class TelemetryReporter {
   }
 
   start(): void {
-    this.#options.session.on("connected", this.#onConnected);
+    this.#options.broker.on("connected", this.#onConnected);
     this.#schedule();
   }
 
@@ -57,13 +57,13 @@ export class TelemetryReporter {
 
   stop(): void {
     clearInterval(this.#timer);
-    this.#options.session.off("connected", this.#onConnected);
+    this.#options.broker.off("connected", this.#onConnected);
   }
 
   async #announce(info: ConnectedInfo): Promise<void> {
-    const { ctx, session, topics } = this.#options;
-    const status = await onlineStatus(ctx, info.session);
-    await session.publish(topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    const { ctx, broker, topics } = this.#options;
+    const status = await onlineStatus(ctx, info.connection);
+    await broker.publish(topics.status, JSON.stringify(status), { qos: 1, retain: true });
     await this.#publishHealth();
   }
 

@@ -15,7 +15,7 @@ import type { PeripheralManager } from "../devices/manager.ts";
 import { messageOf } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { HealthPayload, OutboxHealth } from "../core/api.ts";
-import type { MqttSession } from "../mqtt/session.ts";
+import type { BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { UpdateStore } from "../update/state.ts";
 import { computeSummary, encodeSummary } from "./summary.ts";
@@ -90,7 +90,7 @@ export class CoalescingPublisher {
 
 export interface SummaryServiceOptions {
   ctx: AgentContext;
-  session: MqttSession;
+  broker: BrokerConnection;
   topics: DeviceTopics;
   config: Pick<ConfigService, "standing">;
   peripherals: Pick<PeripheralManager, "list">;
@@ -119,24 +119,24 @@ export class SummaryService {
     this.#options = options;
     this.#log = options.ctx.log.child({ ns: "summary" });
     this.#updates = new UpdateStore(options.ctx.config.dataDir);
-    const { session, topics } = options;
+    const { broker, topics } = options;
     this.#publisher = new CoalescingPublisher({
-      publish: (payload) => session.publish(topics.summary, payload, { qos: 1, retain: true }),
+      publish: (payload) => broker.publish(topics.summary, payload, { qos: 1, retain: true }),
       minIntervalMs: () => options.ctx.config.telemetry.summaryMinIntervalSec * 1000,
     });
   }
 
   start(): void {
-    this.#options.session.on("connected", this.#onConnected);
-    this.#options.session.on("disconnected", this.#onDisconnected);
+    this.#options.broker.on("connected", this.#onConnected);
+    this.#options.broker.on("disconnected", this.#onDisconnected);
     this.#schedule();
   }
 
   stop(): void {
     clearInterval(this.#timer);
     this.#publisher.offline();
-    this.#options.session.off("connected", this.#onConnected);
-    this.#options.session.off("disconnected", this.#onDisconnected);
+    this.#options.broker.off("connected", this.#onConnected);
+    this.#options.broker.off("disconnected", this.#onDisconnected);
   }
 
   /** Takes a new telemetry.summaryMinIntervalSec (a live config change). */

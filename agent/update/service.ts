@@ -16,7 +16,7 @@ import path from "node:path";
 import type { AgentContext } from "../core/context.ts";
 import { messageOf } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
-import type { IncomingMessage, MqttSession } from "../mqtt/session.ts";
+import type { IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { syncDir } from "../../lib/atomicFile.ts";
 import { download } from "./download.ts";
@@ -32,7 +32,7 @@ import type { Consultations } from "../core/consultations.ts";
 
 export interface UpdateServiceOptions {
   ctx: AgentContext;
-  session: MqttSession;
+  broker: BrokerConnection;
   topics: DeviceTopics;
   /** Installing waits for the last viewer to leave (or the maintenance window). */
   consultations: Consultations;
@@ -101,10 +101,10 @@ export class UpdateService {
     } else if (record.target && !TERMINAL.has(record.state)) {
       this.#run(record.target); // a power cut mid-way: carry on from the recorded step
     }
-    const { session, topics } = this.#options;
-    session.on("connected", this.#onConnected);
-    session.on("message", this.#onMessage);
-    session.subscribe(topics.updateDesired);
+    const { broker, topics } = this.#options;
+    broker.on("connected", this.#onConnected);
+    broker.on("message", this.#onMessage);
+    broker.subscribe(topics.updateDesired);
   }
 
   async stop(): Promise<void> {
@@ -112,8 +112,8 @@ export class UpdateService {
     clearTimeout(this.#timer);
     clearTimeout(this.#heldForClock?.timer);
     this.#cancelIdleWait?.();
-    this.#options.session.off("message", this.#onMessage);
-    this.#options.session.off("connected", this.#onConnected);
+    this.#options.broker.off("message", this.#onMessage);
+    this.#options.broker.off("connected", this.#onConnected);
   }
 
   async #resumeAfterRestart(record: UpdateRecord): Promise<void> {
@@ -406,7 +406,7 @@ export class UpdateService {
       reason: record.reason,
       since: record.since,
     };
-    await this.#options.session.publish(this.#options.topics.updateState, JSON.stringify(payload), { qos: 1, retain: true });
+    await this.#options.broker.publish(this.#options.topics.updateState, JSON.stringify(payload), { qos: 1, retain: true });
   }
 }
 

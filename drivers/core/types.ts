@@ -186,7 +186,7 @@ export class DeviceCommandError extends Error {
 }
 
 /** One connection's worth of protocol state: decoding, and commands for devices that take them. */
-export interface DriverSession {
+export interface DriverInstance {
   push(chunk: Uint8Array): DecoderEvent[];
   execute(command: string, params: unknown): Promise<unknown>;
   disconnected(): void;
@@ -228,7 +228,7 @@ export interface Driver {
   readonly commands: readonly DeviceCommandSpec[];
   readonly measureCommand: string | undefined;
   /** Decoder and controller for one connection; `io` reaches the device. */
-  session(options: unknown, io: DeviceIo, memory?: DriverMemory): DriverSession;
+  instantiate(options: unknown, io: DeviceIo, memory?: DriverMemory): DriverInstance;
 }
 
 /** A driver's memory for one peripheral, opaque outside the driver. */
@@ -276,7 +276,7 @@ export function defineDriver<Schema extends z.ZodType, Memory = undefined>(descr
     simulator: (options, scenario) => descriptor.createSimulator(parse(options), scenario),
     commands: descriptor.commands ?? [],
     measureCommand: descriptor.measureCommand,
-    session(options, io, memory) {
+    instantiate(options, io, memory) {
       const parsed = parse(options);
       const decoder = descriptor.createDecoder(parsed, recall(memory));
       const controller = descriptor.createController?.(parsed, io);

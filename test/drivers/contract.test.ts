@@ -46,7 +46,7 @@ const EXAMPLE_PARAMS: Record<string, unknown> = {
 describe.each(commanded.map((driver) => [driver.id, driver] as const))("commanded driver %s", (_id, driver) => {
   it("answers every declared command through its session against its simulator", async () => {
     const simulator = driver.simulator({}, "normal");
-    const session = driver.session({}, {
+    const session = driver.instantiate({}, {
       send(bytes) {
         const answer = simulator.receive?.(bytes);
         // The device answers asynchronously, as a real line would.
@@ -73,7 +73,7 @@ async function playScenario(driver: Driver, scenario: Scenario, ticks = 30): Pro
     sent.push(...bytes);
     events.push(...session.push(bytes));
   };
-  const session = driver.session({}, {
+  const session = driver.instantiate({}, {
     send(bytes) {
       const answer = simulator.receive?.(bytes);
       // The device answers asynchronously, as a real line would.

@@ -3,22 +3,22 @@
  * an integration test file, and the way those tests wait on what a page shows.
  */
 import { afterAll, beforeAll } from "vitest";
-import type { ViewerServer } from "../../tools/console/server.ts";
+import type { ConsoleServer } from "../../tools/console/server.ts";
 import type { BrokerFixture } from "./brokerFixture.ts";
 import { Chromium, type Page } from "./chromium.ts";
-import { startViewerServer } from "./viewerServer.ts";
+import { startConsoleServer } from "./consoleServer.ts";
 import { waitFor } from "./wait.ts";
 
 export interface BrowserFixture {
   readonly browser: Chromium;
-  readonly server: ViewerServer;
+  readonly server: ConsoleServer;
 }
 
 export function useBrowser(broker: BrokerFixture): BrowserFixture {
   let browser: Chromium | undefined;
-  let server: ViewerServer | undefined;
+  let server: ConsoleServer | undefined;
   beforeAll(async () => {
-    [browser, server] = await Promise.all([Chromium.launch(), startViewerServer(broker.broker.port)]);
+    [browser, server] = await Promise.all([Chromium.launch(), startConsoleServer(broker.broker.port)]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all([browser?.close(), server?.stop()]);

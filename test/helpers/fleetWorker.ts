@@ -1,6 +1,6 @@
 /**
  * One process of a simulated fleet (fleet.ts): `count` agent cores — the real composition root
- * (MQTT session, health, telemetry, outbox, config and update services, command router)
+ * (broker connection, health, telemetry, outbox, config and update services, command router)
  * without cameras — each with a simulated Masimo oximeter on the network (a TCP connection to
  * this process's simulator server, read by the real masimo-ascii driver). Started with fork();
  * talks to the parent over IPC: "ready" once every core has started, "stopped" on "stop".

@@ -107,7 +107,7 @@ export class TestClient {
 }
 
 /**
- * As the agent does (agent/mqtt/session.ts): no Nagle delay on small packets, on this connection
+ * As the agent does (agent/mqtt/connection.ts): no Nagle delay on small packets, on this connection
  * and each one the client makes again.
  */
 export function withoutNagle(client: MqttClient): void {

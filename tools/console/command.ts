@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger } from "../../lib/log.ts";
-import { DEFAULT_MAX_CONNECTIONS, ViewerServer, type BrokerUpstream, type ViewerServerOptions } from "./server.ts";
+import { DEFAULT_MAX_CONNECTIONS, ConsoleServer, type BrokerUpstream, type ConsoleServerOptions } from "./server.ts";
 
 const USAGE =
   "usage: thea console --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
@@ -33,7 +33,7 @@ export async function consoleCommand(args: ConsoleArgs): Promise<number> {
   }
   // Log lines go to stderr; stdout says only where to go.
   const log = createLogger({ level: "info", destination: pino.destination(2) }).child({ ns: "console" });
-  const server = await ViewerServer.start({ ...settings, log });
+  const server = await ConsoleServer.start({ ...settings, log });
   const page = server.url(`/?device=DEVICE-ID&camera=CAMERA-ID${requesterParam(settings.broker)}`);
   const certificate = args.cert === undefined ? "" : ` with ${args.cert}`;
   process.stdout.write(
@@ -48,7 +48,7 @@ export async function consoleCommand(args: ConsoleArgs): Promise<number> {
   return 0;
 }
 
-type ServerSettings = Pick<ViewerServerOptions, "host" | "port" | "broker" | "origins" | "maxConnections">;
+type ServerSettings = Pick<ConsoleServerOptions, "host" | "port" | "broker" | "origins" | "maxConnections">;
 
 /** The server's settings from the command line, or what is wrong with it. */
 async function settingsOf(args: ConsoleArgs): Promise<ServerSettings | string> {

@@ -33,7 +33,7 @@ const SCRIPTS: Record<string, { file: URL; type: string }> = {
 /** A few operators' tabs; well under what a broker or this process notices. */
 export const DEFAULT_MAX_CONNECTIONS = 16;
 
-export interface ViewerServerOptions {
+export interface ConsoleServerOptions {
   host: string;
   port: number;
   /** The broker the /mqtt relay connects to; none disables the relay. */
@@ -49,31 +49,31 @@ export interface ViewerServerOptions {
   log?: Logger;
 }
 
-export class ViewerServer {
+export class ConsoleServer {
   readonly #server: Server;
-  readonly #options: ViewerServerOptions;
+  readonly #options: ConsoleServerOptions;
   readonly #token: string;
   /** Upgraded connections are no longer the HTTP server's; stop() ends them itself. */
   readonly #bridged = new Set<Duplex>();
   /** Connections being relayed, for the cap: one stops counting as soon as either side ends. */
   #relaying = 0;
 
-  private constructor(server: Server, options: ViewerServerOptions) {
+  private constructor(server: Server, options: ConsoleServerOptions) {
     this.#server = server;
     this.#options = options;
     this.#token = options.token ?? newConsoleToken();
   }
 
-  static async start(options: ViewerServerOptions): Promise<ViewerServer> {
+  static async start(options: ConsoleServerOptions): Promise<ConsoleServer> {
     const server = createServer();
-    const viewer = new ViewerServer(server, options);
-    server.on("request", (request: IncomingMessage, response: ServerResponse) => viewer.#serve(request, response));
-    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => viewer.#upgrade(request, socket, head));
+    const consoleServer = new ConsoleServer(server, options);
+    server.on("request", (request: IncomingMessage, response: ServerResponse) => consoleServer.#serve(request, response));
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => consoleServer.#upgrade(request, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port, options.host, resolve);
     });
-    return viewer;
+    return consoleServer;
   }
 
   get port(): number {

@@ -13,10 +13,10 @@ import { defineCommand, type Command } from "../../../agent/commands/command.ts"
 import { CommandRouter, newCommandCounters } from "../../../agent/commands/router.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { LogRing } from "../../../lib/logRing.ts";
-import type { IncomingMessage, PublishOptions, SessionEvents, SubscribeOptions } from "../../../agent/mqtt/session.ts";
+import type { IncomingMessage, PublishOptions, ConnectionEvents, SubscribeOptions } from "../../../agent/mqtt/connection.ts";
 import { deviceTopics } from "../../../agent/core/topics.ts";
 
-class FakeSession extends EventEmitter<SessionEvents> {
+class FakeSession extends EventEmitter<ConnectionEvents> {
   readonly subscriptions = new Map<string, SubscribeOptions>();
   readonly published: { topic: string; body: unknown; options: PublishOptions }[] = [];
 
@@ -43,7 +43,7 @@ function setUp(options: { dataDir?: string; extraCommands?: Command[] } = {}) {
     ...(options.extraCommands ?? []),
   ];
   const log = createLogger({ level: "info", destination: new LogRing(), keep: ring });
-  const router = new CommandRouter({ session, topics, commands, log, counters, maxPayloadBytes: 1024, ...(options.dataDir !== undefined && { dataDir: options.dataDir }) });
+  const router = new CommandRouter({ broker: session, topics, commands, log, counters, maxPayloadBytes: 1024, ...(options.dataDir !== undefined && { dataDir: options.dataDir }) });
   router.start();
   const send = (name: string, fields: Partial<IncomingMessage> = {}) =>
     session.emit("message", { topic: topics.command(name), payload: Buffer.from("{}"), retain: false, ...fields });

@@ -20,7 +20,7 @@ async function agentWith(tcp: string): Promise<AgentProcess> {
     extraYaml: `peripherals:\n  - { id: monitor, driver: hl7-mllp, tcp: { ${tcp} } }`,
   });
   fixture.cleanup(() => agent.stop());
-  // The HL7 listener may be up before the MQTT session: a command sent before the agent's
+  // The HL7 listener may be up before the broker connection: a command sent before the agent's
   // subscription reached the broker is lost (commands are not retained). The agent subscribes
   // before it publishes `online` on the same connection, so `online` means subscribed.
   await fixture.watcher.next(`thea/v1/${agent.deviceId}/status`, (m) => (m.json() as { online: boolean }).online);

@@ -1,10 +1,10 @@
 /**
- * PeripheralSession with an in-process port wired to a device simulator (the injectable `open`),
+ * Peripheral with an in-process port wired to a device simulator (the injectable `open`),
  * so timing behaviour — a keep-alive over half a minute — runs on fake timers, not real waiting.
  */
 import { EventEmitter } from "node:events";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { PeripheralSession } from "../../../agent/devices/peripheral.ts";
+import { Peripheral } from "../../../agent/devices/peripheral.ts";
 import type { PeripheralConfig } from "../../../config/schema.ts";
 import { driverById } from "../../../drivers/index.ts";
 import type { OpenPort, PortLike } from "../../../drivers/serial/link.ts";
@@ -55,11 +55,11 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe("PeripheralSession with a command protocol (Contec firmware 4.6+)", () => {
+describe("Peripheral with a command protocol (Contec firmware 4.6+)", () => {
   it("asks for live data on open and keeps the device streaming past its keep-alive timeout", async () => {
     if (!contec) throw new Error("contec-cms50 not registered");
     const { open, writes } = simulatedPort(contec.simulator({}, "normal"));
-    const session = new PeripheralSession({ config, driver: contec, open });
+    const session = new Peripheral({ config, driver: contec, open });
     const readingTimes: number[] = [];
     session.on("reading", (_reading, at) => readingTimes.push(at.getTime()));
     const start = Date.now();
@@ -84,11 +84,11 @@ describe("PeripheralSession with a command protocol (Contec firmware 4.6+)", () 
   });
 });
 
-describe("PeripheralSession and a device switched off with its cable still in", () => {
+describe("Peripheral and a device switched off with its cable still in", () => {
   const nonin = driverById("nonin");
   const andBp = driverById("and-bp");
 
-  function watch(session: PeripheralSession): PeripheralState[] {
+  function watch(session: Peripheral): PeripheralState[] {
     const changes: PeripheralState[] = [];
     session.on("connection", (state) => changes.push(state));
     return changes;
@@ -97,7 +97,7 @@ describe("PeripheralSession and a device switched off with its cable still in", 
   it("reports a continuous device that goes quiet as disconnected, and connected again when it talks", async () => {
     if (!nonin) throw new Error("nonin not registered");
     const { open, device } = simulatedPort(nonin.simulator({}, "normal"));
-    const session = new PeripheralSession({ config: { ...config, driver: "nonin", silentAfterSec: 10 }, driver: nonin, open });
+    const session = new Peripheral({ config: { ...config, driver: "nonin", silentAfterSec: 10 }, driver: nonin, open });
     const changes = watch(session);
     session.start();
     await vi.advanceTimersByTimeAsync(5_000);
@@ -119,7 +119,7 @@ describe("PeripheralSession and a device switched off with its cable still in", 
   it("brings back a device that streams only when asked once it is switched on again (its keep-alive asks it)", async () => {
     if (!contec) throw new Error("contec-cms50 not registered");
     const { open, device } = simulatedPort(contec.simulator({}, "normal"));
-    const session = new PeripheralSession({ config: { ...config, silentAfterSec: 5 }, driver: contec, open });
+    const session = new Peripheral({ config: { ...config, silentAfterSec: 5 }, driver: contec, open });
     const changes = watch(session);
     session.start();
     await vi.advanceTimersByTimeAsync(2_000);
@@ -138,10 +138,10 @@ describe("PeripheralSession and a device switched off with its cable still in", 
     if (!andBp || !nonin) throw new Error("drivers not registered");
     const cuff = simulatedPort(andBp.simulator({}, "normal"));
     cuff.device.quiet = true;
-    const spot = new PeripheralSession({ config: { ...config, driver: "and-bp", silentAfterSec: 10 }, driver: andBp, open: cuff.open });
+    const spot = new Peripheral({ config: { ...config, driver: "and-bp", silentAfterSec: 10 }, driver: andBp, open: cuff.open });
     const oximeter = simulatedPort(nonin.simulator({}, "normal"));
     oximeter.device.quiet = true;
-    const unjudged = new PeripheralSession({ config: { ...config, driver: "nonin", silentAfterSec: 0 }, driver: nonin, open: oximeter.open });
+    const unjudged = new Peripheral({ config: { ...config, driver: "nonin", silentAfterSec: 0 }, driver: nonin, open: oximeter.open });
     const changes = [watch(spot), watch(unjudged)];
     spot.start();
     unjudged.start();

@@ -10,7 +10,7 @@ import { AgentProcess } from "../../helpers/agentProcess.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";
 import { pageReaches, useBrowser } from "../../helpers/browserFixture.ts";
 import type { Page } from "../../helpers/chromium.ts";
-import { openHarness, playStethoscope, resultOf } from "../../helpers/viewerServer.ts";
+import { openHarness, playStethoscope, resultOf } from "../../helpers/consoleServer.ts";
 
 const fixture = useBroker();
 const chrome = useBrowser(fixture);

@@ -17,8 +17,8 @@ import { hostCandidatePort, LossyRelay, redirectAnswer } from "../../helpers/los
 import { TurnServer } from "../../helpers/turnServer.ts";
 import { eventually, pageReaches, useBrowser } from "../../helpers/browserFixture.ts";
 import type { Page } from "../../helpers/chromium.ts";
-import type { ViewerServer } from "../../../tools/console/server.ts";
-import { openHarness, resultOf, startViewerServer } from "../../helpers/viewerServer.ts";
+import type { ConsoleServer } from "../../../tools/console/server.ts";
+import { openHarness, resultOf, startConsoleServer } from "../../helpers/consoleServer.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const fixture = useBroker();
@@ -320,7 +320,7 @@ describe("watching a camera in a real browser", () => {
 
   it("works from the viewer page itself: MQTT over WebSocket, the picture, and its last will when the tab goes", async () => {
     const { agent } = await startAgent();
-    const own = await startViewerServer(fixture.broker.port); // stopped below, mid-view
+    const own = await startConsoleServer(fixture.broker.port); // stopped below, mid-view
     fixture.cleanup(() => own.stop());
     const broker = `ws://127.0.0.1:${own.port}/mqtt`;
     const page = await chrome.browser.open(own.url(`/?broker=${encodeURIComponent(broker)}&device=${agent.deviceId}&camera=cam1`));

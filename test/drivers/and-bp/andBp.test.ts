@@ -102,7 +102,7 @@ describe("A&D commands", () => {
   function monitor(answering = true) {
     const simulator = createBpSimulator("normal");
     const events: DecoderEvent[] = [];
-    const session = andBp.session({ replyTimeoutMs: 100 }, {
+    const session = andBp.instantiate({ replyTimeoutMs: 100 }, {
       send(bytes) {
         const answer = answering ? simulator.receive?.(bytes) : undefined;
         if (answer) setImmediate(() => events.push(...session.push(answer)));
@@ -135,7 +135,7 @@ describe("A&D commands", () => {
 
   it("times out when the monitor does not answer, and fails at once when the line is down", async () => {
     await expect(monitor(false).session.execute("bp.start", {})).rejects.toMatchObject({ code: "device-timeout" });
-    const down = andBp.session({}, { send: () => false });
+    const down = andBp.instantiate({}, { send: () => false });
     await expect(down.execute("bp.read", {})).rejects.toMatchObject({ code: "device-unavailable" });
     await expect(down.execute("ptz.move", {})).rejects.toMatchObject({ code: "unsupported-command" });
   });

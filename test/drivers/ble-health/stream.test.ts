@@ -37,7 +37,7 @@ function writes(events: DecoderEvent[]): GattFrame[] {
 }
 
 function connection(memory: DriverMemory, options: Record<string, unknown> = {}) {
-  const session = bleHealth.session(options, { send: () => true }, memory);
+  const session = bleHealth.instantiate(options, { send: () => true }, memory);
   return (...frames: Uint8Array[]) => frames.flatMap((frame) => session.push(frame));
 }
 

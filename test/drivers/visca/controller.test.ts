@@ -6,15 +6,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { driverById } from "../../../drivers/index.ts";
 import { parseReply, visca } from "../../../drivers/visca/codec.ts";
 import { wrapIp, unwrapIp, IP_PAYLOAD } from "../../../drivers/visca/framer.ts";
-import type { DriverSession } from "../../../drivers/core/types.ts";
+import type { DriverInstance } from "../../../drivers/core/types.ts";
 
 const driver = driverById("visca");
 if (!driver) throw new Error("visca not registered");
 
 /** A session whose sent bytes are recorded; the test plays the camera by pushing replies. */
-function session(options: Record<string, unknown> = {}): { session: DriverSession; sent: Uint8Array[] } {
+function session(options: Record<string, unknown> = {}): { session: DriverInstance; sent: Uint8Array[] } {
   const sent: Uint8Array[] = [];
-  const current = driver?.session(options, { send: (bytes) => sent.push(bytes) > 0 });
+  const current = driver?.instantiate(options, { send: (bytes) => sent.push(bytes) > 0 });
   if (!current) throw new Error("no session");
   return { session: current, sent };
 }

@@ -11,7 +11,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ViewerServer } from "../../../tools/console/server.ts";
+import { ConsoleServer } from "../../../tools/console/server.ts";
 import { Kit, pkiRun } from "../../deploy/kit.ts";
 import { THEA_BIN } from "../../helpers/agentProcess.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";
@@ -27,12 +27,12 @@ const chrome = useBrowser(fixture);
 const TRY_WEBSOCKET = (url: string) =>
   `new Promise((resolve) => { const ws = new WebSocket(${JSON.stringify(url)}, "mqtt"); ws.onopen = () => { ws.close(); resolve("open"); }; ws.onerror = () => resolve("refused"); })`;
 
-function tokenOf(server: ViewerServer): string {
+function tokenOf(server: ConsoleServer): string {
   return new URL(server.url()).searchParams.get("token") ?? "";
 }
 
-async function relayTo(brokerPort: number, options: { maxConnections?: number } = {}): Promise<ViewerServer> {
-  const server = await ViewerServer.start({ host: "127.0.0.1", port: 0, broker: { host: "127.0.0.1", port: brokerPort }, ...options });
+async function relayTo(brokerPort: number, options: { maxConnections?: number } = {}): Promise<ConsoleServer> {
+  const server = await ConsoleServer.start({ host: "127.0.0.1", port: 0, broker: { host: "127.0.0.1", port: brokerPort }, ...options });
   fixture.cleanup(() => server.stop());
   return server;
 }
@@ -58,7 +58,7 @@ function nthClose(broker: Mosquitto, n: number): Promise<string> {
 }
 
 /** A WebSocket handshake as a tool (or a page's browser, with `origin`) sends it; the HTTP status it got. */
-function handshake(server: ViewerServer, options: { token?: string; origin?: string }): Promise<{ status: number; socket?: Duplex }> {
+function handshake(server: ConsoleServer, options: { token?: string; origin?: string }): Promise<{ status: number; socket?: Duplex }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest({
       host: "127.0.0.1",
@@ -218,7 +218,7 @@ describe("the console relay to a TLS broker with the operator's own certificate"
     // at once instead of talking to a broker it cannot verify.
     const foreign = path.join(kit.work, "foreign");
     await pkiRun("init", foreign);
-    const credulous = await ViewerServer.start({
+    const credulous = await ConsoleServer.start({
       host: "127.0.0.1",
       port: 0,
       broker: { host: "127.0.0.1", port: kit.broker.port, tls: { ca: await readFile(path.join(foreign, "ca.crt")), cert: await readFile(omar.cert), key: await readFile(omar.key) } },

@@ -39,10 +39,10 @@ export interface SubscribeOptions {
 
 export interface ConnectedInfo {
   /** 1 for the first connection of this process, +1 for each reconnect. */
-  session: number;
+  connection: number;
 }
 
-export interface SessionEvents {
+export interface ConnectionEvents {
   connected: [ConnectedInfo];
   disconnected: [];
   message: [IncomingMessage];
@@ -54,16 +54,16 @@ export interface PublishOptions {
   correlationData?: Buffer | undefined;
 }
 
-export interface MqttSessionOptions {
+export interface BrokerConnectionOptions {
   mqtt: ResolvedConfig["mqtt"];
   /** Retained by the broker and published by it when this box vanishes without a goodbye. */
   will: { topic: string; payload: string };
   log: Logger;
-  counters: SessionCounters;
+  counters: ConnectionCounters;
   random?: () => number;
 }
 
-export interface SessionCounters {
+export interface ConnectionCounters {
   connects: number;
   disconnects: number;
   messagesIn: number;
@@ -71,14 +71,14 @@ export interface SessionCounters {
   publishFailures: number;
 }
 
-export function newSessionCounters(): SessionCounters {
+export function newConnectionCounters(): ConnectionCounters {
   return { connects: 0, disconnects: 0, messagesIn: 0, messagesOut: 0, publishFailures: 0 };
 }
 
 const STOP_STEP_MS = 1500;
 
-export class MqttSession extends EventEmitter<SessionEvents> {
-  readonly #options: MqttSessionOptions;
+export class BrokerConnection extends EventEmitter<ConnectionEvents> {
+  readonly #options: BrokerConnectionOptions;
   readonly #log: Logger;
   readonly #backoff: ReconnectBackoff;
   readonly #subscriptions = new Map<string, SubscribeOptions>();
@@ -87,9 +87,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   #client: MqttClient | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stopping = false;
-  #sessions = 0;
+  #connections = 0;
 
-  constructor(options: MqttSessionOptions) {
+  constructor(options: BrokerConnectionOptions) {
     super();
     this.#options = options;
     this.#log = options.log.child({ ns: "mqtt" });
@@ -190,12 +190,12 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     // answer waits for the broker's delayed ACK, 40 ms on Linux, on every request.
     const socket = this.#client?.stream;
     if (socket instanceof Socket) socket.setNoDelay(true);
-    this.#sessions += 1;
+    this.#connections += 1;
     this.#options.counters.connects += 1;
     this.#backoff.connected(Date.now());
-    this.#log.info({ session: this.#sessions, url: this.#options.mqtt.url }, "connected to broker");
+    this.#log.info({ connection: this.#connections, url: this.#options.mqtt.url }, "connected to broker");
     this.#subscribe([...this.#subscriptions]);
-    this.emit("connected", { session: this.#sessions });
+    this.emit("connected", { connection: this.#connections });
   }
 
   #onClose(): void {

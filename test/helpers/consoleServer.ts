@@ -1,16 +1,16 @@
 /**
- * The agent's viewer server (tools/console/server.ts) on a free loopback port, with a bare
+ * The console's server (tools/console/server.ts, `thea console`) on a free loopback port, with a bare
  * `/harness.html` page that loads viewer.js for a test to drive, and the /mqtt bridge to the
  * test's broker.
  */
-import { ViewerServer } from "../../tools/console/server.ts";
+import { ConsoleServer } from "../../tools/console/server.ts";
 import type { Chromium, Page } from "./chromium.ts";
 
 const HARNESS = `<!doctype html><meta charset="utf-8"><video id="video" autoplay playsinline muted></video>
 <script type="module">import { watch } from "./viewer.js"; window.watch = watch; window.harnessReady = true;</script>`;
 
-export function startViewerServer(brokerPort: number): Promise<ViewerServer> {
-  return ViewerServer.start({ host: "127.0.0.1", port: 0, broker: { host: "127.0.0.1", port: brokerPort }, pages: { "/harness.html": HARNESS } });
+export function startConsoleServer(brokerPort: number): Promise<ConsoleServer> {
+  return ConsoleServer.start({ host: "127.0.0.1", port: 0, broker: { host: "127.0.0.1", port: brokerPort }, pages: { "/harness.html": HARNESS } });
 }
 
 /** What a page's viewer asks the agent: a command's name and parameters, answered with its result. */
@@ -20,7 +20,7 @@ export type AgentRequest = (name: string, params: object) => Promise<unknown>;
  * The harness page with viewer.js loaded, its signalling (`theaRequest`) sent through the test
  * to the agent's commands, as a hospital's web app would relay it.
  */
-export async function openHarness(browser: Chromium, server: ViewerServer, request: AgentRequest): Promise<Page> {
+export async function openHarness(browser: Chromium, server: ConsoleServer, request: AgentRequest): Promise<Page> {
   const page = await browser.open(server.url("/harness.html"));
   await page.expose("theaRequest", (body) => {
     const { name, params } = JSON.parse(body) as { name: string; params: object };
