@@ -13,13 +13,20 @@ import { ReconnectBackoff } from "../../lib/backoff.ts";
 import { TheaError } from "../core/errors.ts";
 import type { BitrateControls } from "./hostProtocol.ts";
 import { cameraPipeline, chooseEncoder, type EncoderChoice, type VideoCodec } from "./pipeline.ts";
-import { PipelineProcess, type Snapshot } from "./pipelineProcess.ts";
+import { PipelineProcess, type PipelineProcessEvents, type Snapshot } from "./pipelineProcess.ts";
 import { RtpInput, type PacketHandler, type RtpStream } from "./rtpInput.ts";
 
 export type PipelineState = "idle" | "starting" | "playing" | "restarting";
 
-/** What the supervisor uses of a pipeline process (tests pass a fake). */
-export type SupervisedPipeline = Pick<PipelineProcess, "on" | "start" | "stop" | "requestKeyframe" | "setBitrate" | "snapshot">;
+/** What the supervisor uses of a pipeline process (pipelineProcess.ts; tests pass a fake). */
+export interface SupervisedPipeline {
+  on<K extends keyof PipelineProcessEvents>(event: K, listener: (...args: PipelineProcessEvents[K]) => void): unknown;
+  start(launch: string, bitrates: BitrateControls): void;
+  stop(): Promise<void>;
+  requestKeyframe(codec: VideoCodec): void;
+  setBitrate(kbps: number): void;
+  snapshot(timeoutMs: number): Promise<Snapshot>;
+}
 
 /** Where the pipeline's RTP comes in (rtpInput.ts; tests pass a fake). */
 export type PipelineInput = Pick<RtpInput, "port" | "close">;
