@@ -82,6 +82,7 @@ describe("the pipeline supervisor", () => {
   });
   afterEach(() => {
     vi.useRealTimers();
+    vi.restoreAllMocks();
   });
 
   it("launches only when a viewer wants the pipeline, and stops it when the camera goes idle", async () => {
@@ -106,6 +107,7 @@ describe("the pipeline supervisor", () => {
   });
 
   it("restarts a failed pipeline after a backoff while it is watched, and reports each failure", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(1);
     const { supervisor, viewers, pipelines, failures } = supervised();
     viewers.push("h264");
     await supervisor.want("h264", () => true);
@@ -115,13 +117,17 @@ describe("the pipeline supervisor", () => {
     expect(supervisor.state).toBe("restarting");
     expect(supervisor.lastError).toBe("the source ended");
     expect(supervisor.encodes("h264")).toBe(false);
+    // Full jitter draws the wait within the window; drawn at its top here, the wait is the window.
+    await vi.advanceTimersByTimeAsync(499);
     expect(pipelines).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(500); // the first window of the backoff (full jitter within it)
+    await vi.advanceTimersByTimeAsync(1); // the first window: 500 ms
     expect(pipelines).toHaveLength(2);
     expect(supervisor.restarts).toBe(1);
-    // Failing again at once (never played): the window doubles, so 500 ms may not be enough, 1 s is.
+    // Failing again before it played: the window doubles.
     last(pipelines).emit("failed", "again");
-    await vi.advanceTimersByTimeAsync(1000);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(pipelines).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
     expect(pipelines).toHaveLength(3);
     expect(supervisor.restarts).toBe(2);
     last(pipelines).emit("playing");
@@ -138,6 +144,7 @@ describe("the pipeline supervisor", () => {
     await supervisor.stop();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(pipelines).toHaveLength(1);
+    expect(supervisor.restarts).toBe(0);
     expect(supervisor.state).toBe("idle");
     first.emit("failed", "late news");
     expect(failures).toEqual(["crashed"]);
