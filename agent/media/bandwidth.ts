@@ -6,7 +6,7 @@
  * Google Congestion Control (draft-ietf-rmcat-gcc-02 §6): above 10 % loss the rate drops by half
  * the loss fraction, below 2 % it grows 5 %, in between (or with no report) it holds. The
  * viewer's estimate is the lower of the two; the camera then encodes at the lowest estimate of all its viewers, clamped
- * to the configured min and max (camera.ts), because one encode is shared by everyone.
+ * to the configured min and max (fanOut.ts), because one encode is shared by everyone.
  */
 export interface BandwidthSample {
   /** What the encoder is set to now. */

@@ -1,7 +1,8 @@
 /**
  * The media service: the configured cameras and the viewing sessions on them. Sessions are
  * created by `webrtc.offer` and end by `webrtc.close`, ICE failure or timeout; cameras start and
- * stop with their viewers (camera.ts). A camera's pipeline failing is an event for operators.
+ * stop with their viewers (camera.ts: a pipeline supervisor and a fan-out). A camera's pipeline
+ * failing is an event for operators.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -120,7 +121,7 @@ export class MediaService {
    */
   async offer(cameraId: string, sdp: string, viewerId?: string): Promise<{ sessionId: string; sdp: string }> {
     const asked = this.#camera(cameraId);
-    const shape = checkOfferShape(sdp, { maxChars: MAX_OFFER_CHARS, maxCandidates: MAX_REMOTE_CANDIDATES, maxAudioSections: asked.hasClinicalAudio ? 2 : 1 });
+    const shape = checkOfferShape(sdp, { maxChars: MAX_OFFER_CHARS, maxCandidates: MAX_REMOTE_CANDIDATES, maxAudioSections: asked.offer.clinicalAudio ? 2 : 1 });
     if (!shape.ok) throw new TheaError("invalid-params", shape.message);
     const { ViewerSession } = await this.#viewing();
     // After the import: the camera may have been reconfigured meanwhile.

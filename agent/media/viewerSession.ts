@@ -2,7 +2,8 @@
  * One doctor watching one camera: a werift peer connection answering the browser's offer, with
  * its own track (werift rewrites the packet it sends and keeps it for NACK resends, so packets
  * are parsed afresh for each viewer). It forwards picture-loss and bandwidth feedback to the
- * camera, and ends on close, ICE failure, or when it does not connect in time.
+ * camera, and ends on close, ICE failure, or when it does not connect in time. It sees the camera
+ * only through WatchedCamera (watched.ts), never the Camera class.
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -23,10 +24,9 @@ import {
 import type { Logger } from "../../lib/log.ts";
 import { TheaError } from "../core/errors.ts";
 import { LossWindow, nextEstimateKbps } from "./bandwidth.ts";
-import type { Camera } from "./camera.ts";
 import type { VideoCodec } from "./pipeline.ts";
 import type { MediaKind } from "./rtpInput.ts";
-import type { Talkback } from "./talkback.ts";
+import type { Speaker, WatchedCamera } from "./watched.ts";
 import { restrictCandidates, withoutRefusedCandidates, type IcePolicy } from "./icePolicy.ts";
 import { answerAsDtlsServer } from "./dtlsServer.ts";
 import { audioSections, CLINICAL_MSID, withClinicalFmtp } from "./clinicalTrack.ts";
@@ -61,7 +61,7 @@ export interface ViewerSessionEvents {
 }
 
 export interface ViewerSessionOptions {
-  camera: Camera;
+  camera: WatchedCamera;
   ice: IcePolicy;
   /** Close the session when it has not connected this long after the offer. */
   connectTimeoutMs: number;
@@ -103,11 +103,12 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   constructor(options: ViewerSessionOptions) {
     super();
     this.#options = options;
-    this.#codec = options.camera.codec;
+    this.#codec = options.camera.offer.codec;
     this.#log = options.log.child({ ns: "media:viewer", session: this.id, camera: options.camera.id });
+    const { offer, speaker } = options.camera;
     this.#pc = new RTCPeerConnection({
       // The camera's own codec when the viewer takes it (werift answers in this order), else the other.
-      codecs: { video: [videoCodec(options.camera.codec), videoCodec(otherCodec(options.camera.codec))], audio: options.camera.hasAudio || options.camera.talkback || options.camera.hasClinicalAudio ? [OPUS] : [] },
+      codecs: { video: [videoCodec(offer.codec), videoCodec(otherCodec(offer.codec))], audio: offer.audio || speaker || offer.clinicalAudio ? [OPUS] : [] },
       headerExtensions: { video: [useSdesMid(), useAbsSendTime(), useTransportWideCC()], audio: [useSdesMid()] },
       iceServers: options.ice.iceServers,
       ...options.ice.peerConfig,
@@ -153,15 +154,16 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#timers.push(setTimeout(() => this.#connectedAt || void this.close("did not connect in time"), connectTimeoutMs));
     const transceiver = this.#pc.addTransceiver(this.#tracks.video, { direction: "sendonly" });
     // A viewer of a camera with a stethoscope offers two audio sections, room then stethoscope.
-    const clinical = camera.hasClinicalAudio && audioSections(offerSdp) === 2;
-    if (camera.hasAudio || camera.talkback || clinical) {
+    const { offer, speaker } = camera;
+    const clinical = offer.clinicalAudio !== undefined && audioSections(offerSdp) === 2;
+    if (offer.audio || speaker || clinical) {
       // Sound goes both ways when the camera has a microphone and a talk-back speaker; the room's
       // section stays (inactive) without either, so the stethoscope's keeps its place after it.
-      const direction = camera.hasAudio && camera.talkback ? "sendrecv" : camera.hasAudio ? "sendonly" : camera.talkback ? "recvonly" : "inactive";
+      const direction = offer.audio && speaker ? "sendrecv" : offer.audio ? "sendonly" : speaker ? "recvonly" : "inactive";
       this.#pc.addTransceiver(this.#tracks.audio, { direction });
     }
     const stethoscope = clinical ? this.#addClinicalTransceiver() : undefined;
-    if (camera.talkback) this.#listen(camera.talkback);
+    if (speaker) this.#listen(speaker);
     this.#watch(transceiver.sender);
     try {
       await this.#pc.setRemoteDescription({ type: "offer", sdp: withoutRefusedCandidates(offerSdp, ice) });
@@ -199,9 +201,8 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     const sdp = this.#pc.localDescription?.sdp;
     if (!sdp) throw new TheaError("media-failed", "no local description after answering");
     this.#clinicalMid = stethoscope?.mid ?? undefined;
-    const clinicalConfig = camera.config.clinicalAudio;
-    if (this.#clinicalMid === undefined || !clinicalConfig) return restrictCandidates(sdp, ice);
-    return withClinicalFmtp(restrictCandidates(sdp, ice), this.#clinicalMid, clinicalConfig.bitrateKbps);
+    if (this.#clinicalMid === undefined || !offer.clinicalAudio) return restrictCandidates(sdp, ice);
+    return withClinicalFmtp(restrictCandidates(sdp, ice), this.#clinicalMid, offer.clinicalAudio.bitrateKbps);
   }
 
   async addCandidate(candidate: IceCandidateInit): Promise<void> {
@@ -229,7 +230,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     await this.#options.camera.detach(this.id);
-    await this.#options.camera.talkback?.release(this.id);
+    await this.#options.camera.speaker?.release(this.id);
     await this.#pc.close().catch((error: unknown) => this.#log.debug({ err: String(error) }, "closing the peer connection"));
     this.#log.info({ reason }, "viewing session closed");
     this.emit("closed", reason);
@@ -245,13 +246,13 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
   }
 
   /** The doctor's microphone, when the browser sends it: to the clinic's speaker, one talker at a time. */
-  #listen(talkback: Talkback): void {
+  #listen(speaker: Speaker): void {
     this.#pc.onTrack.subscribe((track) => {
       if (track.kind !== "audio") return;
       track.onReceiveRtp.subscribe((rtp) => {
-        if (this.#talking) talkback.play(this.id, rtp.serialize());
+        if (this.#talking) speaker.play(this.id, rtp.serialize());
       });
-      void talkback.claim(this.id).then((granted) => {
+      void speaker.claim(this.id).then((granted) => {
         this.#talking = granted;
         this.#log.info({ granted }, granted ? "talk-back: the doctor's voice goes to the speaker" : "talk-back: another viewer has the speaker");
       });
@@ -281,7 +282,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       if (state === "connected" && !this.#connectedAt && !this.#closed) {
         this.#connectedAt = new Date();
         this.#log.info({ ms: this.#sinceStart() }, "viewer connected");
-        camera.viewerConnected(this.#codec);
+        camera.keyframe(this.id, "new-viewer");
         this.emit("connected");
       } else if (state === "failed" || state === "closed") void this.close(`connection ${state}`);
     });
@@ -293,7 +294,7 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
     });
     sender.onPictureLossIndication.subscribe(() => {
       this.#keyframeRequests += 1;
-      camera.requestKeyframe(this.#codec);
+      camera.keyframe(this.id, "picture-loss");
     });
     sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpRrPacket || packet instanceof RtcpSrPacket) {
@@ -306,14 +307,14 @@ export class ViewerSession extends EventEmitter<ViewerSessionEvents> {
       const remb = Number(sender.receiverEstimatedMaxBitrate) / 1000;
       // The viewer's own estimate evolves from where it was (the encoder's rate at first), kept
       // within the camera's range so it cannot drift away while another viewer holds the encode down.
-      const { min, max } = camera.bitrateRange;
+      const { min, max } = camera.offer.bitrateKbps;
       const next = nextEstimateKbps({
-        currentKbps: this.#estimateKbps ?? camera.status().bitrateKbps,
+        currentKbps: this.#estimateKbps ?? camera.encodingKbps(),
         fractionLost: this.#loss.sample(),
         rembKbps: remb > 0 ? remb : undefined,
       });
       this.#estimateKbps = Math.round(Math.min(max, Math.max(min, next)));
-      camera.reportBandwidth(this.id, this.#estimateKbps);
+      camera.bandwidth(this.id, this.#estimateKbps);
     }, 1000);
     this.#timers.push(feedback);
   }
