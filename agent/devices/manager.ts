@@ -1,12 +1,9 @@
 /**
- * Runs every configured peripheral and passes on what they report: each reading (rate-limited
- * for continuous devices, stamped with a unique id and the box's sequence number) into the
- * outbox, and each peripheral's retained state, whose counters are refreshed every STATE_REFRESH_MS.
+ * Runs every configured peripheral, each with its readings' way into the outbox (readingPath.ts),
+ * and publishes each peripheral's retained state, whose counters are refreshed every STATE_REFRESH_MS.
  */
-import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { driverById } from "../../drivers/index.ts";
-import type { DeviceReading } from "../../drivers/core/types.ts";
 import type { PeripheralConfig } from "../../config/schema.ts";
 import type { AgentContext } from "../core/context.ts";
 import { messageOf, TheaError } from "../core/errors.ts";
@@ -16,17 +13,8 @@ import type { BrokerConnection } from "../mqtt/connection.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { PERIPHERAL_MEMORY_FILE, PeripheralMemoryStore } from "./memoryStore.ts";
 import { Peripheral } from "./peripheral.ts";
-import { readingPayload } from "./readingPayload.ts";
 import type { EventLog } from "../outbox/events.ts";
 import type { Outbox } from "../outbox/outbox.ts";
-import { PRIORITY } from "../outbox/store.ts";
-import { ReadingThrottle } from "./throttle.ts";
-
-/** A continuous peripheral's throttle and the timer that publishes its held-back reading. */
-interface HeldBack {
-  throttle: ReadingThrottle;
-  timer: NodeJS.Timeout | undefined;
-}
 
 const STATE_REFRESH_MS = 30_000;
 
@@ -44,7 +32,6 @@ export class PeripheralManager {
   readonly #options: PeripheralManagerOptions;
   readonly #log: Logger;
   readonly #peripherals: Peripheral[] = [];
-  readonly #heldBack = new Map<Peripheral, HeldBack>();
   readonly #onConnected = () => this.#publishAllStates();
   #refreshTimer: NodeJS.Timeout | undefined;
   /** Drivers' memories across restarts (a glucose meter's last published record). */
@@ -91,15 +78,10 @@ export class PeripheralManager {
   #add(config: PeripheralConfig): Peripheral | undefined {
     const driver = driverById(config.driver);
     if (!driver) return undefined; // the schema only admits registered drivers
-    const peripheral = new Peripheral({ config, driver, log: this.#log, memory: this.#memories.memoryFor(config, driver) });
-    const held: HeldBack = { throttle: new ReadingThrottle(config.publishRateHz), timer: undefined };
-    this.#heldBack.set(peripheral, held);
-    peripheral.on("reading", (reading, receivedAt) => {
-      const due = held.throttle.offer(reading, receivedAt.getTime(), receivedAt);
-      if (due) this.#storeReading(peripheral, due, receivedAt);
-      else this.#publishWhenDue(peripheral, held);
-    });
-    // Emitted after the readings it describes, which #storeReading put in the outbox synchronously.
+    const { outbox, topics } = this.#options;
+    const memory = this.#memories.memoryFor(config, driver);
+    const peripheral = new Peripheral({ config, driver, log: this.#log, memory, outbox, readingTopic: topics.peripheralReading(config.id) });
+    // Emitted after the readings it describes, which the reading path put in the outbox synchronously.
     peripheral.on("memory", (memory) => this.#memories.save(config, driver, memory));
     peripheral.on("connection", (state) => {
       const details = { peripheral: state.peripheral, driver: state.driver, path: state.path, error: state.lastError };
@@ -115,26 +97,9 @@ export class PeripheralManager {
     return peripheral;
   }
 
-  /** A held-back reading with held flags goes out an interval later even if its device falls silent. */
-  #publishWhenDue(peripheral: Peripheral, held: HeldBack): void {
-    const dueAt = held.throttle.pendingDueAt();
-    if (held.timer !== undefined || dueAt === undefined) return;
-    held.timer = setTimeout(() => {
-      held.timer = undefined;
-      const due = held.throttle.takeDue(Date.now());
-      if (due) this.#storeReading(peripheral, due.reading, due.receivedAt);
-      else this.#publishWhenDue(peripheral, held);
-    }, Math.max(0, dueAt - Date.now()));
-  }
-
   /** A peripheral stopping keeps its held-back flags: their reading is stored now, not dropped. */
   #releaseHeldBack(peripheral: Peripheral): void {
-    const held = this.#heldBack.get(peripheral);
-    if (held === undefined) return;
-    this.#heldBack.delete(peripheral);
-    clearTimeout(held.timer);
-    const due = held.throttle.takeDue(Date.now(), true);
-    if (due) this.#storeReading(peripheral, due.reading, due.receivedAt);
+    peripheral.releaseHeldBack();
   }
 
   async stop(): Promise<void> {
@@ -164,17 +129,6 @@ export class PeripheralManager {
 
   list(): PeripheralState[] {
     return this.#peripherals.map((peripheral) => peripheral.state);
-  }
-
-  /** Into the outbox, which numbers it, keeps it through outages and publishes it. */
-  #storeReading(peripheral: Peripheral, reading: DeviceReading, receivedAt: Date): void {
-    this.#options.outbox.enqueue({
-      topic: this.#options.topics.peripheralReading(peripheral.config.id),
-      priority: PRIORITY.clinical,
-      createdAt: receivedAt.getTime(),
-      payload: (seq) =>
-        JSON.stringify(readingPayload(reading, { id: randomUUID(), seq, peripheral: peripheral.config.id, driver: peripheral.driver.id, receivedAt })),
-    });
   }
 
   #publishAllStates(): void {

@@ -1,6 +1,8 @@
 /**
- * One configured peripheral: its serial link, a decoder for the bytes, and the counters and state
- * an operator sees. Emits decoded readings (with their receive time) and state changes.
+ * One configured peripheral: its link, a driver instance for each connection, and the state an
+ * operator sees. Each chunk of bytes takes the way of a reading (readingPath.ts) to the outbox;
+ * everything written to the device goes through the driver instance's DeviceIo. Emits state
+ * changes and the driver's memory.
  */
 import { EventEmitter } from "node:events";
 import { SerialPort } from "serialport";
@@ -8,15 +10,14 @@ import type { PeripheralConfig } from "../../config/schema.ts";
 import { parseEndpoint, TcpLink } from "../../drivers/net/tcpLink.ts";
 import { UdpLink } from "../../drivers/net/udpLink.ts";
 import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../drivers/serial/link.ts";
-import { DEVICE_NUMERIC } from "../../drivers/core/observations.ts";
-import { DeviceCommandError, type DeviceReading, type Driver, type DriverMemory, type DriverInstance } from "../../drivers/core/types.ts";
+import { DeviceCommandError, type Driver, type DriverMemory, type DriverInstance } from "../../drivers/core/types.ts";
 import type { PeripheralState } from "../core/api.ts";
 import type { Logger } from "../../lib/log.ts";
 import { BleLink } from "./bleLink.ts";
 import { findUsbPort, usbAmbiguity, usbMatches } from "./discovery.ts";
+import { ReadingPath, type ReadingOutbox } from "./readingPath.ts";
 
 interface PeripheralEvents {
-  reading: [DeviceReading, Date];
   /** Any news: connection, error, path. */
   state: [PeripheralState];
   /** Only when the line came up or went away. */
@@ -33,6 +34,9 @@ export interface PeripheralOptions {
   log?: Logger;
   /** The driver's memory as kept before (across a restart, memoryStore.ts); a fresh one otherwise. */
   memory?: DriverMemory;
+  /** Where the peripheral's readings go (the Outbox), and on which topic they are published. */
+  outbox: ReadingOutbox;
+  readingTopic: string;
 }
 
 export class Peripheral extends EventEmitter<PeripheralEvents> {
@@ -44,8 +48,8 @@ export class Peripheral extends EventEmitter<PeripheralEvents> {
   /** The memory's JSON as last told (`memory` event): only a change is written. */
   #memoryJson: string | undefined;
   #protocol: DriverInstance | undefined;
-  #state: PeripheralState;
-  #keepAlive: NodeJS.Timeout | undefined;
+  readonly #state: PeripheralState;
+  readonly #readings: ReadingPath;
   /** Watches a continuous device's line for silence while it is up (see silentAfterSec). */
   #silenceCheck: NodeJS.Timeout | undefined;
   #lastBytesAt = 0;
@@ -70,6 +74,14 @@ export class Peripheral extends EventEmitter<PeripheralEvents> {
       lastReadingAt: null,
       since: new Date().toISOString(),
     };
+    this.#readings = new ReadingPath({
+      peripheral: options.config.id,
+      driver: options.driver.id,
+      topic: options.readingTopic,
+      publishRateHz: options.config.publishRateHz,
+      outbox: options.outbox,
+      counters: this.#state,
+    });
     this.#link = this.#createLink(options);
     this.#memory = options.memory ?? options.driver.memory();
     this.#memoryJson = JSON.stringify(options.driver.memoryJson(this.#memory));
@@ -98,8 +110,12 @@ export class Peripheral extends EventEmitter<PeripheralEvents> {
     return this.#link.retryNow();
   }
 
+  /** Stores a held-back reading with flags now (before stopping), so they are not lost. */
+  releaseHeldBack(): void {
+    this.#readings.release();
+  }
+
   async stop(): Promise<void> {
-    clearInterval(this.#keepAlive);
     clearInterval(this.#silenceCheck);
     this.#protocol?.disconnected();
     this.#link.removeAllListeners();
@@ -110,28 +126,7 @@ export class Peripheral extends EventEmitter<PeripheralEvents> {
     const receivedAt = new Date();
     this.#lastBytesAt = receivedAt.getTime();
     if (this.#silent) this.#setSilent(false);
-    for (const event of this.#protocol?.push(chunk) ?? []) {
-      if (event.type === "message") continue; // consumed by the driver's controller
-      if (event.type === "reply") {
-        this.#link.write(event.bytes);
-        continue;
-      }
-      if (event.type === "discarded") {
-        this.#state.badFrames += 1;
-        this.#state.discardedBytes += event.bytes;
-        continue;
-      }
-      if (event.reading.flags.includes("demo-data")) {
-        // A monitor in demo mode produces invented values: count them, never publish them.
-        this.#state.demoReadings += 1;
-        continue;
-      }
-      this.#state.readings += 1;
-      // Published all the same, but an operator should see that the table lacks something.
-      this.#state.unmappedObservations += event.reading.observations.filter((observation) => observation.type === DEVICE_NUMERIC).length;
-      this.#state.lastReadingAt = receivedAt.toISOString();
-      this.emit("reading", event.reading, receivedAt);
-    }
+    if (this.#protocol) this.#readings.receive(chunk, this.#protocol, receivedAt);
     this.#memoryChanged();
   }
 
@@ -156,9 +151,8 @@ export class Peripheral extends EventEmitter<PeripheralEvents> {
       this.#protocol = this.driver.instantiate(this.config.options, { send: (bytes) => this.#link.write(bytes) }, this.#memory);
       this.#state.path = link.path;
       this.#state.lastError = null;
-      this.#startHandshake();
+      this.#protocol.connected();
     } else {
-      clearInterval(this.#keepAlive);
       this.#protocol?.disconnected();
       this.#protocol = undefined;
       this.#state.lastError = link.error ?? null;
@@ -193,16 +187,6 @@ export class Peripheral extends EventEmitter<PeripheralEvents> {
     this.#state.since = new Date().toISOString();
     this.emit("state", this.state);
     this.emit("connection", this.state);
-  }
-
-  /** Command protocols: ask the device to talk, and keep reminding it if it needs that. */
-  #startHandshake(): void {
-    clearInterval(this.#keepAlive);
-    const handshake = this.driver.handshake(this.config.options);
-    if (!handshake) return;
-    this.#link.write(handshake.onOpen);
-    const { keepAlive } = handshake;
-    if (keepAlive) this.#keepAlive = setInterval(() => this.#link.write(keepAlive.bytes), keepAlive.intervalMs);
   }
 
   #createLink(options: PeripheralOptions): ByteLink {

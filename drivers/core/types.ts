@@ -58,7 +58,8 @@ export interface DeviceReading {
 
 /**
  * What decoding a chunk of bytes yields, in order. Bad bytes are counted, never silently lost.
- * `reply` carries bytes the protocol must send back (an HL7 ACK); the agent writes them.
+ * `reply` carries bytes the protocol must send back (an HL7 ACK, a Bluetooth write); the decoder
+ * only asks: its driver instance sends them through the connection's DeviceIo.
  */
 export type DecoderEvent =
   | { type: "reading"; reading: DeviceReading }
@@ -66,6 +67,9 @@ export type DecoderEvent =
   | { type: "reply"; bytes: Uint8Array }
   /** A protocol message for the driver's controller (a command's reply); never leaves the driver. */
   | { type: "message"; message: unknown };
+
+/** What a driver instance hands on from its decoder: replies and controller messages stay inside. */
+export type DriverEvent = Extract<DecoderEvent, { type: "reading" | "discarded" }>;
 
 /** A stateful, pure byte decoder: feed it chunks as they arrive, split anywhere. */
 export interface Decoder {
@@ -125,7 +129,7 @@ export interface DriverDescriptor<Schema extends z.ZodType, Memory = undefined> 
   usb: readonly UsbFingerprint[];
   /** Line settings that depend on the options (e.g. firmware generation); `serial` otherwise. */
   serialFor?(options: z.output<Schema>): SerialSettings;
-  /** Bytes to send when the port opens and, for devices that stop talking otherwise, again and again. */
+  /** Bytes the driver instance sends when the line comes up and, for devices that stop talking otherwise, again and again. */
   handshake?(options: z.output<Schema>): Handshake | undefined;
   /** The driver's `options` in a peripheral's config. */
   optionsSchema: Schema;
@@ -159,6 +163,10 @@ export interface DeviceCommandSpec {
   sideEffects?: boolean;
 }
 
+/**
+ * The one way bytes reach a device: a driver instance's handshake and keep-alive, its decoder's
+ * replies and its controller's commands all go through the `io` it was made with.
+ */
 export interface DeviceIo {
   /** Bytes to the device; false when the line is down. */
   send(bytes: Uint8Array): boolean;
@@ -185,10 +193,22 @@ export class DeviceCommandError extends Error {
   }
 }
 
-/** One connection's worth of protocol state: decoding, and commands for devices that take them. */
+/**
+ * One connection's worth of protocol state: decoding, and commands for devices that take them.
+ * Everything it writes to the device goes through its DeviceIo.
+ */
 export interface DriverInstance {
-  push(chunk: Uint8Array): DecoderEvent[];
+  /** The line is up: greets a device that talks only when asked (Handshake) and keeps reminding it. */
+  connected(): void;
+  /**
+   * Decodes a chunk. Readings and discards go to `take` in order; a reply the decoder asks for is
+   * sent once `take` has had everything decoded before it (an HL7 ACK follows its reading into
+   * the outbox), and a controller message goes to the controller. Without `take` (a camera), only
+   * the replies and messages count.
+   */
+  push(chunk: Uint8Array, take?: (event: DriverEvent) => void): void;
   execute(command: string, params: unknown): Promise<unknown>;
+  /** The line went away (or the agent stops): fails waiting commands, ends the keep-alive. */
   disconnected(): void;
 }
 
@@ -278,22 +298,54 @@ export function defineDriver<Schema extends z.ZodType, Memory = undefined>(descr
     measureCommand: descriptor.measureCommand,
     instantiate(options, io, memory) {
       const parsed = parse(options);
-      const decoder = descriptor.createDecoder(parsed, recall(memory));
-      const controller = descriptor.createController?.(parsed, io);
-      return {
-        push(chunk) {
-          return decoder.push(chunk).filter((event) => {
-            if (event.type !== "message") return true;
-            controller?.handle(event.message);
-            return false;
-          });
-        },
-        execute(command, params) {
-          if (!controller) return Promise.reject(new DeviceCommandError("unsupported-command", `${descriptor.id} takes no commands`));
-          return controller.execute(command, params);
-        },
-        disconnected: () => controller?.disconnected(),
-      };
+      return driverInstance({
+        id: descriptor.id,
+        io,
+        decoder: descriptor.createDecoder(parsed, recall(memory)),
+        controller: descriptor.createController?.(parsed, io),
+        handshake: descriptor.handshake?.(parsed),
+      });
+    },
+  };
+}
+
+interface InstanceParts {
+  id: string;
+  io: DeviceIo;
+  decoder: Decoder;
+  controller: DeviceController | undefined;
+  handshake: Handshake | undefined;
+}
+
+/** Where each decoder event goes, decided here once; every byte for the device leaves through `io`. */
+function driverInstance({ id, io, decoder, controller, handshake }: InstanceParts): DriverInstance {
+  let keepAlive: ReturnType<typeof setInterval> | undefined;
+  const stopKeepAlive = () => {
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+  };
+  return {
+    connected() {
+      stopKeepAlive();
+      if (!handshake) return;
+      io.send(handshake.onOpen);
+      const reminder = handshake.keepAlive;
+      if (reminder) keepAlive = setInterval(() => io.send(reminder.bytes), reminder.intervalMs);
+    },
+    push(chunk, take) {
+      for (const event of decoder.push(chunk)) {
+        if (event.type === "reply") io.send(event.bytes);
+        else if (event.type === "message") controller?.handle(event.message);
+        else take?.(event);
+      }
+    },
+    execute(command, params) {
+      if (!controller) return Promise.reject(new DeviceCommandError("unsupported-command", `${id} takes no commands`));
+      return controller.execute(command, params);
+    },
+    disconnected() {
+      stopKeepAlive();
+      controller?.disconnected();
     },
   };
 }

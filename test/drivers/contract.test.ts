@@ -4,7 +4,7 @@
  * garbage never throws and never yields a value outside the observation's range.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DRIVERS } from "../../drivers/index.ts";
 import { DEVICE_NUMERIC, OBSERVATIONS } from "../../drivers/core/observations.ts";
 import { SCENARIOS, type Scenario } from "../../drivers/core/simulation.ts";
@@ -31,6 +31,8 @@ function expectWellFormed(reading: DeviceReading): void {
 
 const reporting = DRIVERS.filter((driver) => driver.measures.length > 0);
 const commanded = DRIVERS.filter((driver) => driver.commands.length > 0);
+/** Drivers whose simulator's bytes the decoder answers (HL7 ACKs). */
+const REPLYING = ["hl7-mllp"];
 
 /** Example parameters for each device command, so every declared command is exercised. */
 const EXAMPLE_PARAMS: Record<string, unknown> = {
@@ -71,7 +73,7 @@ async function playScenario(driver: Driver, scenario: Scenario, ticks = 30): Pro
   const sent: number[] = [];
   const receive = (bytes: Uint8Array) => {
     sent.push(...bytes);
-    events.push(...session.push(bytes));
+    session.push(bytes, (event) => events.push(event));
   };
   const session = driver.instantiate({}, {
     send(bytes) {
@@ -81,16 +83,34 @@ async function playScenario(driver: Driver, scenario: Scenario, ticks = 30): Pro
       return true;
     },
   });
-  const handshake = driver.handshake({});
-  if (handshake) simulator.receive?.(handshake.onOpen); // command protocols talk only when asked
+  session.connected(); // command protocols talk only when asked: the handshake goes through io
   // A device that measures when told to is told at every tick (it refuses while busy).
   const measure = driver.measureCommand;
   for (let tick = 0; tick < ticks; tick++) {
     if (measure) await session.execute(measure, {}).catch(() => undefined);
     receive(simulator.chunk(tick));
   }
+  session.disconnected(); // ends a keep-alive
   return { events, bytes: Uint8Array.from(sent) };
 }
+
+/** What reached the device through io and what came out of the instance, in the order it happened. */
+function throughInstance(driver: Driver, bytes: Uint8Array): string[] {
+  const order: string[] = [];
+  const session = driver.instantiate({}, { send: (written) => order.push(`sent ${hex(written)}`) > 0 });
+  session.push(bytes, (event) => order.push(event.type));
+  return order;
+}
+
+/** The same, as the bare decoder asks for it: its replies are what the instance must send. */
+function askedOfDecoder(driver: Driver, bytes: Uint8Array): string[] {
+  return driver
+    .decoder({})
+    .push(bytes)
+    .flatMap((event) => (event.type === "reply" ? [`sent ${hex(event.bytes)}`] : event.type === "message" ? [] : [event.type]));
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
 describe.each(DRIVERS.map((driver) => [driver.id, driver] as const))("driver %s", (_id, driver) => {
   it.skipIf(!reporting.includes(driver)).each(SCENARIOS)("decodes its simulator's %s scenario", async (scenario) => {
@@ -103,6 +123,19 @@ describe.each(DRIVERS.map((driver) => [driver.id, driver] as const))("driver %s"
     if (scenario === "normal") expect(decoded.every((reading) => reading.observations.length > 0)).toBe(true);
     expect(decoded.every((reading) => reading.kind === driver.kind)).toBe(true);
     if (scenario === "garbled") expect(events.some((event) => event.type === "discarded")).toBe(true);
+  });
+
+  it.skipIf(!reporting.includes(driver))("sends each reply its decoder asks for through io, once, after the readings before it", async () => {
+    const { bytes } = await playScenario(driver, "normal", 12);
+    // Replies may carry the time (an HL7 ACK's MSH-7): both runs see the same clock.
+    vi.useFakeTimers({ now: Date.UTC(2026, 11, 3, 10, 0, 0), toFake: ["Date"] });
+    try {
+      const asked = askedOfDecoder(driver, bytes);
+      expect(throughInstance(driver, bytes)).toEqual(asked);
+      if (REPLYING.includes(driver.id)) expect(asked.some((step) => step.startsWith("sent "))).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("never throws on arbitrary bytes, split arbitrarily, and stays in range", () => {

@@ -10,6 +10,8 @@ import { driverById } from "../../../drivers/index.ts";
 import type { OpenPort, PortLike } from "../../../drivers/serial/link.ts";
 import type { PeripheralState } from "../../../agent/core/api.ts";
 import type { DeviceSimulator } from "../../../drivers/core/simulation.ts";
+import type { ReadingOutbox } from "../../../agent/devices/readingPath.ts";
+import type { NewEntry } from "../../../agent/outbox/store.ts";
 
 /** The far end of a simulated port: it can fall quiet (switched off) or be replaced (switched on again). */
 interface SimulatedDevice {
@@ -45,6 +47,13 @@ function simulatedPort(simulator: DeviceSimulator): { open: OpenPort; writes: Ui
   return { open, writes, device };
 }
 
+/** The outbox's part for a peripheral: what its reading path stored. */
+function outbox(): ReadingOutbox & { entries: NewEntry[] } {
+  const entries: NewEntry[] = [];
+  return { entries, enqueue: (entry) => entries.push(entry) };
+}
+const wiring = () => ({ outbox: outbox(), readingTopic: "thea/v1/box/peripherals/finger/reading" });
+
 const contec = driverById("contec-cms50");
 const config: PeripheralConfig = { id: "finger", driver: "contec-cms50", port: "/dev/fake", options: {}, publishRateHz: 1, silentAfterSec: 10 };
 
@@ -59,9 +68,8 @@ describe("Peripheral with a command protocol (Contec firmware 4.6+)", () => {
   it("asks for live data on open and keeps the device streaming past its keep-alive timeout", async () => {
     if (!contec) throw new Error("contec-cms50 not registered");
     const { open, writes } = simulatedPort(contec.simulator({}, "normal"));
-    const session = new Peripheral({ config, driver: contec, open });
-    const readingTimes: number[] = [];
-    session.on("reading", (_reading, at) => readingTimes.push(at.getTime()));
+    const stored = outbox();
+    const session = new Peripheral({ config, driver: contec, open, outbox: stored, readingTopic: "thea/v1/box/peripherals/finger/reading" });
     const start = Date.now();
     session.start();
     await vi.advanceTimersByTimeAsync(30_000);
@@ -70,7 +78,7 @@ describe("Peripheral with a command protocol (Contec firmware 4.6+)", () => {
     expect(writes[0]).toEqual(Uint8Array.from([0x7d, 0x81, 0xa1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]));
     expect(writes.length).toBeGreaterThanOrEqual(6); // on open, then every 5 s
     // The simulated device falls silent 10 s after the last command; readings must still come in the last seconds.
-    expect(readingTimes.some((at) => at - start > 28_000)).toBe(true);
+    expect(stored.entries.some((entry) => entry.createdAt - start > 28_000)).toBe(true);
   });
 
   it("without the keep-alive the same device falls silent (the simulator is strict)", async () => {
@@ -97,7 +105,7 @@ describe("Peripheral and a device switched off with its cable still in", () => {
   it("reports a continuous device that goes quiet as disconnected, and connected again when it talks", async () => {
     if (!nonin) throw new Error("nonin not registered");
     const { open, device } = simulatedPort(nonin.simulator({}, "normal"));
-    const session = new Peripheral({ config: { ...config, driver: "nonin", silentAfterSec: 10 }, driver: nonin, open });
+    const session = new Peripheral({ config: { ...config, driver: "nonin", silentAfterSec: 10 }, driver: nonin, open, ...wiring() });
     const changes = watch(session);
     session.start();
     await vi.advanceTimersByTimeAsync(5_000);
@@ -119,7 +127,7 @@ describe("Peripheral and a device switched off with its cable still in", () => {
   it("brings back a device that streams only when asked once it is switched on again (its keep-alive asks it)", async () => {
     if (!contec) throw new Error("contec-cms50 not registered");
     const { open, device } = simulatedPort(contec.simulator({}, "normal"));
-    const session = new Peripheral({ config: { ...config, silentAfterSec: 5 }, driver: contec, open });
+    const session = new Peripheral({ config: { ...config, silentAfterSec: 5 }, driver: contec, open, ...wiring() });
     const changes = watch(session);
     session.start();
     await vi.advanceTimersByTimeAsync(2_000);
@@ -138,10 +146,10 @@ describe("Peripheral and a device switched off with its cable still in", () => {
     if (!andBp || !nonin) throw new Error("drivers not registered");
     const cuff = simulatedPort(andBp.simulator({}, "normal"));
     cuff.device.quiet = true;
-    const spot = new Peripheral({ config: { ...config, driver: "and-bp", silentAfterSec: 10 }, driver: andBp, open: cuff.open });
+    const spot = new Peripheral({ config: { ...config, driver: "and-bp", silentAfterSec: 10 }, driver: andBp, open: cuff.open, ...wiring() });
     const oximeter = simulatedPort(nonin.simulator({}, "normal"));
     oximeter.device.quiet = true;
-    const unjudged = new Peripheral({ config: { ...config, driver: "nonin", silentAfterSec: 0 }, driver: nonin, open: oximeter.open });
+    const unjudged = new Peripheral({ config: { ...config, driver: "nonin", silentAfterSec: 0 }, driver: nonin, open: oximeter.open, ...wiring() });
     const changes = [watch(spot), watch(unjudged)];
     spot.start();
     unjudged.start();

@@ -105,11 +105,11 @@ describe("A&D commands", () => {
     const session = andBp.instantiate({ replyTimeoutMs: 100 }, {
       send(bytes) {
         const answer = answering ? simulator.receive?.(bytes) : undefined;
-        if (answer) setImmediate(() => events.push(...session.push(answer)));
+        if (answer) setImmediate(() => session.push(answer, (event) => events.push(event)));
         return true;
       },
     });
-    return { session, events, tick: (n: number) => events.push(...session.push(simulator.chunk(n))) };
+    return { session, events, tick: (n: number) => session.push(simulator.chunk(n), (event) => events.push(event)) };
   }
 
   it("starts a measurement, refuses a second one while measuring, and publishes the result", async () => {

@@ -36,9 +36,15 @@ function writes(events: DecoderEvent[]): GattFrame[] {
   return events.flatMap((event) => (event.type === "reply" ? reader.push(event.bytes) : [])).flatMap((event) => (event.type === "frame" ? [event.frame] : []));
 }
 
+/** One connection: what it decoded, and the writes it sent through its io (as `reply`), in order. */
 function connection(memory: DriverMemory, options: Record<string, unknown> = {}) {
-  const session = bleHealth.instantiate(options, { send: () => true }, memory);
-  return (...frames: Uint8Array[]) => frames.flatMap((frame) => session.push(frame));
+  let events: DecoderEvent[] = [];
+  const session = bleHealth.instantiate(options, { send: (bytes) => events.push({ type: "reply", bytes }) > 0 }, memory);
+  return (...frames: Uint8Array[]): DecoderEvent[] => {
+    events = [];
+    for (const frame of frames) session.push(frame, (event) => events.push(event));
+    return events;
+  };
 }
 
 describe("ble-health over GATT frames", () => {
