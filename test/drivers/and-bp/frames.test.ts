@@ -1,7 +1,4 @@
-/**
- * A&D blood-pressure monitor: link frames from byte arrays worked out by hand (split from the
- * family's test, andBp.test.ts, to mirror drivers/and-bp/frames.ts).
- */
+/** A&D blood-pressure monitor: link frames from byte arrays worked out by hand. */
 import { describe, expect, it } from "vitest";
 import { AndFramer, encodeText } from "../../../drivers/and-bp/frames.ts";
 
