@@ -1,6 +1,6 @@
 /**
  * The driver registry: every device family thea speaks, by id. Adding a driver means adding it
- * here (test/drivers/registry.test.ts checks that every driver folder is registered).
+ * here (test/drivers/index.test.ts checks that every driver folder is registered).
  */
 import { andBp } from "./and-bp/descriptor.ts";
 import { bleHealth } from "./ble-health/descriptor.ts";

@@ -2,30 +2,12 @@
  * The `thea` command as a technician uses it: bin/thea from any directory, with the project's
  * Node 24 runtime.
  */
-import { execFile } from "node:child_process";
-import { createPublicKey } from "node:crypto";
-import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { verifyManifest } from "../../agent/update/manifest.ts";
-import { PROJECT_ROOT, THEA_BIN } from "../helpers/agentProcess.ts";
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function thea(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const clean = { ...process.env, THEA_MQTT_URL: "", THEA_DEVICE_ID: "", THEA_CONFIG: "", ...env };
-    execFile(THEA_BIN, args, { cwd: tmpdir(), env: clean }, (error, stdout, stderr) => {
-      const code = error && typeof error.code === "number" ? error.code : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { PROJECT_ROOT } from "../helpers/agentProcess.ts";
+import { thea } from "../helpers/theaCommand.ts";
 
 async function configFile(name: string, text: string): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "thea-cli-"));
@@ -115,19 +97,6 @@ describe("thea config check", () => {
   });
 });
 
-describe("thea config schema and docs", () => {
-  it("prints a JSON Schema of the configuration", async () => {
-    const result = await thea(["config", "schema"]);
-    const schema = JSON.parse(result.stdout) as { properties: Record<string, unknown> };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["deviceId", "mqtt", "telemetry", "log", "dataDir"]));
-  });
-
-  it("docs/configuration.md is what the schema generates (run `bin/thea config docs > docs/configuration.md`)", async () => {
-    const result = await thea(["config", "docs"]);
-    expect(await readFile(path.join(PROJECT_ROOT, "docs", "configuration.md"), "utf8")).toBe(result.stdout);
-  });
-});
-
 describe("thea version and usage", () => {
   it("prints the version and runs on Node 24", async () => {
     const manifest = JSON.parse(await readFile(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string };
@@ -146,64 +115,5 @@ describe("thea version and usage", () => {
     const result = await thea(["run", "--config", file]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("mqtt: is required");
-  });
-});
-
-describe("thea keys generate", () => {
-  it("writes an Ed25519 pair, the private half readable by its owner only, and never overwrites one", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "thea-keys-"));
-    const made = await thea(["keys", "generate", "--out", dir]);
-    expect(made.code).toBe(0);
-    expect((await stat(path.join(dir, "thea-release.key"))).mode & 0o777).toBe(0o600);
-    const publicKey = createPublicKey(await readFile(path.join(dir, "thea-release.pub"), "utf8"));
-    expect(publicKey.asymmetricKeyType).toBe("ed25519");
-    const before = await readFile(path.join(dir, "thea-release.key"), "utf8");
-    const again = await thea(["keys", "generate", "--out", dir]);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain("EEXIST");
-    expect(await readFile(path.join(dir, "thea-release.key"), "utf8")).toBe(before);
-    expect((await thea(["release", "pack", "--version", "1.0.0"])).code).toBe(2); // key and url missing: usage
-  });
-});
-
-describe("thea release pack", () => {
-  /** A project tree with everything a release carries, each part tiny. */
-  async function tinyProject(): Promise<string> {
-    const from = await mkdtemp(path.join(tmpdir(), "thea-from-"));
-    for (const dir of ["bin", "lib", "agent", "drivers", "config", "systemd", "viewer", "node_modules", ".runtime/node/bin"]) await mkdir(path.join(from, dir), { recursive: true });
-    await writeFile(path.join(from, "bin", "thea"), "#!/bin/sh\n");
-    await writeFile(path.join(from, "package.json"), JSON.stringify({ name: "thea", version: "0.0.0" }));
-    await writeFile(path.join(from, "package-lock.json"), JSON.stringify({ name: "thea", version: "0.0.0", lockfileVersion: 3, requires: true, packages: { "": { name: "thea", version: "0.0.0" } } }));
-    await writeFile(path.join(from, ".node-version"), "24\n");
-    await writeFile(path.join(from, ".runtime", "node", "bin", "node"), "#!/bin/sh\n");
-    return from;
-  }
-
-  it("signs an expiry, channels, device ids and allowDowngrade into the manifest, and refuses a downgrade without an expiry", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "thea-keys-"));
-    expect((await thea(["keys", "generate", "--out", dir])).code).toBe(0);
-    const key = path.join(dir, "thea-release.key");
-    const base = ["release", "pack", "--version", "1.0.1", "--key", key, "--url", "https://updates.example.org/thea-1.0.1.tar.gz", "--out", dir, "--from", await tinyProject()];
-
-    const open = await thea([...base, "--allow-downgrade"]);
-    expect(open.code).toBe(1);
-    expect(open.stderr).toContain("expiresAt: is required when allowDowngrade is set");
-    const badExpiry = await thea([...base, "--expires-in", "soon"]);
-    expect(badExpiry).toMatchObject({ code: 1, stderr: expect.stringContaining("--expires-in soon: give a number and a unit") });
-
-    const before = Date.now();
-    const packed = await thea([...base, "--allow-downgrade", "--expires-in", "2d", "--channel", "beta", "--device", "clinic-7,clinic-8", "--device", "clinic-9"]);
-    expect(packed.stderr).toBe("");
-    expect(packed.code).toBe(0);
-    const signed = JSON.parse(await readFile(path.join(dir, "thea-1.0.1.manifest.json"), "utf8")) as { manifest: Record<string, unknown> };
-    expect(signed.manifest).toMatchObject({ version: "1.0.1", allowDowngrade: true, channels: ["beta"], devices: ["clinic-7", "clinic-8", "clinic-9"] });
-    const expiresAt = Date.parse(String(signed.manifest.expiresAt));
-    expect(expiresAt - before).toBeGreaterThanOrEqual(2 * 86_400_000);
-    expect(expiresAt - Date.now()).toBeLessThanOrEqual(2 * 86_400_000);
-    expect(verifyManifest(signed, [await readFile(path.join(dir, "thea-release.pub"), "utf8")])).toMatchObject({ ok: true });
-
-    const at = await thea([...base, "--expires-at", "2027-01-31T00:00:00Z"]);
-    expect(at.code).toBe(0);
-    expect(JSON.parse(await readFile(path.join(dir, "thea-1.0.1.manifest.json"), "utf8"))).toMatchObject({ manifest: { expiresAt: "2027-01-31T00:00:00Z", allowDowngrade: false } });
   });
 });

@@ -1,10 +1,13 @@
 /**
  * Release manifests: Ed25519 signatures over canonical JSON with keys made by `thea keys
- * generate`'s code, checked against trusted keys; version order.
+ * generate`'s code, checked against trusted keys; version order; and manifests from afar fuzzed
+ * (anything unsigned, smuggled or changed is refused, never thrown on).
  */
 import { generateKeyPairSync } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson, compareVersions, manifestSchema, signManifest, verifyManifest } from "../../../agent/update/manifest.ts";
+import { RUNS, wireJson } from "../../helpers/hostileJson.ts";
 
 const pair = () => {
   const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -80,5 +83,42 @@ describe("compareVersions", () => {
   it("orders by number, with pre-releases before their release", () => {
     expect(["1.10.0", "1.2.0", "1.2.0-rc.1", "0.9.9", "1.2.1"].sort(compareVersions)).toEqual(["0.9.9", "1.2.0-rc.1", "1.2.0", "1.2.1", "1.10.0"]);
     expect(compareVersions("2.0.0", "2.0.0")).toBe(0);
+  });
+});
+
+describe("signed update manifests from afar", () => {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const trusted = [publicKey.export({ type: "spki", format: "pem" }).toString()];
+  const manifest = manifestSchema.parse({ version: "1.4.2", size: 1234, sha256: "a".repeat(64), url: "https://updates.example.org/thea-1.4.2.tar.gz" });
+  const signed = signManifest(manifest, privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+
+  it("answers anything that is not a signed manifest with a refusal, never a throw", () => {
+    fc.assert(
+      fc.property(wireJson, (input) => {
+        const verified = verifyManifest(input, trusted);
+        expect(verified).toMatchObject({ ok: false, code: expect.stringMatching(/^(bad-manifest|unknown-key|bad-signature)$/) });
+      }),
+      RUNS,
+    );
+  });
+
+  it("does not let an unsigned __proto__ key switch on force or allowDowngrade", () => {
+    const smuggled = JSON.parse(JSON.stringify(signed).replace('"manifest":{', '"manifest":{"__proto__":{"allowDowngrade":true,"force":true},')) as unknown;
+    const verified = verifyManifest(smuggled, trusted);
+    expect(verified.ok && (verified.manifest.allowDowngrade || verified.manifest.force)).toBe(false);
+  });
+
+  it("refuses a signed manifest with any field changed, added or removed", () => {
+    const field = fc.constantFrom(...Object.keys(signed.manifest), "extra", "__proto__");
+    fc.assert(
+      fc.property(field, fc.option(wireJson, { nil: undefined }), (key, value) => {
+        const changed: Record<string, unknown> = JSON.parse(JSON.stringify(signed.manifest)) as Record<string, unknown>;
+        if (value === undefined) delete changed[key];
+        else Object.defineProperty(changed, key, { value, enumerable: true, writable: true, configurable: true });
+        fc.pre(JSON.stringify(changed) !== JSON.stringify(signed.manifest));
+        expect(verifyManifest({ ...signed, manifest: changed }, trusted).ok).toBe(false);
+      }),
+      RUNS,
+    );
   });
 });

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hl7Decoder } from "../../../drivers/hl7-mllp/decoder.ts";
 import { buildAck, isoFromHl7, parseHl7 } from "../../../drivers/hl7-mllp/hl7.ts";
-import { wrapMllp } from "../../../drivers/hl7-mllp/mllp.ts";
 
 const MESSAGE = "MSH|^~\\&|MON|WARD|THEA|CLINIC|20261123080006||ORU^R01|C42|P|2.6\rOBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC||95|%^%^UCUM||||||R";
 
@@ -31,13 +29,5 @@ describe("HL7 v2 fields", () => {
     expect(isoFromHl7("202611230800")).toBe("2026-11-23T08:00:00");
     expect(isoFromHl7("20261323080006")).toBeUndefined();
     expect(isoFromHl7("yesterday")).toBeUndefined();
-  });
-});
-
-describe("hl7Decoder", () => {
-  it("answers each message and reads UCUM units as well as MDC ones", () => {
-    const events = hl7Decoder({ kind: "spot", now: () => new Date(0) }).push(wrapMllp(new TextEncoder().encode(MESSAGE)));
-    expect(events.map((event) => event.type)).toEqual(["reading", "reply"]);
-    expect(events[0]).toMatchObject({ reading: { observations: [{ type: "spo2", value: 95, unit: "%" }], deviceTime: "2026-11-23T08:00:06" } });
   });
 });

@@ -4,7 +4,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { driverById } from "../../../drivers/index.ts";
-import { parseReply, visca } from "../../../drivers/visca/codec.ts";
 import { wrapIp, unwrapIp, IP_PAYLOAD } from "../../../drivers/visca/framer.ts";
 import type { DriverInstance } from "../../../drivers/core/types.ts";
 
@@ -22,30 +21,6 @@ function session(options: Record<string, unknown> = {}): { session: DriverInstan
 const bytes = (...values: number[]) => Uint8Array.from(values);
 /** Lets queued work run (the controller sends from its command queue). */
 const settle = () => vi.advanceTimersByTimeAsync(0);
-
-describe("VISCA codec", () => {
-  it("encodes commands as in the manual", () => {
-    expect([...visca.panTiltDrive(1, "left", "up", 8, 8)]).toEqual([0x81, 0x01, 0x06, 0x01, 0x08, 0x08, 0x01, 0x01, 0xff]);
-    expect([...visca.absolutePosition(1, -1, 0x1234, 0x18, 0x17)]).toEqual([0x81, 0x01, 0x06, 0x02, 0x18, 0x17, 0xf, 0xf, 0xf, 0xf, 0x1, 0x2, 0x3, 0x4, 0xff]);
-    expect([...visca.presetRecall(2, 5)]).toEqual([0x82, 0x01, 0x04, 0x3f, 0x02, 0x05, 0xff]);
-    expect([...visca.zoom(1, "in", 3)]).toEqual([0x81, 0x01, 0x04, 0x07, 0x23, 0xff]);
-  });
-
-  it("reads ACK, completion and errors, from any camera address", () => {
-    expect(parseReply([0x90, 0x41, 0xff])).toEqual({ kind: "ack", from: 1, socket: 1 });
-    expect(parseReply([0xa0, 0x52, 0xff])).toEqual({ kind: "completion", from: 2, socket: 2, data: [] });
-    expect(parseReply([0xb0, 0x61, 0x41, 0xff])).toEqual({ kind: "error", from: 3, socket: 1, code: 0x41 });
-    expect(parseReply([0x90, 0x60, 0x02, 0xff])).toEqual({ kind: "error", from: 1, socket: 0, code: 0x02 });
-    expect(parseReply([0x88, 0x30, 0x02, 0xff])).toEqual({ kind: "address-set", cameras: 1 });
-  });
-
-  it("wraps and unwraps the VISCA-over-IP header", () => {
-    const datagram = wrapIp(IP_PAYLOAD.COMMAND, 7, bytes(0x81, 0x01, 0x06, 0x04, 0xff));
-    expect([...datagram.subarray(0, 8)]).toEqual([0x01, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x07]);
-    expect(unwrapIp(datagram)).toMatchObject({ ok: true, payloadType: 0x0100, sequence: 7 });
-    expect(unwrapIp(bytes(1, 2, 3))).toMatchObject({ ok: false });
-  });
-});
 
 describe("VISCA controller", () => {
   beforeEach(() => {

@@ -1,13 +1,9 @@
 /**
- * A&D blood-pressure monitor: link frames and RB measurements from byte arrays worked out by
- * hand, the decoder on damaged input, and the controller against the simulator.
+ * A&D blood-pressure monitor: RB measurements from byte arrays worked out by hand, and the
+ * decoder on damaged input.
  */
 import { describe, expect, it } from "vitest";
-import { createBpSimulator } from "../../../drivers/and-bp/simulator.ts";
-import { andBp } from "../../../drivers/and-bp/descriptor.ts";
 import { andDecoder } from "../../../drivers/and-bp/decoder.ts";
-import { AndFramer, encodeText } from "../../../drivers/and-bp/frames.ts";
-import type { DecoderEvent } from "../../../drivers/core/types.ts";
 import { discarded, readings } from "../../helpers/decoderEvents.ts";
 
 const RS = "\x1e";
@@ -20,26 +16,6 @@ const textFrame = (text: string) => {
 };
 const ACK = [0x16, 0x16, 0x01, 0x30, 0x30, 0x06];
 const MEASURED = ["TM-2655", "2611231405", "0001", "0", "00", "S128", "M097", "D082", "P071", "C180", "A045"].join(RS);
-
-
-describe("A&D link frames", () => {
-  it("encodes the host commands with the check byte worked out by hand", () => {
-    // 01^30^30^02^53^54^03 = 07; 01^30^30^02^53^50^03 = 03; 01^30^30^02^52^42^03 = 10
-    expect([...encodeText("ST")]).toEqual([0x16, 0x16, 0x01, 0x30, 0x30, 0x02, 0x53, 0x54, 0x03, 0x07]);
-    expect([...encodeText("SP")]).toEqual([0x16, 0x16, 0x01, 0x30, 0x30, 0x02, 0x53, 0x50, 0x03, 0x03]);
-    expect([...encodeText("RB")]).toEqual([0x16, 0x16, 0x01, 0x30, 0x30, 0x02, 0x52, 0x42, 0x03, 0x10]);
-  });
-
-  it("finds ACK, NAK and text frames, skipping and counting what is not one", () => {
-    const events = new AndFramer().push(Uint8Array.from([0x41, 0x16, ...ACK, ...textFrame("ST"), 0x16, 0x16, 0x01, 0x30, 0x30, 0x15]));
-    expect(events).toEqual([
-      { type: "discarded", bytes: 2, reason: expect.any(String) },
-      { type: "frame", frame: { kind: "ack", address: "00" } },
-      { type: "frame", frame: { kind: "text", address: "00", text: "ST" } },
-      { type: "frame", frame: { kind: "nak", address: "00" } },
-    ]);
-  });
-});
 
 describe("A&D RB measurements", () => {
   it("decodes a measurement into a spot reading with the monitor's time", () => {
@@ -94,49 +70,5 @@ describe("A&D RB measurements", () => {
       const decoder = andDecoder();
       expect([...readings(decoder.push(bytes.subarray(0, cut))), ...readings(decoder.push(bytes.subarray(cut)))]).toEqual(whole);
     }
-  });
-});
-
-describe("A&D commands", () => {
-  /** A session wired to a simulator whose ticks the test drives. */
-  function monitor(answering = true) {
-    const simulator = createBpSimulator("normal");
-    const events: DecoderEvent[] = [];
-    const session = andBp.instantiate({ replyTimeoutMs: 100 }, {
-      send(bytes) {
-        const answer = answering ? simulator.receive?.(bytes) : undefined;
-        if (answer) setImmediate(() => session.push(answer, (event) => events.push(event)));
-        return true;
-      },
-    });
-    return { session, events, tick: (n: number) => session.push(simulator.chunk(n), (event) => events.push(event)) };
-  }
-
-  it("starts a measurement, refuses a second one while measuring, and publishes the result", async () => {
-    const { session, events, tick } = monitor();
-    tick(0);
-    await expect(session.execute("bp.start", {})).resolves.toEqual({ started: true });
-    await expect(session.execute("bp.start", {})).rejects.toMatchObject({ code: "device-rejected" });
-    tick(1);
-    expect(readings(events)).toEqual([expect.objectContaining({ kind: "spot", flags: [] })]);
-    const read = await session.execute("bp.read", {});
-    expect(read).toMatchObject({ ok: true, systolic: expect.any(Number), diastolic: expect.any(Number), unit: "mm[Hg]" });
-    expect(readings(events)).toHaveLength(1); // the read did not publish it again
-  });
-
-  it("stops a measurement so no result follows", async () => {
-    const { session, events, tick } = monitor();
-    await session.execute("bp.start", {});
-    await expect(session.execute("bp.stop", {})).resolves.toEqual({ stopped: true });
-    tick(1);
-    tick(2);
-    expect(readings(events)).toEqual([]);
-  });
-
-  it("times out when the monitor does not answer, and fails at once when the line is down", async () => {
-    await expect(monitor(false).session.execute("bp.start", {})).rejects.toMatchObject({ code: "device-timeout" });
-    const down = andBp.instantiate({}, { send: () => false });
-    await expect(down.execute("bp.read", {})).rejects.toMatchObject({ code: "device-unavailable" });
-    await expect(down.execute("ptz.move", {})).rejects.toMatchObject({ code: "unsupported-command" });
   });
 });
