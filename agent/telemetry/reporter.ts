@@ -14,6 +14,7 @@ import type { Outbox } from "../outbox/outbox.ts";
 import { PRIORITY } from "../outbox/store.ts";
 import type { HealthPayload } from "../core/api.ts";
 import type { HealthCollector } from "./health.ts";
+import { publishJson } from "../mqtt/publish.ts";
 import { onlineStatus } from "./status.ts";
 
 export interface TelemetryReporterOptions {
@@ -63,7 +64,7 @@ export class TelemetryReporter {
   async #announce(info: ConnectedInfo): Promise<void> {
     const { ctx, broker, topics } = this.#options;
     const status = await onlineStatus(ctx, info.connection);
-    await broker.publish(topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    await publishJson(broker, topics.status, status, { qos: 1, retain: true });
     await this.#publishHealth();
   }
 
