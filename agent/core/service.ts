@@ -27,14 +27,14 @@ export interface StopException {
  * after the one it names. A service named twice, or an exception naming a service not in the
  * list, is a wiring mistake and throws at construction.
  */
-export function stopOrder(started: readonly Service[], exceptions: readonly StopException[] = []): Service[] {
+export function stopOrder<S extends Service>(started: readonly S[], exceptions: readonly StopException[] = []): S[] {
   if (new Set(started).size !== started.length) throw new Error("a service is listed twice");
   const order = [...started].reverse();
   for (const { service, after } of exceptions) {
-    const from = order.indexOf(service);
-    if (from < 0 || !order.includes(after) || service === after) throw new Error("a stop exception names a service not in the list");
-    order.splice(from, 1);
-    order.splice(order.indexOf(after) + 1, 0, service);
+    const from = order.findIndex((listed) => listed === service);
+    if (from < 0 || !order.some((listed) => listed === after) || service === after) throw new Error("a stop exception names a service not in the list");
+    const [moved] = order.splice(from, 1);
+    if (moved) order.splice(order.findIndex((listed) => listed === after) + 1, 0, moved);
   }
   return order;
 }
