@@ -7,6 +7,7 @@
  * to answer on (topics.ts answerTopicAllowed): it is not run either, only logged and counted.
  */
 import { createHash } from "node:crypto";
+import type { Service } from "../core/service.ts";
 import path from "node:path";
 import { messageOf, TheaError } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
@@ -59,7 +60,7 @@ export interface CommandRouterOptions {
 // Ten minutes covers a technician's retries, before and after a restart.
 const ANSWER_TTL_MS = 10 * 60_000;
 
-export class CommandRouter {
+export class CommandRouter implements Service {
   readonly #options: CommandRouterOptions;
   readonly #log: Logger;
   readonly #commands: Map<string, Command>;

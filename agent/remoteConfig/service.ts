@@ -9,6 +9,7 @@
  * running config is kept.
  */
 import { z } from "zod";
+import type { Service } from "../core/service.ts";
 import type { AgentContext } from "../core/context.ts";
 import { messageOf, TheaError } from "../core/errors.ts";
 import { redactSecrets, type Logger } from "../../lib/log.ts";
@@ -60,7 +61,7 @@ export type { ConfigReported } from "../core/api.ts";
 
 const VERSION_ONLY = z.object({ version: z.int() }).partial();
 
-export class ConfigService {
+export class ConfigService implements Service {
   readonly #options: ConfigServiceOptions;
   readonly #log: Logger;
   readonly #state: RemoteConfigState;

@@ -4,6 +4,7 @@
  * priority, so reports from an outage arrive later — and are the first dropped when it is full.
  */
 import type { AgentContext } from "../core/context.ts";
+import type { Service } from "../core/service.ts";
 import { messageOf } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ConnectedInfo, BrokerConnection } from "../mqtt/connection.ts";
@@ -28,7 +29,7 @@ export interface TelemetryReporterOptions {
   onHealth?: (report: HealthPayload) => void;
 }
 
-export class TelemetryReporter {
+export class TelemetryReporter implements Service {
   readonly #options: TelemetryReporterOptions;
   readonly #log: Logger;
   readonly #onConnected = (info: ConnectedInfo) => void this.#announce(info);

@@ -10,6 +10,7 @@
  * was. `…/update/state` (retained) says where it is.
  */
 import { createHash } from "node:crypto";
+import type { Service } from "../core/service.ts";
 import { createReadStream } from "node:fs";
 import { access, rename, rm } from "node:fs/promises";
 import path from "node:path";
@@ -50,7 +51,7 @@ const WINDOW_CHECK_MS = 60_000;
 /** How often a downgrade held for an unsynchronised clock looks again (the clock probe caches 60 s). */
 const CLOCK_CHECK_MS = 60_000;
 
-export class UpdateService {
+export class UpdateService implements Service {
   readonly #options: UpdateServiceOptions;
   readonly #log: Logger;
   readonly #store: UpdateStore;
