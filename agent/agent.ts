@@ -120,13 +120,9 @@ export class Agent {
     });
     const routes = new TopicRouter({ broker, log: ctx.log });
     const readiness = new Readiness({ broker, notifier, fallbackMs: config.mqtt.connectTimeoutSec * 1000 });
-    const { outbox: outboxSettings } = config;
-    const outbox = new Outbox({
-      dataDir: config.dataDir,
-      settings: { maxMessages: outboxSettings.maxMessages, maxBytes: outboxSettings.maxMegabytes * 1024 * 1024, maxAgeSec: outboxSettings.maxAgeHours * 3600 },
-      log: ctx.log,
-    });
-    const sender = new OutboxSender({ outbox, broker, settings: { replayRatePerSec: outboxSettings.replayRatePerSec, inFlight: outboxSettings.inFlight }, log: ctx.log });
+    const { maxMessages, maxMegabytes, maxAgeHours, replayRatePerSec, inFlight } = config.outbox;
+    const outbox = new Outbox({ dataDir: config.dataDir, settings: { maxMessages, maxBytes: maxMegabytes * 1024 * 1024, maxAgeSec: maxAgeHours * 3600 }, log: ctx.log });
+    const sender = new OutboxSender({ outbox, broker, settings: { replayRatePerSec, inFlight }, log: ctx.log });
     const health = new HealthCollector({
       dataDir: config.dataDir,
       startedAt: ctx.startedAt,
@@ -140,28 +136,15 @@ export class Agent {
     const peripherals = new PeripheralManager({ ctx, broker, topics, outbox, events, onChange: () => summary.refresh() });
     const media = new MediaService({ ctx, broker, routes, topics, events });
     const reporter = new TelemetryReporter({ ctx, broker, topics, health, outbox, events, onHealth: (report) => summary.noteHealth(report) });
-    const configService: ConfigService = new ConfigService({
-      ctx,
-      broker,
-      routes,
-      topics,
-      ...remote.startup,
-      consultations: media.consultations,
-      applyLive: liveReconfiguration({
-        cameras: media,
-        replaceConfig: remote.replaceConfig,
-        logLevels: remote.logLevels,
-        telemetry: [reporter, { reconfigure: (): void => summary.reconfigure() }],
-        peripherals,
-      }),
-    });
+    const { replaceConfig, logLevels } = remote;
+    const telemetry = [reporter, { reconfigure: (): void => summary.reconfigure() }];
+    const applyLive = liveReconfiguration({ cameras: media, replaceConfig, logLevels, telemetry, peripherals });
+    const configService: ConfigService = new ConfigService({ ctx, broker, routes, topics, ...remote.startup, consultations: media.consultations, applyLive });
     // Built after the config service, whose standing it shows; the services above reach it lazily.
     const summary: SummaryService = new SummaryService({ ctx, broker, topics, config: configService, peripherals, consultations: media.consultations, outbox: () => outbox.stats() });
     const update = new UpdateService({ ctx, broker, routes, topics, consultations: media.consultations, healthCheck: async () => void (await health.collect()) });
     const commands = new CommandRouter({
-      broker,
-      routes,
-      topics,
+      broker, routes, topics, log: ctx.log, counters: commandCounters, maxPayloadBytes: config.mqtt.maxPayloadBytes, dataDir: config.dataDir,
       commands: [
         ...builtinCommands(ctx, health),
         ...peripheralCommands(peripherals),
@@ -180,10 +163,6 @@ export class Agent {
           },
         }),
       ],
-      log: ctx.log,
-      counters: commandCounters,
-      maxPayloadBytes: config.mqtt.maxPayloadBytes,
-      dataDir: config.dataDir,
     });
     // Start order: what others write to comes first (the outbox, with its drop report listening
     // before it opens), then the services, the command router once everything it calls is up,
