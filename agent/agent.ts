@@ -1,6 +1,7 @@
 /**
- * The composition root: builds every service of one agent run, starts them in order and stops
- * them in reverse. Constructors only assign; all work happens in start()/stop().
+ * The composition root: builds every service of one agent run and holds them in one ordered
+ * list; start() runs it in order, stop() in reverse, with the exceptions written beside the list.
+ * Constructors only assign; all work happens in start()/stop(). Rules live in the services.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir } from "node:fs/promises";
@@ -8,12 +9,15 @@ import type { DestinationStream } from "pino";
 import { builtinCommands } from "./telemetry/commands.ts";
 import { CommandRouter, newCommandCounters } from "./commands/router.ts";
 import type { AgentContext, HostProbe } from "./core/context.ts";
+import { encodePayload } from "./core/api.ts";
+import { startInOrder, stopInOrder, stopOrder, type Service } from "./core/service.ts";
 import { peripheralCommands } from "./devices/commands.ts";
 import { PeripheralManager } from "./devices/manager.ts";
 import { mediaCommands } from "./media/commands.ts";
 import { MediaService } from "./media/service.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { OutboxSender } from "./outbox/sender.ts";
+import { DropReport } from "./outbox/dropReport.ts";
 import { messageOf } from "./core/errors.ts";
 import { EventLog } from "./outbox/events.ts";
 import { managementCommands } from "./management/commands.ts";
@@ -22,12 +26,15 @@ import { RebootGuard, rebootSystem } from "./management/reboot.ts";
 import { createLogger, LogLevels, redactSecrets, type Logger } from "../lib/log.ts";
 import { LogRing } from "../lib/logRing.ts";
 import type { ResolvedConfig } from "../config/schema.ts";
+import { liveReconfiguration } from "./remoteConfig/applyLive.ts";
 import { ConfigService } from "./remoteConfig/service.ts";
 import { UpdateService } from "./update/service.ts";
 import type { StartupConfig } from "./config/startup.ts";
 import { BrokerConnection, newConnectionCounters } from "./mqtt/connection.ts";
+import { TopicRouter } from "./mqtt/routes.ts";
 import { deviceTopics } from "./core/topics.ts";
 import { SystemdNotifier } from "./systemd/notify.ts";
+import { Readiness } from "./systemd/readiness.ts";
 import { HealthCollector } from "./telemetry/health.ts";
 import { TelemetryReporter } from "./telemetry/reporter.ts";
 import { offlineStatus } from "./telemetry/status.ts";
@@ -92,120 +99,84 @@ export function agentFromStartup(startup: StartupConfig, run: AgentRun): { agent
 export class Agent {
   readonly #ctx: AgentContext;
   readonly #log: Logger;
-  readonly #topics;
-  readonly #notifier: SystemdNotifier;
-  readonly #broker: BrokerConnection;
-  readonly #health: HealthCollector;
-  readonly #reporter: TelemetryReporter;
-  readonly #summary: SummaryService;
-  readonly #router: CommandRouter;
-  readonly #outbox: Outbox;
-  readonly #sender: OutboxSender;
-  readonly #peripherals: PeripheralManager;
-  readonly #media: MediaService;
-  readonly #events: EventLog;
-  readonly #config: ConfigService;
-  readonly #update: UpdateService;
-  readonly #pendingDrops: Record<string, number> = {};
-  #dropTimer: NodeJS.Timeout | undefined;
-  #readyTimer: NodeJS.Timeout | undefined;
-  #ready = false;
+  /** In the order of start. */
+  readonly #services: readonly Service[];
+  readonly #stopOrder: readonly Service[];
 
   constructor(ctx: AgentContext, remote: RemoteConfigSetup) {
     this.#ctx = ctx;
     this.#log = ctx.log.child({ ns: "agent" });
-    this.#topics = deviceTopics(ctx.config.deviceId);
-    this.#notifier = new SystemdNotifier({ env: ctx.env, log: ctx.log });
+    const topics = deviceTopics(ctx.config.deviceId);
+    const { config } = ctx;
+    const notifier = new SystemdNotifier({ env: ctx.env, log: ctx.log });
     const connectionCounters = newConnectionCounters();
     const commandCounters = newCommandCounters();
-    this.#broker = new BrokerConnection({
-      mqtt: ctx.config.mqtt,
-      will: { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(ctx, "connection-lost")) },
+    const broker = new BrokerConnection({
+      mqtt: config.mqtt,
+      will: { topic: topics.status, payload: encodePayload(topics.status, offlineStatus(ctx, "connection-lost")) },
+      goodbye: { topic: topics.status, payload: encodePayload(topics.status, offlineStatus(ctx, "shutdown")) },
       log: ctx.log,
       counters: connectionCounters,
     });
-    const { outbox } = ctx.config;
-    this.#outbox = new Outbox({
-      dataDir: ctx.config.dataDir,
-      settings: { maxMessages: outbox.maxMessages, maxBytes: outbox.maxMegabytes * 1024 * 1024, maxAgeSec: outbox.maxAgeHours * 3600 },
-      log: ctx.log,
-    });
-    this.#sender = new OutboxSender({
-      outbox: this.#outbox,
-      broker: this.#broker,
-      settings: { replayRatePerSec: outbox.replayRatePerSec, inFlight: outbox.inFlight },
-      log: ctx.log,
-    });
-    this.#health = new HealthCollector({
-      dataDir: ctx.config.dataDir,
+    const routes = new TopicRouter({ broker, log: ctx.log });
+    const readiness = new Readiness({ broker, notifier, fallbackMs: config.mqtt.connectTimeoutSec * 1000 });
+    const { maxMessages, maxMegabytes, maxAgeHours, replayRatePerSec, inFlight } = config.outbox;
+    const outbox = new Outbox({ dataDir: config.dataDir, settings: { maxMessages, maxBytes: maxMegabytes * 1024 * 1024, maxAgeSec: maxAgeHours * 3600 }, log: ctx.log });
+    const sender = new OutboxSender({ outbox, broker, settings: { replayRatePerSec, inFlight }, log: ctx.log });
+    const health = new HealthCollector({
+      dataDir: config.dataDir,
       startedAt: ctx.startedAt,
       clockSynchronized: ctx.clockSynchronized,
       counters: () => ({ ...connectionCounters, ...commandCounters }),
-      outbox: () => ({ ...this.#outbox.stats(), inFlight: this.#sender.inFlight, replayRatePerSec: this.#sender.takeReplayRate() }),
+      outbox: () => ({ ...outbox.stats(), inFlight: sender.inFlight, replayRatePerSec: sender.takeReplayRate() }),
       ...(ctx.host && { host: ctx.host }),
     });
-    this.#events = new EventLog({ outbox: this.#outbox, topic: this.#topics.event });
-    this.#peripherals = new PeripheralManager({ ctx, broker: this.#broker, topics: this.#topics, outbox: this.#outbox, events: this.#events, onChange: () => this.#summary.refresh() });
-    this.#media = new MediaService({ ctx, broker: this.#broker, topics: this.#topics, events: this.#events });
-    this.#reporter = new TelemetryReporter({ ctx, broker: this.#broker, topics: this.#topics, health: this.#health, outbox: this.#outbox, events: this.#events, onHealth: (report) => this.#summary.noteHealth(report) });
-    this.#config = new ConfigService({
-      ctx,
-      broker: this.#broker,
-      topics: this.#topics,
-      ...remote.startup,
-      consultations: this.#media.consultations,
-      applyLive: async (config, hash, changed) => {
-        // Cameras first: a watched camera refuses, and then nothing else has been changed yet.
-        if (changed.includes("cameras")) await this.#media.reconfigureCameras(config.cameras);
-        remote.replaceConfig(config, hash);
-        if (changed.includes("log")) remote.logLevels.set(config.log.level);
-        if (changed.includes("telemetry")) this.#reporter.reconfigure();
-        if (changed.includes("telemetry")) this.#summary.reconfigure();
-        if (changed.includes("peripherals")) await this.#peripherals.reconfigure(config.peripherals);
-      },
-    });
-    const outboxStats = () => this.#outbox.stats();
-    this.#summary = new SummaryService({ ctx, broker: this.#broker, topics: this.#topics, config: this.#config, peripherals: this.#peripherals, consultations: this.#media.consultations, outbox: outboxStats });
-    this.#update = new UpdateService({
-      ctx,
-      broker: this.#broker,
-      topics: this.#topics,
-      consultations: this.#media.consultations,
-      healthCheck: async () => {
-        await this.#health.collect();
-      },
-    });
-    this.#router = new CommandRouter({
-      broker: this.#broker,
-      topics: this.#topics,
+    const events = new EventLog({ outbox, topic: topics.event });
+    const dropReport = new DropReport({ outbox, events });
+    const peripherals = new PeripheralManager({ ctx, broker, topics, outbox, events, onChange: () => summary.refresh() });
+    const media = new MediaService({ ctx, broker, routes, topics, events });
+    const reporter = new TelemetryReporter({ ctx, broker, topics, health, outbox, events, onHealth: (report) => summary.noteHealth(report) });
+    const { replaceConfig, logLevels } = remote;
+    const telemetry = [reporter, { reconfigure: (): void => summary.reconfigure() }];
+    const applyLive = liveReconfiguration({ cameras: media, replaceConfig, logLevels, telemetry, peripherals });
+    const configService: ConfigService = new ConfigService({ ctx, broker, routes, topics, ...remote.startup, consultations: media.consultations, applyLive });
+    // Built after the config service, whose standing it shows; the services above reach it lazily.
+    const summary: SummaryService = new SummaryService({ ctx, broker, topics, config: configService, peripherals, consultations: media.consultations, outbox: () => outbox.stats() });
+    const update = new UpdateService({ ctx, broker, routes, topics, consultations: media.consultations, healthCheck: async () => void (await health.collect()) });
+    const commands = new CommandRouter({
+      broker, routes, topics, log: ctx.log, counters: commandCounters, maxPayloadBytes: config.mqtt.maxPayloadBytes, dataDir: config.dataDir,
       commands: [
-        ...builtinCommands(ctx, this.#health),
-        ...peripheralCommands(this.#peripherals),
-        ...mediaCommands(this.#media),
-        ...this.#config.commands(),
+        ...builtinCommands(ctx, health),
+        ...peripheralCommands(peripherals),
+        ...mediaCommands(media),
+        ...configService.commands(),
         ...managementCommands({
           ctx,
-          reboot: new RebootGuard({ dataDir: ctx.config.dataDir, minIntervalMs: ctx.config.management.rebootMinIntervalMin * 60_000 }),
+          reboot: new RebootGuard({ dataDir: config.dataDir, minIntervalMs: config.management.rebootMinIntervalMin * 60_000 }),
           bundles: new DiagnosticsBundles(),
-          liveSessions: this.#media.consultations.live,
-          snapshot: async () => ({
-            config: redactSecrets(ctx.config),
-            health: await this.#health.collect(),
-            peripherals: this.#peripherals.list(),
-            media: this.#media.sessions(),
-          }),
+          liveSessions: media.consultations.live,
+          snapshot: async () => ({ config: redactSecrets(ctx.config), health: await health.collect(), peripherals: peripherals.list(), media: media.sessions() }),
           rebootSystem,
           rebootFailed: (reason) => {
             this.#log.error({ reason }, "remote reboot failed");
-            this.#events.record("system.reboot-failed", { reason });
+            events.record("system.reboot-failed", { reason });
           },
         }),
       ],
-      log: ctx.log,
-      counters: commandCounters,
-      maxPayloadBytes: ctx.config.mqtt.maxPayloadBytes,
-      dataDir: ctx.config.dataDir,
     });
+    // Start order: what others write to comes first (the outbox, with its drop report listening
+    // before it opens), then the services, the command router once everything it calls is up,
+    // readiness before the connection so its first `connected` is heard, the connection last.
+    this.#services = [dropReport, outbox, routes, sender, health, reporter, peripherals, media, configService, summary, update, commands, notifier, readiness, broker];
+    // Stop: the reverse (readiness, then STOPPING=1 to systemd, then the command router takes no
+    // more requests and lets those in flight answer, ...), with one exception:
+    this.#stopOrder = stopOrder(this.#services, [
+      {
+        service: broker,
+        after: sender,
+        why: "the connection stays up while the services stop, for their last publishes (command answers, retained states) and for the goodbye status it publishes while still connected; it closes before the outbox so nothing more is handed to it",
+      },
+    ]);
   }
 
   async start(): Promise<void> {
@@ -215,75 +186,12 @@ export class Agent {
       // Health reports the data dir's state; the agent still serves commands and telemetry.
       this.#log.error({ dataDir: config.dataDir, err: messageOf(error) }, "cannot create the data directory");
     });
-    this.#outbox.on("degraded", (reason) => this.#events.record("outbox.degraded", { reason }));
-    this.#outbox.on("dropped", (counts) => this.#noteDrops(counts));
-    this.#outbox.open();
-    this.#sender.start();
-    this.#health.start();
-    this.#reporter.start();
-    this.#peripherals.start();
-    this.#media.start();
-    this.#config.start();
-    this.#summary.start();
-    await this.#update.start().catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "update service did not start"));
-    this.#router.start();
-    this.#broker.on("connected", () => void this.#becomeReady("online: connected to the broker"));
-    this.#broker.on("disconnected", () => void this.#notifier.status("degraded: broker unreachable, retrying"));
-    // Tell systemd we are up even if the broker is unreachable: the agent is working (it will
-    // keep retrying and, later, storing readings); failing the start would only restart-loop it.
-    this.#readyTimer = setTimeout(
-      () => void this.#becomeReady("degraded: broker unreachable, retrying"),
-      config.mqtt.connectTimeoutSec * 1000,
-    );
-    this.#notifier.startWatchdog();
-    this.#broker.start();
+    await startInOrder(this.#services);
   }
 
-  /** Stops in reverse order of start; publishes the shutdown status while still connected. */
   async stop(): Promise<void> {
     this.#log.info("stopping");
-    clearTimeout(this.#readyTimer);
-    clearTimeout(this.#dropTimer);
-    await this.#notifier.stopping();
-    await this.#router.stop();
-    await this.#config.stop();
-    await this.#update.stop();
-    this.#reporter.stop();
-    this.#summary.stop();
-    await this.#media.stop();
-    await this.#peripherals.stop();
-    const goodbye = { topic: this.#topics.status, payload: JSON.stringify(offlineStatus(this.#ctx, "shutdown")) };
-    this.#sender.stop();
-    await this.#broker.stop(goodbye);
-    this.#outbox.close();
-    this.#health.stop();
+    await stopInOrder(this.#stopOrder);
     this.#log.info("stopped");
-  }
-
-  /**
-   * Drops become one `outbox.dropped` event a minute at most. Dropped events themselves are not
-   * reported with another event: in a full outbox that would only make more drops.
-   */
-  #noteDrops(counts: Partial<Record<string, number>>): void {
-    for (const [priority, count] of Object.entries(counts)) {
-      if (priority !== "event" && count) this.#pendingDrops[priority] = (this.#pendingDrops[priority] ?? 0) + count;
-    }
-    if (this.#dropTimer || Object.keys(this.#pendingDrops).length === 0) return;
-    this.#dropTimer = setTimeout(() => {
-      this.#dropTimer = undefined;
-      const dropped = { ...this.#pendingDrops };
-      for (const key of Object.keys(this.#pendingDrops)) delete this.#pendingDrops[key];
-      this.#events.record("outbox.dropped", { dropped, totals: this.#outbox.stats().dropped });
-    }, 60_000);
-  }
-
-  async #becomeReady(status: string): Promise<void> {
-    if (this.#ready) {
-      await this.#notifier.status(status);
-      return;
-    }
-    this.#ready = true;
-    clearTimeout(this.#readyTimer);
-    await this.#notifier.ready(status);
   }
 }

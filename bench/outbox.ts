@@ -25,7 +25,7 @@ const reading = (seq: number) => JSON.stringify({ id: `r${seq}`, seq, observatio
 
 function newOutbox(dir: string): Outbox {
   const outbox = new Outbox({ dataDir: dir, settings: { maxMessages: 1_000_000, maxBytes: 1 << 30, maxAgeSec: 86_400 }, log });
-  outbox.open();
+  outbox.start();
   return outbox;
 }
 
@@ -59,7 +59,7 @@ while (deep.stats().depth < BIG_BACKLOG) deep.enqueue({ topic: "bench/reading", 
 start = performance.now();
 for (let i = 0; i < 1000; i++) deep.enqueue({ topic: "bench/reading", priority: PRIORITY.clinical, createdAt: Date.now(), payload: reading });
 console.log(`enqueue behind a ${BIG_BACKLOG.toLocaleString("en")}-entry backlog: ${((performance.now() - start) / 1000).toFixed(2)} ms per entry`);
-deep.close();
+deep.stop();
 
 // 2. Replay throughput: connect with the backlog waiting, rate limit lifted.
 const mqtt = session(broker.url);
@@ -96,5 +96,5 @@ console.log(`enqueue → PUBACK, online: p50 ${percentile(latencies, 50).toFixed
 
 sender.stop();
 await mqtt.stop();
-outbox.close();
+outbox.stop();
 await broker.stop();

@@ -7,11 +7,14 @@
  * to answer on (topics.ts answerTopicAllowed): it is not run either, only logged and counted.
  */
 import { createHash } from "node:crypto";
+import type { Service } from "../core/service.ts";
 import path from "node:path";
 import { messageOf, TheaError } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { CommandResponse } from "../core/api.ts";
 import type { IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
+import { publishJson } from "../mqtt/publish.ts";
+import type { Routes } from "../mqtt/routes.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import type { Command } from "./command.ts";
 import { decodeRequest, errorResponse, expiryOf, failure, refusedBeforeRunning } from "./request.ts";
@@ -34,14 +37,13 @@ export function newCommandCounters(): CommandCounters {
 
 /** What the router needs of the broker connection (a seam for in-process tests). */
 export interface RouterConnection {
-  on(event: "message", listener: (message: IncomingMessage) => void): unknown;
-  off(event: "message", listener: (message: IncomingMessage) => void): unknown;
-  subscribe: BrokerConnection["subscribe"];
   publish: BrokerConnection["publish"];
 }
 
 export interface CommandRouterOptions {
   broker: RouterConnection;
+  /** Where requests come from (`cmd/+`). */
+  routes: Routes;
   topics: DeviceTopics;
   commands: readonly Command[];
   log: Logger;
@@ -58,7 +60,7 @@ export interface CommandRouterOptions {
 // Ten minutes covers a technician's retries, before and after a restart.
 const ANSWER_TTL_MS = 10 * 60_000;
 
-export class CommandRouter {
+export class CommandRouter implements Service {
   readonly #options: CommandRouterOptions;
   readonly #log: Logger;
   readonly #commands: Map<string, Command>;
@@ -68,6 +70,7 @@ export class CommandRouter {
   // 64 × 32 answers of at most 4 KiB (see responseCache.ts).
   readonly #answers = new ResponseCache({ ttlMs: ANSWER_TTL_MS, maxRequesters: 64, maxPerRequester: 32, maxAnswerBytes: 4096, ranNothing: refusedBeforeRunning });
   readonly #record: AnswerRecord | undefined;
+  #unroute: (() => void) | undefined;
   #running = 0;
 
   constructor(options: CommandRouterOptions) {
@@ -85,16 +88,15 @@ export class CommandRouter {
 
   start(): void {
     this.#restoreAnswers();
-    this.#options.broker.on("message", this.#onMessage);
     // Retain Handling 2: a command left retained on the broker is not sent at every start. Retain
     // As Published: one published retained while we listen still shows its flag, and is refused
     // (#respond) rather than run now and stored for later.
-    this.#options.broker.subscribe(this.#options.topics.commandFilter, { retainHandling: 2, retainAsPublished: true });
+    this.#unroute = this.#options.routes.route(this.#options.topics.commandFilter, this.#onMessage, { retainHandling: 2, retainAsPublished: true });
   }
 
   /** Takes no more requests, then waits (at most `drainMs`) for the answers of those in flight. */
   async stop(drainMs = 2000): Promise<void> {
-    this.#options.broker.off("message", this.#onMessage);
+    this.#unroute?.();
     await within(Promise.allSettled([...this.#inFlight]), drainMs, []);
   }
 
@@ -123,7 +125,7 @@ export class CommandRouter {
     const response = await this.#respond(name, replyTo, message);
     if (response.ok) counters.commandsOk += 1;
     else counters.commandsFailed += 1;
-    const delivered = await broker.publish(replyTo, JSON.stringify(response), {
+    const delivered = await publishJson(broker, replyTo, response, {
       qos: 1,
       correlationData: message.correlationData,
     });

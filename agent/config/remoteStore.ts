@@ -16,12 +16,9 @@ export interface AppliedLayer {
   appliedAt: string | null;
 }
 
-export interface ConfigError {
-  /** The desired version that failed, when it had one. */
-  version: number | null;
-  at: string;
-  errors: string[];
-}
+// What config/reported shows of a refusal: its type lives with the payload types (core/api.ts).
+import type { ConfigError } from "../core/api.ts";
+export type { ConfigError } from "../core/api.ts";
 
 export interface RemoteConfigState {
   applied: AppliedLayer;

@@ -170,3 +170,107 @@ export interface PingResult {
   time: string;
   clockSynchronized: ClockSynchronized;
 }
+
+/** A viewer-bound ICE candidate: `thea/v1/{deviceId}/webrtc/{sessionId}/candidate` (RFC 8839 §5.1 attribute text). */
+export interface WebrtcCandidatePayload {
+  candidate: string;
+  sdpMid?: string | null | undefined;
+  sdpMLineIndex?: number | null | undefined;
+}
+
+/** `thea/v1/{deviceId}/config/reported`, retained. */
+export interface ConfigReported {
+  version: number;
+  hash: string;
+  appliedAt: string | null;
+  /** applied: running it; restarting: restarting onto it; waiting-for-idle: will restart when no consultation is live; trial: restarted onto it, not yet confirmed. */
+  state: "applied" | "restarting" | "waiting-for-idle" | "trial";
+  config: unknown;
+  lastError: ConfigError | null;
+}
+
+/** Why a desired config was refused (in config/reported). */
+export interface ConfigError {
+  /** The desired version that failed, when it had one. */
+  version: number | null;
+  at: string;
+  errors: string[];
+}
+
+export const UPDATE_STATES = [
+  "idle",
+  "downloading",
+  "downloaded",
+  "verifying",
+  "installing",
+  "deferred",
+  "restarting",
+  "verifying-health",
+  "committed",
+  "rolled-back",
+  "failed",
+] as const;
+export type UpdateStateName = (typeof UPDATE_STATES)[number];
+
+export type UpdateResult =
+  | "ok"
+  | "bad-manifest"
+  | "unknown-key"
+  | "bad-signature"
+  | "not-for-this-box"
+  | "expired"
+  | "downgrade"
+  | "below-floor"
+  | "clock-unsynchronized"
+  | "below-min-version"
+  | "too-large"
+  | "unpacked-too-large"
+  | "download-failed"
+  | "digest-mismatch"
+  | "install-failed"
+  | "health-check-failed"
+  | "crash-loop";
+
+/** `thea/v1/{deviceId}/update/state`, retained. */
+export interface UpdateStatePayload {
+  state: UpdateStateName;
+  version: string | null;
+  runningVersion: string;
+  /** The anti-rollback floor: the highest version committed here (null before the first commit). */
+  floor: string | null;
+  progress: number | null;
+  result: UpdateResult | null;
+  reason: string | null;
+  since: string;
+}
+
+/**
+ * The topic→payload map: what the agent publishes as JSON on each kind of topic. Bytes already
+ * serialized (outbox entries, the summary's quantised text) keep the connection's plain publish.
+ */
+export interface TopicPayloads {
+  status: StatusPayload;
+  health: HealthPayload;
+  peripheralState: PeripheralState;
+  reading: ReadingPayload;
+  /** A command's answer, on its response topic (topics.ts answerTopicAllowed). */
+  answer: CommandResponse;
+  webrtcCandidate: WebrtcCandidatePayload;
+  configReported: ConfigReported;
+  updateState: UpdateStatePayload;
+}
+
+export type TopicKind = keyof TopicPayloads;
+
+declare const topicKind: unique symbol;
+
+/**
+ * A topic name built by topics.ts, branded with what is published on it: a payload of another
+ * type for it does not compile (mqtt/publish.ts).
+ */
+export type Topic<K extends TopicKind> = string & { readonly [topicKind]: K };
+
+/** The wire bytes of `payload` on `topic`: plain JSON, as every JSON topic of v1 carries. */
+export function encodePayload<K extends TopicKind>(_topic: Topic<K>, payload: NoInfer<TopicPayloads[K]>): string {
+  return JSON.stringify(payload);
+}

@@ -2,6 +2,8 @@
  * The only place topic strings are built. Everything a box publishes or listens to lives under
  * `thea/v1/{deviceId}/`, so a broker ACL can confine a device to its own subtree.
  */
+import type { Topic, TopicKind } from "./api.ts";
+
 export const TOPIC_PREFIX = "thea/v1";
 /** Reply topics are remembered with their answers (commands/responseCache.ts): keep them short. */
 export const MAX_REPLY_TOPIC_LENGTH = 256;
@@ -9,8 +11,8 @@ export const MAX_REPLY_TOPIC_LENGTH = 256;
 export interface DeviceTopics {
   readonly root: string;
   /** Retained: online/offline, version, boot id. Also the last-will topic. */
-  readonly status: string;
-  readonly health: string;
+  readonly status: Topic<"status">;
+  readonly health: Topic<"health">;
   /** Retained, at most 1 kB: the box at a glance for fleet views (telemetry/summary.ts). */
   readonly summary: string;
   /** QoS 1 through the outbox: peripheral plugged/unplugged, disk nearly full, outbox drops. */
@@ -32,15 +34,15 @@ export interface DeviceTopics {
    * box (no wildcards, no empty level, no NUL) or the default `cmd/{name}/response`. Anything
    * else would make the box publish, with its own rights, wherever a requester says.
    */
-  answerTopicAllowed(topic: string, name: string): boolean;
+  answerTopicAllowed(topic: string, name: string): topic is Topic<"answer">;
   /** The requester id of an allowed `reply/…` topic; undefined for any other topic. */
   requesterOfReply(topic: string): string | undefined;
   /** QoS 1: every reading of one peripheral. */
-  peripheralReading(peripheralId: string): string;
+  peripheralReading(peripheralId: string): Topic<"reading">;
   /** Retained: whether the peripheral is connected, its counters and last error. */
-  peripheralState(peripheralId: string): string;
+  peripheralState(peripheralId: string): Topic<"peripheralState">;
   /** QoS 1, live only: the agent's ICE candidates for one viewing session (trickle). */
-  webrtcCandidate(sessionId: string): string;
+  webrtcCandidate(sessionId: string): Topic<"webrtcCandidate">;
   /**
    * A viewer's MQTT last will: published by the broker when the viewer's client vanishes, so its
    * sessions end. Under the box's subtree, because a box may only subscribe there.
@@ -52,12 +54,15 @@ export interface DeviceTopics {
   /** Retained, written by technicians: the remote configuration layer the box should run. */
   readonly configDesired: string;
   /** Retained, by the agent: the applied version, its hash, the effective config, the last error. */
-  readonly configReported: string;
+  readonly configReported: Topic<"configReported">;
   /** Retained, written by technicians: the signed manifest of the release to run. */
   readonly updateDesired: string;
   /** Retained, by the agent: where the update state machine is. */
-  readonly updateState: string;
+  readonly updateState: Topic<"updateState">;
 }
+
+/** The one place a topic name gets its payload brand. */
+const branded = <K extends TopicKind>(name: string): Topic<K> => name as Topic<K>;
 
 export function deviceTopics(deviceId: string): DeviceTopics {
   const root = `${TOPIC_PREFIX}/${deviceId}`;
@@ -74,21 +79,21 @@ export function deviceTopics(deviceId: string): DeviceTopics {
   };
   return {
     root,
-    status: `${root}/status`,
-    health: `${root}/health`,
+    status: branded(`${root}/status`),
+    health: branded(`${root}/health`),
     summary: `${root}/summary`,
     event: `${root}/event`,
     commandFilter: `${commandPrefix}+`,
     command: (name) => `${commandPrefix}${name}`,
     commandResponse: (name) => `${commandPrefix}${name}/response`,
-    peripheralReading: (id) => `${root}/peripherals/${id}/reading`,
-    peripheralState: (id) => `${root}/peripherals/${id}/state`,
-    webrtcCandidate: (sessionId) => `${root}/webrtc/${sessionId}/candidate`,
+    peripheralReading: (id) => branded(`${root}/peripherals/${id}/reading`),
+    peripheralState: (id) => branded(`${root}/peripherals/${id}/state`),
+    webrtcCandidate: (sessionId) => branded(`${root}/webrtc/${sessionId}/candidate`),
     viewerGoneFilter: `${viewersPrefix}+/gone`,
     configDesired: `${root}/config/desired`,
-    configReported: `${root}/config/reported`,
+    configReported: branded(`${root}/config/reported`),
     updateDesired: `${root}/update/desired`,
-    updateState: `${root}/update/state`,
+    updateState: branded(`${root}/update/state`),
     viewerGone: (viewerId) => `${viewersPrefix}${viewerId}/gone`,
     viewerIdOfGone: (topic) => {
       if (!topic.startsWith(viewersPrefix) || !topic.endsWith("/gone")) return undefined;
@@ -97,7 +102,7 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     },
     reply: (requesterId, ...rest) => [`${replyPrefix}${requesterId}`, ...rest].join("/"),
     requesterOfReply,
-    answerTopicAllowed: (topic, name) => topic === `${commandPrefix}${name}/response` || requesterOfReply(topic) !== undefined,
+    answerTopicAllowed: (topic, name): topic is Topic<"answer"> => topic === `${commandPrefix}${name}/response` || requesterOfReply(topic) !== undefined,
     commandName: (topic) => {
       if (!topic.startsWith(commandPrefix)) return undefined;
       const name = topic.slice(commandPrefix.length);

@@ -10,6 +10,7 @@ import { messageOf, TheaError } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { PeripheralState } from "../core/api.ts";
 import type { BrokerConnection } from "../mqtt/connection.ts";
+import { publishJson } from "../mqtt/publish.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { PERIPHERAL_MEMORY_FILE, PeripheralMemoryStore } from "./memoryStore.ts";
 import { Peripheral } from "./peripheral.ts";
@@ -137,6 +138,6 @@ export class PeripheralManager {
 
   async #publishState(state: PeripheralState): Promise<void> {
     const { broker, topics } = this.#options;
-    await broker.publish(topics.peripheralState(state.peripheral), JSON.stringify(state), { qos: 1, retain: true });
+    await publishJson(broker, topics.peripheralState(state.peripheral), state, { qos: 1, retain: true });
   }
 }

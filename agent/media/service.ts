@@ -13,6 +13,8 @@ import { messageOf, TheaError } from "../core/errors.ts";
 import type { EventLog } from "../outbox/events.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
+import { publishJson } from "../mqtt/publish.ts";
+import type { Routes } from "../mqtt/routes.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
@@ -43,6 +45,8 @@ type ViewerModule = typeof import("./viewerSession.ts");
 export interface MediaServiceOptions {
   ctx: AgentContext;
   broker: BrokerConnection;
+  /** Where viewers' last wills (`webrtc/viewers/+/gone`) come from. */
+  routes: Routes;
   topics: DeviceTopics;
   events: EventLog;
 }
@@ -57,6 +61,7 @@ export class MediaService {
     const viewerId = this.#options.topics.viewerIdOfGone(message.topic);
     if (viewerId !== undefined) void this.#viewerGone(viewerId);
   };
+  #unroute: (() => void) | undefined;
   #elements: Promise<ReadonlySet<string>> | undefined;
   #viewerModule: Promise<ViewerModule> | undefined;
   readonly #idleWaiters = new Set<() => void>();
@@ -72,8 +77,7 @@ export class MediaService {
   }
 
   start(): void {
-    this.#options.broker.on("message", this.#onMessage);
-    this.#options.broker.subscribe(this.#options.topics.viewerGoneFilter);
+    this.#unroute = this.#options.routes.route(this.#options.topics.viewerGoneFilter, this.#onMessage);
   }
 
   /**
@@ -108,7 +112,7 @@ export class MediaService {
   }
 
   async stop(): Promise<void> {
-    this.#options.broker.off("message", this.#onMessage);
+    this.#unroute?.();
     await Promise.all([...this.#sessions.values()].map((session) => session.close("agent stopping")));
     await Promise.all([...this.#cameras.values()].map((camera) => camera.stop()));
   }
@@ -145,7 +149,7 @@ export class MediaService {
     });
     session.on("closed", () => this.#sessionEnded(session.id, connected));
     session.on("candidate", (candidate) => {
-      void this.#options.broker.publish(this.#options.topics.webrtcCandidate(session.id), JSON.stringify(candidate), { qos: 1 });
+      void publishJson(this.#options.broker, this.#options.topics.webrtcCandidate(session.id), candidate, { qos: 1 });
     });
     try {
       const answer = await session.answer(sdp, shape.candidates);

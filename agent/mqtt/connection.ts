@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionMap, type MqttClient, Store } from "mqtt";
 import type { ResolvedConfig } from "../../config/schema.ts";
 import { messageOf } from "../core/errors.ts";
+import type { Service } from "../core/service.ts";
 import type { Logger } from "../../lib/log.ts";
 import { ReconnectBackoff } from "../../lib/backoff.ts";
 import { within } from "../../lib/within.ts";
@@ -58,6 +59,8 @@ export interface BrokerConnectionOptions {
   mqtt: ResolvedConfig["mqtt"];
   /** Retained by the broker and published by it when this box vanishes without a goodbye. */
   will: { topic: string; payload: string };
+  /** Published (retained) by stop() while still connected, so the broker does not send the will. */
+  goodbye?: { topic: string; payload: string };
   log: Logger;
   counters: ConnectionCounters;
   random?: () => number;
@@ -77,7 +80,7 @@ export function newConnectionCounters(): ConnectionCounters {
 
 const STOP_STEP_MS = 1500;
 
-export class BrokerConnection extends EventEmitter<ConnectionEvents> {
+export class BrokerConnection extends EventEmitter<ConnectionEvents> implements Service {
   readonly #options: BrokerConnectionOptions;
   readonly #log: Logger;
   readonly #backoff: ReconnectBackoff;
@@ -117,8 +120,9 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> {
     client.on("message", (topic, payload, packet) => this.#onMessage(topic, payload, packet));
   }
 
-  /** Publish a goodbye (if connected) and disconnect cleanly, so the broker does not send the will. */
-  async stop(goodbye?: { topic: string; payload: string }): Promise<void> {
+  /** Publish the goodbye (if connected) and disconnect cleanly, so the broker does not send the will. */
+  async stop(): Promise<void> {
+    const { goodbye } = this.#options;
     this.#stopping = true;
     clearTimeout(this.#reconnectTimer);
     const client = this.#client;

@@ -8,6 +8,7 @@
 import { EventEmitter } from "node:events";
 import path from "node:path";
 import { messageOf } from "../core/errors.ts";
+import type { Service } from "../core/service.ts";
 import type { Logger } from "../../lib/log.ts";
 import { MemoryStore, PRIORITY, SqliteStore, type NewEntry, type OutboxEntry, type OutboxStore, type Priority } from "./store.ts";
 
@@ -42,7 +43,7 @@ export const OUTBOX_FILE = "outbox.db";
 
 const PRIORITY_NAMES = Object.fromEntries(Object.entries(PRIORITY).map(([name, value]) => [value, name])) as Record<Priority, keyof typeof PRIORITY>;
 
-export class Outbox extends EventEmitter<OutboxEvents> {
+export class Outbox extends EventEmitter<OutboxEvents> implements Service {
   readonly #dir: string;
   readonly #settings: OutboxSettings;
   readonly #log: Logger;
@@ -59,7 +60,8 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     this.#log = options.log.child({ ns: "outbox" });
   }
 
-  open(): void {
+  /** Opens the database (or carries on in memory, degraded, when it cannot). */
+  start(): void {
     try {
       this.#store = new SqliteStore(path.join(this.#dir, OUTBOX_FILE));
       this.#degradedReason = null;
@@ -118,7 +120,7 @@ export class Outbox extends EventEmitter<OutboxEvents> {
     };
   }
 
-  close(): void {
+  stop(): void {
     this.#removeAcknowledged();
     this.#store.close();
   }

@@ -6,6 +6,7 @@
  * stays with it across reconnects (it resends), so the outbox and the client never both resend.
  */
 import type { Logger } from "../../lib/log.ts";
+import type { Service } from "../core/service.ts";
 import type { BrokerConnection } from "../mqtt/connection.ts";
 import type { Outbox } from "./outbox.ts";
 import type { OutboxEntry } from "./store.ts";
@@ -17,7 +18,7 @@ export interface SenderSettings {
 
 const TICK_MS = 100;
 
-export class OutboxSender {
+export class OutboxSender implements Service {
   readonly #outbox: Outbox;
   readonly #broker: BrokerConnection;
   readonly #settings: SenderSettings;

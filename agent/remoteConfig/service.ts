@@ -9,35 +9,30 @@
  * running config is kept.
  */
 import { z } from "zod";
+import type { Service } from "../core/service.ts";
 import type { AgentContext } from "../core/context.ts";
 import { messageOf, TheaError } from "../core/errors.ts";
 import { redactSecrets, type Logger } from "../../lib/log.ts";
 import type { ConnectedInfo, IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
+import { publishJson } from "../mqtt/publish.ts";
+import type { Routes } from "../mqtt/routes.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { formatIssues } from "../config/load.ts";
 import type { ResolvedConfig } from "../../config/schema.ts";
 import { changedKeys, desiredConfigSchema, mergePatch, needsRestart, touchedBootstrapKeys, type JsonObject } from "../config/remote.ts";
 import type { ConfigError, RemoteConfigState, RemoteConfigStore } from "../config/remoteStore.ts";
+import type { ConfigReported } from "../core/api.ts";
 import { resolveLayered, revert } from "../config/startup.ts";
 import { policyViolations } from "../config/policy.ts";
 import { parseRemoteJson } from "../../lib/remoteJson.ts";
 import type { Consultations } from "../core/consultations.ts";
 import { defineCommand, type Command } from "../commands/command.ts";
 
-/** `…/config/reported`. */
-export interface ConfigReported {
-  version: number;
-  hash: string;
-  appliedAt: string | null;
-  /** applied: running it; restarting: restarting onto it; waiting-for-idle: will restart when no consultation is live; trial: restarted onto it, not yet confirmed. */
-  state: "applied" | "restarting" | "waiting-for-idle" | "trial";
-  config: unknown;
-  lastError: ConfigError | null;
-}
-
 export interface ConfigServiceOptions {
   ctx: AgentContext;
   broker: BrokerConnection;
+  /** Where `config/desired` comes from. */
+  routes: Routes;
   topics: DeviceTopics;
   store: RemoteConfigStore;
   state: RemoteConfigState;
@@ -62,19 +57,21 @@ export interface ConfigResetAnswer {
   restarting: boolean;
 }
 
+export type { ConfigReported } from "../core/api.ts";
+
 const VERSION_ONLY = z.object({ version: z.int() }).partial();
 
-export class ConfigService {
+export class ConfigService implements Service {
   readonly #options: ConfigServiceOptions;
   readonly #log: Logger;
   readonly #state: RemoteConfigState;
   readonly #onConnected = (info: ConnectedInfo) => void this.#connected(info);
   readonly #onMessage = (message: IncomingMessage) => {
-    if (message.topic !== this.#options.topics.configDesired) return;
     // Whatever a desired message does, the queue goes on and nothing escapes as an unhandled rejection.
     this.#queue = this.#queue.then(() => this.#desired(message.payload)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired config failed"));
   };
   #queue: Promise<void> = Promise.resolve();
+  #unroute: (() => void) | undefined;
   #phase: ConfigReported["state"];
   #graceTimer: NodeJS.Timeout | undefined;
   #cancelIdleWait: (() => void) | undefined;
@@ -89,10 +86,9 @@ export class ConfigService {
   }
 
   start(): void {
-    const { broker, topics, ctx } = this.#options;
+    const { broker, routes, topics, ctx } = this.#options;
     broker.on("connected", this.#onConnected);
-    broker.on("message", this.#onMessage);
-    broker.subscribe(topics.configDesired);
+    this.#unroute = routes.route(topics.configDesired, this.#onMessage);
     if (this.#state.trial) {
       const graceSec = ctx.config.management.configGraceSec;
       this.#graceTimer = setTimeout(() => void this.#undoTrial(`the broker was not reached within ${graceSec} s`), graceSec * 1000);
@@ -108,7 +104,7 @@ export class ConfigService {
     clearTimeout(this.#graceTimer);
     this.#cancelIdleWait?.();
     this.#options.broker.off("connected", this.#onConnected);
-    this.#options.broker.off("message", this.#onMessage);
+    this.#unroute?.();
     await this.#queue;
   }
 
@@ -299,6 +295,6 @@ export class ConfigService {
       config: redactSecrets(ctx.config),
       lastError: this.#state.lastError,
     };
-    await broker.publish(topics.configReported, JSON.stringify(reported), { qos: 1, retain: true });
+    await publishJson(broker, topics.configReported, reported, { qos: 1, retain: true });
   }
 }

@@ -8,6 +8,7 @@
 import { execFile } from "node:child_process";
 import { messageOf } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
+import type { Service } from "../core/service.ts";
 
 export interface NotifierOptions {
   env: Record<string, string | undefined>;
@@ -15,7 +16,7 @@ export interface NotifierOptions {
   pid?: number;
 }
 
-export class SystemdNotifier {
+export class SystemdNotifier implements Service {
   readonly #env: Record<string, string | undefined>;
   readonly #log: Logger;
   readonly #watchdogIntervalMs: number | undefined;
@@ -40,16 +41,11 @@ export class SystemdNotifier {
     return this.#send([`STATUS=${status}`]);
   }
 
-  stopping(): Promise<void> {
-    this.stopWatchdog();
-    return this.#send(["STOPPING=1", "STATUS=shutting down"]);
-  }
-
   /**
-   * Pings at half the watchdog period from a timer, so a blocked event loop misses its pings
-   * and systemd restarts the agent.
+   * Starts the watchdog: pings at half its period from a timer, so a blocked event loop misses
+   * its pings and systemd restarts the agent. (READY=1 is readiness.ts's to send.)
    */
-  startWatchdog(): void {
+  start(): void {
     const interval = this.#watchdogIntervalMs;
     if (interval === undefined || !this.enabled || this.#watchdogTimer) return;
     this.#watchdogTimer = setInterval(() => {
@@ -61,9 +57,11 @@ export class SystemdNotifier {
     }, interval);
   }
 
-  stopWatchdog(): void {
+  /** Stops the watchdog and tells systemd the agent is shutting down. */
+  stop(): Promise<void> {
     clearInterval(this.#watchdogTimer);
     this.#watchdogTimer = undefined;
+    return this.#send(["STOPPING=1", "STATUS=shutting down"]);
   }
 
   #send(assignments: string[]): Promise<void> {

@@ -4,6 +4,7 @@
  * priority, so reports from an outage arrive later — and are the first dropped when it is full.
  */
 import type { AgentContext } from "../core/context.ts";
+import type { Service } from "../core/service.ts";
 import { messageOf } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { ConnectedInfo, BrokerConnection } from "../mqtt/connection.ts";
@@ -14,6 +15,7 @@ import type { Outbox } from "../outbox/outbox.ts";
 import { PRIORITY } from "../outbox/store.ts";
 import type { HealthPayload } from "../core/api.ts";
 import type { HealthCollector } from "./health.ts";
+import { publishJson } from "../mqtt/publish.ts";
 import { onlineStatus } from "./status.ts";
 
 export interface TelemetryReporterOptions {
@@ -27,7 +29,7 @@ export interface TelemetryReporterOptions {
   onHealth?: (report: HealthPayload) => void;
 }
 
-export class TelemetryReporter {
+export class TelemetryReporter implements Service {
   readonly #options: TelemetryReporterOptions;
   readonly #log: Logger;
   readonly #onConnected = (info: ConnectedInfo) => void this.#announce(info);
@@ -63,7 +65,7 @@ export class TelemetryReporter {
   async #announce(info: ConnectedInfo): Promise<void> {
     const { ctx, broker, topics } = this.#options;
     const status = await onlineStatus(ctx, info.connection);
-    await broker.publish(topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    await publishJson(broker, topics.status, status, { qos: 1, retain: true });
     await this.#publishHealth();
   }
 

@@ -9,6 +9,7 @@
  * is online is read from `status` (retained, with the last will).
  */
 import type { AgentContext } from "../core/context.ts";
+import type { Service } from "../core/service.ts";
 import type { ConfigService } from "../remoteConfig/service.ts";
 import type { Consultations } from "../core/consultations.ts";
 import type { PeripheralManager } from "../devices/manager.ts";
@@ -98,7 +99,7 @@ export interface SummaryServiceOptions {
   outbox: () => Pick<OutboxHealth, "depth" | "oldestPendingAgeSec">;
 }
 
-export class SummaryService {
+export class SummaryService implements Service {
   readonly #options: SummaryServiceOptions;
   readonly #log: Logger;
   readonly #publisher: CoalescingPublisher;

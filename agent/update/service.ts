@@ -10,6 +10,7 @@
  * was. `…/update/state` (retained) says where it is.
  */
 import { createHash } from "node:crypto";
+import type { Service } from "../core/service.ts";
 import { createReadStream } from "node:fs";
 import { access, rename, rm } from "node:fs/promises";
 import path from "node:path";
@@ -17,6 +18,8 @@ import type { AgentContext } from "../core/context.ts";
 import { messageOf } from "../core/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { IncomingMessage, BrokerConnection } from "../mqtt/connection.ts";
+import { publishJson } from "../mqtt/publish.ts";
+import type { Routes } from "../mqtt/routes.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { syncDir } from "../../lib/atomicFile.ts";
 import { download } from "./download.ts";
@@ -33,6 +36,8 @@ import type { Consultations } from "../core/consultations.ts";
 export interface UpdateServiceOptions {
   ctx: AgentContext;
   broker: BrokerConnection;
+  /** Where `update/desired` comes from. */
+  routes: Routes;
   topics: DeviceTopics;
   /** Installing waits for the last viewer to leave (or the maintenance window). */
   consultations: Consultations;
@@ -46,7 +51,7 @@ const WINDOW_CHECK_MS = 60_000;
 /** How often a downgrade held for an unsynchronised clock looks again (the clock probe caches 60 s). */
 const CLOCK_CHECK_MS = 60_000;
 
-export class UpdateService {
+export class UpdateService implements Service {
   readonly #options: UpdateServiceOptions;
   readonly #log: Logger;
   readonly #store: UpdateStore;
@@ -57,13 +62,13 @@ export class UpdateService {
   readonly #layout: InstallLayout;
   readonly #running: string;
   readonly #onMessage = (message: IncomingMessage) => {
-    if (message.topic !== this.#options.topics.updateDesired) return;
     // One at a time, in order, like the config service: each refusal settles before the next looks.
     this.#queue = this.#queue.then(() => this.#desired(message.payload)).catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "handling a desired update failed"));
   };
   readonly #onConnected = () => void this.#connected();
   #queue: Promise<void> = Promise.resolve();
   #cancelIdleWait: (() => void) | undefined;
+  #unroute: (() => void) | undefined;
   #record: UpdateRecord | undefined;
   #work: Promise<void> = Promise.resolve();
   /** A desired manifest that came while another was in progress; judged afresh once that one ends. */
@@ -85,7 +90,12 @@ export class UpdateService {
     this.#running = options.ctx.version;
   }
 
+  /** A start that fails (its records unreadable) is logged: the agent serves on without updates. */
   async start(): Promise<void> {
+    await this.#start().catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "update service did not start"));
+  }
+
+  async #start(): Promise<void> {
     const record = await this.#store.load();
     this.#record = record;
     this.#floor = await this.#floorStore.load().catch((error: unknown) => {
@@ -101,10 +111,9 @@ export class UpdateService {
     } else if (record.target && !TERMINAL.has(record.state)) {
       this.#run(record.target); // a power cut mid-way: carry on from the recorded step
     }
-    const { broker, topics } = this.#options;
+    const { broker, routes, topics } = this.#options;
     broker.on("connected", this.#onConnected);
-    broker.on("message", this.#onMessage);
-    broker.subscribe(topics.updateDesired);
+    this.#unroute = routes.route(topics.updateDesired, this.#onMessage);
   }
 
   async stop(): Promise<void> {
@@ -112,7 +121,7 @@ export class UpdateService {
     clearTimeout(this.#timer);
     clearTimeout(this.#heldForClock?.timer);
     this.#cancelIdleWait?.();
-    this.#options.broker.off("message", this.#onMessage);
+    this.#unroute?.();
     this.#options.broker.off("connected", this.#onConnected);
   }
 
@@ -406,7 +415,7 @@ export class UpdateService {
       reason: record.reason,
       since: record.since,
     };
-    await this.#options.broker.publish(this.#options.topics.updateState, JSON.stringify(payload), { qos: 1, retain: true });
+    await publishJson(this.#options.broker, this.#options.topics.updateState, payload, { qos: 1, retain: true });
   }
 }
 

@@ -8,39 +8,9 @@ import path from "node:path";
 import { writeJsonAtomic } from "../../lib/atomicFile.ts";
 import type { Manifest } from "./manifest.ts";
 
-export const UPDATE_STATES = [
-  "idle",
-  "downloading",
-  "downloaded",
-  "verifying",
-  "installing",
-  "deferred",
-  "restarting",
-  "verifying-health",
-  "committed",
-  "rolled-back",
-  "failed",
-] as const;
-export type UpdateStateName = (typeof UPDATE_STATES)[number];
-
-export type UpdateResult =
-  | "ok"
-  | "bad-manifest"
-  | "unknown-key"
-  | "bad-signature"
-  | "not-for-this-box"
-  | "expired"
-  | "downgrade"
-  | "below-floor"
-  | "clock-unsynchronized"
-  | "below-min-version"
-  | "too-large"
-  | "unpacked-too-large"
-  | "download-failed"
-  | "digest-mismatch"
-  | "install-failed"
-  | "health-check-failed"
-  | "crash-loop";
+// The wire vocabulary of `update/state` lives with the other payload types (core/api.ts).
+import { UPDATE_STATES, type UpdateResult, type UpdateStateName } from "../core/api.ts";
+export { UPDATE_STATES, type UpdateResult, type UpdateStateName, type UpdateStatePayload } from "../core/api.ts";
 
 export interface UpdateRecord {
   state: UpdateStateName;
@@ -57,19 +27,6 @@ export interface UpdateRecord {
    * fingerprints ("manifest:…") of manifests refused for what they say (manifest.ts).
    */
   settled: string[];
-}
-
-/** `thea/v1/{deviceId}/update/state`, retained. */
-export interface UpdateStatePayload {
-  state: UpdateStateName;
-  version: string | null;
-  runningVersion: string;
-  /** The anti-rollback floor: the highest version committed here (null before the first commit). */
-  floor: string | null;
-  progress: number | null;
-  result: UpdateResult | null;
-  reason: string | null;
-  since: string;
 }
 
 export const TERMINAL: ReadonlySet<UpdateStateName> = new Set(["idle", "committed", "rolled-back", "failed"]);

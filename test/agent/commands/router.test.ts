@@ -15,6 +15,7 @@ import { createLogger } from "../../../lib/log.ts";
 import { LogRing } from "../../../lib/logRing.ts";
 import type { IncomingMessage, PublishOptions, ConnectionEvents, SubscribeOptions } from "../../../agent/mqtt/connection.ts";
 import { deviceTopics } from "../../../agent/core/topics.ts";
+import { TopicRouter } from "../../../agent/mqtt/routes.ts";
 
 class FakeSession extends EventEmitter<ConnectionEvents> {
   readonly subscriptions = new Map<string, SubscribeOptions>();
@@ -43,7 +44,9 @@ function setUp(options: { dataDir?: string; extraCommands?: Command[] } = {}) {
     ...(options.extraCommands ?? []),
   ];
   const log = createLogger({ level: "info", destination: new LogRing(), keep: ring });
-  const router = new CommandRouter({ broker: session, topics, commands, log, counters, maxPayloadBytes: 1024, ...(options.dataDir !== undefined && { dataDir: options.dataDir }) });
+  const routes = new TopicRouter({ broker: session, log });
+  routes.start();
+  const router = new CommandRouter({ broker: session, routes, topics, commands, log, counters, maxPayloadBytes: 1024, ...(options.dataDir !== undefined && { dataDir: options.dataDir }) });
   router.start();
   const send = (name: string, fields: Partial<IncomingMessage> = {}) =>
     session.emit("message", { topic: topics.command(name), payload: Buffer.from("{}"), retain: false, ...fields });

@@ -14,7 +14,7 @@ const roomy: OutboxSettings = { maxMessages: 1000, maxBytes: 10_000_000, maxAgeS
 async function outbox(settings = roomy, dataDir?: string): Promise<{ outbox: Outbox; dir: string }> {
   const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), "thea-outbox-")));
   const opened = new Outbox({ dataDir: dir, settings, log });
-  opened.open();
+  opened.start();
   return { outbox: opened, dir };
 }
 
@@ -27,12 +27,12 @@ describe("Outbox", () => {
     const health = first.enqueue({ topic: "h", priority: PRIORITY.telemetry, createdAt: Date.now(), payload: "{}" });
     const seqs = [add(first, PRIORITY.clinical), add(first, PRIORITY.clinical)].map((entry) => JSON.parse(entry.payload).seq as number);
     expect(health.payload).toBe("{}");
-    first.close();
+    first.stop();
     const { outbox: second } = await outbox(roomy, dir);
     const next = JSON.parse(add(second, PRIORITY.clinical).payload).seq as number;
     expect([...seqs, next]).toEqual([1, 2, 3]);
     expect(second.stats().depth).toBe(4); // nothing acknowledged: everything is still pending
-    second.close();
+    second.stop();
   });
 
   it("removes an entry only when acknowledged, and hands out pending ones oldest first", async () => {
@@ -41,7 +41,7 @@ describe("Outbox", () => {
     box.acknowledge(b.id);
     expect(box.after(0, 10).map((entry) => entry.id)).toEqual([a.id, c.id]);
     expect(box.after(a.id, 10, c.id)).toEqual([]);
-    box.close();
+    box.stop();
   });
 
   it("deletes what the broker acknowledged within one turn of the event loop, on disk", async () => {
@@ -53,7 +53,7 @@ describe("Outbox", () => {
     const onDisk = new DatabaseSync(path.join(dir, OUTBOX_FILE), { readOnly: true });
     expect(onDisk.prepare("SELECT id FROM outbox").all().map((row) => row.id)).toEqual([entries[2]?.id]);
     onDisk.close();
-    box.close();
+    box.stop();
   });
 
   it("when full, drops health telemetry first and clinical readings last, counting each drop", async () => {
@@ -66,7 +66,7 @@ describe("Outbox", () => {
     expect(box.stats()).toMatchObject({ depth: 3, dropped: { telemetry: 1, event: 1, clinical: 0 } });
     add(box, PRIORITY.clinical); // only clinical left: the oldest clinical goes
     expect(box.stats().dropped).toEqual({ telemetry: 1, event: 1, clinical: 1 });
-    box.close();
+    box.stop();
   });
 
   it("drops entries older than the age bound", async () => {
@@ -74,7 +74,7 @@ describe("Outbox", () => {
     add(box, PRIORITY.clinical, Date.now() - 120_000);
     add(box, PRIORITY.clinical);
     expect(box.stats()).toMatchObject({ depth: 1, dropped: { clinical: 1 } });
-    box.close();
+    box.stop();
   });
 
   it("keeps working in memory, loudly, when the data directory cannot be written", async () => {
@@ -84,7 +84,7 @@ describe("Outbox", () => {
     const entry = add(box, PRIORITY.clinical);
     expect(box.stats()).toMatchObject({ depth: 1, degraded: true, degradedReason: expect.stringContaining("cannot open") });
     expect(JSON.parse(entry.payload).seq).toBeGreaterThan(0);
-    box.close();
+    box.stop();
   });
 
   it("keeps its depth and size figures right through acknowledgements, drops and expiry", async () => {
@@ -95,12 +95,12 @@ describe("Outbox", () => {
     box.acknowledge(kept[0]?.id ?? 0);
     box.acknowledge(kept[0]?.id ?? 0); // a second acknowledgement of the same entry changes nothing
     const running = box.stats();
-    box.close();
+    box.stop();
     const { outbox: reopened } = await outbox({ maxMessages: 4, maxBytes: 10_000_000, maxAgeSec: 60 }, dir);
     const counted = reopened.stats(); // counted from the database afresh
     expect(running.depth).toBe(3);
     expect({ depth: running.depth, bytes: running.bytes }).toEqual({ depth: counted.depth, bytes: counted.bytes });
-    reopened.close();
+    reopened.stop();
   });
 });
 
