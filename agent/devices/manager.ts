@@ -19,7 +19,7 @@ import { Peripheral } from "./peripheral.ts";
 import { readingPayload } from "./readingPayload.ts";
 import type { EventLog } from "../outbox/events.ts";
 import type { Outbox } from "../outbox/outbox.ts";
-import { PRIORITY } from "../outbox/store.ts";
+import { PRIORITY } from "../outbox/priority.ts";
 import { ReadingThrottle } from "./throttle.ts";
 
 /** A continuous peripheral's throttle and the timer that publishes its held-back reading. */
