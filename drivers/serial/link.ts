@@ -8,6 +8,7 @@ import { EventEmitter } from "node:events";
 // serialport's own stream class: the `SerialPort` it exports fixes the binding, and ours notices hang-ups.
 import { SerialPortStream } from "@serialport/stream";
 import { backoffDelayMs, type BackoffOptions } from "../../lib/backoff.ts";
+import { messageOf } from "../../lib/messageOf.ts";
 import type { SerialSettings } from "../core/types.ts";
 import { serialBinding } from "./hangUp.ts";
 
@@ -118,7 +119,7 @@ export class SerialLink extends EventEmitter<LinkEvents> implements ByteLink {
       port.onClose((error) => this.#lost(error?.message ?? "port closed"));
       this.emit("state", { connected: true, path });
     } catch (error) {
-      this.#retry(error instanceof Error ? error.message : String(error));
+      this.#retry(messageOf(error));
     }
   }
 
