@@ -14,7 +14,7 @@ import { createLogger } from "../lib/log.ts";
 import { BrokerConnection, newConnectionCounters } from "../agent/mqtt/connection.ts";
 import { Outbox } from "../agent/outbox/outbox.ts";
 import { OutboxSender } from "../agent/outbox/sender.ts";
-import { PRIORITY } from "../agent/outbox/store.ts";
+import { PRIORITY } from "../agent/outbox/priority.ts";
 import { Mosquitto } from "../test/helpers/mosquitto.ts";
 
 const BACKLOG = 5000;

@@ -5,6 +5,8 @@
  * JSON.stringify in a log line): a 200 kB payload of `[[[[…` would otherwise overflow the stack
  * wherever it is first walked, far from here. Pure.
  */
+import { messageOf } from "./messageOf.ts";
+
 export const MAX_JSON_DEPTH = 32;
 
 /** Messages name no place: callers prefix where the payload came from (`payload: …`). */
@@ -28,7 +30,7 @@ export function parseRemoteJson(payload: Uint8Array, { maxBytes, maxDepth = MAX_
   try {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
-    return { ok: false, code: "invalid-json", message: `not JSON (${error instanceof Error ? error.message : String(error)})` };
+    return { ok: false, code: "invalid-json", message: `not JSON (${messageOf(error)})` };
   }
 }
 

@@ -4,6 +4,7 @@
  * here). Each command's code is imported when it is the one run.
  */
 import { parseArgs } from "node:util";
+import { messageOf } from "../lib/messageOf.ts";
 
 const TOOL_COMMANDS = ["decode", "simulate", "console", "keys", "release", "build"] as const;
 
@@ -101,7 +102,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`thea: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`thea: ${messageOf(error)}\n`);
     process.exitCode = 2;
   },
 );

@@ -52,8 +52,5 @@ export function isTheaError(value: unknown): value is TheaError {
   return value instanceof TheaError;
 }
 
-/** A plain message for anything thrown, for logs and error values. */
-export function messageOf(value: unknown): string {
-  if (value instanceof Error) return value.message;
-  return String(value);
-}
+/** A plain message for anything thrown (lib/messageOf.ts, where drivers and tools find it too). */
+export { messageOf } from "../../lib/messageOf.ts";

@@ -20,7 +20,8 @@ import { randomUUID } from "node:crypto";
 import { DEVICE_NUMERIC } from "../../drivers/core/observations.ts";
 import type { DeviceReading, DriverEvent, DriverInstance } from "../../drivers/core/types.ts";
 import type { PeripheralState } from "../core/api.ts";
-import { PRIORITY, type NewEntry } from "../outbox/store.ts";
+import { PRIORITY } from "../outbox/priority.ts";
+import type { NewEntry } from "../outbox/store.ts";
 import { readingPayload } from "./readingPayload.ts";
 import { ReadingThrottle } from "./throttle.ts";
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Outbox } from "./outbox.ts";
-import { PRIORITY } from "./store.ts";
+import { PRIORITY } from "./priority.ts";
 
 export type EventType =
   | "peripheral.connected"

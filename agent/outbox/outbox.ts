@@ -10,7 +10,8 @@ import path from "node:path";
 import { messageOf } from "../core/errors.ts";
 import type { Service } from "../core/service.ts";
 import type { Logger } from "../../lib/log.ts";
-import { MemoryStore, PRIORITY, SqliteStore, type NewEntry, type OutboxEntry, type OutboxStore, type Priority } from "./store.ts";
+import { PRIORITY, type Priority } from "./priority.ts";
+import { MemoryStore, SqliteStore, type NewEntry, type OutboxEntry, type OutboxStore } from "./store.ts";
 
 export interface OutboxSettings {
   maxMessages: number;

@@ -11,9 +11,7 @@
  * last batch, which only sends those entries again.
  */
 import { DatabaseSync } from "node:sqlite";
-
-export const PRIORITY = { telemetry: 0, event: 1, clinical: 2 } as const;
-export type Priority = (typeof PRIORITY)[keyof typeof PRIORITY];
+import type { Priority } from "./priority.ts";
 
 export interface OutboxEntry {
   id: number;

@@ -12,7 +12,7 @@ import type { DeviceTopics } from "../core/topics.ts";
 import type { EventLog } from "../outbox/events.ts";
 import { DiskUsageWatch } from "./diskUsage.ts";
 import type { Outbox } from "../outbox/outbox.ts";
-import { PRIORITY } from "../outbox/store.ts";
+import { PRIORITY } from "../outbox/priority.ts";
 import type { HealthPayload } from "../core/api.ts";
 import type { HealthCollector } from "./health.ts";
 import { publishJson } from "../mqtt/publish.ts";

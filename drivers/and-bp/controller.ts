@@ -2,7 +2,8 @@
  * Commands to an A&D monitor: each is answered with ACK (taken) or NAK (refused: busy, or nothing
  * to read); a read is then followed by the measurement text. One command is in flight at a time.
  */
-import { OneAtATime, Waitress, WaitTimeout } from "../../lib/waitress.ts";
+import { OneAtATime } from "../../lib/oneAtATime.ts";
+import { Waitress, WaitTimeout } from "../../lib/waitress.ts";
 import { DeviceCommandError, type DeviceController, type DeviceIo } from "../core/types.ts";
 import { BP_COMMANDS, COMMAND_TEXT } from "./commands.ts";
 import { isAndMessage, type AndMessage } from "./decoder.ts";

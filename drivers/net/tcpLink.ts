@@ -5,7 +5,8 @@
  */
 import { EventEmitter } from "node:events";
 import net from "node:net";
-import { retryDelayMs, type ByteLink, type LinkEvents } from "../serial/link.ts";
+import { backoffDelayMs } from "../../lib/backoff.ts";
+import { LINK_BACKOFF, type ByteLink, type LinkEvents } from "../serial/link.ts";
 
 export interface TcpEndpoint {
   host: string;
@@ -128,7 +129,7 @@ export class TcpLink extends EventEmitter<LinkEvents> implements ByteLink {
 
   #retry(reason: string, again: () => void): void {
     if (this.#stopped) return;
-    const retryInMs = retryDelayMs(this.#attempt);
+    const retryInMs = backoffDelayMs(this.#attempt, LINK_BACKOFF);
     this.#attempt += 1;
     this.emit("state", { connected: false, error: reason, retryInMs });
     this.#again = again;

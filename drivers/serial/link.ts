@@ -7,6 +7,8 @@
 import { EventEmitter } from "node:events";
 // serialport's own stream class: the `SerialPort` it exports fixes the binding, and ours notices hang-ups.
 import { SerialPortStream } from "@serialport/stream";
+import { backoffDelayMs, type BackoffOptions } from "../../lib/backoff.ts";
+import { messageOf } from "../../lib/messageOf.ts";
 import type { SerialSettings } from "../core/types.ts";
 import { serialBinding } from "./hangUp.ts";
 
@@ -40,17 +42,21 @@ export interface ByteLink extends EventEmitter<LinkEvents> {
   retryNow(): boolean;
 }
 
-/** Reconnect delay: doubling from `initialMs`, capped (devices on a cable, no fleet to spread). */
-export function retryDelayMs(attempt: number, initialMs = 500, maxMs = 10_000): number {
-  return Math.min(maxMs, initialMs * 2 ** attempt);
-}
+/**
+ * How a link to a device (serial line, TCP connection) waits to reconnect: doubling from 500 ms to
+ * 10 s, without jitter (a device on a cable has no fleet to spread, and the `retryInMs` a link
+ * reports is then the wait it keeps). The count starts over once the link is up.
+ */
+export const LINK_BACKOFF: BackoffOptions = { initialDelayMs: 500, maxDelayMs: 10_000, jitter: "none" };
 
 export interface SerialLinkOptions {
   /** Where the device is now; undefined while it is absent (re-asked before every attempt). */
   resolvePath: () => Promise<string | undefined>;
   settings: SerialSettings;
   open?: OpenPort;
+  /** LINK_BACKOFF's first window, unless given. */
   initialRetryMs?: number;
+  /** LINK_BACKOFF's cap, unless given. */
   maxRetryMs?: number;
 }
 
@@ -113,7 +119,7 @@ export class SerialLink extends EventEmitter<LinkEvents> implements ByteLink {
       port.onClose((error) => this.#lost(error?.message ?? "port closed"));
       this.emit("state", { connected: true, path });
     } catch (error) {
-      this.#retry(error instanceof Error ? error.message : String(error));
+      this.#retry(messageOf(error));
     }
   }
 
@@ -123,7 +129,8 @@ export class SerialLink extends EventEmitter<LinkEvents> implements ByteLink {
   }
 
   #retry(reason: string): void {
-    const retryInMs = retryDelayMs(this.#attempt, this.#options.initialRetryMs, this.#options.maxRetryMs);
+    const { initialRetryMs = LINK_BACKOFF.initialDelayMs, maxRetryMs = LINK_BACKOFF.maxDelayMs } = this.#options;
+    const retryInMs = backoffDelayMs(this.#attempt, { ...LINK_BACKOFF, initialDelayMs: initialRetryMs, maxDelayMs: maxRetryMs });
     this.#attempt += 1;
     this.emit("state", { connected: false, error: reason, retryInMs });
     this.#timer = setTimeout(() => void this.#connect(), retryInMs);

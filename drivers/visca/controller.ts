@@ -3,7 +3,8 @@
  * (ACK, 9y 4s FF) and later completed (9y 5s FF) on the same socket, an inquiry is answered at
  * once (9y 50 … FF), and either may fail (9y 6s ee FF). One command is in flight at a time.
  */
-import { OneAtATime, Waitress, WaitTimeout } from "../../lib/waitress.ts";
+import { OneAtATime } from "../../lib/oneAtATime.ts";
+import { Waitress, WaitTimeout } from "../../lib/waitress.ts";
 import { DeviceCommandError, type DeviceController, type DeviceIo } from "../core/types.ts";
 import { fromNibbles, visca, VISCA_ERRORS, type PanDirection, type TiltDirection, type ViscaReply } from "./codec.ts";
 import { DIRECTIONS, PTZ_COMMANDS } from "./commands.ts";

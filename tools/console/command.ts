@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
 import { DEFAULT_MAX_CONNECTIONS, ConsoleServer, type BrokerUpstream, type ConsoleServerOptions } from "./server.ts";
 
 const USAGE =
@@ -73,7 +74,7 @@ async function settingsOf(args: ConsoleArgs): Promise<ServerSettings | string> {
     try {
       tls[name] = await readFile(file);
     } catch (error) {
-      return `cannot read --${name} ${file}: ${error instanceof Error ? error.message : String(error)}`;
+      return `cannot read --${name} ${file}: ${messageOf(error)}`;
     }
   }
   return { ...settings, broker: { ...broker, tls } };

@@ -14,8 +14,7 @@ import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../lib/log.ts";
 import { newConsoleToken, originAllowed, originOf, tokenMatches, tokenOf } from "./access.ts";
-import { connectUpstream, relay, type BrokerUpstream } from "./relay.ts";
-import { acceptKey } from "./wsFrames.ts";
+import { connectUpstream, relay, relayWebSockets, type BrokerUpstream } from "./relay.ts";
 
 export type { BrokerUpstream } from "./relay.ts";
 
@@ -51,6 +50,8 @@ export interface ConsoleServerOptions {
 
 export class ConsoleServer {
   readonly #server: Server;
+  /** Takes over an upgrade once #upgrade's checks passed: the WebSocket handshake and protocol. */
+  readonly #webSockets = relayWebSockets();
   readonly #options: ConsoleServerOptions;
   readonly #token: string;
   /** Upgraded connections are no longer the HTTP server's; stop() ends them itself. */
@@ -138,19 +139,24 @@ export class ConsoleServer {
     if (!tokenMatches(this.#token, tokenOf(request.url))) return refuse("403 Forbidden", "no or wrong token");
     const max = this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.#relaying >= max) return refuse("503 Service Unavailable", `${max} connections already`);
-    const offered = (request.headers["sec-websocket-protocol"] ?? "").split(",").map((name) => name.trim());
-    socket.write(
-      "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
-        `sec-websocket-accept: ${acceptKey(key)}\r\n` +
-        (offered.includes("mqtt") ? "sec-websocket-protocol: mqtt\r\n" : "") +
-        "\r\n",
-    );
     this.#bridged.add(socket);
-    socket.once("close", () => this.#bridged.delete(socket));
+    // The slot is taken before the handshake and given back once: when either side of the relay
+    // ends, or when the socket closes without a WebSocket (ws refused a malformed handshake, 400).
     this.#relaying++;
-    relay(socket, connectUpstream(broker), head, {
-      onClosed: () => this.#relaying--,
-      onUpstreamError: (error) => log?.warn({ err: error.message, broker: `${broker.host}:${broker.port}` }, "relay: broker connection failed"),
+    let counted = true;
+    const release = () => {
+      if (counted) this.#relaying--;
+      counted = false;
+    };
+    socket.once("close", () => {
+      this.#bridged.delete(socket);
+      release();
+    });
+    this.#webSockets.handleUpgrade(request, socket, head, (browser) => {
+      relay(browser, connectUpstream(broker), {
+        onClosed: release,
+        onUpstreamError: (error) => log?.warn({ err: error.message, broker: `${broker.host}:${broker.port}` }, "relay: broker connection failed"),
+      });
     });
   }
 }

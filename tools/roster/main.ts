@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { messageOf } from "../../lib/messageOf.ts";
 import { aclFromRoster } from "./acl.ts";
 import { parseRoster, RosterError, type Roster } from "./roster.ts";
 
@@ -61,7 +62,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`thea-roster: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`thea-roster: ${messageOf(error)}\n`);
     process.exitCode = 1;
   },
 );

@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ReadingPath, type ReadingCounters } from "../../../agent/devices/readingPath.ts";
-import { PRIORITY, type NewEntry } from "../../../agent/outbox/store.ts";
+import { PRIORITY } from "../../../agent/outbox/priority.ts";
+import type { NewEntry } from "../../../agent/outbox/store.ts";
 import { driverById } from "../../../drivers/index.ts";
 import type { DeviceReading, DriverEvent, DriverInstance, ReadingFlag } from "../../../drivers/core/types.ts";
 

@@ -6,7 +6,8 @@ import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../lib/log.ts";
 import { Outbox, OUTBOX_FILE, type OutboxSettings } from "../../../agent/outbox/outbox.ts";
-import { MemoryStore, PRIORITY, type Priority } from "../../../agent/outbox/store.ts";
+import { PRIORITY, type Priority } from "../../../agent/outbox/priority.ts";
+import { MemoryStore } from "../../../agent/outbox/store.ts";
 
 const log = createLogger({ level: "silent" });
 const roomy: OutboxSettings = { maxMessages: 1000, maxBytes: 10_000_000, maxAgeSec: 3600 };

@@ -58,7 +58,7 @@ function nthClose(broker: Mosquitto, n: number): Promise<string> {
 }
 
 /** A WebSocket handshake as a tool (or a page's browser, with `origin`) sends it; the HTTP status it got. */
-function handshake(server: ConsoleServer, options: { token?: string; origin?: string }): Promise<{ status: number; socket?: Duplex }> {
+function handshake(server: ConsoleServer, options: { token?: string; origin?: string; key?: string }): Promise<{ status: number; socket?: Duplex }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest({
       host: "127.0.0.1",
@@ -68,7 +68,7 @@ function handshake(server: ConsoleServer, options: { token?: string; origin?: st
         connection: "Upgrade",
         upgrade: "websocket",
         "sec-websocket-version": "13",
-        "sec-websocket-key": randomBytes(16).toString("base64"),
+        "sec-websocket-key": options.key ?? randomBytes(16).toString("base64"),
         "sec-websocket-protocol": "mqtt",
         ...(options.origin !== undefined && { origin: options.origin }),
       },
@@ -156,6 +156,18 @@ describe("the console relay lets in only the operator's own console page", () =>
     expect((await handshake(server, { origin, token })).status).toBe(101);
     await nthConnection(broker, 3);
     expect(connectionsTo(broker)).toBe(3);
+  });
+
+  it("refuses a malformed handshake (400) without holding a place or connecting to the broker", async () => {
+    const broker = await ownBroker();
+    const server = await relayTo(broker.port, { maxConnections: 1 });
+    const token = tokenOf(server);
+    const origin = new URL(server.url()).origin;
+    // RFC 6455 §4.1: the key is 16 random bytes in base64; this is not one.
+    for (let i = 0; i < 3; i++) expect((await handshake(server, { origin, token, key: "not-a-key" })).status).toBe(400);
+    expect((await handshake(server, { origin, token })).status).toBe(101);
+    await nthConnection(broker, 1);
+    expect(connectionsTo(broker)).toBe(1);
   });
 });
 
