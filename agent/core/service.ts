@@ -44,7 +44,20 @@ export async function startInOrder(services: readonly Service[]): Promise<void> 
   for (const service of services) await service.start();
 }
 
-/** Stops each service in turn, each once the previous one's stop has settled. */
+/**
+ * Stops each service in turn, each once the previous one's stop has settled. One that fails to
+ * stop does not keep the others running (the outbox must still close, the connection still say
+ * goodbye): every stop is tried, and the failures are thrown together at the end.
+ */
 export async function stopInOrder(services: readonly Service[]): Promise<void> {
-  for (const service of services) await service.stop();
+  const failures: unknown[] = [];
+  for (const service of services) {
+    try {
+      await service.stop();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} services failed to stop`);
 }

@@ -25,6 +25,14 @@ describe("the service list", () => {
     expect(calls).toEqual(["start outbox", "start router", "start broker", "stop broker", "stop router", "stop outbox"]);
   });
 
+  it("stops every service even when one fails to stop, and reports the failure", async () => {
+    const { calls, service } = recorder();
+    const broken: Service = { start: () => undefined, stop: () => Promise.reject(new Error("stuck")) };
+    const list = [service("outbox"), broken, service("broker")];
+    await expect(stopInOrder(stopOrder(list))).rejects.toThrow("stuck");
+    expect(calls).toEqual(["stop broker", "stop outbox"]);
+  });
+
   it("moves an exception's service to just after the one it names", () => {
     const { service } = recorder();
     const [outbox, sender, commands, broker] = ["outbox", "sender", "commands", "broker"].map(service);
