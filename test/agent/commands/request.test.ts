@@ -1,7 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
-import { defineCommand } from "../../../agent/commands/command.ts";
 import { decodeRequest, errorResponse, refusedBeforeRunning } from "../../../agent/commands/request.ts";
 import { TheaError } from "../../../agent/core/errors.ts";
 import { RUNS, wireJson } from "../../helpers/hostileJson.ts";
@@ -25,18 +23,6 @@ describe("decodeRequest", () => {
 
   it("answers invalid JSON with invalid-json", () => {
     expect(decodeRequest(bytes("{oops"), 100)).toMatchObject({ ok: false, response: { error: { code: "invalid-json" } } });
-  });
-});
-
-describe("defineCommand", () => {
-  const echo = defineCommand({ name: "echo", description: "", params: z.strictObject({ n: z.int() }), run: ({ n }) => n * 2 });
-
-  it("runs with valid parameters", async () => {
-    await expect(echo.handle({ n: 2 })).resolves.toBe(4);
-  });
-
-  it("rejects parameters of the wrong shape with invalid-params naming the key", async () => {
-    await expect(echo.handle({ n: "2" })).rejects.toMatchObject({ code: "invalid-params", message: expect.stringMatching(/^n: /) });
   });
 });
 
