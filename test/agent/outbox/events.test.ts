@@ -31,9 +31,4 @@ describe("EventLog", () => {
       outbox.stop();
     }
   });
-
-  it("ranks events above health reports and below clinical readings when the outbox must drop", () => {
-    expect(PRIORITY.telemetry).toBeLessThan(PRIORITY.event);
-    expect(PRIORITY.event).toBeLessThan(PRIORITY.clinical);
-  });
 });
