@@ -1,8 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
-import { defineCommand } from "../../../agent/commands/command.ts";
 import { decodeRequest, errorResponse, refusedBeforeRunning } from "../../../agent/commands/request.ts";
 import { TheaError } from "../../../agent/core/errors.ts";
+import { RUNS, wireJson } from "../../helpers/hostileJson.ts";
 
 const bytes = (text: string) => Buffer.from(text);
 
@@ -26,18 +26,6 @@ describe("decodeRequest", () => {
   });
 });
 
-describe("defineCommand", () => {
-  const echo = defineCommand({ name: "echo", description: "", params: z.strictObject({ n: z.int() }), run: ({ n }) => n * 2 });
-
-  it("runs with valid parameters", async () => {
-    await expect(echo.handle({ n: 2 })).resolves.toBe(4);
-  });
-
-  it("rejects parameters of the wrong shape with invalid-params naming the key", async () => {
-    await expect(echo.handle({ n: "2" })).rejects.toMatchObject({ code: "invalid-params", message: expect.stringMatching(/^n: /) });
-  });
-});
-
 describe("errorResponse", () => {
   it("passes our error codes through and hides anything else as internal-error", () => {
     expect(errorResponse(new TheaError("busy", "later"))).toEqual({ ok: false, error: { code: "busy", message: "later" } });
@@ -52,5 +40,22 @@ describe("refusedBeforeRunning", () => {
     expect(["invalid-params", "consultation-live", "device-unavailable", "busy"].map((code) => refusedBeforeRunning(failed(code)))).toEqual([true, true, true, true]);
     expect(["timeout", "device-timeout", "internal-error"].map((code) => refusedBeforeRunning(failed(code)))).toEqual([false, false, false]);
     expect(refusedBeforeRunning({ ok: true, result: null })).toBe(false);
+  });
+});
+
+// Property-based fuzzing of request decoding, the first step of every command: any bytes become
+// parameters or a clear error answer, never a throw. (Moved from test/agent/hostileInput.test.ts;
+// test/agent/hostileInput.integration.test.ts sends the same kinds of payloads to a real agent.)
+describe("the JSON gate for remote payloads", () => {
+  it("decodes command requests of any bytes into parameters or a clear error answer", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 600 }), wireJson.map((value) => Buffer.from(JSON.stringify(value) ?? ""))), (bytes) => {
+        const decoded = decodeRequest(bytes, 512);
+        if (!decoded.ok) {
+          expect(decoded.response).toMatchObject({ ok: false, error: { code: expect.stringMatching(/^(payload-too-large|invalid-json)$/), message: expect.any(String) } });
+        }
+      }),
+      RUNS,
+    );
   });
 });

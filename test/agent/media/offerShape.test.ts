@@ -1,7 +1,7 @@
 /**
  * The offer shape check that runs before werift sees a viewer's offer: a browser's offer passes,
  * anything asking for more transports than one bundled video and audio pair is refused, and no
- * text makes it throw (fuzzed, as every remote input is: test/agent/hostileInput.test.ts).
+ * text makes it throw (fuzzed, as every remote input is: test/agent/commands/request.test.ts).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -7,7 +7,6 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../lib/log.ts";
 import { Outbox, OUTBOX_FILE, type OutboxSettings } from "../../../agent/outbox/outbox.ts";
 import { PRIORITY, type Priority } from "../../../agent/outbox/priority.ts";
-import { MemoryStore } from "../../../agent/outbox/store.ts";
 
 const log = createLogger({ level: "silent" });
 const roomy: OutboxSettings = { maxMessages: 1000, maxBytes: 10_000_000, maxAgeSec: 3600 };
@@ -102,15 +101,5 @@ describe("Outbox", () => {
     expect(running.depth).toBe(3);
     expect({ depth: running.depth, bytes: running.bytes }).toEqual({ depth: counted.depth, bytes: counted.bytes });
     reopened.stop();
-  });
-});
-
-describe("MemoryStore", () => {
-  it("takes over entries with their ids, and numbers new ones after them", () => {
-    const store = new MemoryStore(10, 5);
-    store.restore({ id: 7, topic: "t", payload: "{}", priority: PRIORITY.clinical, createdAt: 1, bytes: 3 });
-    const added = store.add({ topic: "t", priority: PRIORITY.clinical, createdAt: 2, payload: (seq) => String(seq) });
-    expect(store.after(0, 10).map((entry) => [entry.id, entry.payload])).toEqual([[7, "{}"], [11, "6"]]);
-    expect(added.id).toBe(11);
   });
 });

@@ -4,7 +4,7 @@
  * the connection cap, against a real mosquitto and a real headless Chromium; and the relay over
  * TLS with an operator's own certificate from the deploy kit's CA.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, request as httpRequest, type Server } from "node:http";
@@ -242,25 +242,5 @@ describe("the console relay to a TLS broker with the operator's own certificate"
       attempt.socket?.once("close", () => done()).resume(); // read what comes, so that its end is seen
       return () => undefined;
     });
-  });
-});
-
-describe("thea console's options", () => {
-  const thea = (args: string[]) =>
-    new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(THEA_BIN, ["console", ...args], (error, _stdout, stderr) => resolve({ code: error && typeof error.code === "number" ? error.code : 0, stderr }));
-    });
-
-  it.each([
-    [["--broker", "ws://127.0.0.1:9001"], "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT"],
-    [["--broker", "mqtt://127.0.0.1:1883", "--cert", "a.crt", "--key", "a.key"], "--cert, --key and --ca are for an mqtts:// broker"],
-    [["--broker", "mqtts://127.0.0.1:8883", "--cert", "a.crt"], "--cert and --key go together"],
-    [["--broker", "mqtts://127.0.0.1:8883", "--ca", "/nonexistent/ca.crt"], "cannot read --ca /nonexistent/ca.crt"],
-    [["--broker", "mqtt://127.0.0.1:1883", "--max-connections", "0"], "--max-connections must be a whole number of 1 or more"],
-    [["--broker", "mqtt://127.0.0.1:1883", "--origin", "http://console.local:8080/page"], "--origin must be an http:// or https:// origin"],
-  ])("refuses %j with a plain reason", async (args, reason) => {
-    const result = await thea(args);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain(reason);
   });
 });
