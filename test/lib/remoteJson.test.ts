@@ -1,8 +1,7 @@
 /**
  * Property-based fuzzing of the JSON gate every remote payload goes through before any service
- * acts on it: size and depth caps, an answer for any bytes, never a throw. (Moved from
- * test/agent/hostileInput.test.ts; test/agent/hostileInput.integration.test.ts sends the same
- * kinds of payloads to a real agent.)
+ * acts on it: size and depth caps, an answer for any bytes, never a throw.
+ * test/agent/hostileInput.integration.test.ts sends the same kinds of payloads to a real agent.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

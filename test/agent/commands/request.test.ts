@@ -44,8 +44,8 @@ describe("refusedBeforeRunning", () => {
 });
 
 // Property-based fuzzing of request decoding, the first step of every command: any bytes become
-// parameters or a clear error answer, never a throw. (Moved from test/agent/hostileInput.test.ts;
-// test/agent/hostileInput.integration.test.ts sends the same kinds of payloads to a real agent.)
+// parameters or a clear error answer, never a throw.
+// test/agent/hostileInput.integration.test.ts sends the same kinds of payloads to a real agent.
 describe("the JSON gate for remote payloads", () => {
   it("decodes command requests of any bytes into parameters or a clear error answer", () => {
     fc.assert(
