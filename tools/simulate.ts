@@ -57,6 +57,13 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
     process.stderr.write(state.connected ? `connected: ${state.path}\n` : `not connected: ${state.error ?? "unplugged"}\n`);
   });
   link.start();
+  // Listen for the stop signals before saying "simulating": whoever starts the simulator (the
+  // demo, a test) may stop it as soon as it reads that line, and a SIGTERM that arrives before
+  // Node has a listener takes the default action and kills the process with no clean stop.
+  const stopped = new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
   process.stderr.write(`simulating ${driver.id} (${scenario})\n`);
 
   let tick = 0;
@@ -77,14 +84,10 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
     tick += 1;
   }, simulator.intervalMs / speed);
 
-  return new Promise((resolve) => {
-    const stop = () => {
-      clearInterval(timer);
-      void link.stop().then(() => resolve(0));
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
+  await stopped;
+  clearInterval(timer);
+  await link.stop();
+  return 0;
 }
 
 function linkFor(args: SimulateArgs, settings: () => SerialSettings): ByteLink | undefined {

@@ -37,14 +37,17 @@ export async function consoleCommand(args: ConsoleArgs): Promise<number> {
   const server = await ConsoleServer.start({ ...settings, log });
   const page = server.url(`/?device=DEVICE-ID&camera=CAMERA-ID${requesterParam(settings.broker)}`);
   const certificate = args.cert === undefined ? "" : ` with ${args.cert}`;
+  // Listening before the address is printed: whoever reads it may stop the console at once, and a
+  // signal that arrives before Node has a listener kills the process without stopping the server.
+  const stopped = new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
   process.stdout.write(
     `console: open ${page}\n` +
       `(the token in that address is new at each start: keep it to yourself. MQTT over WebSocket at /mqtt is relayed to ${args.broker}${certificate}; Ctrl-C stops)\n`,
   );
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  await stopped;
   await server.stop();
   return 0;
 }
