@@ -6,13 +6,19 @@
  * - `$share/{group}/thea/v1/+/{status,summary,event}`: the live feed. Instances of the service in
  *   one group share it (MQTT 5 §4.8.2), each message going to one of them; with one instance, it
  *   gets everything.
- * - `thea/v1/+/{status,summary}`, plain: for the retained messages only. A broker sends the
+ * - `thea/v1/+/{status,summary}`, plain: for the retained messages only. MQTT 5 sends the
  *   retained messages matching a filter when a non-shared subscription is made (§3.3.1.3), not for
  *   a shared one, and it is these that let a service just started see every box at once. The same
  *   subscription also brings each later message a second time, with RETAIN 0 (retain-as-published
  *   off, §3.3.1.3): those copies are dropped unparsed, as the shared feed brought the original.
  *   Subscribing the shared filters first means no change falls between the snapshot and the feed.
  *   After a reconnect (clean start) both are made again, so the snapshot catches up what was missed.
+ * Brokers differ on retained messages for a new shared subscription: mosquitto (2.0.11, Debian's)
+ * and EMQX send them, HiveMQ and VerneMQ follow the specification and do not. So the rule here does
+ * not depend on it: the snapshot is what the plain subscription brings with RETAIN 1, the live feed
+ * what the shared one brings with RETAIN 0, and the other two copies are dropped as duplicates.
+ * A broker that does not echo subscription identifiers gets every copy applied: harmless, as
+ * applying a state twice changes nothing.
  *
  * Every payload is checked (messages.ts): too large, not JSON, too deep, the wrong shape or a
  * device id the agent would refuse is counted and logged, never applied. The number of boxes is
@@ -48,7 +54,7 @@ export interface FleetIngestOptions {
 export interface IngestStats {
   received: number;
   applied: number;
-  /** Live copies of the plain subscription, dropped because the shared one brings each message. */
+  /** Copies dropped because the other subscription brings the message (see the file's comment). */
   duplicates: number;
   discarded: Record<DiscardReason | "over-capacity" | "failed", number>;
 }
@@ -150,8 +156,9 @@ export class FleetIngest implements Service {
   #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     this.#stats.received += 1;
     const ids = packet.properties?.subscriptionIdentifier;
-    const viaPlainOnly = Array.isArray(ids) ? ids.every((id) => id === PLAIN) : ids === PLAIN;
-    if (viaPlainOnly && !packet.retain) {
+    const via = new Set(Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]);
+    const duplicate = via.size === 1 && (via.has(PLAIN) ? !packet.retain : packet.retain);
+    if (duplicate) {
       this.#stats.duplicates += 1;
       return;
     }
