@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SiteLabels, StatusPayload, SummaryPayload } from "../../../agent/core/api.ts";
+import { createLogger } from "../../../lib/log.ts";
 import { Fleet } from "../../../tools/fleet/fleet.ts";
 import type { FleetMessage } from "../../../tools/fleet/messages.ts";
 import { MemoryFleetStore } from "../../../tools/fleet/store/memoryStore.ts";
@@ -157,5 +158,28 @@ describe("Fleet", () => {
     vi.advanceTimersByTime(11 * MINUTE);
     expect(again.box("box-a")?.attention).toEqual([{ kind: "offline", forMin: 11 }]);
     again.stop();
+  });
+
+  it("keeps a change it could not write and writes it with the next batch", () => {
+    const failing = new MemoryFleetStore();
+    let failures = 1;
+    const upsert = failing.upsert.bind(failing);
+    failing.upsert = (states) => {
+      if (failures-- > 0) throw new Error("disk full");
+      upsert(states);
+    };
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", destination: { write: (line: string) => void lines.push(line) } });
+    const other = new Fleet({ store: failing, now: () => Date.now(), log });
+    other.start();
+    other.apply(status("box-a", online()));
+    vi.advanceTimersByTime(200);
+    expect(failing.states()).toEqual([]);
+    expect(other.box("box-a")?.online).toBe(true);
+    expect(lines.join("")).toContain("disk full");
+    vi.advanceTimersByTime(200);
+    expect(failing.states().map((state) => state.deviceId)).toEqual(["box-a"]);
+    expect(failing.history("box-a", 0).map((entry) => entry.kind)).toEqual(["online"]);
+    other.stop();
   });
 });

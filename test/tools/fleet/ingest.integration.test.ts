@@ -47,11 +47,12 @@ const summary = (province: string, diskUsedPercent: number): SummaryPayload => (
 });
 
 /** A fleet service on the test's broker: SQLite in a temp dir, the ingest subscribed. */
-async function startService(): Promise<{ fleet: Fleet; ingest: FleetIngest }> {
+async function startService(maxBoxes?: number): Promise<{ fleet: Fleet; ingest: FleetIngest }> {
   const dir = mkdtempSync(path.join(tmpdir(), "thea-fleet-ingest-"));
   const store = openSqliteStore(path.join(dir, "fleet.sqlite"));
   const fleet = new Fleet({ store, log });
-  const ingest = new FleetIngest({ url: fixture.broker.url, fleet, log, group: `g-${Math.random().toString(16).slice(2)}` });
+  const group = `g-${Math.random().toString(16).slice(2)}`;
+  const ingest = new FleetIngest({ url: fixture.broker.url, fleet, log, group, ...(maxBoxes !== undefined && { maxBoxes }) });
   fleet.start();
   const subscribed = ingest.whenSubscribed();
   ingest.start();
@@ -167,5 +168,17 @@ describe("FleetIngest", () => {
     expect(ingest.stats().discarded).toMatchObject({ "invalid-json": 1, "too-large": 1, "device-id": 1, shape: 1 });
     expect(fleet.counts().total).toBe(1);
     expect(fleet.box("bad-json")).toBeUndefined();
+  });
+
+  it("tracks at most maxBoxes boxes: a flood of new ids is counted and ignored, known boxes still change", async () => {
+    const { fleet, ingest } = await startService(2);
+    const sender = fixture.watcher;
+    for (const id of ["cap-1", "cap-2", "cap-3", "cap-4"]) await sender.publish(deviceTopics(id).status, JSON.stringify(online("Takeo")), { qos: 1 });
+    await sender.publish(deviceTopics("cap-1").status, JSON.stringify({ online: false, reason: "shutdown", bootId: "boot-1" }), { qos: 1 });
+
+    await until(fleet, "cap-1 offline", () => fleet.box("cap-1")?.online === false);
+    expect(fleet.counts().total).toBe(2);
+    expect(fleet.box("cap-3")).toBeUndefined();
+    expect(ingest.stats().discarded["over-capacity"]).toBe(2);
   });
 });
