@@ -69,6 +69,7 @@ export class Fleet implements FleetView, Service {
   /** Loads what the store holds, prunes old history, and starts the timers. */
   start(): void {
     for (const state of this.#store.states()) {
+      if (this.#states.has(state.deviceId)) continue; // a message applied before start is newer
       this.#states.set(state.deviceId, state);
       this.#attentionKinds.set(state.deviceId, this.#kindsOf(state));
     }

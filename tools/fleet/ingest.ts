@@ -77,7 +77,7 @@ export class FleetIngest implements Service {
     received: 0,
     applied: 0,
     duplicates: 0,
-    discarded: { topic: 0, "device-id": 0, "too-large": 0, "invalid-json": 0, shape: 0, "over-capacity": 0, failed: 0 },
+    discarded: { topic: 0, "device-id": 0, cleared: 0, "too-large": 0, "invalid-json": 0, shape: 0, "over-capacity": 0, failed: 0 },
   };
   readonly #lastWarned = new Map<string, { at: number; since: number }>();
   readonly #subscribedWaiters = new Set<() => void>();
@@ -104,7 +104,6 @@ export class FleetIngest implements Service {
     if (!client) return;
     client.removeAllListeners("message");
     await client.endAsync();
-    client.removeAllListeners();
   }
 
   /** Resolves once the subscriptions of the next (or current) connection are acknowledged. */
@@ -163,6 +162,10 @@ export class FleetIngest implements Service {
       return;
     }
     const parsed = parseFleetMessage(topic, payload, packet.retain);
+    if (!parsed.ok && parsed.reason === "cleared") {
+      this.#stats.discarded.cleared += 1;
+      return;
+    }
     if (!parsed.ok) return this.#discard(parsed.reason, { topic: topic.slice(0, 200), deviceId: parsed.deviceId, detail: parsed.detail, bytes: payload.byteLength });
     const { deviceId } = parsed.message;
     const fleet = this.#options.fleet;

@@ -23,7 +23,7 @@ export type FleetMessage =
   | { kind: "summary"; deviceId: string; payload: SummaryPayload; retained: boolean }
   | { kind: "event"; deviceId: string; payload: FleetEventPayload; retained: boolean };
 
-export type DiscardReason = "topic" | "device-id" | "too-large" | "invalid-json" | "shape";
+export type DiscardReason = "topic" | "device-id" | "cleared" | "too-large" | "invalid-json" | "shape";
 export type Parsed = { ok: true; message: FleetMessage } | { ok: false; reason: DiscardReason; deviceId?: string; detail: string };
 
 const short = z.string().max(128);
@@ -66,6 +66,9 @@ export function parseFleetMessage(topic: string, payload: Uint8Array, retained: 
     return { ok: false, reason: "topic", detail: `not a fleet topic: ${topic.slice(0, 200)}` };
   }
   if (!DEVICE_ID_PATTERN.test(deviceId)) return { ok: false, reason: "device-id", detail: `device id does not match ${DEVICE_ID_PATTERN.source}` };
+  // An empty retained message is how an administrator clears a decommissioned box's status and
+  // summary (docs/mqtt-api.md): not malformed, but nothing to apply either.
+  if (payload.byteLength === 0) return { ok: false, reason: "cleared", deviceId, detail: "retained message cleared" };
   const json = parseRemoteJson(payload, { maxBytes: MAX_MESSAGE_BYTES, maxDepth: MAX_DEPTH });
   if (!json.ok) return { ok: false, reason: json.code === "payload-too-large" ? "too-large" : "invalid-json", deviceId, detail: json.message };
   switch (kind) {

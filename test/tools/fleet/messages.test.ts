@@ -44,6 +44,7 @@ describe("parseFleetMessage", () => {
     expect(reason("thea/v2/box-1/status", bytes(status))).toBe("topic");
     expect(reason("thea/v1/Box_1/status", bytes(status))).toBe("device-id");
     expect(reason(`thea/v1/${"a".repeat(65)}/status`, bytes(status))).toBe("device-id");
+    expect(reason("thea/v1/box-1/status", Buffer.alloc(0))).toBe("cleared");
     expect(reason("thea/v1/box-1/status", Buffer.alloc(4097, 0x20))).toBe("too-large");
     expect(reason("thea/v1/box-1/status", bytes("{not json"))).toBe("invalid-json");
     expect(reason("thea/v1/box-1/event", bytes("[".repeat(9) + "]".repeat(9)))).toBe("invalid-json");
