@@ -1,0 +1,185 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { SiteLabels, StatusPayload, SummaryPayload } from "../../../agent/core/api.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { Fleet } from "../../../tools/fleet/fleet.ts";
+import type { FleetMessage } from "../../../tools/fleet/messages.ts";
+import { MemoryFleetStore } from "../../../tools/fleet/store/memoryStore.ts";
+
+const T0 = Date.parse("2026-12-03T12:00:00.000Z");
+const MINUTE = 60_000;
+
+const online = (site: SiteLabels = {}): StatusPayload => ({
+  online: true,
+  version: "0.1.0",
+  startedAt: new Date(T0).toISOString(),
+  configHash: "900112fa3b254c0c",
+  bootId: "boot-1",
+  session: 1,
+  clockSynchronized: true,
+  site,
+});
+const lost: StatusPayload = { online: false, reason: "connection-lost", bootId: "boot-1" };
+
+function summary(patch: Partial<SummaryPayload> = {}): SummaryPayload {
+  return {
+    site: {},
+    onlineSince: new Date(T0).toISOString(),
+    version: "0.1.0",
+    config: { version: 3, state: "applied", refusedVersion: null },
+    update: "idle",
+    clockSynchronized: true,
+    cpuTempC: 50,
+    diskUsedPercent: 42,
+    outbox: { backlog: 0, oldestAgeMin: null },
+    peripherals: { connected: 1, configured: 1, down: [] },
+    consultations: 0,
+    ...patch,
+  };
+}
+
+const status = (deviceId: string, payload: StatusPayload, retained = false): FleetMessage => ({ kind: "status", deviceId, payload, retained });
+const summaryOf = (deviceId: string, payload: SummaryPayload, retained = false): FleetMessage => ({ kind: "summary", deviceId, payload, retained });
+
+describe("Fleet", () => {
+  let store: MemoryFleetStore;
+  let fleet: Fleet;
+  let changes: string[][];
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: T0 });
+    store = new MemoryFleetStore();
+    fleet = new Fleet({ store, now: () => Date.now() });
+    changes = [];
+    fleet.onChange((ids) => changes.push([...ids]));
+    fleet.start();
+  });
+  afterEach(() => {
+    fleet.stop();
+    vi.useRealTimers();
+  });
+
+  it("takes a box in from its status, with the summary that came before it", () => {
+    fleet.apply(summaryOf("box-a", summary({ diskUsedPercent: 91 }), true));
+    expect(fleet.box("box-a")).toBeUndefined();
+    fleet.apply(status("box-a", online({ province: "Kampong Cham" }), true));
+    const row = fleet.box("box-a");
+    expect(row).toMatchObject({ online: true, since: new Date(T0).toISOString(), site: { province: "Kampong Cham" }, attention: [{ kind: "disk-full", usedPercent: 91 }] });
+    expect(fleet.counts()).toEqual({ total: 1, online: 1, offline: 0, attention: 1, updating: 0 });
+  });
+
+  it("writes changes in one batch after the delay and tells listeners their ids once", () => {
+    fleet.apply(status("box-a", online()));
+    fleet.apply(status("box-b", online()));
+    fleet.apply(summaryOf("box-a", summary()));
+    expect(store.states()).toEqual([]);
+    expect(changes).toEqual([]);
+    vi.advanceTimersByTime(200);
+    expect(changes).toEqual([["box-a", "box-b"]]);
+    expect(store.states().map((state) => state.deviceId).sort()).toEqual(["box-a", "box-b"]);
+  });
+
+  it("records online/offline transitions with since, and not a repeated status", () => {
+    fleet.apply(status("box-a", online()));
+    vi.advanceTimersByTime(5 * MINUTE);
+    fleet.apply(status("box-a", online(), true)); // the retained snapshot again, after a reconnect
+    fleet.apply(status("box-a", lost));
+    vi.advanceTimersByTime(MINUTE);
+    fleet.apply(status("box-a", online()));
+    const history = fleet.history("box-a", 0);
+    expect(history.map((entry) => [entry.kind, entry.at])).toEqual([
+      ["online", new Date(T0).toISOString()],
+      ["offline", new Date(T0 + 5 * MINUTE).toISOString()],
+      ["online", new Date(T0 + 6 * MINUTE).toISOString()],
+    ]);
+    expect(history[1]?.detail).toEqual({ reason: "connection-lost", bootId: "boot-1" });
+    expect(fleet.box("box-a")).toMatchObject({ online: true, since: new Date(T0 + 6 * MINUTE).toISOString(), offlineReason: null });
+  });
+
+  it("keeps events in the box's history", () => {
+    fleet.apply(status("box-a", online()));
+    fleet.apply({ kind: "event", deviceId: "box-a", retained: false, payload: { id: "e1", type: "disk.usage-high", time: "2026-12-03T11:59:00.000Z", usedPercent: 81 } });
+    expect(fleet.history("box-a", T0).map((entry) => [entry.kind, entry.detail.type])).toEqual([
+      ["online", undefined],
+      ["event", "disk.usage-high"],
+    ]);
+  });
+
+  it("moves a silent offline box into attention after N minutes, by the timer alone", () => {
+    fleet.apply(status("box-a", online()));
+    fleet.apply(status("box-a", lost));
+    vi.advanceTimersByTime(200);
+    changes = [];
+    expect(fleet.counts().attention).toBe(0);
+    vi.advanceTimersByTime(10 * MINUTE + 15_000);
+    expect(changes).toEqual([["box-a"]]);
+    expect(fleet.box("box-a")?.attention).toEqual([{ kind: "offline", forMin: 10 }]);
+    expect(fleet.list({ state: "attention" }).map((row) => row.deviceId)).toEqual(["box-a"]);
+    vi.advanceTimersByTime(5 * MINUTE);
+    expect(changes).toEqual([["box-a"]]); // minutes passing are not a change
+  });
+
+  it("stops its timers on stop", () => {
+    fleet.apply(status("box-a", lost));
+    vi.advanceTimersByTime(200);
+    fleet.stop();
+    changes = [];
+    vi.advanceTimersByTime(20 * MINUTE);
+    expect(changes).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("lists most urgent first and filters by site, version, state and search", () => {
+    fleet.apply(status("kc-1", online({ province: "Kampong Cham", district: "Batheay" })));
+    fleet.apply(summaryOf("kc-1", summary({ site: { province: "Kampong Cham", district: "Batheay" }, version: "0.2.0" })));
+    fleet.apply(status("kc-2", online({ province: "Kampong Cham" })));
+    fleet.apply(summaryOf("kc-2", summary({ site: { province: "Kampong Cham" }, update: "downloading" })));
+    fleet.apply(status("tk-1", online({ province: "Takeo" })));
+    fleet.apply(status("tk-1", lost));
+    vi.advanceTimersByTime(11 * MINUTE);
+    fleet.apply(status("pp-9", online({ province: "Phnom Penh" })));
+    fleet.apply(summaryOf("pp-9", summary({ site: { province: "Phnom Penh" }, clockSynchronized: false })));
+    const ids = (query: Parameters<Fleet["list"]>[0]) => fleet.list(query).map((row) => row.deviceId);
+    expect(ids({})).toEqual(["tk-1", "pp-9", "kc-1", "kc-2"]);
+    expect(ids({ province: "Kampong Cham" })).toEqual(["kc-1", "kc-2"]);
+    expect(ids({ district: "Batheay" })).toEqual(["kc-1"]);
+    expect(ids({ version: "0.2.0" })).toEqual(["kc-1"]);
+    expect(ids({ state: "offline" })).toEqual(["tk-1"]);
+    expect(ids({ state: "updating" })).toEqual(["kc-2"]);
+    expect(ids({ q: "take" })).toEqual(["tk-1"]);
+    expect(ids({ q: "KC-" })).toEqual(["kc-1", "kc-2"]);
+    expect(fleet.counts()).toEqual({ total: 4, online: 3, offline: 1, attention: 2, updating: 1 });
+  });
+
+  it("starts from what the store holds", () => {
+    fleet.apply(status("box-a", lost));
+    fleet.stop();
+    const again = new Fleet({ store, now: () => Date.now() });
+    again.start();
+    vi.advanceTimersByTime(11 * MINUTE);
+    expect(again.box("box-a")?.attention).toEqual([{ kind: "offline", forMin: 11 }]);
+    again.stop();
+  });
+
+  it("keeps a change it could not write and writes it with the next batch", () => {
+    const failing = new MemoryFleetStore();
+    let failures = 1;
+    const upsert = failing.upsert.bind(failing);
+    failing.upsert = (states) => {
+      if (failures-- > 0) throw new Error("disk full");
+      upsert(states);
+    };
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", destination: { write: (line: string) => void lines.push(line) } });
+    const other = new Fleet({ store: failing, now: () => Date.now(), log });
+    other.start();
+    other.apply(status("box-a", online()));
+    vi.advanceTimersByTime(200);
+    expect(failing.states()).toEqual([]);
+    expect(other.box("box-a")?.online).toBe(true);
+    expect(lines.join("")).toContain("disk full");
+    vi.advanceTimersByTime(200);
+    expect(failing.states().map((state) => state.deviceId)).toEqual(["box-a"]);
+    expect(failing.history("box-a", 0).map((entry) => entry.kind)).toEqual(["online"]);
+    other.stop();
+  });
+});

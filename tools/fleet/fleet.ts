@@ -1,0 +1,282 @@
+/**
+ * The fleet as the service knows it: boxes' states from their `status`, `summary` and `event`
+ * messages (ingest.ts checks them), kept in memory for the page and the API (2,050 boxes are a
+ * few MB) and written to the store in batches. Availability transitions and events go to each
+ * box's history. A timer looks again at offline boxes, so one that stays silent crosses into
+ * "needs attention" without a new message.
+ */
+import type { StatusPayload, SummaryPayload } from "../../agent/core/api.ts";
+import type { Service } from "../../agent/core/service.ts";
+import type { Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
+import { byUrgency, countsOf, DEFAULT_OFFLINE_ATTENTION_MIN, isUpdating, rowOf, type AttentionRules } from "./attention.ts";
+import type { FleetMessage } from "./messages.ts";
+import type { BoxHistoryEntry, BoxRow, BoxState, FleetCounts, FleetQuery, FleetView } from "./model.ts";
+import { HISTORY_MAX_AGE_MS, HISTORY_MAX_PER_BOX, type FleetStore } from "./store/store.ts";
+
+export interface FleetOptions {
+  store: FleetStore;
+  /** Minutes offline before a box needs attention (default 10). */
+  offlineAttentionMin?: number;
+  /** The service's clock, epoch ms. */
+  now?: () => number;
+  /** How long changes gather before one write and one onChange call (default 200 ms). */
+  flushDelayMs?: number;
+  /** How often offline boxes are looked at again (default 15 s: a crossing shows within that). */
+  recheckIntervalMs?: number;
+  /** How often history past 30 days or the per-box cap is dropped (default hourly). */
+  pruneIntervalMs?: number;
+  /** Where a failed write or a failing listener is reported; without it they are thrown. */
+  log?: Logger;
+}
+
+/** History held for a store that cannot be written (disk full): beyond it the oldest go, counted. */
+const MAX_UNWRITTEN_HISTORY = 10_000;
+
+export class Fleet implements FleetView, Service {
+  readonly #store: FleetStore;
+  readonly #rules: AttentionRules;
+  readonly #now: () => number;
+  readonly #flushDelayMs: number;
+  readonly #recheckIntervalMs: number;
+  readonly #pruneIntervalMs: number;
+  readonly #log: Logger | undefined;
+  #historyDropped = 0;
+  readonly #states = new Map<string, BoxState>();
+  /** A summary that came before its box's first status (retained messages arrive in any order). */
+  readonly #pendingSummaries = new Map<string, SummaryPayload>();
+  /** Ids heard from only by events so far: counted, so the ingest's bound covers them. */
+  readonly #eventOnly = new Set<string>();
+  /** Each box's attention kinds when last told, so the timer reports crossings only. */
+  readonly #attentionKinds = new Map<string, string>();
+  readonly #dirty = new Set<string>();
+  readonly #history: BoxHistoryEntry[] = [];
+  readonly #listeners = new Set<(deviceIds: readonly string[]) => void>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #recheckTimer: NodeJS.Timeout | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: FleetOptions) {
+    this.#store = options.store;
+    this.#rules = { offlineAttentionMin: options.offlineAttentionMin ?? DEFAULT_OFFLINE_ATTENTION_MIN };
+    this.#now = options.now ?? Date.now;
+    this.#flushDelayMs = options.flushDelayMs ?? 200;
+    this.#recheckIntervalMs = options.recheckIntervalMs ?? 15_000;
+    this.#pruneIntervalMs = options.pruneIntervalMs ?? 60 * 60_000;
+    this.#log = options.log?.child({ ns: "fleet" });
+  }
+
+  /** Loads what the store holds, prunes old history, and starts the timers. */
+  start(): void {
+    for (const state of this.#store.states()) {
+      if (this.#states.has(state.deviceId)) continue; // a message applied before start is newer
+      this.#states.set(state.deviceId, state);
+      this.#attentionKinds.set(state.deviceId, this.#kindsOf(state));
+    }
+    this.#prune();
+    this.#recheckTimer = setInterval(() => this.#recheck(), this.#recheckIntervalMs);
+    this.#pruneTimer = setInterval(() => this.#prune(), this.#pruneIntervalMs);
+  }
+
+  /** Clears the timers and writes what is pending. The store stays open: its owner closes it. */
+  stop(): void {
+    clearInterval(this.#recheckTimer);
+    clearInterval(this.#pruneTimer);
+    this.#recheckTimer = undefined;
+    this.#pruneTimer = undefined;
+    this.flush();
+  }
+
+  /** Whether the fleet holds anything of this box. */
+  has(deviceId: string): boolean {
+    return this.#states.has(deviceId) || this.#pendingSummaries.has(deviceId) || this.#eventOnly.has(deviceId);
+  }
+
+  /** How many boxes the fleet holds anything of (the ingest bounds this). */
+  get size(): number {
+    return this.#states.size + this.#pendingSummaries.size + this.#eventOnly.size;
+  }
+
+  apply(message: FleetMessage): void {
+    const at = new Date(this.#now()).toISOString();
+    switch (message.kind) {
+      case "status":
+        return this.#applyStatus(message.deviceId, message.payload, message.retained, at);
+      case "summary":
+        return this.#applySummary(message.deviceId, message.payload, message.retained, at);
+      case "event": {
+        this.#record({ deviceId: message.deviceId, at, kind: "event", detail: message.payload });
+        const state = this.#states.get(message.deviceId);
+        if (state) this.#update(state, { lastSeenAt: at });
+        else this.#eventOnly.add(message.deviceId);
+      }
+    }
+  }
+
+  list(query: FleetQuery): BoxRow[] {
+    const now = this.#now();
+    return this.#rows(now)
+      .filter((row) => matches(row, query))
+      .sort(byUrgency(now));
+  }
+
+  counts(): FleetCounts {
+    return countsOf(this.#rows(this.#now()));
+  }
+
+  box(deviceId: string): BoxRow | undefined {
+    const state = this.#states.get(deviceId);
+    return state && rowOf(state, this.#now(), this.#rules);
+  }
+
+  history(deviceId: string, sinceMs: number): BoxHistoryEntry[] {
+    this.flush(); // what happened in the last 200 ms belongs in the answer
+    return this.#store.history(deviceId, sinceMs);
+  }
+
+  onChange(listener: (deviceIds: readonly string[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Writes the changed states and new history in one batch each, then tells the listeners. */
+  flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#dirty.size === 0 && this.#history.length === 0) return;
+    const ids = [...this.#dirty];
+    this.#dirty.clear();
+    const states = ids.flatMap((id) => this.#states.get(id) ?? []);
+    const entries = this.#history.splice(0);
+    try {
+      this.#store.upsert(states);
+      this.#store.append(entries);
+    } catch (error) {
+      // Kept for the next batch; the page still shows the change, from memory.
+      for (const id of ids) this.#dirty.add(id);
+      this.#history.unshift(...entries);
+      const over = this.#history.length - MAX_UNWRITTEN_HISTORY;
+      if (over > 0) this.#historyDropped += this.#history.splice(0, over).length;
+      if (!this.#log) throw error;
+      this.#log.error({ err: messageOf(error), states: states.length, entries: entries.length, historyDropped: this.#historyDropped }, "fleet store write failed");
+      this.#schedule();
+    }
+    for (const id of ids) this.#attentionKinds.set(id, this.#kindsOf(this.#states.get(id)));
+    if (ids.length > 0) this.#emit(ids);
+  }
+
+  #applyStatus(deviceId: string, payload: StatusPayload, retained: boolean, at: string): void {
+    const known = this.#states.get(deviceId);
+    const pending = this.#pendingSummaries.get(deviceId);
+    this.#pendingSummaries.delete(deviceId);
+    this.#eventOnly.delete(deviceId);
+    const base: BoxState = known ?? { deviceId, site: pending?.site ?? {}, online: !payload.online, since: at, offlineReason: null, summary: null, lastSeenAt: at };
+    const patch: Partial<BoxState> = retained && known ? {} : { lastSeenAt: at };
+    if (pending) patch.summary = pending;
+    if (payload.online) {
+      patch.site = payload.site;
+      patch.offlineReason = null;
+    } else {
+      patch.offlineReason = payload.reason;
+    }
+    if (!known || known.online !== payload.online) {
+      patch.online = payload.online;
+      patch.since = at;
+      const detail = payload.online ? { bootId: payload.bootId, session: payload.session, version: payload.version } : { reason: payload.reason, bootId: payload.bootId };
+      this.#record({ deviceId, at, kind: payload.online ? "online" : "offline", detail });
+    }
+    this.#update(base, patch, !known);
+  }
+
+  #applySummary(deviceId: string, payload: SummaryPayload, retained: boolean, at: string): void {
+    const known = this.#states.get(deviceId);
+    if (!known) {
+      this.#pendingSummaries.set(deviceId, payload);
+      this.#eventOnly.delete(deviceId);
+      return;
+    }
+    this.#update(known, { summary: payload, site: payload.site, ...(retained ? {} : { lastSeenAt: at }) });
+  }
+
+  /** Replaces a box's state when the patch changes it, and schedules the write. */
+  #update(state: BoxState, patch: Partial<BoxState>, isNew = false): void {
+    const next = { ...state, ...patch };
+    if (!isNew && JSON.stringify(next) === JSON.stringify(state)) return;
+    this.#states.set(state.deviceId, next);
+    this.#dirty.add(state.deviceId);
+    this.#schedule();
+  }
+
+  #record(entry: BoxHistoryEntry): void {
+    this.#history.push(entry);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    this.#flushTimer ??= setTimeout(() => this.flush(), this.#flushDelayMs);
+  }
+
+  /** Tells the listeners of boxes whose attention changed by time alone (offline past N minutes). */
+  #recheck(): void {
+    const crossed: string[] = [];
+    for (const [id, state] of this.#states) {
+      const kinds = this.#kindsOf(state);
+      if (this.#attentionKinds.get(id) === kinds) continue;
+      this.#attentionKinds.set(id, kinds);
+      crossed.push(id);
+    }
+    if (crossed.length > 0) this.#emit(crossed);
+  }
+
+  #prune(): void {
+    this.flush();
+    this.#store.prune({ beforeMs: this.#now() - HISTORY_MAX_AGE_MS, maxPerBox: HISTORY_MAX_PER_BOX });
+  }
+
+  #kindsOf(state: BoxState | undefined): string {
+    return state ? rowOf(state, this.#now(), this.#rules).attention.map((reason) => reason.kind).join(",") : "";
+  }
+
+  #rows(now: number): BoxRow[] {
+    return [...this.#states.values()].map((state) => rowOf(state, now, this.#rules));
+  }
+
+  #emit(ids: readonly string[]): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(ids);
+      } catch (error) {
+        // One listener's bug (a page's stream) must not stop the others or the writes.
+        if (!this.#log) throw error;
+        this.#log.error({ err: messageOf(error) }, "fleet change listener failed");
+      }
+    }
+  }
+}
+
+function matches(row: BoxRow, query: FleetQuery): boolean {
+  if (query.province !== undefined && row.site.province !== query.province) return false;
+  if (query.district !== undefined && row.site.district !== query.district) return false;
+  if (query.commune !== undefined && row.site.commune !== query.commune) return false;
+  if (query.version !== undefined && row.summary?.version !== query.version) return false;
+  if (query.state !== undefined && !inState(row, query.state)) return false;
+  if (query.q !== undefined && query.q !== "") {
+    const q = query.q.toLowerCase();
+    const haystack = [row.deviceId, row.site.province, row.site.district, row.site.commune];
+    if (!haystack.some((text) => text?.toLowerCase().includes(q))) return false;
+  }
+  return true;
+}
+
+function inState(row: BoxRow, state: NonNullable<FleetQuery["state"]>): boolean {
+  switch (state) {
+    case "online":
+      return row.online;
+    case "offline":
+      return !row.online;
+    case "attention":
+      return row.attention.length > 0;
+    case "updating":
+      return isUpdating(row);
+  }
+}

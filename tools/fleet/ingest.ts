@@ -1,0 +1,195 @@
+/**
+ * The fleet service's MQTT session: every box's `status`, `summary` and `event` into the Fleet.
+ *
+ * Two kinds of subscription, each with its own MQTT 5 subscription identifier (§3.8.2.1.2) so a
+ * message says which one brought it:
+ * - `$share/{group}/thea/v1/+/{status,summary,event}`: the live feed. Instances of the service in
+ *   one group share it (MQTT 5 §4.8.2), each message going to one of them; with one instance, it
+ *   gets everything.
+ * - `thea/v1/+/{status,summary}`, plain: for the retained messages only. MQTT 5 sends the
+ *   retained messages matching a filter when a non-shared subscription is made (§3.3.1.3), not for
+ *   a shared one, and it is these that let a service just started see every box at once. The same
+ *   subscription also brings each later message a second time, with RETAIN 0 (retain-as-published
+ *   off, §3.3.1.3): those copies are dropped unparsed, as the shared feed brought the original.
+ *   Subscribing the shared filters first means no change falls between the snapshot and the feed.
+ *   After a reconnect (clean start) both are made again, so the snapshot catches up what was missed.
+ * Brokers differ on retained messages for a new shared subscription: mosquitto (2.0.11, Debian's)
+ * and EMQX send them, HiveMQ and VerneMQ follow the specification and do not. So the rule here does
+ * not depend on it: the snapshot is what the plain subscription brings with RETAIN 1, the live feed
+ * what the shared one brings with RETAIN 0, and the other two copies are dropped as duplicates.
+ * A broker that does not echo subscription identifiers gets every copy applied: harmless, as
+ * applying a state twice changes nothing.
+ *
+ * Every payload is checked (messages.ts): too large, not JSON, too deep, the wrong shape or a
+ * device id the agent would refuse is counted and logged, never applied. The number of boxes is
+ * bounded: past `maxBoxes`, messages of new ids are counted and ignored. Writes to the store are
+ * batched by the Fleet.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Socket } from "node:net";
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import type { Service } from "../../agent/core/service.ts";
+import { TOPIC_PREFIX } from "../../agent/core/topics.ts";
+import type { Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
+import type { Fleet } from "./fleet.ts";
+import { MAX_MESSAGE_BYTES, parseFleetMessage, type DiscardReason } from "./messages.ts";
+
+export interface FleetIngestOptions {
+  url: string;
+  /** TLS client certificate, key and CA (PEM file paths): the service's own identity at the broker. */
+  cert?: string;
+  key?: string;
+  ca?: string;
+  clientId?: string;
+  /** The shared-subscription group instances of the service join (default "thea-fleet"). */
+  group?: string;
+  fleet: Fleet;
+  log: Logger;
+  /** Boxes tracked at most (default 10,000, five times today's fleet). */
+  maxBoxes?: number;
+}
+
+export interface IngestStats {
+  received: number;
+  applied: number;
+  /** Copies dropped because the other subscription brings the message (see the file's comment). */
+  duplicates: number;
+  discarded: Record<DiscardReason | "over-capacity" | "failed", number>;
+}
+
+const PLAIN = 1;
+const SHARED = 2;
+const KINDS = ["status", "summary", "event"] as const;
+/** One warning per reason per minute at most, with the count: a flood must not flood the log too. */
+const WARN_INTERVAL_MS = 60_000;
+/**
+ * Packets the broker may send us (MQTT 5 §3.1.2.11.4: it drops larger ones instead). Above the
+ * payload bound, so that what is merely oversized still arrives to be counted.
+ */
+const MAX_PACKET_BYTES = 16 * MAX_MESSAGE_BYTES;
+
+export class FleetIngest implements Service {
+  readonly #options: FleetIngestOptions;
+  readonly #log: Logger;
+  readonly #stats: IngestStats = {
+    received: 0,
+    applied: 0,
+    duplicates: 0,
+    discarded: { topic: 0, "device-id": 0, cleared: 0, "too-large": 0, "invalid-json": 0, shape: 0, "over-capacity": 0, failed: 0 },
+  };
+  readonly #lastWarned = new Map<string, { at: number; since: number }>();
+  readonly #subscribedWaiters = new Set<() => void>();
+  #client: MqttClient | undefined;
+
+  constructor(options: FleetIngestOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ ns: "fleet:ingest" });
+  }
+
+  /** Connects (retrying in the background until the broker answers) and subscribes on every connect. */
+  start(): void {
+    const client = mqtt.connect(this.#options.url, this.#clientOptions());
+    this.#client = client;
+    client.on("connect", () => this.#onConnect(client));
+    client.on("message", (topic, payload, packet) => this.#onMessage(topic, payload, packet));
+    client.on("error", (error) => this.#log.warn({ err: messageOf(error) }, "broker connection error"));
+    client.on("offline", () => this.#log.warn({ url: this.#options.url }, "no broker connection; retrying"));
+  }
+
+  async stop(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (!client) return;
+    client.removeAllListeners("message");
+    await client.endAsync();
+  }
+
+  /** Resolves once the subscriptions of the next (or current) connection are acknowledged. */
+  whenSubscribed(): Promise<void> {
+    return new Promise((resolve) => this.#subscribedWaiters.add(resolve));
+  }
+
+  stats(): IngestStats {
+    return structuredClone(this.#stats);
+  }
+
+  #clientOptions(): IClientOptions {
+    const options: IClientOptions = {
+      protocolVersion: 5,
+      clientId: this.#options.clientId ?? `thea-fleet-${randomBytes(4).toString("hex")}`,
+      clean: true,
+      reconnectPeriod: 2000,
+      resubscribe: false, // #onConnect subscribes, shared filters first
+      properties: { maximumPacketSize: MAX_PACKET_BYTES },
+    };
+    if (this.#options.ca) options.ca = readFileSync(this.#options.ca);
+    if (this.#options.cert) options.cert = readFileSync(this.#options.cert);
+    if (this.#options.key) options.key = readFileSync(this.#options.key);
+    return options;
+  }
+
+  #onConnect(client: MqttClient): void {
+    const socket = client.stream;
+    if (socket instanceof Socket) socket.setNoDelay(true);
+    const group = this.#options.group ?? "thea-fleet";
+    const shared = Object.fromEntries(KINDS.map((kind) => [`$share/${group}/${TOPIC_PREFIX}/+/${kind}`, { qos: 1 as const }]));
+    const plain = Object.fromEntries(["status", "summary"].map((kind) => [`${TOPIC_PREFIX}/+/${kind}`, { qos: 1 as const, rh: 0, rap: false }]));
+    this.#log.info({ url: this.#options.url, group }, "connected to broker; subscribing");
+    const subscribed = async () => [
+      ...(await client.subscribeAsync(shared, { properties: { subscriptionIdentifier: SHARED } })),
+      ...(await client.subscribeAsync(plain, { properties: { subscriptionIdentifier: PLAIN } })),
+    ];
+    subscribed()
+      .then((granted) => {
+        // A reason code of 0x80 or above is a refusal (MQTT 5 §3.9.3): an ACL that does not let us read.
+        const refused = granted.filter((grant) => grant.qos >= 0x80);
+        if (refused.length > 0) this.#log.error({ refused: refused.map((grant) => grant.topic) }, "broker refused subscriptions");
+        for (const resolve of this.#subscribedWaiters) resolve();
+        this.#subscribedWaiters.clear();
+      })
+      .catch((error: unknown) => this.#log.error({ err: messageOf(error) }, "subscribe failed"));
+  }
+
+  #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    this.#stats.received += 1;
+    const ids = packet.properties?.subscriptionIdentifier;
+    const via = new Set(Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]);
+    const duplicate = via.size === 1 && (via.has(PLAIN) ? !packet.retain : packet.retain);
+    if (duplicate) {
+      this.#stats.duplicates += 1;
+      return;
+    }
+    const parsed = parseFleetMessage(topic, payload, packet.retain);
+    if (!parsed.ok && parsed.reason === "cleared") {
+      this.#stats.discarded.cleared += 1;
+      return;
+    }
+    if (!parsed.ok) return this.#discard(parsed.reason, { topic: topic.slice(0, 200), deviceId: parsed.deviceId, detail: parsed.detail, bytes: payload.byteLength });
+    const { deviceId } = parsed.message;
+    const fleet = this.#options.fleet;
+    if (!fleet.has(deviceId) && fleet.size >= (this.#options.maxBoxes ?? 10_000)) {
+      return this.#discard("over-capacity", { deviceId, tracked: fleet.size });
+    }
+    try {
+      fleet.apply(parsed.message);
+      this.#stats.applied += 1;
+    } catch (error) {
+      // A bug or a failing store must not unwind into mqtt.js and end the session.
+      this.#discard("failed", { topic, err: messageOf(error) });
+    }
+  }
+
+  #discard(reason: keyof IngestStats["discarded"], fields: Record<string, unknown>): void {
+    this.#stats.discarded[reason] += 1;
+    const now = Date.now();
+    const last = this.#lastWarned.get(reason);
+    if (last && now - last.at < WARN_INTERVAL_MS) {
+      last.since += 1;
+      return;
+    }
+    this.#lastWarned.set(reason, { at: now, since: 0 });
+    this.#log.warn({ reason, ...fields, alsoSinceLastWarning: last?.since ?? 0, total: this.#stats.discarded[reason] }, "fleet message discarded");
+  }
+}

@@ -1,0 +1,58 @@
+/** A FleetStore in memory, for tests of what is built on a store; passes the same contract suite. */
+import type { BoxHistoryEntry, BoxState } from "../model.ts";
+import type { FleetStore, PruneLimits } from "./store.ts";
+
+export class MemoryFleetStore implements FleetStore {
+  readonly #states = new Map<string, BoxState>();
+  readonly #history = new Map<string, BoxHistoryEntry[]>();
+  #closed = false;
+
+  upsert(states: readonly BoxState[]): void {
+    this.#open();
+    for (const state of states) this.#states.set(state.deviceId, structuredClone(state));
+  }
+
+  states(): BoxState[] {
+    this.#open();
+    return [...this.#states.values()].map((state) => structuredClone(state));
+  }
+
+  append(entries: readonly BoxHistoryEntry[]): void {
+    this.#open();
+    for (const entry of entries) {
+      const list = this.#history.get(entry.deviceId) ?? [];
+      // Kept sorted by time; an entry at the same time as others goes after them.
+      let at = list.length;
+      const time = Date.parse(entry.at);
+      while (at > 0 && Date.parse(list[at - 1]?.at ?? "") > time) at -= 1;
+      list.splice(at, 0, structuredClone(entry));
+      this.#history.set(entry.deviceId, list);
+    }
+  }
+
+  history(deviceId: string, sinceMs: number): BoxHistoryEntry[] {
+    this.#open();
+    return (this.#history.get(deviceId) ?? []).filter((entry) => Date.parse(entry.at) >= sinceMs).map((entry) => structuredClone(entry));
+  }
+
+  prune({ beforeMs, maxPerBox }: PruneLimits): number {
+    this.#open();
+    let removed = 0;
+    for (const [deviceId, list] of this.#history) {
+      const kept = list.filter((entry) => Date.parse(entry.at) >= beforeMs);
+      if (kept.length > maxPerBox) kept.splice(0, kept.length - Math.max(0, maxPerBox));
+      removed += list.length - kept.length;
+      if (kept.length > 0) this.#history.set(deviceId, kept);
+      else this.#history.delete(deviceId);
+    }
+    return removed;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error("fleet store is closed");
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The fleet's store in one SQLite file (node:sqlite, no native dependency).
+ *
+ * WAL with synchronous=NORMAL: the file is never corrupted, but a power cut may undo the last
+ * batches committed before it (SQLite docs, PRAGMA synchronous: NORMAL in WAL mode is consistent,
+ * not durable).
+ * Nothing here is the only copy: the boxes' retained `status` and `summary` rebuild the current
+ * state at the next start, so the fsync per batch that FULL costs buys nothing. Writes come in
+ * batches (fleet.ts coalesces them), one transaction each.
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { BoxHistoryEntry, BoxState } from "../model.ts";
+import type { FleetStore, PruneLimits } from "./store.ts";
+
+const SCHEMA = `
+  PRAGMA journal_mode = WAL;
+  PRAGMA synchronous = NORMAL;
+  CREATE TABLE IF NOT EXISTS box_state (
+    device_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS box_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    entry TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS box_history_by_box ON box_history (device_id, at_ms, id);
+  CREATE INDEX IF NOT EXISTS box_history_by_time ON box_history (at_ms);
+`;
+
+export function openSqliteStore(path: string): FleetStore {
+  return new SqliteFleetStore(new DatabaseSync(path));
+}
+
+class SqliteFleetStore implements FleetStore {
+  readonly #db: DatabaseSync;
+  readonly #statements: Record<"upsert" | "states" | "append" | "history" | "pruneOld" | "pruneOverCap", StatementSync>;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    db.exec(SCHEMA);
+    this.#statements = {
+      upsert: db.prepare("INSERT INTO box_state (device_id, state) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET state = excluded.state"),
+      states: db.prepare("SELECT state FROM box_state"),
+      append: db.prepare("INSERT INTO box_history (device_id, at_ms, entry) VALUES (?, ?, ?)"),
+      history: db.prepare("SELECT entry FROM box_history WHERE device_id = ? AND at_ms >= ? ORDER BY at_ms, id"),
+      pruneOld: db.prepare("DELETE FROM box_history WHERE at_ms < ?"),
+      // Window functions need SQLite ≥ 3.25; node:sqlite bundles a far newer one.
+      pruneOverCap: db.prepare(`DELETE FROM box_history WHERE id IN (
+        SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY at_ms DESC, id DESC) AS newer FROM box_history)
+        WHERE newer > ?)`),
+    };
+  }
+
+  upsert(states: readonly BoxState[]): void {
+    this.#inTransaction(() => {
+      for (const state of states) this.#statements.upsert.run(state.deviceId, JSON.stringify(state));
+    });
+  }
+
+  states(): BoxState[] {
+    return this.#statements.states.all().map((row) => JSON.parse(String(row.state)) as BoxState);
+  }
+
+  append(entries: readonly BoxHistoryEntry[]): void {
+    this.#inTransaction(() => {
+      for (const entry of entries) this.#statements.append.run(entry.deviceId, Date.parse(entry.at), JSON.stringify(entry));
+    });
+  }
+
+  history(deviceId: string, sinceMs: number): BoxHistoryEntry[] {
+    return this.#statements.history.all(deviceId, sinceMs).map((row) => JSON.parse(String(row.entry)) as BoxHistoryEntry);
+  }
+
+  prune({ beforeMs, maxPerBox }: PruneLimits): number {
+    let removed = 0;
+    this.#inTransaction(() => {
+      removed += Number(this.#statements.pruneOld.run(beforeMs).changes);
+      removed += Number(this.#statements.pruneOverCap.run(Math.max(0, maxPerBox)).changes);
+    });
+    return removed;
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #inTransaction(work: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      work();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      // A failed COMMIT (disk full) has already rolled back; a second ROLLBACK would hide why.
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+}
