@@ -2,11 +2,17 @@
  * The fleet service's HTTP API (tools/fleet/server.ts) over a fake FleetView: what it answers,
  * that filters reach the view as given, that bad input gets a 4xx with a JSON error, and that its
  * event stream delivers changes, drops a reader that stops reading, and is capped like the
- * connections are.
+ * connections are; over HTTPS, only a client certificate from its CA gets in.
  */
+import { execFile } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { FleetServer, type FleetServerOptions } from "../../../tools/fleet/server.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
@@ -14,6 +20,7 @@ import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const { cleanup } = useCleanups();
+const run = promisify(execFile);
 
 async function serve(view: FakeFleetView, options: Partial<FleetServerOptions> = {}): Promise<FleetServer> {
   const server = await FleetServer.start({ view, port: 0, ...options });
@@ -254,5 +261,52 @@ describe("FleetServer's connection cap", () => {
       }, 50);
       return () => clearInterval(timer);
     });
+  });
+});
+
+/** A CA, the server's certificate for 127.0.0.1 and a person's client certificate, made with openssl. */
+async function pki(): Promise<Record<"ca" | "serverCert" | "serverKey" | "clientCert" | "clientKey" | "strangerCert" | "strangerKey", Buffer>> {
+  const dir = await mkdtemp(path.join(tmpdir(), "thea-fleet-pki-"));
+  cleanup(() => rm(dir, { recursive: true, force: true }));
+  const openssl = (...args: string[]) => run("openssl", args, { cwd: dir });
+  const selfSigned = (name: string, cn: string) => openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "1", "-subj", `/CN=${cn}`);
+  await selfSigned("ca", "test fleet CA");
+  await selfSigned("stranger", "not from the CA");
+  for (const [name, cn, extension] of [["server", "127.0.0.1", "subjectAltName=IP:127.0.0.1"], ["client", "operator-1", "extendedKeyUsage=clientAuth"]] as const) {
+    await openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`);
+    await writeFile(path.join(dir, `${name}.ext`), `${extension}\n`);
+    await openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "1", "-extfile", `${name}.ext`);
+  }
+  const read = (file: string) => readFile(path.join(dir, file));
+  return {
+    ca: await read("ca.crt"),
+    serverCert: await read("server.crt"),
+    serverKey: await read("server.key"),
+    clientCert: await read("client.crt"),
+    clientKey: await read("client.key"),
+    strangerCert: await read("stranger.crt"),
+    strangerKey: await read("stranger.key"),
+  };
+}
+
+function getTls(server: FleetServer, ca: Buffer, client?: { cert: Buffer; key: Buffer }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest({ host: "127.0.0.1", port: server.port, path: "/api/counts", ca, ...client }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+describe("FleetServer over HTTPS", () => {
+  it("serves a browser with a client certificate from its CA, and no one else", async () => {
+    const keys = await pki();
+    const server = await serve(fleet(), { tls: { cert: keys.serverCert, key: keys.serverKey, ca: keys.ca } });
+    expect(server.url).toBe(`https://127.0.0.1:${server.port}/`);
+    expect(await getTls(server, keys.ca, { cert: keys.clientCert, key: keys.clientKey })).toBe(200);
+    await expect(getTls(server, keys.ca)).rejects.toThrow();
+    await expect(getTls(server, keys.ca, { cert: keys.strangerCert, key: keys.strangerKey })).rejects.toThrow();
   });
 });
