@@ -102,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
         key: values.key,
         ca: values.ca,
         listen: values.listen,
+        origin: values.origin,
         dataDir: values["data-dir"],
         webCert: values["web-cert"],
         webKey: values["web-key"],

@@ -1,6 +1,6 @@
 /**
  * `thea fleet serve --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE]
- * --data-dir DIR [--listen HOST:PORT] [--web-cert FILE --web-key FILE --web-ca FILE]`: the fleet
+ * --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]`: the fleet
  * service. It keeps the fleet's state in DIR/fleet.db, follows the boxes through the broker with
  * its own certificate, and serves the page and API (server.ts) until SIGTERM or SIGINT.
  *
@@ -19,7 +19,8 @@ import { FleetServer, type FleetServerTls } from "./server.ts";
 
 export const USAGE =
   "usage: thea fleet serve --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
-  "         --data-dir DIR [--listen HOST:PORT] [--web-cert FILE --web-key FILE --web-ca FILE]   (default listen 127.0.0.1:8090)\n";
+  "         --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]\n" +
+  "         (default listen 127.0.0.1:8090; --origin: an address the page is opened at besides the listening one)\n";
 export const DEFAULT_LISTEN = "127.0.0.1:8090";
 
 /** What serve needs of the store: that it can be closed once everything using it has stopped. */
@@ -54,6 +55,7 @@ export interface FleetServeArgs {
   key?: string | undefined;
   ca?: string | undefined;
   listen?: string | undefined;
+  origin?: string[] | undefined;
   dataDir?: string | undefined;
   webCert?: string | undefined;
   webKey?: string | undefined;
@@ -65,6 +67,7 @@ interface Settings {
   mqttTls: { cert?: Buffer; key?: Buffer; ca?: Buffer };
   host: string;
   port: number;
+  hosts: string[];
   dataDir: string;
   webTls: FleetServerTls | undefined;
 }
@@ -97,7 +100,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     const ingest = core.newIngest({ url: settings.url, ...settings.mqttTls, fleet, log: log.child({ ns: "fleet:ingest" }) });
     await ingest.start();
     stops.push(() => ingest.stop());
-    const server = await FleetServer.start({ view: fleet, host: settings.host, port: settings.port, ...(settings.webTls && { tls: settings.webTls }), log: log.child({ ns: "fleet:server" }) });
+    const server = await FleetServer.start({ view: fleet, host: settings.host, port: settings.port, hosts: settings.hosts, ...(settings.webTls && { tls: settings.webTls }), log: log.child({ ns: "fleet:server" }) });
     stops.push(() => server.stop());
     log.info({ url: server.url, broker: settings.url, dataDir: settings.dataDir }, "fleet service serving");
     context.onListening?.(server.url);
@@ -132,6 +135,8 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string> {
   const listen = parseEndpoint(args.listen ?? DEFAULT_LISTEN);
   if (url === undefined) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT";
   if (!listen) return "--listen must be HOST:PORT";
+  const hosts = (args.origin ?? []).map(hostOf);
+  if (hosts.some((host) => host === undefined)) return "--origin must be an http:// or https:// origin, such as https://fleet.hospital.example:8090";
   if (args.dataDir === undefined || args.dataDir === "") return "--data-dir DIR is needed: the fleet's state is kept in DIR/fleet.db";
   if ((args.cert === undefined) !== (args.key === undefined)) return "--cert and --key go together (the fleet service's certificate and its key)";
   if (!url.startsWith("mqtts:") && [args.cert, args.key, args.ca].some((file) => file !== undefined)) return "--cert, --key and --ca are for an mqtts:// broker";
@@ -146,7 +151,7 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string> {
   const webKey = files["web-key"];
   const webCa = files["web-ca"];
   const webTls = webCert && webKey && webCa ? { cert: webCert, key: webKey, ca: webCa } : undefined;
-  return { url, mqttTls, host: listen.host, port: listen.port, dataDir: path.resolve(args.dataDir), webTls };
+  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls };
 }
 
 async function readAll(files: Record<string, string | undefined>): Promise<Record<string, Buffer | undefined> | string> {
@@ -167,6 +172,17 @@ function brokerUrl(text: string | undefined): string | undefined {
   try {
     const url = new URL(text);
     return (url.protocol === "mqtt:" || url.protocol === "mqtts:") && url.hostname !== "" ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Host header a browser sends for a page at `origin` (the port always written, as the server compares). */
+function hostOf(origin: string): string | undefined {
+  try {
+    const url = new URL(origin);
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== origin.replace(/\/$/, "")) return undefined;
+    return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
   } catch {
     return undefined;
   }

@@ -66,7 +66,7 @@ export interface FleetServerOptions {
   port: number;
   /** HTTPS, with a client certificate from `ca` required of every connection. */
   tls?: FleetServerTls;
-  /** Host header values accepted besides the listening address and loopback names (e.g. a DNS name, `fleet.example:8090`). */
+  /** Host header values accepted besides the listening address and loopback names, port included (e.g. `fleet.example:8090`, `fleet.example:443`). */
   hosts?: readonly string[];
   maxConnections?: number;
   maxStreams?: number;
@@ -170,7 +170,9 @@ export class FleetServer {
     const port = this.port;
     const listen = this.#options.host ?? "127.0.0.1";
     const names = [listen.includes(":") ? `[${listen}]` : listen, "localhost", "127.0.0.1", "[::1]"].map((name) => `${name}:${port}`);
-    return [...names, ...(this.#options.hosts ?? [])].includes(host.toLowerCase());
+    // A browser leaves the scheme's default port out of Host (RFC 9110 §7.2).
+    const withPort = /:\d+$/.test(host) ? host : `${host}:${this.#options.tls ? 443 : 80}`;
+    return [...names, ...(this.#options.hosts ?? [])].includes(withPort.toLowerCase());
   }
 
   #api(url: URL): Answer {

@@ -5,6 +5,7 @@
  * command line refused with exit 2 before anything starts.
  */
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
@@ -36,6 +37,16 @@ function fakeCore(steps: string[]): FleetCore<{ file: string; close(): void }, F
 
 const quiet = pino({ level: "silent" });
 
+/** The status of a GET whose Host header names `host` (fetch would not let a test set it). */
+function statusAs(url: URL, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    }).on("error", reject);
+  });
+}
+
 describe("thea fleet serve", () => {
   it("opens the store in the data directory, follows the broker with its certificate, serves, and stops in reverse order", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "thea-fleet-serve-"));
@@ -52,7 +63,7 @@ describe("thea fleet serve", () => {
     let listening: (url: string) => void = () => undefined;
     const served = new Promise<string>((resolve) => (listening = resolve));
     const run = fleetServeCommand(
-      { broker: "mqtts://broker.example:8883", ...files, listen: `127.0.0.1:${port}`, dataDir: path.join(dir, "state") },
+      { broker: "mqtts://broker.example:8883", ...files, listen: `127.0.0.1:${port}`, origin: ["http://fleet.hospital.example"], dataDir: path.join(dir, "state") },
       core,
       { log: quiet, until, onListening: (url) => listening(url) },
     );
@@ -60,6 +71,9 @@ describe("thea fleet serve", () => {
     expect(url).toBe(`http://127.0.0.1:${port}/`);
     const counts = (await (await fetch(new URL("api/counts", url))).json()) as { total: number };
     expect(counts.total).toBe(1);
+    // --origin: the page may be opened at that name too (a proxy's, or the server's DNS name).
+    expect(await statusAs(new URL("api/counts", url), "fleet.hospital.example")).toBe(200);
+    expect(await statusAs(new URL("api/counts", url), "elsewhere.example")).toBe(421);
     expect(core.ingested[0]).toMatchObject({ url: "mqtts://broker.example:8883", cert: Buffer.from("cert bytes"), key: Buffer.from("key bytes"), ca: Buffer.from("ca bytes") });
     stop();
     expect(await within(run, 10_000, "the command to end")).toBe(0);
@@ -72,6 +86,7 @@ describe("thea fleet serve", () => {
     [{ broker: "http://broker:1883", dataDir: "/tmp/x" }, /--broker must be/],
     [{ broker: "mqtt://broker:1883" }, /--data-dir DIR is needed/],
     [{ broker: "mqtt://broker:1883", dataDir: "/tmp/x", listen: "everywhere" }, /--listen must be HOST:PORT/],
+    [{ broker: "mqtt://broker:1883", dataDir: "/tmp/x", origin: ["fleet.example"] }, /--origin must be an http/],
     [{ broker: "mqtt://broker:1883", dataDir: "/tmp/x", cert: "/c.pem", key: "/k.pem" }, /are for an mqtts:\/\/ broker/],
     [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", cert: "/c.pem" }, /--cert and --key go together/],
     [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", webCert: "/c.pem" }, /--web-cert, --web-key and --web-ca go together/],

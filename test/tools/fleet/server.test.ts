@@ -120,7 +120,9 @@ describe("FleetServer's API", () => {
   });
 
   it("refuses a Host that is not its own (a DNS-rebinding page) and a cross-site request", async () => {
-    const server = await serve(fleet(), { hosts: ["fleet.hospital.example:8090"] });
+    const server = await serve(fleet(), { hosts: ["fleet.hospital.example:8090", "fleet.hospital.example:80"] });
+    expect((await get(server, "/api/counts", { headers: { host: "fleet.hospital.example" } })).status).toBe(200);
+    expect((await get(server, "/api/counts", { headers: { host: "fleet.hospital.example:9999" } })).status).toBe(421);
     expect((await get(server, "/api/counts", { headers: { host: "evil.example" } })).status).toBe(421);
     expect((await get(server, "/api/counts", { headers: { host: `localhost:${server.port}` } })).status).toBe(200);
     expect((await get(server, "/api/counts", { headers: { host: "fleet.hospital.example:8090" } })).status).toBe(200);
