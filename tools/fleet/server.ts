@@ -160,8 +160,10 @@ export class FleetServer {
     if (request.method !== "GET" && request.method !== "HEAD") return { status: 405, body: { error: "only GET and HEAD" } };
     if ((request.url ?? "").length > MAX_URL_LENGTH) return { status: 414, body: { error: `the address is longer than ${MAX_URL_LENGTH} characters` } };
     if (!this.#hostAllowed(request.headers.host)) return { status: 421, body: { error: "not a name of this server" } };
-    // Browsers send Sec-Fetch-Site (Fetch Metadata): a page of another site has no business here.
-    if (request.headers["sec-fetch-site"] === "cross-site") return { status: 403, body: { error: "cross-site requests are refused" } };
+    // Browsers send Sec-Fetch-Site (Fetch Metadata): a page of another site has no business with
+    // the API. (Following a link to the page itself is fine: that is how an operator gets here.)
+    const api = (request.url ?? "").startsWith("/api/");
+    if (api && request.headers["sec-fetch-site"] === "cross-site") return { status: 403, body: { error: "cross-site requests to the API are refused" } };
     return undefined;
   }
 

@@ -127,6 +127,9 @@ describe("FleetServer's API", () => {
     expect((await get(server, "/api/counts", { headers: { host: `localhost:${server.port}` } })).status).toBe(200);
     expect((await get(server, "/api/counts", { headers: { host: "fleet.hospital.example:8090" } })).status).toBe(200);
     expect((await get(server, "/api/counts", { headers: { "sec-fetch-site": "cross-site" } })).status).toBe(403);
+    expect((await get(server, "/api/stream", { headers: { "sec-fetch-site": "cross-site" } })).status).toBe(403);
+    // An operator following a link to the page from another site (a wiki, a mail) gets the page.
+    expect((await get(server, "/", { headers: { "sec-fetch-site": "cross-site" } })).status).toBe(200);
   });
 
   it("serves the page with a policy that forbids inline script and framing", async () => {
