@@ -28,8 +28,8 @@ function fleetOf(size: number): BoxRow[] {
   });
 }
 
-/** The rows the table has drawn, top to bottom. */
-const DRAWN = `[...document.querySelectorAll("#list .row:not([hidden])")]
+/** The rows the table shows (laid out, so the user sees them), top to bottom. */
+const DRAWN = `[...document.querySelectorAll("#list .row")].filter((row) => row.getClientRects().length > 0)
   .map((row) => ({ y: Number(/translateY\\((\\d+)/.exec(row.style.transform)?.[1]), id: row.dataset.deviceId, state: row.dataset.state,
     site: row.querySelector("[data-column=site]").textContent, reasons: row.querySelector("[data-column=reasons]").textContent }))
   .sort((a, b) => a.y - b.y)`;

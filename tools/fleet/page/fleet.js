@@ -109,7 +109,12 @@ function connect() {
     applyScheduled = true;
     requestAnimationFrame(applyPending);
   });
-  stream.addEventListener("error", () => showStatus("live updates lost; reconnecting…", true));
+  stream.addEventListener("error", () => {
+    if (stream.readyState !== EventSource.CLOSED) return showStatus("live updates lost; reconnecting…", true);
+    // Refused (the server's stream cap, a 503): the browser gives up on its own, so try again later.
+    showStatus("live updates refused by the server (too many open?); trying again in 30 s", true);
+    setTimeout(connect, 30_000);
+  });
 }
 
 for (const name of FILTERS) $(`filter-${name}`).addEventListener("change", redraw);
