@@ -151,6 +151,8 @@ export class FleetServer {
       response.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
       return void response.end(this.#assets.get(asset.file));
     }
+    // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
+    if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
     if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams);
     this.#json(response, this.#api(url));
   }
