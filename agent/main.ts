@@ -29,7 +29,7 @@ commands:
                         serve the operator console page, relaying its MQTT over WebSocket to the broker
                         (docs/console.md); prints the address to open, with this start's token
   fleet serve --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE] --data-dir DIR
-              [--listen HOST:PORT] [--web-cert FILE --web-key FILE --web-ca FILE]
+              [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]
                         run the fleet service: every box's state, the fleet page and its API
                         (docs/fleet.md; default listen 127.0.0.1:8090)
   keys generate [--out DIR]
