@@ -1,12 +1,12 @@
 /**
  * Entry point of thea's tools: the commands a developer, a technician or a test runs beside the
- * agent, never on its behalf (bin/thea sends `thea simulate|decode|console|keys|release|build`
+ * agent, never on its behalf (bin/thea sends `thea simulate|decode|console|keys|release|build|fleet`
  * here). Each command's code is imported when it is the one run.
  */
 import { parseArgs } from "node:util";
 import { messageOf } from "../lib/messageOf.ts";
 
-const TOOL_COMMANDS = ["decode", "simulate", "console", "keys", "release", "build"] as const;
+const TOOL_COMMANDS = ["decode", "simulate", "console", "keys", "release", "build", "fleet"] as const;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
       device: { type: "string", multiple: true },
       "allow-downgrade": { type: "boolean" },
       force: { type: "boolean" },
+      "data-dir": { type: "string" },
+      "web-cert": { type: "string" },
+      "web-key": { type: "string" },
+      "web-ca": { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -91,6 +95,19 @@ async function main(argv: string[]): Promise<number> {
     }
     case "build":
       return (await import("../tools/release/buildCommand.ts")).buildCommand({ out: values.out });
+    case "fleet":
+      return (await import("../tools/fleet/main.ts")).fleetCommand(rest, {
+        broker: values.broker,
+        cert: values.cert,
+        key: values.key,
+        ca: values.ca,
+        listen: values.listen,
+        origin: values.origin,
+        dataDir: values["data-dir"],
+        webCert: values["web-cert"],
+        webKey: values["web-key"],
+        webCa: values["web-ca"],
+      });
     default:
       process.stderr.write(`thea: "${command ?? ""}" is not one of the tools (${TOOL_COMMANDS.join(", ")}); \`thea help\` lists every command\n`);
       return 2;

@@ -1,0 +1,189 @@
+/**
+ * `thea fleet serve --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE]
+ * --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]`: the fleet
+ * service. It keeps the fleet's state in DIR/fleet.db, follows the boxes through the broker with
+ * its own certificate, and serves the page and API (server.ts) until SIGTERM or SIGINT.
+ *
+ * The fleet's core (store, fleet, ingest) is passed in as factories (FleetCore), so this file
+ * composes and orders them without depending on how each is built; tools/fleet/main.ts passes
+ * the real ones.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { pino } from "pino";
+import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
+import type { FleetView } from "./model.ts";
+import { FleetServer, type FleetServerTls } from "./server.ts";
+
+export const USAGE =
+  "usage: thea fleet serve --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
+  "         --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]\n" +
+  "         (default listen 127.0.0.1:8090; --origin: an address the page is opened at besides the listening one)\n";
+export const DEFAULT_LISTEN = "127.0.0.1:8090";
+
+/** What serve needs of the store: that it can be closed once everything using it has stopped. */
+export interface ClosableStore {
+  close(): void | Promise<void>;
+}
+
+export interface IngestSettings<Fleet> {
+  url: string;
+  cert?: Buffer;
+  key?: Buffer;
+  ca?: Buffer;
+  fleet: Fleet;
+  log: Logger;
+}
+
+export interface StartStop {
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+/** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, store/sqliteStore.ts and ingest.ts). */
+export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView> {
+  openStore(file: string): Store | Promise<Store>;
+  newFleet(options: { store: Store }): Fleet;
+  newIngest(settings: IngestSettings<Fleet>): StartStop;
+}
+
+export interface FleetServeArgs {
+  broker?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  ca?: string | undefined;
+  listen?: string | undefined;
+  origin?: string[] | undefined;
+  dataDir?: string | undefined;
+  webCert?: string | undefined;
+  webKey?: string | undefined;
+  webCa?: string | undefined;
+}
+
+interface Settings {
+  url: string;
+  mqttTls: { cert?: Buffer; key?: Buffer; ca?: Buffer };
+  host: string;
+  port: number;
+  hosts: string[];
+  dataDir: string;
+  webTls: FleetServerTls | undefined;
+}
+
+export interface ServeContext {
+  log?: Logger;
+  /** Resolves when the service is to stop; SIGTERM or SIGINT by default. */
+  until?: Promise<void>;
+  /** Told the page's address once it serves. */
+  onListening?: (url: string) => void;
+}
+
+export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView>(
+  args: FleetServeArgs,
+  core: FleetCore<Store, Fleet>,
+  context: ServeContext = {},
+): Promise<number> {
+  const settings = await settingsOf(args);
+  if (typeof settings === "string") {
+    process.stderr.write(`thea fleet serve: ${settings}\n${USAGE}`);
+    return 2;
+  }
+  // JSON lines on stderr, as the agent logs; journald takes them under systemd.
+  const log = context.log ?? createLogger({ level: "info", destination: pino.destination(2) }).child({ ns: "fleet" });
+  await mkdir(settings.dataDir, { recursive: true, mode: 0o750 });
+  const store = await core.openStore(path.join(settings.dataDir, "fleet.db"));
+  const stops: Array<() => void | Promise<void>> = [() => store.close()];
+  try {
+    const fleet = core.newFleet({ store });
+    const ingest = core.newIngest({ url: settings.url, ...settings.mqttTls, fleet, log: log.child({ ns: "fleet:ingest" }) });
+    await ingest.start();
+    stops.push(() => ingest.stop());
+    const server = await FleetServer.start({ view: fleet, host: settings.host, port: settings.port, hosts: settings.hosts, ...(settings.webTls && { tls: settings.webTls }), log: log.child({ ns: "fleet:server" }) });
+    stops.push(() => server.stop());
+    log.info({ url: server.url, broker: settings.url, dataDir: settings.dataDir }, "fleet service serving");
+    context.onListening?.(server.url);
+    await (context.until ?? stopSignal());
+    log.info("fleet service stopping");
+    return 0;
+  } finally {
+    // Reverse order: no request reads a fleet whose ingest stopped, nothing writes a closed store.
+    for (const stop of stops.reverse()) {
+      await Promise.resolve()
+        .then(stop)
+        .catch((error: unknown) => log.error({ err: messageOf(error) }, "a part of the fleet service failed to stop"));
+    }
+  }
+}
+
+function stopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+/** The settings from the command line, or what is wrong with it. */
+async function settingsOf(args: FleetServeArgs): Promise<Settings | string> {
+  const url = brokerUrl(args.broker);
+  const listen = parseEndpoint(args.listen ?? DEFAULT_LISTEN);
+  if (url === undefined) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT";
+  if (!listen) return "--listen must be HOST:PORT";
+  const hosts = (args.origin ?? []).map(hostOf);
+  if (hosts.some((host) => host === undefined)) return "--origin must be an http:// or https:// origin, such as https://fleet.hospital.example:8090";
+  if (args.dataDir === undefined || args.dataDir === "") return "--data-dir DIR is needed: the fleet's state is kept in DIR/fleet.db";
+  if ((args.cert === undefined) !== (args.key === undefined)) return "--cert and --key go together (the fleet service's certificate and its key)";
+  if (!url.startsWith("mqtts:") && [args.cert, args.key, args.ca].some((file) => file !== undefined)) return "--cert, --key and --ca are for an mqtts:// broker";
+  const web = [args.webCert, args.webKey, args.webCa];
+  if (web.some((file) => file !== undefined) && !web.every((file) => file !== undefined)) {
+    return "--web-cert, --web-key and --web-ca go together: HTTPS, with a client certificate from --web-ca required of every browser";
+  }
+  const files = await readAll({ cert: args.cert, key: args.key, ca: args.ca, "web-cert": args.webCert, "web-key": args.webKey, "web-ca": args.webCa });
+  if (typeof files === "string") return files;
+  const mqttTls = { ...(files.cert && { cert: files.cert }), ...(files.key && { key: files.key }), ...(files.ca && { ca: files.ca }) };
+  const webCert = files["web-cert"];
+  const webKey = files["web-key"];
+  const webCa = files["web-ca"];
+  const webTls = webCert && webKey && webCa ? { cert: webCert, key: webKey, ca: webCa } : undefined;
+  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls };
+}
+
+async function readAll(files: Record<string, string | undefined>): Promise<Record<string, Buffer | undefined> | string> {
+  const read: Record<string, Buffer | undefined> = {};
+  for (const [name, file] of Object.entries(files)) {
+    if (file === undefined) continue;
+    try {
+      read[name] = await readFile(file);
+    } catch (error) {
+      return `cannot read --${name} ${file}: ${messageOf(error)}`;
+    }
+  }
+  return read;
+}
+
+function brokerUrl(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const url = new URL(text);
+    return (url.protocol === "mqtt:" || url.protocol === "mqtts:") && url.hostname !== "" ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Host header a browser sends for a page at `origin` (the port always written, as the server compares). */
+function hostOf(origin: string): string | undefined {
+  try {
+    const url = new URL(origin);
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== origin.replace(/\/$/, "")) return undefined;
+    return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * The fleet service's web side: the operator's page (page/) and a read-only JSON API over a
+ * FleetView, on node:http, or node:https with client certificates when given a key pair and a CA.
+ *
+ * Hostile by default: bound to loopback, GET and HEAD only, a bounded request line and header
+ * block, a cap on connections and on event streams, every bad input a 4xx with a JSON `error`.
+ * Anything the operator's browser can reach, every page it opens can reach too: requests whose
+ * Host is not one of the server's own names are refused (a DNS-rebinding page would send its own),
+ * cross-site requests are refused, and no response carries CORS headers.
+ */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Logger } from "../../lib/log.ts";
+import type { FleetView } from "./model.ts";
+import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
+import { FleetStreams } from "./serverStream.ts";
+
+export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
+
+/** A few operators' tabs, each with its page, API calls and one event stream. */
+export const DEFAULT_MAX_CONNECTIONS = 64;
+/** Far past any filter the page builds; a longer request line gets 414. */
+export const MAX_URL_LENGTH = 1024;
+const DAY_MS = 86_400_000;
+
+const PAGE_DIR = new URL("page/", import.meta.url);
+const ASSETS: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/fleet.js": { file: "fleet.js", type: "text/javascript; charset=utf-8" },
+  "/fleetTable.js": { file: "fleetTable.js", type: "text/javascript; charset=utf-8" },
+  "/fleetWords.js": { file: "fleetWords.js", type: "text/javascript; charset=utf-8" },
+  "/fleet.css": { file: "fleet.css", type: "text/css; charset=utf-8" },
+};
+
+/** No inline script or style anywhere, nothing from elsewhere, never framed. */
+const PAGE_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+const COMMON_HEADERS = {
+  "content-security-policy": PAGE_POLICY,
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+export interface FleetServerTls {
+  cert: Buffer | string;
+  key: Buffer | string;
+  /** The CA whose client certificates are let in; every client must present one. */
+  ca: Buffer | string;
+}
+
+export interface FleetServerOptions {
+  view: FleetView;
+  host?: string;
+  port: number;
+  /** HTTPS, with a client certificate from `ca` required of every connection. */
+  tls?: FleetServerTls;
+  /** Host header values accepted besides the listening address and loopback names, port included (e.g. `fleet.example:8090`, `fleet.example:443`). */
+  hosts?: readonly string[];
+  maxConnections?: number;
+  maxStreams?: number;
+  maxQueuedBytes?: number;
+  streamIntervalMs?: number;
+  log?: Logger;
+}
+
+type Answer = { status: number; body: unknown };
+
+export class FleetServer {
+  readonly #server: Server;
+  readonly #options: FleetServerOptions;
+  readonly #streams: FleetStreams;
+  readonly #assets = new Map<string, Buffer>();
+
+  private constructor(server: Server, options: FleetServerOptions) {
+    this.#server = server;
+    this.#options = options;
+    this.#streams = new FleetStreams({
+      view: options.view,
+      ...(options.streamIntervalMs !== undefined && { intervalMs: options.streamIntervalMs }),
+      ...(options.maxStreams !== undefined && { maxStreams: options.maxStreams }),
+      ...(options.maxQueuedBytes !== undefined && { maxQueuedBytes: options.maxQueuedBytes }),
+      ...(options.log && { log: options.log }),
+    });
+  }
+
+  static async start(options: FleetServerOptions): Promise<FleetServer> {
+    const limits = { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 };
+    const server = options.tls
+      ? createHttpsServer({ ...limits, ...options.tls, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" })
+      : createHttpServer(limits);
+    // Past the cap Node closes a new connection at once, before reading a byte of it.
+    server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    const fleetServer = new FleetServer(server, options);
+    for (const name of new Set(Object.values(ASSETS).map((asset) => asset.file))) {
+      fleetServer.#assets.set(name, readFileSync(new URL(name, PAGE_DIR)));
+    }
+    server.on("request", (request: IncomingMessage, response: ServerResponse) => fleetServer.#serve(request, response));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host ?? "127.0.0.1", resolve);
+    });
+    fleetServer.#streams.start();
+    return fleetServer;
+  }
+
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === "object" && address !== null ? address.port : this.#options.port;
+  }
+
+  /** The page's address. */
+  get url(): string {
+    const host = this.#options.host ?? "127.0.0.1";
+    return `${this.#options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${this.port}/`;
+  }
+
+  /** Event streams open now; `streams.events` tells of a slow one dropped. */
+  get streams(): Pick<FleetStreams, "open" | "events"> {
+    return this.#streams;
+  }
+
+  async stop(): Promise<void> {
+    this.#streams.stop();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #serve(request: IncomingMessage, response: ServerResponse): void {
+    for (const [name, value] of Object.entries(COMMON_HEADERS)) response.setHeader(name, value);
+    const refused = this.#refusal(request);
+    if (refused) {
+      this.#options.log?.warn({ method: request.method, remote: request.socket.remoteAddress, status: refused.status }, "refused a request");
+      if (refused.status === 405) response.setHeader("allow", "GET, HEAD");
+      return this.#json(response, refused);
+    }
+    const url = new URL(request.url ?? "/", "http://fleet.invalid");
+    const asset = ASSETS[url.pathname];
+    if (asset) {
+      response.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
+      return void response.end(this.#assets.get(asset.file));
+    }
+    // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
+    if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
+    if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams);
+    this.#json(response, this.#api(url));
+  }
+
+  /** What is wrong with a request before its path is looked at, if anything. */
+  #refusal(request: IncomingMessage): Answer | undefined {
+    if (request.method !== "GET" && request.method !== "HEAD") return { status: 405, body: { error: "only GET and HEAD" } };
+    if ((request.url ?? "").length > MAX_URL_LENGTH) return { status: 414, body: { error: `the address is longer than ${MAX_URL_LENGTH} characters` } };
+    if (!this.#hostAllowed(request.headers.host)) return { status: 421, body: { error: "not a name of this server" } };
+    // Browsers send Sec-Fetch-Site (Fetch Metadata): a page of another site has no business with
+    // the API. (Following a link to the page itself is fine: that is how an operator gets here.)
+    const api = (request.url ?? "").startsWith("/api/");
+    if (api && request.headers["sec-fetch-site"] === "cross-site") return { status: 403, body: { error: "cross-site requests to the API are refused" } };
+    return undefined;
+  }
+
+  #hostAllowed(host: string | undefined): boolean {
+    if (host === undefined) return false;
+    const port = this.port;
+    const listen = this.#options.host ?? "127.0.0.1";
+    const names = [listen.includes(":") ? `[${listen}]` : listen, "localhost", "127.0.0.1", "[::1]"].map((name) => `${name}:${port}`);
+    // A browser leaves the scheme's default port out of Host (RFC 9110 §7.2).
+    const withPort = /:\d+$/.test(host) ? host : `${host}:${this.#options.tls ? 443 : 80}`;
+    return [...names, ...(this.#options.hosts ?? [])].includes(withPort.toLowerCase());
+  }
+
+  #api(url: URL): Answer {
+    const { view } = this.#options;
+    const parts = url.pathname.split("/");
+    // ["", "api", "boxes", id?, "history"?]
+    if (parts[1] !== "api" || parts.length > 5) return notFound(url.pathname);
+    if (parts[2] === "counts" && parts.length === 3) return answer(noParams(url.searchParams), () => view.counts());
+    if (parts[2] !== "boxes") return notFound(url.pathname);
+    if (parts.length === 3) return answer(fleetQueryOf(url.searchParams), (query) => ({ rows: view.list(query) }));
+    const id = deviceIdOf(parts[3] ?? "");
+    if (!id.ok) return { status: 400, body: { error: id.error } };
+    if (parts.length === 4) {
+      const params = noParams(url.searchParams);
+      if (!params.ok) return { status: 400, body: { error: params.error } };
+      const row = view.box(id.value);
+      return row ? { status: 200, body: row } : { status: 404, body: { error: `no box ${id.value}` } };
+    }
+    if (parts[4] !== "history") return notFound(url.pathname);
+    const days = historyDaysOf(url.searchParams);
+    if (!days.ok) return { status: 400, body: { error: days.error } };
+    if (!view.box(id.value)) return { status: 404, body: { error: `no box ${id.value}` } };
+    return { status: 200, body: { deviceId: id.value, days: days.value, entries: view.history(id.value, Date.now() - days.value * DAY_MS) } };
+  }
+
+  #stream(request: IncomingMessage, response: ServerResponse, params: URLSearchParams): void {
+    const checked = noParams(params);
+    if (!checked.ok) return this.#json(response, { status: 400, body: { error: checked.error } });
+    if (request.method === "HEAD") return void response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" }).end();
+    if (!this.#streams.accept(response)) {
+      this.#options.log?.warn({ remote: request.socket.remoteAddress, open: this.#streams.open }, "refused an event stream: at the cap");
+      this.#json(response, { status: 503, body: { error: "too many event streams open; close a tab" } });
+    }
+  }
+
+  #json(response: ServerResponse, { status, body }: Answer): void {
+    response.writeHead(status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+    response.end(JSON.stringify(body));
+  }
+}
+
+function answer<T>(checked: Checked<T>, read: (value: T) => unknown): Answer {
+  return checked.ok ? { status: 200, body: read(checked.value) } : { status: 400, body: { error: checked.error } };
+}
+
+function notFound(pathname: string): Answer {
+  return { status: 404, body: { error: `no such path: ${pathname.slice(0, 64)}` } };
+}

@@ -1,0 +1,121 @@
+/**
+ * `GET /api/stream`: Server-Sent Events (HTML Living Standard §9.2) carrying the rows that changed.
+ * Changes are gathered and sent as one `rows` event per interval, with the counts, so 2,050 boxes
+ * reporting cost each page a few events a second however fast they report. Bounded both ways: at
+ * most `maxStreams` at once (more get a 503), and a reader that lets more than `maxQueuedBytes`
+ * pile up unread is dropped, not buffered for ever; its page reconnects and reloads the list.
+ */
+import { EventEmitter } from "node:events";
+import type { ServerResponse } from "node:http";
+import type { Logger } from "../../lib/log.ts";
+import type { BoxRow, FleetCounts, FleetView } from "./model.ts";
+
+export interface FleetStreamOptions {
+  view: FleetView;
+  /** How often gathered changes go out (ms); 250 gives a page at most 4 updates a second. */
+  intervalMs?: number;
+  maxStreams?: number;
+  maxQueuedBytes?: number;
+  log?: Logger;
+}
+
+/** One batch: the changed rows (a box gone from the view as its id in `removed`) and the counts after it. */
+export interface StreamBatch {
+  rows: BoxRow[];
+  removed: string[];
+  counts: FleetCounts;
+}
+
+export interface StreamEvents {
+  "stream-dropped": [{ remote: string | undefined; queuedBytes: number }];
+}
+
+export const DEFAULT_STREAM_INTERVAL_MS = 250;
+/** A few operators' tabs and a wall screen or two. */
+export const DEFAULT_MAX_STREAMS = 32;
+/** Several full batches of the whole fleet (~1 MB each at 2,050 rows): only a stuck reader gets there. */
+export const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** A comment line this often keeps proxies and NATs from closing a quiet stream. */
+const KEEP_ALIVE_MS = 25_000;
+
+export class FleetStreams {
+  readonly events = new EventEmitter<StreamEvents>();
+  readonly #options: FleetStreamOptions;
+  readonly #open = new Set<ServerResponse>();
+  readonly #changed = new Set<string>();
+  #unsubscribe: (() => void) | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(options: FleetStreamOptions) {
+    this.#options = options;
+  }
+
+  get open(): number {
+    return this.#open.size;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#options.view.onChange((ids) => this.#gather(ids));
+    this.#keepAlive = setInterval(() => this.#broadcast(": keep-alive\n\n"), KEEP_ALIVE_MS);
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    clearTimeout(this.#flushTimer);
+    clearInterval(this.#keepAlive);
+    for (const response of this.#open) response.destroy();
+    this.#open.clear();
+    this.#changed.clear();
+  }
+
+  /** Takes a GET on /api/stream: false (and nothing written) when the cap is reached. */
+  accept(response: ServerResponse): boolean {
+    if (this.#open.size >= (this.#options.maxStreams ?? DEFAULT_MAX_STREAMS)) return false;
+    this.#open.add(response);
+    response.once("close", () => this.#open.delete(response));
+    response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
+    // The browser waits this long before reconnecting after a drop (§9.2.6, "retry").
+    response.write("retry: 3000\n\n");
+    return true;
+  }
+
+  #gather(ids: readonly string[]): void {
+    if (this.#open.size === 0) return;
+    for (const id of ids) this.#changed.add(id);
+    this.#flushTimer ??= setTimeout(() => this.#flush(), this.#options.intervalMs ?? DEFAULT_STREAM_INTERVAL_MS);
+  }
+
+  #flush(): void {
+    this.#flushTimer = undefined;
+    const { view } = this.#options;
+    const batch: StreamBatch = { rows: [], removed: [], counts: view.counts() };
+    for (const id of this.#changed) {
+      const row = view.box(id);
+      if (row) batch.rows.push(row);
+      else batch.removed.push(id);
+    }
+    this.#changed.clear();
+    // Serialised once for every reader; JSON has no raw newline, so one data line holds it.
+    this.#broadcast(`event: rows\ndata: ${JSON.stringify(batch)}\n\n`);
+  }
+
+  #broadcast(message: string): void {
+    const max = this.#options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    for (const response of this.#open) {
+      // writableLength counts what this response and its socket hold unsent, past the kernel's
+      // buffer. A reader that has caught up takes any one batch, however large; one still behind
+      // by more than the cap is stuck, and a queue never holds more than the cap and one batch.
+      const queuedBytes = response.writableLength;
+      if (queuedBytes > max) {
+        this.#open.delete(response);
+        const remote = response.socket?.remoteAddress;
+        this.#options.log?.warn({ remote, queuedBytes }, "dropped a slow event stream");
+        response.destroy();
+        this.events.emit("stream-dropped", { remote, queuedBytes });
+        continue;
+      }
+      response.write(message);
+    }
+  }
+}
