@@ -38,10 +38,10 @@ import { MAX_MESSAGE_BYTES, parseFleetMessage, type DiscardReason } from "./mess
 
 export interface FleetIngestOptions {
   url: string;
-  /** TLS client certificate, key and CA (PEM file paths): the service's own identity at the broker. */
-  cert?: string;
-  key?: string;
-  ca?: string;
+  /** TLS client certificate, key and CA (a PEM file's path, or its contents): the service's own identity at the broker. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  ca?: string | Buffer;
   clientId?: string;
   /** The shared-subscription group instances of the service join (default "thea-fleet"). */
   group?: string;
@@ -124,9 +124,10 @@ export class FleetIngest implements Service {
       resubscribe: false, // #onConnect subscribes, shared filters first
       properties: { maximumPacketSize: MAX_PACKET_BYTES },
     };
-    if (this.#options.ca) options.ca = readFileSync(this.#options.ca);
-    if (this.#options.cert) options.cert = readFileSync(this.#options.cert);
-    if (this.#options.key) options.key = readFileSync(this.#options.key);
+    const pem = (value: string | Buffer): Buffer => (typeof value === "string" ? readFileSync(value) : value);
+    if (this.#options.ca) options.ca = pem(this.#options.ca);
+    if (this.#options.cert) options.cert = pem(this.#options.cert);
+    if (this.#options.key) options.key = pem(this.#options.key);
     return options;
   }
 

@@ -43,7 +43,7 @@ export interface StartStop {
 }
 
 /** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, store/sqliteStore.ts and ingest.ts). */
-export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView> {
+export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop> {
   openStore(file: string): Store | Promise<Store>;
   newFleet(options: { store: Store }): Fleet;
   newIngest(settings: IngestSettings<Fleet>): StartStop;
@@ -80,7 +80,7 @@ export interface ServeContext {
   onListening?: (url: string) => void;
 }
 
-export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView>(
+export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop>(
   args: FleetServeArgs,
   core: FleetCore<Store, Fleet>,
   context: ServeContext = {},
@@ -90,6 +90,9 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     process.stderr.write(`thea fleet serve: ${settings}\n${USAGE}`);
     return 2;
   }
+  // Listening for SIGTERM before anything starts: a signal that came before Node had a listener
+  // would take the default action and kill the service without closing its store.
+  const until = context.until ?? stopSignal();
   // JSON lines on stderr, as the agent logs; journald takes them under systemd.
   const log = context.log ?? createLogger({ level: "info", destination: pino.destination(2) }).child({ ns: "fleet" });
   await mkdir(settings.dataDir, { recursive: true, mode: 0o750 });
@@ -97,6 +100,9 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
   const stops: Array<() => void | Promise<void>> = [() => store.close()];
   try {
     const fleet = core.newFleet({ store });
+    // The fleet loads what the store kept before the ingest brings anything newer.
+    await fleet.start();
+    stops.push(() => fleet.stop());
     const ingest = core.newIngest({ url: settings.url, ...settings.mqttTls, fleet, log: log.child({ ns: "fleet:ingest" }) });
     await ingest.start();
     stops.push(() => ingest.stop());
@@ -104,7 +110,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     stops.push(() => server.stop());
     log.info({ url: server.url, broker: settings.url, dataDir: settings.dataDir }, "fleet service serving");
     context.onListening?.(server.url);
-    await (context.until ?? stopSignal());
+    await until;
     log.info("fleet service stopping");
     return 0;
   } finally {

@@ -16,7 +16,22 @@ import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
 import { freePort } from "../../helpers/ports.ts";
 import { within } from "../../helpers/wait.ts";
 
-function fakeCore(steps: string[]): FleetCore<{ file: string; close(): void }, FakeFleetView> & { ingested: Array<IngestSettings<FleetView>> } {
+/** A fake fleet that records its start and stop among the other steps. */
+class RecordedFleet extends FakeFleetView {
+  readonly #steps: string[];
+  constructor(steps: string[]) {
+    super([boxRow("box-a")]);
+    this.#steps = steps;
+  }
+  start(): void {
+    this.#steps.push("start fleet");
+  }
+  stop(): void {
+    this.#steps.push("stop fleet");
+  }
+}
+
+function fakeCore(steps: string[]): FleetCore<{ file: string; close(): void }, RecordedFleet> & { ingested: Array<IngestSettings<FleetView>> } {
   const ingested: Array<IngestSettings<FleetView>> = [];
   return {
     ingested,
@@ -26,7 +41,7 @@ function fakeCore(steps: string[]): FleetCore<{ file: string; close(): void }, F
     },
     newFleet: () => {
       steps.push("fleet");
-      return new FakeFleetView([boxRow("box-a")]);
+      return new RecordedFleet(steps);
     },
     newIngest: (settings) => {
       ingested.push(settings);
@@ -77,7 +92,7 @@ describe("thea fleet serve", () => {
     expect(core.ingested[0]).toMatchObject({ url: "mqtts://broker.example:8883", cert: Buffer.from("cert bytes"), key: Buffer.from("key bytes"), ca: Buffer.from("ca bytes") });
     stop();
     expect(await within(run, 10_000, "the command to end")).toBe(0);
-    expect(steps).toEqual(["open fleet.db", "fleet", "start ingest", "stop ingest", "close store"]);
+    expect(steps).toEqual(["open fleet.db", "fleet", "start fleet", "start ingest", "stop ingest", "stop fleet", "close store"]);
     await expect(fetch(new URL("api/counts", url))).rejects.toThrow();
   });
 
