@@ -2,7 +2,8 @@
  * The layers of thea, bottom first: a folder may import its own files and the layers below it,
  * never one above (STYLE.md, "Layers, written down"; docs/architecture.md draws them). An upward
  * call a layer needs is an interface passed in, not an import. test/architecture.test.ts runs
- * these rules in CI; `npx depcruise --config .dependency-cruiser.cjs lib drivers config agent tools`
+ * these rules in CI, and checks from this tool's output that no two folders import each other
+ * round a circle, also within one layer; `npx depcruise --config .dependency-cruiser.cjs lib drivers config agent tools`
  * prints the same verdict by hand.
  */
 const LAYERS = [

@@ -12,7 +12,7 @@ import { messageOf } from "../../lib/messageOf.ts";
 import { byUrgency, countsOf, DEFAULT_OFFLINE_ATTENTION_MIN, isUpdating, rowOf, type AttentionRules } from "./attention.ts";
 import type { FleetMessage } from "./messages.ts";
 import type { BoxHistoryEntry, BoxRow, BoxState, FleetCounts, FleetQuery, FleetView } from "./model.ts";
-import { HISTORY_MAX_AGE_MS, HISTORY_MAX_PER_BOX, type FleetStore } from "./store/store.ts";
+import { HISTORY_MAX_AGE_MS, HISTORY_MAX_PER_BOX, type FleetStore } from "./store.ts";
 
 export interface FleetOptions {
   store: FleetStore;

@@ -1,13 +1,13 @@
 /**
  * `thea fleet …`: the fleet service's commands (issue 16). `serve` composes the fleet's core —
- * the SQLite store (store/sqliteStore.ts), the fleet (fleet.ts) and the broker ingest (ingest.ts)
+ * the SQLite store (sqliteStore.ts), the fleet (fleet.ts) and the broker ingest (ingest.ts)
  * — with the web side (serve.ts, server.ts).
  */
 import { Fleet } from "./fleet.ts";
 import { FleetIngest } from "./ingest.ts";
 import { fleetServeCommand, USAGE, type FleetCore, type FleetServeArgs } from "./serve.ts";
-import type { FleetStore } from "./store/store.ts";
-import { openSqliteStore } from "./store/sqliteStore.ts";
+import type { FleetStore } from "./store.ts";
+import { openSqliteStore } from "./sqliteStore.ts";
 
 const core: FleetCore<FleetStore, Fleet> = {
   openStore: openSqliteStore,

@@ -42,7 +42,7 @@ export interface StartStop {
   stop(): void | Promise<void>;
 }
 
-/** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, store/sqliteStore.ts and ingest.ts). */
+/** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, sqliteStore.ts and ingest.ts). */
 export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop> {
   openStore(file: string): Store | Promise<Store>;
   newFleet(options: { store: Store }): Fleet;

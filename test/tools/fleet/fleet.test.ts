@@ -3,7 +3,7 @@ import type { SiteLabels, StatusPayload, SummaryPayload } from "../../../agent/c
 import { createLogger } from "../../../lib/log.ts";
 import { Fleet } from "../../../tools/fleet/fleet.ts";
 import type { FleetMessage } from "../../../tools/fleet/messages.ts";
-import { MemoryFleetStore } from "../../../tools/fleet/store/memoryStore.ts";
+import { MemoryFleetStore } from "../../../tools/fleet/memoryStore.ts";
 
 const T0 = Date.parse("2026-12-03T12:00:00.000Z");
 const MINUTE = 60_000;

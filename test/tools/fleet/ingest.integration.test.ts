@@ -13,7 +13,7 @@ import { deviceTopics } from "../../../agent/core/topics.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { Fleet } from "../../../tools/fleet/fleet.ts";
 import { FleetIngest } from "../../../tools/fleet/ingest.ts";
-import { openSqliteStore } from "../../../tools/fleet/store/sqliteStore.ts";
+import { openSqliteStore } from "../../../tools/fleet/sqliteStore.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";
 import { TestClient } from "../../helpers/mqttClient.ts";
 import { waitFor } from "../../helpers/wait.ts";

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach } from "vitest";
-import { openSqliteStore } from "../../../../tools/fleet/store/sqliteStore.ts";
-import { fleetStoreContract } from "./contract.ts";
+import { openSqliteStore } from "../../../tools/fleet/sqliteStore.ts";
+import { fleetStoreContract } from "./storeContract.ts";
 
 let dirs: string[] = [];
 let current = "";

@@ -9,7 +9,7 @@
  * batches (fleet.ts coalesces them), one transaction each.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { BoxHistoryEntry, BoxState } from "../model.ts";
+import type { BoxHistoryEntry, BoxState } from "./model.ts";
 import type { FleetStore, PruneLimits } from "./store.ts";
 
 const SCHEMA = `

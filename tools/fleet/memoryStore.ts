@@ -1,5 +1,5 @@
 /** A FleetStore in memory, for tests of what is built on a store; passes the same contract suite. */
-import type { BoxHistoryEntry, BoxState } from "../model.ts";
+import type { BoxHistoryEntry, BoxState } from "./model.ts";
 import type { FleetStore, PruneLimits } from "./store.ts";
 
 export class MemoryFleetStore implements FleetStore {

@@ -2,13 +2,13 @@
  * Where the fleet service keeps what it knows: each box's current state, and 30 days of its
  * availability transitions and events, bounded. SQLite by default (sqliteStore.ts); memory for
  * tests (memoryStore.ts); PostgreSQL to come, for two instances sharing one store. Every store
- * passes one contract suite (test/tools/fleet/store/contract.ts).
+ * passes one contract suite (test/tools/fleet/storeContract.ts).
  *
  * Synchronous, because FleetView (model.ts) answers `history` synchronously and node:sqlite is.
  * The contract suite awaits every call, so a store whose methods return promises can be checked
  * by it unchanged; FleetView would then need an asynchronous `history`.
  */
-import type { BoxHistoryEntry, BoxState } from "../model.ts";
+import type { BoxHistoryEntry, BoxState } from "./model.ts";
 
 /** Issue 16: "30 days of availability transitions and events per box". */
 export const HISTORY_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;

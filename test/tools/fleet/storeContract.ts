@@ -5,8 +5,8 @@
  * passes the same tests.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { BoxHistoryEntry, BoxState } from "../../../../tools/fleet/model.ts";
-import type { FleetStore } from "../../../../tools/fleet/store/store.ts";
+import type { BoxHistoryEntry, BoxState } from "../../../tools/fleet/model.ts";
+import type { FleetStore } from "../../../tools/fleet/store.ts";
 
 export interface StoreFactory {
   /** A new, empty store. */
