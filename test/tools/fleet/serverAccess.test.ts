@@ -6,7 +6,7 @@
  * fleet; a new roster takes effect at once and ends the streams of those whose sight it changed.
  */
 import { request as httpsRequest } from "node:https";
-import { connect as tlsConnect } from "node:tls";
+import { connect as tlsConnect, type SecureVersion } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FleetServer } from "../../../tools/fleet/server.ts";
 import { parseRoster } from "../../../tools/roster/roster.ts";
@@ -150,6 +150,15 @@ describe("the fleet server with a roster", () => {
     expect(minh.text()).not.toMatch(/dak-|elsewhere/);
   });
 
+  it("knows a person again on a resumed TLS session (a browser's next connection)", async () => {
+    const server = await serve(fleet());
+    for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
+      const first = await countsOver(server, LAN, version);
+      const again = await countsOver(server, LAN, version, first.session);
+      expect({ version, reused: again.reused, status: again.status }).toEqual({ version, reused: true, status: "HTTP/1.1 200 OK" });
+    }
+  });
+
   it("answers by a new roster at once, and ends the streams of those whose boxes it changed", async () => {
     const view = fleet();
     const server = await serve(view);
@@ -206,4 +215,20 @@ async function openStream(server: FleetServer, subject: string) {
       return () => waiters.delete(check);
     });
   return { events, next, ended, text: () => text };
+}
+
+/** GET /api/counts on a connection of its own, resuming `session` if given: the status line, whether it was resumed, and the session to resume next. */
+function countsOver(server: FleetServer, subject: string, version: SecureVersion, session?: Buffer): Promise<{ status: string; reused: boolean; session: Buffer | undefined }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port: server.port, ca: pki.ca, ...client(subject), minVersion: version, maxVersion: version, ...(session && { session }) });
+    cleanup(() => void socket.destroy());
+    let next: Buffer | undefined;
+    let text = "";
+    socket.on("session", (ticket: Buffer) => (next = ticket));
+    socket.once("secureConnect", () => socket.write(`GET /api/counts HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`));
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.once("end", () => resolve({ status: text.split("\r\n")[0] ?? "", reused: socket.isSessionReused(), session: next }));
+    socket.once("error", reject);
+  });
 }
