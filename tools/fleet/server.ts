@@ -23,7 +23,7 @@ import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
 
-export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
+export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
 /** A few operators' tabs, each with its page, API calls and one event stream. */
 export const DEFAULT_MAX_CONNECTIONS = 64;
@@ -79,6 +79,8 @@ export interface FleetServerOptions {
   hosts?: readonly string[];
   maxConnections?: number;
   maxStreams?: number;
+  /** With a roster: streams one person may hold open. */
+  maxStreamsPerPerson?: number;
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
   log?: Logger;
@@ -104,6 +106,7 @@ export class FleetServer {
       view: options.view,
       ...(options.streamIntervalMs !== undefined && { intervalMs: options.streamIntervalMs }),
       ...(options.maxStreams !== undefined && { maxStreams: options.maxStreams }),
+      ...(options.maxStreamsPerPerson !== undefined && { maxStreamsPerPerson: options.maxStreamsPerPerson }),
       ...(options.maxQueuedBytes !== undefined && { maxQueuedBytes: options.maxQueuedBytes }),
       ...(options.log && { log: options.log }),
     });
@@ -256,10 +259,11 @@ export class FleetServer {
     const checked = noParams(params);
     if (!checked.ok) return this.#json(response, { status: 400, body: { error: checked.error } });
     if (request.method === "HEAD") return void response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" }).end();
-    if (!this.#streams.accept(response, reader)) {
-      this.#options.log?.warn({ remote: request.socket.remoteAddress, open: this.#streams.open }, "refused an event stream: at the cap");
-      this.#json(response, { status: 503, body: { error: "too many event streams open; close a tab" } });
-    }
+    const accepted = this.#streams.accept(response, reader);
+    if (accepted === "accepted") return;
+    this.#options.log?.warn({ remote: request.socket.remoteAddress, cn: reader.audience?.cn, open: this.#streams.open, cap: accepted }, "refused an event stream: at the cap");
+    const error = accepted === "person-full" ? "too many event streams open with this certificate; close a tab" : "too many event streams open; close a tab";
+    this.#json(response, { status: 503, body: { error } });
   }
 
   #json(response: ServerResponse, { status, body }: Answer): void {

@@ -2,7 +2,8 @@
  * `GET /api/stream`: Server-Sent Events (HTML Living Standard §9.2) carrying the rows that changed.
  * Changes are gathered and sent as one `rows` event per interval, with the counts, so 2,050 boxes
  * reporting cost each page a few events a second however fast they report. Bounded both ways: at
- * most `maxStreams` at once (more get a 503), and a reader that lets more than `maxQueuedBytes`
+ * most `maxStreams` at once, and `maxStreamsPerPerson` of one person's with a roster (more get a
+ * 503: one certificate must not take every stream), and a reader that lets more than `maxQueuedBytes`
  * pile up unread is dropped, not buffered for ever; its page reconnects and reloads the list.
  *
  * Each stream has its reader's view of the fleet (access.ts): a row of a box outside it is never
@@ -20,6 +21,8 @@ export interface FleetStreamOptions {
   /** How often gathered changes go out (ms); 250 gives a page at most 4 updates a second. */
   intervalMs?: number;
   maxStreams?: number;
+  /** Of one person's (a reader with an audience); without a roster only maxStreams applies. */
+  maxStreamsPerPerson?: number;
   maxQueuedBytes?: number;
   log?: Logger;
 }
@@ -46,6 +49,8 @@ export interface StreamEvents {
 export const DEFAULT_STREAM_INTERVAL_MS = 250;
 /** A few operators' tabs and a wall screen or two. */
 export const DEFAULT_MAX_STREAMS = 32;
+/** A person's few tabs and a wall screen; a quarter of the cap, so one certificate leaves room for others. */
+export const DEFAULT_MAX_STREAMS_PER_PERSON = 8;
 /** Several full batches of the whole fleet (~1 MB each at 2,050 rows): only a stuck reader gets there. */
 export const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 /** A comment line this often keeps proxies and NATs from closing a quiet stream. */
@@ -82,15 +87,19 @@ export class FleetStreams {
     this.#changed.clear();
   }
 
-  /** Takes a GET on /api/stream for `reader`: false (and nothing written) when the cap is reached. */
-  accept(response: ServerResponse, reader: StreamReader): boolean {
-    if (this.#open.size >= (this.#options.maxStreams ?? DEFAULT_MAX_STREAMS)) return false;
+  /** Takes a GET on /api/stream for `reader`, or says which cap it met (and writes nothing). */
+  accept(response: ServerResponse, reader: StreamReader): "accepted" | "full" | "person-full" {
+    if (this.#open.size >= (this.#options.maxStreams ?? DEFAULT_MAX_STREAMS)) return "full";
+    if (reader.audience !== undefined) {
+      const theirs = [...this.#open.values()].filter((open) => open.key === reader.key).length;
+      if (theirs >= (this.#options.maxStreamsPerPerson ?? DEFAULT_MAX_STREAMS_PER_PERSON)) return "person-full";
+    }
     this.#open.set(response, reader);
     response.once("close", () => this.#open.delete(response));
     response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" });
     // The browser waits this long before reconnecting after a drop (§9.2.6, "retry").
     response.write("retry: 3000\n\n");
-    return true;
+    return "accepted";
   }
 
   /** Ends the streams of the readers `which` picks (whose view a new roster changed); their pages reconnect. */

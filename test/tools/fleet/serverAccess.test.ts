@@ -150,6 +150,25 @@ describe("the fleet server with a roster", () => {
     expect(minh.text()).not.toMatch(/dak-|elsewhere/);
   });
 
+  it("caps one person's event streams, leaving room for the others", async () => {
+    const server = await FleetServer.start({ view: fleet(), port: 0, tls: { ...pki.server, ca: pki.ca }, roster: parseRoster(ROSTER), maxStreamsPerPerson: 2 });
+    cleanup(() => server.stop());
+    await openStream(server, LAN);
+    await openStream(server, LAN);
+    await waitFor("two streams to be open", 5000, (done) => {
+      const timer = setInterval(() => server.streams.open === 2 && done(undefined), 10);
+      return () => clearInterval(timer);
+    });
+    const third = await get(server, LAN, "/api/stream");
+    expect(third.status).toBe(503);
+    expect(JSON.parse(third.body)).toEqual({ error: "too many event streams open with this certificate; close a tab" });
+    await openStream(server, MINH);
+    await waitFor("another person's stream to be open", 5000, (done) => {
+      const timer = setInterval(() => server.streams.open === 3 && done(undefined), 10);
+      return () => clearInterval(timer);
+    });
+  });
+
   it("knows a person again on a resumed TLS session (a browser's next connection)", async () => {
     const server = await serve(fleet());
     for (const version of ["TLSv1.2", "TLSv1.3"] as const) {
