@@ -29,9 +29,11 @@ commands:
                         serve the operator console page, relaying its MQTT over WebSocket to the broker
                         (docs/console.md); prints the address to open, with this start's token
   fleet serve --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE] --data-dir DIR
-              [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]
+              [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]
                         run the fleet service: every box's state, the fleet page and its API
-                        (docs/fleet.md; default listen 127.0.0.1:8090)
+                        (docs/fleet.md; default listen 127.0.0.1:8090; --roster: each person sees
+                        their sites' boxes, re-read on SIGHUP; without it any certificate from
+                        --web-ca sees every box)
   keys generate [--out DIR]
                         make an Ed25519 key pair for signing releases (docs/updates.md)
   build [--out DIR]     build the agent as JavaScript, as releases carry it, into DIR (default build/)

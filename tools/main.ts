@@ -44,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       "web-cert": { type: "string" },
       "web-key": { type: "string" },
       "web-ca": { type: "string" },
+      roster: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -107,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
         webCert: values["web-cert"],
         webKey: values["web-key"],
         webCa: values["web-ca"],
+        roster: values.roster,
       });
     default:
       process.stderr.write(`thea: "${command ?? ""}" is not one of the tools (${TOOL_COMMANDS.join(", ")}); \`thea help\` lists every command\n`);

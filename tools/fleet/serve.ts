@@ -1,8 +1,10 @@
 /**
  * `thea fleet serve --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE]
- * --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]`: the fleet
- * service. It keeps the fleet's state in DIR/fleet.db, follows the boxes through the broker with
- * its own certificate, and serves the page and API (server.ts) until SIGTERM or SIGINT.
+ * --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE
+ * [--roster FILE]]`: the fleet service. It keeps the fleet's state in DIR/fleet.db, follows the
+ * boxes through the broker with its own certificate, and serves the page and API (server.ts)
+ * until SIGTERM or SIGINT. With a roster, each person sees the boxes of their sites (access.ts);
+ * SIGHUP reads the roster again.
  *
  * The fleet's core (store, fleet, ingest) is passed in as factories (FleetCore), so this file
  * composes and orders them without depending on how each is built; tools/fleet/main.ts passes
@@ -15,12 +17,16 @@ import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import type { FleetView } from "./model.ts";
+import { RosterError, type Roster } from "../roster/roster.ts";
+import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
 
 export const USAGE =
   "usage: thea fleet serve --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
-  "         --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE]\n" +
-  "         (default listen 127.0.0.1:8090; --origin: an address the page is opened at besides the listening one)\n";
+  "         --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]\n" +
+  "         (default listen 127.0.0.1:8090; --origin: an address the page is opened at besides the listening one;\n" +
+  "         --roster: each person sees the boxes of their sites, by their certificate's CN, read again on SIGHUP;\n" +
+  "         without it any certificate from --web-ca sees every box)\n";
 export const DEFAULT_LISTEN = "127.0.0.1:8090";
 
 /** What serve needs of the store: that it can be closed once everything using it has stopped. */
@@ -60,6 +66,7 @@ export interface FleetServeArgs {
   webCert?: string | undefined;
   webKey?: string | undefined;
   webCa?: string | undefined;
+  roster?: string | undefined;
 }
 
 interface Settings {
@@ -70,6 +77,8 @@ interface Settings {
   hosts: string[];
   dataDir: string;
   webTls: FleetServerTls | undefined;
+  /** The roster's file and what it said at start. */
+  roster: { file: string; roster: Roster } | undefined;
 }
 
 export interface ServeContext {
@@ -78,7 +87,13 @@ export interface ServeContext {
   until?: Promise<void>;
   /** Told the page's address once it serves. */
   onListening?: (url: string) => void;
+  /** Calls `reload` whenever the roster is to be read again; returns how to stop. SIGHUP by default. */
+  reloadSignal?: (reload: () => void) => () => void;
+  /** Told each reload's outcome (the log says it too). */
+  onRosterReload?: (outcome: RosterReload) => void;
 }
+
+export type { RosterReload } from "./rosterReload.ts";
 
 export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop>(
   args: FleetServeArgs,
@@ -90,6 +105,10 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     process.stderr.write(`thea fleet serve: ${settings}\n${USAGE}`);
     return 2;
   }
+  if (settings instanceof RosterError) {
+    process.stderr.write(`thea fleet serve: --roster ${args.roster ?? ""}: ${settings.message}\n`);
+    return 2;
+  }
   // Listening for SIGTERM before anything starts: a signal that came before Node had a listener
   // would take the default action and kill the service without closing its store.
   const until = context.until ?? stopSignal();
@@ -98,6 +117,10 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
   await mkdir(settings.dataDir, { recursive: true, mode: 0o750 });
   const store = await core.openStore(path.join(settings.dataDir, "fleet.db"));
   const stops: Array<() => void | Promise<void>> = [() => store.close()];
+  const reloader = settings.roster && new RosterReloader({ file: settings.roster.file, log: log.child({ ns: "fleet:roster" }), ...(context.onRosterReload && { onReload: context.onRosterReload }) });
+  // Listening before the server exists: SIGHUP's default action would end the service. A reload
+  // asked for meanwhile is carried out once the server serves.
+  if (reloader) stops.push((context.reloadSignal ?? hangUpSignal)(() => reloader.request()));
   try {
     const fleet = core.newFleet({ store });
     // The fleet loads what the store kept before the ingest brings anything newer.
@@ -106,8 +129,22 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     const ingest = core.newIngest({ url: settings.url, ...settings.mqttTls, fleet, log: log.child({ ns: "fleet:ingest" }) });
     await ingest.start();
     stops.push(() => ingest.stop());
-    const server = await FleetServer.start({ view: fleet, host: settings.host, port: settings.port, hosts: settings.hosts, ...(settings.webTls && { tls: settings.webTls }), log: log.child({ ns: "fleet:server" }) });
+    const server = await FleetServer.start({
+      view: fleet,
+      host: settings.host,
+      port: settings.port,
+      hosts: settings.hosts,
+      ...(settings.webTls && { tls: settings.webTls }),
+      ...(settings.roster && { roster: settings.roster.roster }),
+      log: log.child({ ns: "fleet:server" }),
+    });
     stops.push(() => server.stop());
+    if (reloader && settings.roster) {
+      reloader.attach(server);
+      log.info({ roster: settings.roster.file, people: settings.roster.roster.people.length }, "access by roster");
+    } else if (settings.webTls) {
+      log.warn("no --roster: any certificate from --web-ca sees every box");
+    }
     log.info({ url: server.url, broker: settings.url, dataDir: settings.dataDir }, "fleet service serving");
     context.onListening?.(server.url);
     await until;
@@ -123,6 +160,11 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
   }
 }
 
+function hangUpSignal(reload: () => void): () => void {
+  process.on("SIGHUP", reload);
+  return () => void process.off("SIGHUP", reload);
+}
+
 function stopSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
     const stop = () => {
@@ -135,8 +177,8 @@ function stopSignal(): Promise<void> {
   });
 }
 
-/** The settings from the command line, or what is wrong with it. */
-async function settingsOf(args: FleetServeArgs): Promise<Settings | string> {
+/** The settings from the command line, or what is wrong with it (the roster's problems all listed). */
+async function settingsOf(args: FleetServeArgs): Promise<Settings | string | RosterError> {
   const url = brokerUrl(args.broker);
   const listen = parseEndpoint(args.listen ?? DEFAULT_LISTEN);
   if (url === undefined) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT";
@@ -150,6 +192,9 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string> {
   if (web.some((file) => file !== undefined) && !web.every((file) => file !== undefined)) {
     return "--web-cert, --web-key and --web-ca go together: HTTPS, with a client certificate from --web-ca required of every browser";
   }
+  if (args.roster !== undefined && args.webCa === undefined) {
+    return "--roster needs --web-cert, --web-key and --web-ca: a person is known by their client certificate, which only HTTPS carries";
+  }
   const files = await readAll({ cert: args.cert, key: args.key, ca: args.ca, "web-cert": args.webCert, "web-key": args.webKey, "web-ca": args.webCa });
   if (typeof files === "string") return files;
   const mqttTls = { ...(files.cert && { cert: files.cert }), ...(files.key && { key: files.key }), ...(files.ca && { ca: files.ca }) };
@@ -157,7 +202,14 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string> {
   const webKey = files["web-key"];
   const webCa = files["web-ca"];
   const webTls = webCert && webKey && webCa ? { cert: webCert, key: webKey, ca: webCa } : undefined;
-  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls };
+  let roster: Settings["roster"];
+  if (args.roster !== undefined) {
+    const file = path.resolve(args.roster);
+    const read = await readRoster(file);
+    if (read instanceof RosterError) return read;
+    roster = { file, roster: read };
+  }
+  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls, roster };
 }
 
 async function readAll(files: Record<string, string | undefined>): Promise<Record<string, Buffer | undefined> | string> {

@@ -7,16 +7,23 @@
  * Anything the operator's browser can reach, every page it opens can reach too: requests whose
  * Host is not one of the server's own names are refused (a DNS-rebinding page would send its own),
  * cross-site requests are refused, and no response carries CORS headers.
+ *
+ * With a roster (HTTPS only), the person a client certificate names sees the boxes of their sites
+ * and nothing else (access.ts); a certificate the roster does not name gets 403 for everything.
+ * Without one, any certificate from the CA sees the whole fleet.
  */
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
+import type { Roster } from "../roster/roster.ts";
+import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
-import { FleetStreams } from "./serverStream.ts";
+import { FleetStreams, type StreamReader } from "./serverStream.ts";
 
-export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
+export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
 /** A few operators' tabs, each with its page, API calls and one event stream. */
 export const DEFAULT_MAX_CONNECTIONS = 64;
@@ -66,10 +73,14 @@ export interface FleetServerOptions {
   port: number;
   /** HTTPS, with a client certificate from `ca` required of every connection. */
   tls?: FleetServerTls;
+  /** Who sees which boxes, by their certificate's CN (needs `tls`); without it every certificate from the CA sees every box. */
+  roster?: Roster;
   /** Host header values accepted besides the listening address and loopback names, port included (e.g. `fleet.example:8090`, `fleet.example:443`). */
   hosts?: readonly string[];
   maxConnections?: number;
   maxStreams?: number;
+  /** With a roster: streams one person may hold open. */
+  maxStreamsPerPerson?: number;
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
   log?: Logger;
@@ -82,20 +93,28 @@ export class FleetServer {
   readonly #options: FleetServerOptions;
   readonly #streams: FleetStreams;
   readonly #assets = new Map<string, Buffer>();
+  readonly #whole: StreamReader;
+  /** Swapped whole by setRoster: a request reads one roster or the other, never a mixture. */
+  #access: RosterAccess | undefined;
 
   private constructor(server: Server, options: FleetServerOptions) {
     this.#server = server;
     this.#options = options;
+    this.#whole = { key: "*", view: wholeView(options.view) };
+    this.#access = options.roster && accessFromRoster(options.roster);
     this.#streams = new FleetStreams({
       view: options.view,
       ...(options.streamIntervalMs !== undefined && { intervalMs: options.streamIntervalMs }),
       ...(options.maxStreams !== undefined && { maxStreams: options.maxStreams }),
+      ...(options.maxStreamsPerPerson !== undefined && { maxStreamsPerPerson: options.maxStreamsPerPerson }),
       ...(options.maxQueuedBytes !== undefined && { maxQueuedBytes: options.maxQueuedBytes }),
       ...(options.log && { log: options.log }),
     });
   }
 
   static async start(options: FleetServerOptions): Promise<FleetServer> {
+    // Over plain HTTP there is no certificate to name anyone: a roster would be a lie.
+    if (options.roster && !options.tls) throw new Error("a roster needs HTTPS with client certificates (tls)");
     const limits = { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 };
     const server = options.tls
       ? createHttpsServer({ ...limits, ...options.tls, requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2" })
@@ -131,6 +150,18 @@ export class FleetServer {
     return this.#streams;
   }
 
+  /**
+   * Replaces the roster (a reload): the next request is answered by the new one. An open event
+   * stream whose reader now sees other boxes, or nothing, is ended; the page reconnects under
+   * the new roster and loads its list again. Answers how many streams were ended.
+   */
+  setRoster(roster: Roster): number {
+    if (!this.#options.tls) throw new Error("a roster needs HTTPS with client certificates (tls)");
+    const access = accessFromRoster(roster);
+    this.#access = access;
+    return this.#streams.end((reader) => reader.audience === undefined || !sameAudience(reader.audience, access.audienceOf(reader.audience.cn)));
+  }
+
   async stop(): Promise<void> {
     this.#streams.stop();
     this.#server.closeAllConnections();
@@ -145,6 +176,13 @@ export class FleetServer {
       if (refused.status === 405) response.setHeader("allow", "GET, HEAD");
       return this.#json(response, refused);
     }
+    const reader = this.#readerOf(request);
+    if (reader === undefined) {
+      const cn = this.#peerCn(request);
+      this.#options.log?.warn({ remote: request.socket.remoteAddress, cn: cn?.slice(0, 64) ?? null }, "refused a certificate the roster does not name");
+      // Nothing of the fleet in it: not its name, not whether the path or box exists.
+      return this.#json(response, { status: 403, body: { error: "this certificate is not on the fleet service's roster" } });
+    }
     const url = new URL(request.url ?? "/", "http://fleet.invalid");
     const asset = ASSETS[url.pathname];
     if (asset) {
@@ -153,8 +191,24 @@ export class FleetServer {
     }
     // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
     if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
-    if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams);
-    this.#json(response, this.#api(url));
+    if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
+    this.#json(response, this.#api(url, reader.view));
+  }
+
+  /** Whose view answers this request: the whole fleet without a roster, the person's with one, undefined for nobody. */
+  #readerOf(request: IncomingMessage): StreamReader | undefined {
+    const access = this.#access;
+    if (access === undefined) return this.#whole;
+    const cn = this.#peerCn(request);
+    const audience = cn === undefined ? undefined : access.audienceOf(cn);
+    return audience && { key: audience.cn, view: narrowedView(this.#options.view, audience), audience };
+  }
+
+  /** The CN of the client certificate the TLS handshake verified against the CA, if any. */
+  #peerCn(request: IncomingMessage): string | undefined {
+    const socket = request.socket;
+    if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+    return subjectCnOf(socket.getPeerCertificate().subject);
   }
 
   /** What is wrong with a request before its path is looked at, if anything. */
@@ -179,8 +233,7 @@ export class FleetServer {
     return [...names, ...(this.#options.hosts ?? [])].includes(withPort.toLowerCase());
   }
 
-  #api(url: URL): Answer {
-    const { view } = this.#options;
+  #api(url: URL, view: FleetView): Answer {
     const parts = url.pathname.split("/");
     // ["", "api", "boxes", id?, "history"?]
     if (parts[1] !== "api" || parts.length > 5) return notFound(url.pathname);
@@ -202,14 +255,15 @@ export class FleetServer {
     return { status: 200, body: { deviceId: id.value, days: days.value, entries: view.history(id.value, Date.now() - days.value * DAY_MS) } };
   }
 
-  #stream(request: IncomingMessage, response: ServerResponse, params: URLSearchParams): void {
+  #stream(request: IncomingMessage, response: ServerResponse, params: URLSearchParams, reader: StreamReader): void {
     const checked = noParams(params);
     if (!checked.ok) return this.#json(response, { status: 400, body: { error: checked.error } });
     if (request.method === "HEAD") return void response.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" }).end();
-    if (!this.#streams.accept(response)) {
-      this.#options.log?.warn({ remote: request.socket.remoteAddress, open: this.#streams.open }, "refused an event stream: at the cap");
-      this.#json(response, { status: 503, body: { error: "too many event streams open; close a tab" } });
-    }
+    const accepted = this.#streams.accept(response, reader);
+    if (accepted === "accepted") return;
+    this.#options.log?.warn({ remote: request.socket.remoteAddress, cn: reader.audience?.cn, open: this.#streams.open, cap: accepted }, "refused an event stream: at the cap");
+    const error = accepted === "person-full" ? "too many event streams open with this certificate; close a tab" : "too many event streams open; close a tab";
+    this.#json(response, { status: 503, body: { error } });
   }
 
   #json(response: ServerResponse, { status, body }: Answer): void {
