@@ -145,6 +145,11 @@ const changesPerSec = (fleet.counts.changes - changesBefore) / steadySec;
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"] });
 const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
 await page.addInitScript(OBSERVE);
+// A reload of the whole list (after a lost event stream) costs what the first load did: counted.
+const listLoads: number[] = [];
+page.on("request", (request) => {
+  if (new URL(request.url()).pathname === "/api/boxes") listLoads.push(Date.now());
+});
 await page.goto(base.href);
 // Polled through evaluate: waitForFunction evaluates a string, which the page's policy forbids (no unsafe-eval).
 for (const deadline = Date.now() + 60_000; !(await page.evaluate("window.__allRowsAt !== undefined")); await sleep(50)) {
@@ -196,6 +201,8 @@ console.log(
     `  page, long tasks reporting:  ${summary(during)} over ${round(reportingSec, 0)} s of ~${round(changesPerSec, 0)} summaries/s and the death   (target < 50 ms)`,
     ...(during.length > 0 ? [`    (each, from the cut: ${whenTasks}; the box was offline on the stream at ${round((offlineAt - cutAt) / 1000)} s)`] : []),
     `  page, JS heap:               ${mb(heapAfterLoad)} loaded, ${mb(heap)} after reporting   (target < 150 MB)`,
+    `  page, loads of the whole list: ${listLoads.length}${listLoads.length > 1 ? ` (later ones at ${listLoads.slice(1).map((at) => `${round((at - cutAt) / 1000)} s`).join(", ")} from the cut)` : ""}`,
+    `  service warnings and errors logged: ${serviceLog.lines.filter((line) => /"level":(4|5|6)0/.test(line)).length}${serviceLog.lines.filter((line) => /"level":(4|5|6)0/.test(line)).slice(0, 3).map((line) => `\n    ${line.slice(0, 300)}`).join("")}`,
     `  conditions at the end: load ${load()}; simulator publish failures ${fleet.counts.failures}`,
   ].join("\n"),
 );
