@@ -56,31 +56,38 @@ async function getJson<T>(url: URL): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** Resolves with the time (epoch ms) at which the event stream first carries a row of `deviceId` satisfying `match`. */
-async function streamRow(base: URL, deviceId: string, match: (row: BoxRow) => boolean, timeoutMs: number): Promise<number> {
+/**
+ * Opens the event stream; resolves once it is open, with the time (epoch ms) at which it first
+ * carries a row of `deviceId` satisfying `match`.
+ */
+async function openStreamFor(base: URL, deviceId: string, match: (row: BoxRow) => boolean, timeoutMs: number): Promise<{ found: Promise<number> }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  try {
-    const response = await fetch(new URL("api/stream", base), { signal: controller.signal });
-    if (!response.body) throw new Error("no event stream");
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of response.body) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffered.indexOf("\n\n")) >= 0) {
-        const data = buffered.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
-        buffered = buffered.slice(end + 2);
-        if (!data) continue;
-        const batch = JSON.parse(data.slice("data: ".length)) as { rows: BoxRow[] };
-        if (batch.rows.some((row) => row.deviceId === deviceId && match(row))) return Date.now();
+  const response = await fetch(new URL("api/stream", base), { signal: controller.signal });
+  const body = response.body;
+  if (!body) throw new Error("no event stream");
+  const found = (async () => {
+    try {
+      const decoder = new TextDecoder();
+      let buffered = "";
+      for await (const chunk of body) {
+        buffered += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf("\n\n")) >= 0) {
+          const data = buffered.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
+          buffered = buffered.slice(end + 2);
+          if (!data) continue;
+          const batch = JSON.parse(data.slice("data: ".length)) as { rows: BoxRow[] };
+          if (batch.rows.some((row) => row.deviceId === deviceId && match(row))) return Date.now();
+        }
       }
+      throw new Error("the event stream ended");
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
     }
-    throw new Error("the event stream ended");
-  } finally {
-    clearTimeout(timer);
-    controller.abort();
-  }
+  })();
+  return { found };
 }
 
 /** Installed before the page's own script: long tasks, and the moment every box is listed (as bench/fleetPage.ts). */
@@ -166,13 +173,12 @@ watcher.on("message", (_topic, payload) => {
   if (payload.length > 0 && (JSON.parse(payload.toString()) as { online?: boolean }).online === false) willAt = Date.now();
 });
 await watcher.subscribeAsync(`thea/v1/${fleet.mortalDeviceId}/status`, { qos: 1, rh: 2 });
-const offlineSeen = streamRow(base, fleet.mortalDeviceId, (row) => !row.online, KEEPALIVE_SEC * 3000 + 30_000);
+const offlineSeen = await openStreamFor(base, fleet.mortalDeviceId, (row) => !row.online, KEEPALIVE_SEC * 3000 + 30_000);
 // The page's view: the dying box's row drawn as offline (it sorts first, so it is in view).
 const mortalRow = `.row[data-device-id="${fleet.mortalDeviceId}"][data-state="offline"]:not([hidden])`;
 await page.evaluate(`(() => { const look = () => document.querySelector('${mortalRow}') ? (window.__offlineAt = Date.now()) : requestAnimationFrame(look); requestAnimationFrame(look); })()`);
-await sleep(1000); // the stream opened before the cut
 const cutAt = fleet.cutMortal();
-const offlineAt = await offlineSeen;
+const offlineAt = await offlineSeen.found;
 let pageOfflineAt = NaN;
 for (const deadline = Date.now() + 15_000; Number.isNaN(pageOfflineAt) && Date.now() < deadline; await sleep(100)) {
   pageOfflineAt = (await page.evaluate("window.__offlineAt ?? NaN")) as number;
