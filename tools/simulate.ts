@@ -11,6 +11,7 @@ import { SerialLink, type ByteLink } from "../drivers/serial/link.ts";
 import { SCENARIOS, type Scenario } from "../drivers/core/simulation.ts";
 import type { SerialSettings } from "../drivers/core/types.ts";
 import { parseOptions } from "./decode.ts";
+import { stopSignal } from "../lib/stopSignal.ts";
 
 /** In the unplug scenario: send for this long, then stay away for this long. */
 const PLUGGED_MS = 10_000;
@@ -57,13 +58,8 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
     process.stderr.write(state.connected ? `connected: ${state.path}\n` : `not connected: ${state.error ?? "unplugged"}\n`);
   });
   link.start();
-  // Listen for the stop signals before saying "simulating": whoever starts the simulator (the
-  // demo, a test) may stop it as soon as it reads that line, and a SIGTERM that arrives before
-  // Node has a listener takes the default action and kills the process with no clean stop.
-  const stopped = new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  // Listening before saying "simulating": whoever starts the simulator may stop it at once (lib/stopSignal.ts).
+  const stopped = stopSignal();
   process.stderr.write(`simulating ${driver.id} (${scenario})\n`);
 
   let tick = 0;

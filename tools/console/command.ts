@@ -11,6 +11,7 @@ import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import { DEFAULT_MAX_CONNECTIONS, ConsoleServer, type BrokerUpstream, type ConsoleServerOptions } from "./server.ts";
+import { stopSignal } from "../../lib/stopSignal.ts";
 
 const USAGE =
   "usage: thea console --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
@@ -37,12 +38,8 @@ export async function consoleCommand(args: ConsoleArgs): Promise<number> {
   const server = await ConsoleServer.start({ ...settings, log });
   const page = server.url(`/?device=DEVICE-ID&camera=CAMERA-ID${requesterParam(settings.broker)}`);
   const certificate = args.cert === undefined ? "" : ` with ${args.cert}`;
-  // Listening before the address is printed: whoever reads it may stop the console at once, and a
-  // signal that arrives before Node has a listener kills the process without stopping the server.
-  const stopped = new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  // Listening before the address is printed: whoever reads it may stop the console at once (lib/stopSignal.ts).
+  const stopped = stopSignal();
   process.stdout.write(
     `console: open ${page}\n` +
       `(the token in that address is new at each start: keep it to yourself. MQTT over WebSocket at /mqtt is relayed to ${args.broker}${certificate}; Ctrl-C stops)\n`,

@@ -20,6 +20,7 @@ import type { FleetView } from "./model.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
+import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
   "usage: thea fleet serve --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
@@ -163,18 +164,6 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
 function hangUpSignal(reload: () => void): () => void {
   process.on("SIGHUP", reload);
   return () => void process.off("SIGHUP", reload);
-}
-
-function stopSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
 }
 
 /** The settings from the command line, or what is wrong with it (the roster's problems all listed). */
