@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import { FleetServer, type FleetServerOptions } from "../../../tools/fleet/server.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
+import { readEventStream, type RawEventStream } from "../../helpers/rawEventStream.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const { cleanup } = useCleanups();
@@ -148,30 +149,11 @@ describe("FleetServer's API", () => {
 });
 
 /** Opens /api/stream raw and collects its events. */
-async function openStream(server: FleetServer): Promise<{ socket: net.Socket; events: () => string[]; next: (match: (data: string) => boolean) => Promise<string> }> {
+async function openStream(server: FleetServer): Promise<RawEventStream & { socket: net.Socket }> {
   const socket = net.connect(server.port, "127.0.0.1");
   cleanup(() => void socket.destroy());
   await once(socket, "connect");
-  socket.write(`GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
-  let text = "";
-  const waiters = new Set<() => void>();
-  socket.setEncoding("utf8");
-  socket.on("data", (chunk: string) => {
-    text += chunk;
-    for (const waiter of waiters) waiter();
-  });
-  const events = () => [...text.matchAll(/^data: (.*)$/gm)].map((match) => match[1] ?? "");
-  const next = (match: (data: string) => boolean) =>
-    waitFor<string>(() => `a stream event (have ${text.slice(0, 300)})`, 10_000, (done) => {
-      const check = () => {
-        const found = events().find(match);
-        if (found !== undefined) done(found);
-      };
-      waiters.add(check);
-      check();
-      return () => waiters.delete(check);
-    });
-  return { socket, events, next };
+  return { socket, ...readEventStream(socket, server.port) };
 }
 
 describe("FleetServer's event stream", () => {

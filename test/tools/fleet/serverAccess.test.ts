@@ -13,6 +13,7 @@ import { parseRoster } from "../../../tools/roster/roster.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
 import { makeFleetPki, type FleetPki, type KeyPair } from "../../helpers/fleetPki.ts";
+import { readEventStream, type RawEventStream } from "../../helpers/rawEventStream.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const { cleanup } = useCleanups();
@@ -202,38 +203,11 @@ describe("the fleet server with a roster", () => {
 });
 
 /** /api/stream over TLS with a person's certificate, raw, collecting its events. */
-async function openStream(server: FleetServer, subject: string) {
+async function openStream(server: FleetServer, subject: string): Promise<RawEventStream> {
   const socket = tlsConnect({ host: "127.0.0.1", port: server.port, ca: pki.ca, ...client(subject) });
   cleanup(() => void socket.destroy());
   await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
-  socket.write(`GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
-  let text = "";
-  const waiters = new Set<() => void>();
-  socket.setEncoding("utf8");
-  socket.on("data", (chunk: string) => {
-    text += chunk;
-    for (const waiter of waiters) waiter();
-  });
-  // The server ends the response (the last chunk, RFC 9112 §7.1) and may keep the connection.
-  const ended = () => waitFor<void>(() => `the stream to end (have ${text.slice(-200)})`, 10_000, (done) => {
-    const check = () => (text.endsWith("\r\n0\r\n\r\n") || socket.destroyed) && done(undefined);
-    waiters.add(check);
-    socket.once("close", check);
-    check();
-    return () => waiters.delete(check);
-  });
-  const events = () => [...text.matchAll(/^data: (.*)$/gm)].map((match) => match[1] ?? "");
-  const next = (match: (data: string) => boolean) =>
-    waitFor<string>(() => `a stream event (have ${text.slice(0, 300)})`, 10_000, (done) => {
-      const check = () => {
-        const found = events().find(match);
-        if (found !== undefined) done(found);
-      };
-      waiters.add(check);
-      check();
-      return () => waiters.delete(check);
-    });
-  return { events, next, ended, text: () => text };
+  return readEventStream(socket, server.port);
 }
 
 /** GET /api/counts on a connection of its own, resuming `session` if given: the status line, whether it was resumed, and the session to resume next. */
