@@ -11,6 +11,7 @@ import { chromium } from "playwright-core";
 import type { BoxRow } from "../tools/fleet/model.ts";
 import { FleetServer } from "../tools/fleet/server.ts";
 import { FakeFleetView, boxRow } from "../test/helpers/fakeFleetView.ts";
+import { fleetPageProbe } from "./lib/fleetPageProbe.ts";
 
 const SIZE = Number(process.env.FLEET_PAGE_SIZE ?? 2050);
 const SECONDS = Number(process.env.FLEET_PAGE_SECONDS ?? 20);
@@ -23,25 +24,13 @@ function box(i: number): BoxRow {
   return boxRow(deviceId, { site });
 }
 
-/** Installed before the page's own script: long tasks and the moment every box is listed. */
-const OBSERVE = `
-  window.__longTasks = [];
-  new PerformanceObserver((list) => { for (const entry of list.getEntries()) window.__longTasks.push({ start: entry.startTime, ms: entry.duration }); })
-    .observe({ type: "longtask", buffered: true });
-  const check = () => {
-    const list = document.getElementById("list");
-    if (list && list.dataset.shown === "${SIZE}" && list.querySelector(".row:not([hidden])")) window.__allRowsAt = performance.now();
-    else requestAnimationFrame(check);
-  };
-  requestAnimationFrame(check);
-`;
 
 const view = new FakeFleetView(Array.from({ length: SIZE }, (_, i) => box(i)));
 const server = await FleetServer.start({ view, port: 0 });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"] });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.addInitScript(OBSERVE);
+  await page.addInitScript(fleetPageProbe(SIZE));
   await page.goto(server.url);
   // Polled through evaluate: waitForFunction evaluates a string, which the page's policy forbids (no unsafe-eval).
   const deadline = Date.now() + 30_000;

@@ -26,6 +26,7 @@ import { Mosquitto } from "../test/helpers/mosquitto.ts";
 import { freePort } from "../test/helpers/ports.ts";
 import { LineLog, terminate } from "../test/helpers/wait.ts";
 import { SummaryFleet } from "./lib/summaryFleet.ts";
+import { fleetPageProbe } from "./lib/fleetPageProbe.ts";
 
 const SIZE = Number(process.env.THEA_FLEET_SIZE ?? 2050);
 const KEEPALIVE_SEC = Number(process.env.THEA_FLEET_KEEPALIVE_SEC ?? 30);
@@ -90,18 +91,6 @@ async function openStreamFor(base: URL, deviceId: string, match: (row: BoxRow) =
   return { found };
 }
 
-/** Installed before the page's own script: long tasks, and the moment every box is listed (as bench/fleetPage.ts). */
-const OBSERVE = `
-  window.__longTasks = [];
-  new PerformanceObserver((list) => { for (const entry of list.getEntries()) window.__longTasks.push({ start: entry.startTime, ms: entry.duration }); })
-    .observe({ type: "longtask", buffered: true });
-  const check = () => {
-    const list = document.getElementById("list");
-    if (list && list.dataset.shown === "${SIZE}" && list.querySelector(".row:not([hidden])")) window.__allRowsAt = performance.now();
-    else requestAnimationFrame(check);
-  };
-  requestAnimationFrame(check);
-`;
 
 const work = await mkdtemp(path.join(tmpdir(), "thea-fleet-serve-"));
 const broker = await Mosquitto.startWith((port) => `listener ${port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 100000\n`);
@@ -151,7 +140,7 @@ const changesPerSec = (fleet.counts.changes - changesBefore) / steadySec;
 // --- the page, against this service, while the boxes report and one of them dies ----------------
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: ["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"] });
 const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-await page.addInitScript(OBSERVE);
+await page.addInitScript(fleetPageProbe(SIZE));
 // A reload of the whole list (after a lost event stream) costs what the first load did: counted.
 const listLoads: number[] = [];
 page.on("request", (request) => {
