@@ -53,6 +53,12 @@ export interface BoxLink {
    * QoS 1; resolves once the broker has it (PUBACK), rejects when it refused it or the link is down.
    */
   setDesired(deviceId: string, kind: ReportKind, payload: string): Promise<void>;
+  /**
+   * The retained desired state of one box as technicians last set it (`config/desired` or
+   * `update/desired`, its payload as text), undefined when there is none: where the config editor
+   * starts from.
+   */
+  desired(deviceId: string, kind: ReportKind): Promise<string | undefined>;
   /** The box's retained `config/reported` or `update/state`, undefined when it has none (or it is malformed). */
   reported(deviceId: string, kind: ReportKind): Promise<BoxReport | undefined>;
   /**
