@@ -19,6 +19,7 @@ import type { Role } from "../roster/roles.ts";
 import { sees, type Audience } from "./access.ts";
 import { consolePageResponse, consoleScript, type ConsolePageFiles } from "./consolePage.ts";
 import { ConsolePolicy, type PolicyLimits } from "./consoleRelayPolicy.ts";
+import { ConsoleGate } from "./consoleRelayGate.ts";
 import { ConsoleUpstream } from "./consoleRelayUpstream.ts";
 
 /** A few people's box pages, each with one console. */
@@ -185,8 +186,7 @@ export class FleetConsole {
     });
     const upstream = new ConsoleUpstream({
       socket: connectUpstream(options.broker),
-      policy,
-      maxPacketBytes: MAX_CONSOLE_PACKET_BYTES,
+      gate: new ConsoleGate({ policy, maxPacketBytes: MAX_CONSOLE_PACKET_BYTES }),
       onRefused: (reason) => {
         log?.warn({ reason }, "console relay: refused a packet, connection closed");
         close(`refused: ${reason}`);
