@@ -8,6 +8,7 @@
  */
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { createLogger } from "../../../lib/log.ts";
 import { FleetServer } from "../../../tools/fleet/server.ts";
 import { parseRoster } from "../../../tools/roster/roster.ts";
@@ -158,5 +159,54 @@ describe("the fleet's console relay", () => {
     const gone = closed(lan.client);
     lan.client.publish(`thea/v1/${BOX}/cmd/agent.restart`, "{}", { qos: 1, properties: { responseTopic: `${replyOf(LAN)}/r` } });
     await gone;
+  });
+});
+
+/** The status of a WebSocket handshake at /console/mqtt (101 when upgraded). */
+function handshake(server: FleetServer, subject: string, headers: Record<string, string> = {}): Promise<{ status: number; socket?: WebSocket }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`wss://127.0.0.1:${server.port}/console/mqtt`, ["mqtt"], { ca: pki.ca, ...certificate(subject), headers });
+    socket.once("open", () => {
+      cleanup(() => socket.terminate());
+      resolve({ status: 101, socket });
+    });
+    socket.once("unexpected-response", (_request, response) => resolve({ status: response.statusCode ?? 0 }));
+    socket.once("error", reject);
+  });
+}
+
+describe("the fleet's console relay: who may open it, and how many", () => {
+  it("refuses a page of another origin, and takes the server's own", async () => {
+    const server = await serve();
+    expect((await handshake(server, LAN, { origin: "https://evil.example" })).status).toBe(403);
+    expect((await handshake(server, LAN, { origin: `https://127.0.0.1:${server.port}` })).status).toBe(101);
+    expect((await handshake(server, LAN, { origin: `http://127.0.0.1:${server.port}` })).status).toBe(403);
+  });
+
+  it("holds three consoles of one person; a fourth waits for one to close", async () => {
+    const server = await serve();
+    const open = [await handshake(server, LAN), await handshake(server, LAN), await handshake(server, LAN)];
+    expect(open.map((one) => one.status)).toEqual([101, 101, 101]);
+    expect((await handshake(server, LAN)).status).toBe(503);
+    expect((await handshake(server, MINH)).status).toBe(101); // another person is not held up
+    const first = open[0]?.socket;
+    const closedNow = new Promise((resolve) => first?.once("close", resolve));
+    first?.close();
+    await closedNow;
+    await waitFor("a place freed", 5_000, (done) => {
+      const timer = setInterval(() => void handshake(server, LAN).then((one) => one.status === 101 && done(undefined)), 100);
+      return () => clearInterval(timer);
+    });
+  });
+
+  it("ends the console of a person whose boxes a roster reload changed, and keeps the others'", async () => {
+    const server = await serve();
+    const lan = await person(server, LAN);
+    const minh = await person(server, MINH);
+    const gone = closed(lan.client);
+    server.setRoster(parseRoster(ROSTER.replace("operator.dr-lan: { sites: [dak-lak] }", "operator.dr-lan: { sites: [gia-lai] }")));
+    await gone;
+    const ping = await minh.request(`thea/v1/${BOX}/cmd/ping`, "{}", { responseTopic: `${replyOf(MINH)}/after-reload` });
+    expect(ping.body).toMatchObject({ ok: true });
   });
 });
