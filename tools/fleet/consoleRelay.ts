@@ -59,6 +59,18 @@ export function consoleAskerOf(audience: Audience | undefined, without: { roster
   return { cn, role: "technician", sees: () => true };
 }
 
+/**
+ * Where the relay connects: the service's own broker address and certificate (mqtt:// or
+ * mqtts://, ports 1883 and 8883 by default as for MQTT, IANA's registrations for MQTT).
+ */
+export function consoleBrokerOf(url: string, tls: { cert?: Buffer; key?: Buffer; ca?: Buffer }): BrokerUpstream {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === "mqtts:";
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = parsed.port === "" ? (secure ? 8883 : 1883) : Number(parsed.port);
+  return secure ? { host, port, tls } : { host, port };
+}
+
 /** Whether an Origin header names this server: its scheme, and a host it answers to. */
 export function ownOrigin(origin: string, scheme: "http:" | "https:", hostAllowed: (host: string) => boolean): boolean {
   try {
