@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
+import { DEVICE_ID_PATTERN } from "../../config/schema.ts";
 import type { Logger } from "../../lib/log.ts";
 import { connectUpstream, relay, relayWebSockets, type BrokerUpstream } from "../console/relay.ts";
 import type { Role } from "../roster/roles.ts";
@@ -119,7 +120,7 @@ export class FleetConsole {
     return this.#open.size;
   }
 
-  /** The page, with the requester it must ask answers for, or a script. */
+  /** The page for one box of theirs, with the requester it must ask answers for, or a script. */
   serve(response: ServerResponse, pathname: string, device: string | null, asker: ConsoleAsker | undefined): void {
     const script = consoleScript(this.#files, pathname);
     if (script) {
@@ -129,13 +130,15 @@ export class FleetConsole {
     if (pathname !== "/console/") return plain(response, 404, "no such page");
     if (asker === undefined) return plain(response, 403, "the console needs a roster that names you (or a service run with --act-without-roster)");
     if (this.#options === undefined) return plain(response, 503, "the console is not set up on this fleet service");
+    if (device === null || !DEVICE_ID_PATTERN.test(device)) return plain(response, 400, "the console needs ?device=ID, a box's id");
+    // As the API answers: a box outside their sites is as absent as one that does not exist.
+    if (!asker.sees(device)) return plain(response, 404, `no box ${device}`);
     const page = consolePageResponse(this.#files, `${this.#options.serviceCn}/${asker.cn}`);
     for (const [name, value] of Object.entries(page.headers)) response.setHeader(name, value);
     // The page's own policy replaces X-Frame-Options' DENY: the box page (same origin) frames it.
     response.removeHeader("x-frame-options");
     response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
     response.end(page.body);
-    if (device !== null && !asker.sees(device)) this.#log?.info({ cn: asker.cn, device: device.slice(0, 64) }, "console page for a box the person does not see");
   }
 
   /**

@@ -28,7 +28,7 @@ export interface ConsoleGrant {
 export interface PolicyLimits {
   /** Distinct subscription filters one connection may hold. */
   readonly maxSubscriptions: number;
-  /** Publishes at once (a token bucket's size) and per second after that. */
+  /** Publishes, subscribes and unsubscribes at once (a token bucket's size), and per second after that. */
   readonly publishBurst: number;
   readonly publishesPerSecond: number;
 }
@@ -36,6 +36,8 @@ export interface PolicyLimits {
 export type Verdict = { ok: true; packet: Packet } | { ok: false; reason: string };
 
 const ROOT = ["thea", "v1"];
+/** mqtt.js's default is 60 s; a page asking for none, or for more, gets this. */
+const MAX_KEEPALIVE_S = 300;
 
 /** One connection's state: whether it has connected, its filters, its publish budget. */
 export class ConsolePolicy {
@@ -67,6 +69,7 @@ export class ConsolePolicy {
       case "subscribe":
         return this.#subscribe(packet);
       case "unsubscribe":
+        if (!this.#spend()) return this.#tooFast();
         for (const filter of packet.unsubscriptions) this.#filters.delete(filter);
         return { ok: true, packet };
       case "puback":
@@ -100,7 +103,9 @@ export class ConsolePolicy {
       protocolId: "MQTT",
       protocolVersion: 5,
       clean: true,
-      keepalive: packet.keepalive ?? 60,
+      // Never 0 (no keep-alive): the broker ends a connection silent for 1.5 times it (MQTT 5.0
+      // §3.1.2.10), so a tab that vanished without closing frees its place within minutes.
+      keepalive: keepAliveOf(packet.keepalive),
       clientId: this.#clientId,
       ...(will && { will }),
       properties: {
@@ -126,11 +131,12 @@ export class ConsolePolicy {
     const responseTopic = packet.properties?.responseTopic;
     if (rest[0] === "cmd" && responseTopic === undefined) return refuse("a command without a response topic");
     if (responseTopic !== undefined && !this.#inReplySpace(responseTopic, box)) return refuse(`response topic ${clip(responseTopic)} outside your reply space`);
-    if (!this.#spend()) return refuse(`more than ${this.#limits.publishesPerSecond} publishes per second`);
+    if (!this.#spend()) return this.#tooFast();
     return { ok: true, packet };
   }
 
   #subscribe(packet: ISubscribePacket): Verdict {
+    if (!this.#spend()) return this.#tooFast();
     const grants = ROLE_GRANTS[this.#grant.role];
     const readable = [...grants.read, ...grants.readwrite].map((grant) => grant.split("/"));
     const added = new Set<string>();
@@ -163,7 +169,11 @@ export class ConsolePolicy {
     return !levels.some(isWildcardOrEmpty) && levels.length >= 6 && matches(levels, [...ROOT, box, "reply", serviceCn, personCn, "#"]);
   }
 
-  /** Takes one publish from the bucket, refilled at the configured rate. */
+  #tooFast(): Verdict {
+    return refuse(`more than ${this.#limits.publishesPerSecond} publishes or subscriptions per second`);
+  }
+
+  /** Takes one publish, subscribe or unsubscribe from the bucket, refilled at the configured rate. */
   #spend(): boolean {
     const now = this.#now();
     const { publishBurst, publishesPerSecond } = this.#limits;
@@ -173,6 +183,10 @@ export class ConsolePolicy {
     this.#tokens -= 1;
     return true;
   }
+}
+
+function keepAliveOf(asked: number | undefined): number {
+  return asked !== undefined && asked > 0 && asked <= MAX_KEEPALIVE_S ? asked : MAX_KEEPALIVE_S;
 }
 
 function refuse(reason: string): Verdict {

@@ -20,6 +20,7 @@ export class ConsoleUpstream extends Duplex {
   readonly #socket: Socket;
   readonly #gate: ConsoleGate;
   readonly #onRefused: (reason: string) => void;
+  #refused = false;
 
   constructor(options: ConsoleUpstreamOptions) {
     super({ allowHalfOpen: false });
@@ -41,9 +42,13 @@ export class ConsoleUpstream extends Duplex {
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     const gated = this.#gate.push(chunk);
     if (!gated.ok) {
-      this.#onRefused(gated.reason);
-      this.destroy();
-      return done();
+      if (!this.#refused) this.#onRefused(gated.reason);
+      this.#refused = true;
+      done();
+      // Ended after this write returns, not inside it: a write that fails would make relay() stop
+      // reading the browser, whose answer to the close frame would then wait for ws's timeout.
+      process.nextTick(() => this.destroy());
+      return;
     }
     if (gated.bytes.length === 0 || this.#socket.write(gated.bytes)) return done();
     this.#socket.once("drain", () => done());

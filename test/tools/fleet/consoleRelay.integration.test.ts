@@ -8,6 +8,8 @@
  */
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { request as httpsRequest } from "node:https";
+import mqttPacket from "mqtt-packet";
 import { WebSocket } from "ws";
 import { createLogger } from "../../../lib/log.ts";
 import { FleetServer } from "../../../tools/fleet/server.ts";
@@ -208,5 +210,41 @@ describe("the fleet's console relay: who may open it, and how many", () => {
     await gone;
     const ping = await minh.request(`thea/v1/${BOX}/cmd/ping`, "{}", { responseTopic: `${replyOf(MINH)}/after-reload` });
     expect(ping.body).toMatchObject({ ok: true });
+  });
+});
+
+function getPage(server: FleetServer, subject: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest({ host: "127.0.0.1", port: server.port, path, ca: pki.ca, ...certificate(subject), agent: false }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+describe("the fleet's console page and refusals, as a person sees them", () => {
+  it("serves the page for a box of theirs, naming their reply space; another site's box is absent", async () => {
+    const server = await serve();
+    const page = await getPage(server, LAN, `/console/?device=${BOX}`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`<meta name="thea-requester" content="${SERVICE}/operator.dr-lan">`);
+    const other = await getPage(server, LAN, `/console/?device=${OTHER_BOX}`);
+    const none = await getPage(server, LAN, "/console/?device=nowhere-01");
+    expect([other.status, none.status]).toEqual([404, 404]);
+    expect(other.body).toBe(none.body.replace("nowhere-01", OTHER_BOX));
+  });
+
+  it("closes a refused connection with 1008 and says why", async () => {
+    const server = await serve();
+    const { socket } = await handshake(server, LAN);
+    if (!socket) throw new Error("no WebSocket");
+    const closing = new Promise<{ code: number; reason: string }>((resolve) => socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+    socket.send(mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: 5, clean: true, keepalive: 30, clientId: "x" }, { protocolVersion: 5 }));
+    socket.send(mqttPacket.generate({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: `thea/v1/${OTHER_BOX}/status`, qos: 1 }] }, { protocolVersion: 5 }));
+    expect(await closing).toEqual({ code: 1008, reason: `refused: subscribe to thea/v1/${OTHER_BOX}/status` });
   });
 });

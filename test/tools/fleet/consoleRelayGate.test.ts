@@ -110,6 +110,11 @@ describe("ConsoleGate: CONNECT", () => {
     expect(gateFor().push(bytesOf(connect)).ok).toBe(false);
   });
 
+  it.each([[0, 300], [30, 30], [65535, 300]])("asks the broker for a keep-alive of %i s as %i s: a silent connection is always ended", (asked, forwarded) => {
+    const gated = gateFor().push(bytesOf({ ...CONNECT, keepalive: asked }));
+    expect(gated.ok && parsed(gated.bytes)[0]).toMatchObject({ cmd: "connect", keepalive: forwarded });
+  });
+
   it("refuses anything before connect, and a second connect", () => {
     expect(gateFor().push(bytesOf(subscribe("thea/v1/box-a/status"))).ok).toBe(false);
     expect(after(CONNECT)).toMatchObject({ ok: false, reason: "a second connect" });
@@ -207,11 +212,23 @@ describe("ConsoleGate: PUBLISH", () => {
     const refused = gateFor({ now: () => now });
     refused.push(bytesOf(CONNECT));
     for (let index = 0; index < LIMITS.publishBurst; index++) refused.push(bytesOf(command("box-a", "ping")));
-    expect(refused.push(bytesOf(command("box-a", "ping")))).toEqual({ ok: false, reason: "more than 2 publishes per second" });
+    expect(refused.push(bytesOf(command("box-a", "ping")))).toEqual({ ok: false, reason: "more than 2 publishes or subscriptions per second" });
     now += 1000; // two more tokens
     expect(gate.push(bytesOf(command("box-a", "ping"))).ok).toBe(true);
     expect(gate.push(bytesOf(command("box-a", "ping"))).ok).toBe(true);
     expect(gate.push(bytesOf(command("box-a", "ping"))).ok).toBe(false);
+  });
+});
+
+describe("ConsoleGate: subscribing as a flood", () => {
+  it("counts subscribes and unsubscribes against the same bucket as publishes", () => {
+    const gate = gateFor();
+    gate.push(bytesOf(CONNECT));
+    for (let index = 0; index < LIMITS.publishBurst; index++) {
+      const packet = index % 2 === 0 ? subscribe("thea/v1/box-a/status") : { cmd: "unsubscribe" as const, messageId: 2, unsubscriptions: ["thea/v1/box-a/status"] };
+      expect(gate.push(bytesOf(packet)).ok).toBe(true);
+    }
+    expect(gate.push(bytesOf(subscribe("thea/v1/box-a/status"))).ok).toBe(false);
   });
 });
 
