@@ -273,6 +273,24 @@ describe("ConsoleGate: hostile bytes (fast-check)", () => {
     );
   });
 
+  it("never throws on valid packets with bytes changed, and lets out only what an operator may send", () => {
+    const valid = [command("box-a", "ping"), subscribe("thea/v1/box-a/status", `${REPLY("box-a")}/#`), publish("thea/v1/box-a/webrtc/viewers/v1/gone")].map(bytesOf);
+    const changed = fc.record({ which: fc.nat(valid.length - 1), edits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }) });
+    fc.assert(
+      fc.property(fc.array(changed, { maxLength: 4 }), (packets) => {
+        const gate = gateFor();
+        gate.push(bytesOf(CONNECT));
+        for (const { which, edits } of packets) {
+          const bytes = Buffer.from(valid[which] ?? []);
+          for (const [at, value] of edits) bytes[at % bytes.length] = value;
+          const gated = gate.push(bytes);
+          if (gated.ok) expectOperatorBounds(parsed(gated.bytes));
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   const level = fc.constantFrom("thea", "v1", "box-a", "box-b", "+", "#", "", "cmd", "ping", "agent.restart", "reply", SERVICE, "operator.lan", "operator.minh", "update", "desired", "status", "webrtc", "viewers", "gone", "x");
   const topic = fc.array(level, { minLength: 1, maxLength: 8 }).map((levels) => levels.join("/"));
   const packet: fc.Arbitrary<Packet> = fc.oneof(
