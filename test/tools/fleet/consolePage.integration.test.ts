@@ -5,6 +5,7 @@
  * of every box), as `make demo` runs it; the roster's rules are the relay's tests.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
 import { FleetServer } from "../../../tools/fleet/server.ts";
 import { AgentProcess } from "../../helpers/agentProcess.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";
@@ -77,5 +78,23 @@ describe("the console in the fleet's box page", () => {
     expect(await page.text()).toContain("roster");
     const upgrade = await fetch(`${server.url}console/mqtt`, { headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" } }).catch((error: unknown) => error);
     expect(upgrade).toBeInstanceOf(Error); // the socket was ended with 403, which fetch cannot take as an answer to an upgrade
+  });
+
+  it("takes the relay's WebSocket only under the server's own names and from its own pages", async () => {
+    const server = await serve("box-1");
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${server.port}/console/mqtt`, ["mqtt"], { headers });
+        socket.once("open", () => {
+          socket.terminate();
+          resolve(101);
+        });
+        socket.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
+        socket.once("error", reject);
+      });
+    // A page that rebound its own DNS name to 127.0.0.1 still sends its own name.
+    expect(await status({ host: `rebound.example:${server.port}` })).toBe(421);
+    expect(await status({ origin: "http://evil.example" })).toBe(403);
+    expect(await status({ origin: `http://127.0.0.1:${server.port}` })).toBe(101);
   });
 });
