@@ -41,8 +41,9 @@ const client = mqtt.connect(brokerUrl(), {
 });
 // Answers come back under the box's reply/{requesterId}/… (docs/mqtt-api.md): the box answers
 // nowhere else. With the deploy kit's broker a person reads only reply/{their certificate CN}/#,
-// so pass it as &requester=…; without it this tab is its own requester.
-const requester = query.get("requester");
+// so pass it as &requester=…; without it this tab is its own requester. The fleet service's relay
+// names the requester itself in the page ({its CN}/{the person's CN}): the only answers it relays.
+const requester = document.querySelector('meta[name="thea-requester"]')?.content || query.get("requester");
 const responseTopic = requester ? `${root}/reply/${requester}/${viewerId}` : `${root}/reply/${viewerId}`;
 const request = mqttRequester(client, { deviceId, responseTopic });
 

@@ -13,21 +13,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../lib/log.ts";
+import { CONSOLE_PAGE, CONSOLE_SCRIPTS, type ConsoleFile } from "./assets.ts";
 import { newConsoleToken, originAllowed, originOf, tokenMatches, tokenOf } from "./access.ts";
 import { connectUpstream, relay, relayWebSockets, type BrokerUpstream } from "./relay.ts";
 
 export type { BrokerUpstream } from "./relay.ts";
 
-const ROOT = new URL("../../", import.meta.url);
-const PAGE = { file: new URL("viewer/index.html", ROOT), type: "text/html; charset=utf-8" };
 /** The page itself: only with the token. */
-const PAGES: Record<string, { file: URL; type: string }> = { "/": PAGE, "/index.html": PAGE };
+const PAGES: Record<string, ConsoleFile> = { "/": CONSOLE_PAGE, "/index.html": CONSOLE_PAGE };
 /** The scripts it loads: the project's public code, served to anyone (a module import carries no query). */
-const SCRIPTS: Record<string, { file: URL; type: string }> = {
-  "/viewer.js": { file: new URL("viewer/viewer.js", ROOT), type: "text/javascript" },
-  "/console.js": { file: new URL("viewer/console.js", ROOT), type: "text/javascript" },
-  "/mqtt.esm.js": { file: new URL("node_modules/mqtt/dist/mqtt.esm.js", ROOT), type: "text/javascript" },
-};
+const SCRIPTS: Record<string, ConsoleFile> = Object.fromEntries(Object.entries(CONSOLE_SCRIPTS).map(([name, file]) => [`/${name}`, file]));
 
 /** A few operators' tabs; well under what a broker or this process notices. */
 export const DEFAULT_MAX_CONNECTIONS = 16;

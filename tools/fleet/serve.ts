@@ -22,6 +22,7 @@ import type { FleetView } from "./model.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
+import { consoleBrokerOf } from "./consoleRelay.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
@@ -155,6 +156,8 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
       hosts: settings.hosts,
       ...(settings.webTls && { tls: settings.webTls }),
       ...(settings.roster && { roster: settings.roster.roster }),
+      // The console in the box page relays to the same broker, as the service (consoleRelay.ts).
+      console: { broker: consoleBrokerOf(settings.url, settings.mqttTls), serviceCn: requesterOf(settings.mqttTls.cert) },
       log: log.child({ ns: "fleet:server" }),
     });
     stops.push(() => server.stop());

@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
 import type { Roster } from "../roster/roster.ts";
@@ -23,6 +24,8 @@ import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
+import { consoleAskerOf, FleetConsole, ownOrigin, type ConsoleAsker, type FleetConsoleOptions } from "./consoleRelay.ts";
+import { readConsolePage } from "./consolePage.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
@@ -78,6 +81,8 @@ export interface FleetServerOptions {
   tls?: FleetServerTls;
   /** Who sees which boxes, by their certificate's CN (needs `tls`); without it every certificate from the CA sees every box. */
   roster?: Roster;
+  /** The console in the box page (/console/, consoleRelay.ts): the broker its relay connects to, with the service's certificate. */
+  console?: FleetConsoleOptions;
   /** Host header values accepted besides the listening address and loopback names, port included (e.g. `fleet.example:8090`, `fleet.example:443`). */
   hosts?: readonly string[];
   maxConnections?: number;
@@ -87,6 +92,8 @@ export interface FleetServerOptions {
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
   log?: Logger;
+  /** Without a roster, every client acts as a technician of every box (loopback demos only). */
+  actWithoutRoster?: boolean;
 }
 
 type Answer = { status: number; body: unknown };
@@ -99,6 +106,7 @@ export class FleetServer {
   readonly #whole: StreamReader;
   /** Swapped whole by setRoster: a request reads one roster or the other, never a mixture. */
   #access: RosterAccess | undefined;
+  #console: FleetConsole | undefined;
 
   private constructor(server: Server, options: FleetServerOptions) {
     this.#server = server;
@@ -128,7 +136,9 @@ export class FleetServer {
     for (const name of new Set(Object.values(ASSETS).map((asset) => asset.file))) {
       fleetServer.#assets.set(name, readFileSync(new URL(name, PAGE_DIR)));
     }
+    fleetServer.#console = new FleetConsole({ console: options.console, files: readConsolePage(), ...(options.log && { log: options.log.child({ ns: "fleet:console" }) }) });
     server.on("request", (request: IncomingMessage, response: ServerResponse) => fleetServer.#serve(request, response));
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => fleetServer.#upgrade(request, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(options.port, options.host ?? "127.0.0.1", resolve);
@@ -162,11 +172,13 @@ export class FleetServer {
     if (!this.#options.tls) throw new Error("a roster needs HTTPS with client certificates (tls)");
     const access = accessFromRoster(roster);
     this.#access = access;
+    this.#console?.rosterChanged((audience) => sameAudience(audience, access.audienceOf(audience.cn)));
     return this.#streams.end((reader) => reader.audience === undefined || !sameAudience(reader.audience, access.audienceOf(reader.audience.cn)));
   }
 
   async stop(): Promise<void> {
     this.#streams.stop();
+    this.#console?.stop();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -187,6 +199,7 @@ export class FleetServer {
       return this.#json(response, { status: 403, body: { error: "this certificate is not on the fleet service's roster" } });
     }
     const url = new URL(request.url ?? "/", "http://fleet.invalid");
+    if (FleetConsole.claims(url.pathname)) return this.#console?.serve(response, url.pathname, url.searchParams.get("device"), this.#askerOf(request, reader));
     const asset = ASSETS[url.pathname];
     if (asset) {
       response.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
@@ -205,6 +218,21 @@ export class FleetServer {
     const cn = this.#peerCn(request);
     const audience = cn === undefined ? undefined : access.audienceOf(cn);
     return audience && { key: audience.cn, view: narrowedView(this.#options.view, audience), audience };
+  }
+
+  /** The console's WebSocket (consoleRelay.ts): the address, Host and person checked as for any request. */
+  #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if ((request.url ?? "").length > MAX_URL_LENGTH || !this.#hostAllowed(request.headers.host)) {
+      return void socket.end("HTTP/1.1 421 Misdirected Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    }
+    const reader = this.#readerOf(request);
+    const scheme = this.#options.tls ? "https:" : "http:";
+    this.#console?.upgrade(request, socket, head, reader && this.#askerOf(request, reader), (origin) => ownOrigin(origin, scheme, (host) => this.#hostAllowed(host)));
+  }
+
+  #askerOf(request: IncomingMessage, reader: StreamReader): ConsoleAsker | undefined {
+    const without = { rosterInForce: this.#access !== undefined, actWithoutRoster: this.#options.actWithoutRoster === true, peerCn: this.#peerCn(request) };
+    return consoleAskerOf(reader.audience, without);
   }
 
   /** The CN of the client certificate the TLS handshake verified against the CA, if any. */
