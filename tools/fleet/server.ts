@@ -17,11 +17,14 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
 import type { Roster } from "../roster/roster.ts";
 import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
+import type { FleetMetrics } from "./metrics.ts";
+import { apiDocumentAnswer, metricsAnswer, readApiDocument, type MachineAnswer } from "./serverMetrics.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
@@ -83,6 +86,8 @@ export interface FleetServerOptions {
   maxStreamsPerPerson?: number;
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
+  /** Served at /metrics (serverMetrics.ts says to whom); without it /metrics is 404. */
+  metrics?: FleetMetrics;
   log?: Logger;
 }
 
@@ -93,6 +98,7 @@ export class FleetServer {
   readonly #options: FleetServerOptions;
   readonly #streams: FleetStreams;
   readonly #assets = new Map<string, Buffer>();
+  readonly #apiDocument = readApiDocument();
   readonly #whole: StreamReader;
   /** Swapped whole by setRoster: a request reads one roster or the other, never a mixture. */
   #access: RosterAccess | undefined;
@@ -192,6 +198,17 @@ export class FleetServer {
     // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
     if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
     if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
+    if (url.pathname === "/api/openapi.json") return this.#machine(response, apiDocumentAnswer(this.#apiDocument, url.searchParams));
+    if (url.pathname === "/metrics") {
+      const crossSite = request.headers["sec-fetch-site"] === "cross-site";
+      return void metricsAnswer(this.#options.metrics, reader, { params: url.searchParams, crossSite }).then(
+        (answer) => this.#machine(response, answer),
+        (error: unknown) => {
+          this.#options.log?.error({ err: messageOf(error) }, "a scrape of /metrics failed");
+          this.#json(response, { status: 500, body: { error: "the scrape failed; see the service's log" } });
+        },
+      );
+    }
     this.#json(response, this.#api(url, reader.view));
   }
 
@@ -264,6 +281,11 @@ export class FleetServer {
     this.#options.log?.warn({ remote: request.socket.remoteAddress, cn: reader.audience?.cn, open: this.#streams.open, cap: accepted }, "refused an event stream: at the cap");
     const error = accepted === "person-full" ? "too many event streams open with this certificate; close a tab" : "too many event streams open; close a tab";
     this.#json(response, { status: 503, body: { error } });
+  }
+
+  #machine(response: ServerResponse, { status, type, body }: MachineAnswer): void {
+    response.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+    response.end(body);
   }
 
   #json(response: ServerResponse, { status, body }: Answer): void {

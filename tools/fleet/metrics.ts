@@ -1,0 +1,258 @@
+/**
+ * The fleet in Prometheus' text format (issue 16, "The ecosystem's way in"): what a hospital's
+ * Prometheus scrapes from `/metrics` and its Grafana draws. Built on prom-client with a registry
+ * of its own (no global one), every value computed when scraped, from the FleetView and the
+ * sources passed in (collect callbacks), never updated per message: a scrape costs the same
+ * whether the boxes report once a minute or once a second.
+ *
+ * Series (2,050 boxes: 9 per box, 18,450, plus about 60 for the fleet and the process):
+ * - per box, labelled device_id, province, district, commune: up, outbox backlog and its oldest
+ *   age, disk used, CPU temperature, clock synchronised, peripherals connected and configured, and
+ *   an info series that adds the version. A figure the box does not have (no summary yet, no
+ *   sensor, "cannot tell") has no series rather than a made-up value. An offline box keeps its
+ *   last figures, as the page shows them ("disk 97 %" beside "offline" is often the why).
+ * - the fleet: boxes by state (online, offline, attention, updating);
+ * - the service: the ingest's counters, the store's write failures, rollouts' progress, and
+ *   prom-client's default process and Node.js metrics.
+ *
+ * A label is at most 64 bytes (the agent's site labels, a device id, a version), written escaped
+ * by prom-client. One scrape reads one snapshot of the rows; scrapes are taken one at a time, and
+ * one asked again within SCRAPE_REUSE_MS for the same audience gets the same text, so a client
+ * that scrapes in a loop costs at most one scrape a second.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import type { BoxRow, FleetCounts, FleetView } from "./model.ts";
+
+/** What the ingest counts (ingest.ts's IngestStats, as far as metrics read it). */
+export interface IngestCounters {
+  received: number;
+  applied: number;
+  duplicates: number;
+  discarded: Record<string, number>;
+}
+
+export interface IngestStatsSource {
+  stats(): IngestCounters;
+}
+
+/** What the fleet's writer counts of its store (fleet.ts). */
+export interface StoreStatsSource {
+  storeStats(): { writeFailures: number; historyDropped: number };
+}
+
+/** One rollout's progress, as the rollouts will report it. */
+export interface RolloutProgress {
+  id: string;
+  state: string;
+  done: number;
+  failed: number;
+  pending: number;
+}
+
+/** The rollouts' side (tools/fleet/rollout/ provides it): active and recent rollouts, newest first. */
+export interface RolloutProgressSource {
+  progress(): RolloutProgress[];
+}
+
+export interface FleetMetricsOptions {
+  view: FleetView;
+  ingest?: IngestStatsSource;
+  store?: StoreStatsSource;
+  rollouts?: RolloutProgressSource;
+  /** prom-client's process and Node.js metrics (default true; off in tests that count series). */
+  defaultMetrics?: boolean;
+}
+
+/** A scrape asked again this soon for the same audience gets the text already made. */
+export const SCRAPE_REUSE_MS = 1_000;
+/** Rollouts shown at most: the source's first (newest) ones; older ones leave the scrape. */
+export const MAX_ROLLOUTS = 50;
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+const BOX_LABELS = ["device_id", "province", "district", "commune"] as const;
+type BoxLabels = Record<(typeof BOX_LABELS)[number], string>;
+const STATES = ["online", "offline", "attention", "updating"] as const;
+
+export class FleetMetrics {
+  readonly #options: FleetMetricsOptions;
+  /** The boxes and counts of the fleet part of the scrape under way. */
+  readonly #fleet = new Registry();
+  /** The service's own figures: shown only to a scraper that sees the whole fleet. */
+  readonly #service = new Registry();
+  #rows: BoxRow[] = [];
+  #counts: FleetCounts = { total: 0, online: 0, offline: 0, attention: 0, updating: 0 };
+  /** Scrapes one after another: the collect callbacks share #rows. */
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #recent = new Map<string, { at: number; text: Promise<string> }>();
+
+  constructor(options: FleetMetricsOptions) {
+    this.#options = options;
+    this.#boxGauges();
+    this.#fleetGauges();
+    this.#serviceMetrics();
+  }
+
+  /**
+   * The text of one scrape of `view` (the whole fleet, or the part a scraper may see); `key`
+   * names the audience, so that a scrape reused is one of the same boxes. The service's own
+   * figures (ingest, store, process) are added for `whole` only: they are about every box.
+   */
+  scrape(view: FleetView, options: { key: string; whole: boolean }, nowMs = Date.now()): Promise<string> {
+    const recent = this.#recent.get(options.key);
+    if (recent && nowMs - recent.at < SCRAPE_REUSE_MS) return recent.text;
+    const text = this.#queue.then(() => this.#scrapeNow(view, options.whole));
+    this.#queue = text.catch(() => undefined);
+    for (const [key, old] of this.#recent) if (nowMs - old.at >= SCRAPE_REUSE_MS) this.#recent.delete(key);
+    this.#recent.set(options.key, { at: nowMs, text });
+    return text;
+  }
+
+  async #scrapeNow(view: FleetView, whole: boolean): Promise<string> {
+    this.#rows = view.list({});
+    this.#counts = view.counts();
+    try {
+      const fleet = await this.#fleet.metrics();
+      return whole ? fleet + (await this.#service.metrics()) : fleet;
+    } finally {
+      this.#rows = [];
+    }
+  }
+
+  #boxGauges(): void {
+    const rows = () => this.#rows;
+    const perBox = (name: string, help: string, value: (row: BoxRow) => number | null | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: BOX_LABELS,
+        registers: [this.#fleet],
+        collect() {
+          this.reset();
+          for (const row of rows()) {
+            const figure = value(row);
+            if (typeof figure === "number" && Number.isFinite(figure)) this.set(boxLabels(row), figure);
+          }
+        },
+      });
+    };
+    perBox("thea_fleet_box_up", "1 when the box is connected to the broker, 0 when its status says offline.", (row) => (row.online ? 1 : 0));
+    perBox("thea_fleet_box_outbox_backlog", "Entries waiting in the box's outbox (one significant figure; below 10 shown as 0).", (row) => row.summary?.outbox.backlog);
+    perBox("thea_fleet_box_outbox_oldest_age_seconds", "Age of the oldest entry in the box's outbox, in the summary's bands (0, 1, 5, 15, 60, ... minutes).", (row) => {
+      const minutes = row.summary?.outbox.oldestAgeMin;
+      return typeof minutes === "number" ? minutes * 60 : undefined;
+    });
+    perBox("thea_fleet_box_disk_used_ratio", "Share of the box's data disk in use, 0 to 1.", (row) => {
+      const percent = row.summary?.diskUsedPercent;
+      return typeof percent === "number" ? percent / 100 : undefined;
+    });
+    perBox("thea_fleet_box_cpu_temperature_celsius", "The box's CPU temperature, rounded down to a multiple of 5.", (row) => row.summary?.cpuTempC);
+    perBox("thea_fleet_box_clock_synchronized", "1 when the box's clock is synchronised, 0 when not; absent when the box cannot tell.", (row) => {
+      const synchronized = row.summary?.clockSynchronized;
+      return typeof synchronized === "boolean" ? Number(synchronized) : undefined;
+    });
+    perBox("thea_fleet_box_peripherals_connected", "The box's configured peripherals that are connected.", (row) => row.summary?.peripherals.connected);
+    perBox("thea_fleet_box_peripherals_configured", "The box's configured peripherals.", (row) => row.summary?.peripherals.configured);
+    new Gauge({
+      name: "thea_fleet_box_info",
+      help: "Always 1: the box's version and site, to join on device_id.",
+      labelNames: [...BOX_LABELS, "version"],
+      registers: [this.#fleet],
+      collect() {
+        this.reset();
+        for (const row of rows()) this.set({ ...boxLabels(row), version: row.summary?.version ?? "" }, 1);
+      },
+    });
+  }
+
+  #fleetGauges(): void {
+    const counts = () => this.#counts;
+    new Gauge({
+      name: "thea_fleet_boxes",
+      help: "Boxes by state (attention and updating overlap online and offline), as the page's counts.",
+      labelNames: ["state"],
+      registers: [this.#fleet],
+      collect() {
+        for (const state of STATES) this.set({ state }, counts()[state]);
+      },
+    });
+  }
+
+  #serviceMetrics(): void {
+    const { ingest, store, rollouts } = this.#options;
+    if (ingest) {
+      const counter = (name: string, help: string, read: (stats: IngestCounters) => number): void => {
+        new Counter({
+          name,
+          help,
+          registers: [this.#service],
+          collect() {
+            this.reset();
+            this.inc(read(ingest.stats()));
+          },
+        });
+      };
+      counter("thea_fleet_ingest_messages_received_total", "Messages the broker delivered to the fleet service.", (stats) => stats.received);
+      counter("thea_fleet_ingest_messages_applied_total", "Messages applied to the fleet's state.", (stats) => stats.applied);
+      counter("thea_fleet_ingest_messages_duplicate_total", "Copies dropped because the other subscription brings the same message.", (stats) => stats.duplicates);
+      new Counter({
+        name: "thea_fleet_ingest_messages_discarded_total",
+        help: "Messages discarded, by reason (too-large, invalid-json, shape, device-id, topic, cleared, over-capacity, failed).",
+        labelNames: ["reason"],
+        registers: [this.#service],
+        collect() {
+          this.reset();
+          for (const [reason, count] of Object.entries(ingest.stats().discarded)) this.inc({ reason }, count);
+        },
+      });
+    }
+    if (store) {
+      new Counter({
+        name: "thea_fleet_store_write_failures_total",
+        help: "Batches the store failed to write (kept and written again later).",
+        registers: [this.#service],
+        collect() {
+          this.reset();
+          this.inc(store.storeStats().writeFailures);
+        },
+      });
+      new Counter({
+        name: "thea_fleet_store_history_dropped_total",
+        help: "History entries dropped, oldest first, while the store could not be written.",
+        registers: [this.#service],
+        collect() {
+          this.reset();
+          this.inc(store.storeStats().historyDropped);
+        },
+      });
+    }
+    if (rollouts) {
+      new Gauge({
+        name: "thea_fleet_rollout_boxes",
+        help: "Boxes of a rollout by outcome so far (done, failed, pending).",
+        labelNames: ["rollout", "outcome"],
+        registers: [this.#service],
+        collect() {
+          this.reset();
+          for (const rollout of rollouts.progress().slice(0, MAX_ROLLOUTS)) {
+            for (const outcome of ["done", "failed", "pending"] as const) this.set({ rollout: rollout.id, outcome }, rollout[outcome]);
+          }
+        },
+      });
+      new Gauge({
+        name: "thea_fleet_rollout_info",
+        help: "Always 1: a rollout's state.",
+        labelNames: ["rollout", "state"],
+        registers: [this.#service],
+        collect() {
+          this.reset();
+          for (const rollout of rollouts.progress().slice(0, MAX_ROLLOUTS)) this.set({ rollout: rollout.id, state: rollout.state }, 1);
+        },
+      });
+    }
+    if (this.#options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.#service });
+  }
+}
+
+function boxLabels(row: BoxRow): BoxLabels {
+  return { device_id: row.deviceId, province: row.site.province ?? "", district: row.site.district ?? "", commune: row.site.commune ?? "" };
+}
