@@ -59,8 +59,10 @@ export interface FleetMetricsOptions {
   ingest?: IngestStatsSource;
   store?: StoreStatsSource;
   rollouts?: RolloutProgressSource;
-  /** prom-client's process and Node.js metrics (default true; off in tests that count series). */
+  /** prom-client's process and Node.js metrics (default true). */
   defaultMetrics?: boolean;
+  /** How long a scrape's text is reused for the same audience (default SCRAPE_REUSE_MS). */
+  reuseMs?: number;
 }
 
 /** A scrape asked again this soon for the same audience gets the text already made. */
@@ -99,10 +101,11 @@ export class FleetMetrics {
    */
   scrape(view: FleetView, options: { key: string; whole: boolean }, nowMs = Date.now()): Promise<string> {
     const recent = this.#recent.get(options.key);
-    if (recent && nowMs - recent.at < SCRAPE_REUSE_MS) return recent.text;
+    const reuseMs = this.#options.reuseMs ?? SCRAPE_REUSE_MS;
+    if (recent && nowMs - recent.at < reuseMs) return recent.text;
     const text = this.#queue.then(() => this.#scrapeNow(view, options.whole));
     this.#queue = text.catch(() => undefined);
-    for (const [key, old] of this.#recent) if (nowMs - old.at >= SCRAPE_REUSE_MS) this.#recent.delete(key);
+    for (const [key, old] of this.#recent) if (nowMs - old.at >= reuseMs) this.#recent.delete(key);
     this.#recent.set(options.key, { at: nowMs, text });
     return text;
   }
