@@ -201,7 +201,8 @@ export class FleetServer {
     if (url.pathname === "/api/openapi.json") return this.#machine(response, apiDocumentAnswer(this.#apiDocument, url.searchParams));
     if (url.pathname === "/metrics") {
       const crossSite = request.headers["sec-fetch-site"] === "cross-site";
-      return void metricsAnswer(this.#options.metrics, reader, { params: url.searchParams, crossSite }).then(
+      const acceptEncoding = request.headers["accept-encoding"] ?? "";
+      return void metricsAnswer(this.#options.metrics, reader, { params: url.searchParams, crossSite, acceptEncoding }).then(
         (answer) => this.#machine(response, answer),
         (error: unknown) => {
           this.#options.log?.error({ err: messageOf(error) }, "a scrape of /metrics failed");
@@ -283,8 +284,8 @@ export class FleetServer {
     this.#json(response, { status: 503, body: { error } });
   }
 
-  #machine(response: ServerResponse, { status, type, body }: MachineAnswer): void {
-    response.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+  #machine(response: ServerResponse, { status, type, body, encoding }: MachineAnswer): void {
+    response.writeHead(status, { "content-type": type, "cache-control": "no-store", ...(encoding && { "content-encoding": encoding, vary: "accept-encoding" }) });
     response.end(body);
   }
 

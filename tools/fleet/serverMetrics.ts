@@ -11,11 +11,15 @@
  * the page, and a page of another site must not turn it into a scraper.
  */
 import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { gzip as gzipCallback } from "node:zlib";
 import { METRICS_CONTENT_TYPE, type FleetMetrics } from "./metrics.ts";
 import { noParams } from "./serverQuery.ts";
 import type { StreamReader } from "./serverStream.ts";
 
-export type MachineAnswer = { status: number; type: string; body: string | Buffer };
+export type MachineAnswer = { status: number; type: string; body: string | Buffer; encoding?: "gzip" };
+
+const gzip = promisify(gzipCallback);
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const refuse = (status: number, error: string): MachineAnswer => ({ status, type: JSON_TYPE, body: JSON.stringify({ error }) });
@@ -33,7 +37,7 @@ export function apiDocumentAnswer(document: Buffer, params: URLSearchParams): Ma
 export async function metricsAnswer(
   metrics: FleetMetrics | undefined,
   reader: StreamReader,
-  request: { params: URLSearchParams; crossSite: boolean },
+  request: { params: URLSearchParams; crossSite: boolean; acceptEncoding: string },
 ): Promise<MachineAnswer> {
   if (metrics === undefined) return refuse(404, "no such path: /metrics");
   // Prometheus sends no Fetch Metadata; a browser does, and another site's page has no business here.
@@ -44,5 +48,17 @@ export async function metricsAnswer(
   if (audience !== undefined && audience.role !== "backend") return refuse(403, "/metrics is for a backend's certificate (a scraper), not a person's");
   const whole = audience === undefined || audience.boxes === "all";
   const text = await metrics.scrape(reader.view, { key: reader.key, whole });
+  // Prometheus asks for gzip: 2,050 boxes are about 2.8 MB of text, 180 kB gzipped (docs/fleet.md).
+  // Compressed on libuv's thread pool, off the event loop.
+  if (acceptsGzip(request.acceptEncoding)) return { status: 200, type: METRICS_CONTENT_TYPE, body: await gzip(text), encoding: "gzip" };
   return { status: 200, type: METRICS_CONTENT_TYPE, body: text };
+}
+
+/** Whether an Accept-Encoding header takes gzip (RFC 9110 §12.5.3: listed, and not with q=0). */
+export function acceptsGzip(header: string): boolean {
+  return header.split(",").some((item) => {
+    const [coding = "", ...params] = item.split(";").map((part) => part.trim().toLowerCase());
+    const q = params.find((param) => param.startsWith("q="));
+    return (coding === "gzip" || coding === "x-gzip") && (q === undefined || Number(q.slice(2)) > 0);
+  });
 }

@@ -6,11 +6,14 @@
  * rollout's progress, the process's default metrics; values read at scrape time; a repeated
  * scrape within the reuse window costs nothing; bad requests refused as the API refuses them.
  */
+import { get as httpGet } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { SiteLabels, StatusPayload, SummaryPayload } from "../../../agent/core/api.ts";
 import { Fleet } from "../../../tools/fleet/fleet.ts";
 import { MemoryFleetStore } from "../../../tools/fleet/memoryStore.ts";
+import { acceptsGzip } from "../../../tools/fleet/serverMetrics.ts";
 import { FleetMetrics, type FleetMetricsOptions, type IngestCounters, type RolloutProgress } from "../../../tools/fleet/metrics.ts";
 import type { BoxState } from "../../../tools/fleet/model.ts";
 import { FleetServer } from "../../../tools/fleet/server.ts";
@@ -183,6 +186,27 @@ describe("the fleet's /metrics", () => {
     const crossSite = await get(server, "/metrics", { headers: { "sec-fetch-site": "cross-site" } });
     expect(crossSite.status).toBe(403);
     expect(crossSite.body).not.toContain("dak-01");
+  });
+
+  it("sends gzip to a scraper that asks for it (Prometheus does) and plain text to one that does not", async () => {
+    const { server } = await fixture();
+    const raw = (acceptEncoding: string) =>
+      new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+        httpGet(new URL("/metrics", server.url), { headers: { "accept-encoding": acceptEncoding } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => resolve({ encoding: response.headers["content-encoding"], body: Buffer.concat(chunks) }));
+        }).on("error", reject);
+      });
+    const zipped = await raw("gzip");
+    expect(zipped.encoding).toBe("gzip");
+    const plain = await raw("identity");
+    expect(plain.encoding).toBeUndefined();
+    const upOf = (text: string) => valuesBy(parseExposition(text), "thea_fleet_box_up", "device_id");
+    expect(upOf(gunzipSync(zipped.body).toString("utf8"))).toEqual(upOf(plain.body.toString("utf8")));
+    expect(upOf(plain.body.toString("utf8"))).toEqual({ "dak-01": 1, "gia-01": 1, "gia-02": 0, "new-01": 1 });
+    expect(["gzip", "deflate, gzip;q=0.5", "x-gzip", "GZIP"].map(acceptsGzip)).toEqual([true, true, true, true]);
+    expect(["", "identity", "gzip;q=0", "br, deflate", "gzipped"].map(acceptsGzip)).toEqual([false, false, false, false, false]);
   });
 
   it("is not served by a server given no metrics", async () => {
