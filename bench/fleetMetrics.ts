@@ -2,7 +2,7 @@
  * What one Prometheus scrape of the fleet service's /metrics costs with 2,050 boxes: printed, not
  * asserted. The real FleetServer over the real Fleet (memory store), each box taken in from a
  * status and a summary as the ingest would give them, with site labels of realistic length;
- * scrapes over HTTP on loopback one after another (the reuse window off, so each is computed),
+ * scrapes over HTTP on loopback one after another (the pacing between scrapes off),
  * as Prometheus would, with and without gzip (it asks for gzip; the server answers plain).
  *
  * FLEET_METRICS_SIZE (2050) boxes; FLEET_METRICS_SCRAPES (40) scrapes.
@@ -50,7 +50,7 @@ for (let i = 0; i < SIZE; i++) {
 }
 fleet.flush();
 
-const metrics = new FleetMetrics({ view: fleet, store: fleet, ingest: { stats: () => ({ received: 0, applied: 0, duplicates: 0, discarded: {} }) }, reuseMs: 0 });
+const metrics = new FleetMetrics({ view: fleet, store: fleet, ingest: { stats: () => ({ received: 0, applied: 0, duplicates: 0, discarded: {} }) }, minIntervalMs: 0 });
 const server = await FleetServer.start({ view: fleet, port: 0, metrics });
 /** The event loop's longest pause during a scrape: what the ingest and the page's streams wait. */
 const loop = monitorEventLoopDelay({ resolution: 5 });

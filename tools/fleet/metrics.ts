@@ -19,8 +19,8 @@
  * Label values are bounded by what the ingest accepts (messages.ts): a device id 64 characters, a
  * site label 64 bytes, a version 128 characters; prom-client escapes them. One scrape reads one
  * snapshot of the rows, shared by the collect callbacks, so scrapes are taken one at a time; each
- * lets the event loop go between metric families. One asked again within SCRAPE_REUSE_MS for the
- * same audience gets the same text, so a client that scrapes in a loop costs one scrape a second.
+ * lets the event loop go between metric families. Scrapes for one audience start at least
+ * MIN_SCRAPE_INTERVAL_MS apart, so a client that scrapes in a loop costs one scrape a second.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { BoxRow, FleetCounts, FleetView } from "./model.ts";
@@ -56,6 +56,18 @@ export interface RolloutProgressSource {
   progress(): RolloutProgress[];
 }
 
+/**
+ * The counters of the fleet's parts that keep them, for FleetMetricsOptions: the real ingest and
+ * fleet do (ingest.ts, fleet.ts); serve.ts is also composed with parts that need not (tests' fakes).
+ */
+export function metricsSourcesOf(parts: { fleet: object; ingest: object }): { store?: StoreStatsSource; ingest?: IngestStatsSource } {
+  const { fleet, ingest } = parts;
+  return {
+    ...("storeStats" in fleet && typeof fleet.storeStats === "function" && { store: fleet as StoreStatsSource }),
+    ...("stats" in ingest && typeof ingest.stats === "function" && { ingest: ingest as IngestStatsSource }),
+  };
+}
+
 export interface FleetMetricsOptions {
   view: FleetView;
   ingest?: IngestStatsSource;
@@ -63,12 +75,15 @@ export interface FleetMetricsOptions {
   rollouts?: RolloutProgressSource;
   /** prom-client's process and Node.js metrics (default true). */
   defaultMetrics?: boolean;
-  /** How long a scrape's text is reused for the same audience (default SCRAPE_REUSE_MS). */
-  reuseMs?: number;
+  /** The least time between the starts of two scrapes for one audience (default MIN_SCRAPE_INTERVAL_MS). */
+  minIntervalMs?: number;
 }
 
-/** A scrape asked again this soon for the same audience gets the text already made. */
-export const SCRAPE_REUSE_MS = 1_000;
+/**
+ * Scrapes for one audience start at least this far apart: a client that scrapes in a loop costs
+ * one scrape a second (Prometheus scrapes every 15 to 60 s).
+ */
+export const MIN_SCRAPE_INTERVAL_MS = 1_000;
 /** Rollouts shown at most: the source's first (newest) ones; older ones leave the scrape. */
 export const MAX_ROLLOUTS = 50;
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
@@ -87,7 +102,8 @@ export class FleetMetrics {
   #counts: FleetCounts = { total: 0, online: 0, offline: 0, attention: 0, updating: 0 };
   /** Scrapes one after another: the collect callbacks share #rows. */
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #recent = new Map<string, { at: number; text: Promise<string> }>();
+  /** Per audience: when its last scrape started, and the next one, which the requests waiting for it share. */
+  readonly #paced = new Map<string, { startedAt: number; next: Promise<string> | undefined }>();
 
   constructor(options: FleetMetricsOptions) {
     this.#options = options;
@@ -97,19 +113,29 @@ export class FleetMetrics {
   }
 
   /**
-   * The text of one scrape of `view` (the whole fleet, or the part a scraper may see); `key`
-   * names the audience, so that a scrape reused is one of the same boxes. The service's own
-   * figures (ingest, store, process) are added for `whole` only: they are about every box.
+   * The text of a scrape of `view` (the whole fleet, or the part a scraper may see) that starts
+   * after this call: never older than the request. `key` names the audience: its scrapes start
+   * at least MIN_SCRAPE_INTERVAL_MS apart, a request that comes sooner waits, and the requests
+   * waiting together share one scrape. The service's own figures (ingest, store, process) are
+   * added for `whole` only: they are about every box.
    */
-  scrape(view: FleetView, options: { key: string; whole: boolean }, nowMs = Date.now()): Promise<string> {
-    const recent = this.#recent.get(options.key);
-    const reuseMs = this.#options.reuseMs ?? SCRAPE_REUSE_MS;
-    if (recent && nowMs - recent.at < reuseMs) return recent.text;
-    const text = this.#queue.then(() => this.#scrapeNow(view, options.whole));
-    this.#queue = text.catch(() => undefined);
-    for (const [key, old] of this.#recent) if (nowMs - old.at >= reuseMs) this.#recent.delete(key);
-    this.#recent.set(options.key, { at: nowMs, text });
-    return text;
+  scrape(view: FleetView, options: { key: string; whole: boolean }): Promise<string> {
+    const intervalMs = this.#options.minIntervalMs ?? MIN_SCRAPE_INTERVAL_MS;
+    const now = Date.now();
+    for (const [key, old] of this.#paced) if (old.next === undefined && now - old.startedAt >= intervalMs) this.#paced.delete(key);
+    const pace = this.#paced.get(options.key) ?? { startedAt: -Infinity, next: undefined };
+    this.#paced.set(options.key, pace);
+    if (pace.next) return pace.next;
+    const waitMs = Math.max(0, pace.startedAt + intervalMs - now);
+    const next = new Promise<void>((resolve) => (waitMs > 0 ? setTimeout(resolve, waitMs) : resolve())).then(() => {
+      pace.next = undefined;
+      pace.startedAt = Date.now();
+      const text = this.#queue.then(() => this.#scrapeNow(view, options.whole));
+      this.#queue = text.catch(() => undefined);
+      return text;
+    });
+    pace.next = next;
+    return next;
   }
 
   async #scrapeNow(view: FleetView, whole: boolean): Promise<string> {

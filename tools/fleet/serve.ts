@@ -20,7 +20,7 @@ import type { FleetView } from "./model.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
-import { FleetMetrics, type IngestStatsSource, type StoreStatsSource } from "./metrics.ts";
+import { FleetMetrics, metricsSourcesOf } from "./metrics.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
@@ -51,11 +51,10 @@ export interface StartStop {
 }
 
 /** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, sqliteStore.ts and ingest.ts). */
-export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop & Partial<StoreStatsSource>> {
+export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop> {
   openStore(file: string): Store | Promise<Store>;
   newFleet(options: { store: Store }): Fleet;
-  /** With `stats`, its counters are on /metrics. */
-  newIngest(settings: IngestSettings<Fleet>): StartStop & Partial<IngestStatsSource>;
+  newIngest(settings: IngestSettings<Fleet>): StartStop;
 }
 
 export interface FleetServeArgs {
@@ -98,7 +97,7 @@ export interface ServeContext {
 
 export type { RosterReload } from "./rosterReload.ts";
 
-export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop & Partial<StoreStatsSource>>(
+export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop>(
   args: FleetServeArgs,
   core: FleetCore<Store, Fleet>,
   context: ServeContext = {},
@@ -139,7 +138,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
       hosts: settings.hosts,
       ...(settings.webTls && { tls: settings.webTls }),
       ...(settings.roster && { roster: settings.roster.roster }),
-      metrics: new FleetMetrics({ view: fleet, ...metricsSources(fleet, ingest) }),
+      metrics: new FleetMetrics({ view: fleet, ...metricsSourcesOf({ fleet, ingest }) }),
       log: log.child({ ns: "fleet:server" }),
     });
     stops.push(() => server.stop());
@@ -162,16 +161,6 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
         .catch((error: unknown) => log.error({ err: messageOf(error) }, "a part of the fleet service failed to stop"));
     }
   }
-}
-
-/** The counters of the parts that keep them (the real ingest and fleet do; a test's fakes need not). */
-function metricsSources(fleet: Partial<StoreStatsSource>, ingest: Partial<IngestStatsSource>): { store?: StoreStatsSource; ingest?: IngestStatsSource } {
-  const { storeStats } = fleet;
-  const { stats } = ingest;
-  return {
-    ...(storeStats && { store: { storeStats: () => storeStats.call(fleet) } }),
-    ...(stats && { ingest: { stats: () => stats.call(ingest) } }),
-  };
 }
 
 function hangUpSignal(reload: () => void): () => void {

@@ -4,7 +4,7 @@
  * figures under its id and site labels (a hostile label coming back intact), nothing made up for
  * a figure a box does not have, the counts by state, the ingest's and the store's counters, a
  * rollout's progress, the process's default metrics; values read at scrape time; a repeated
- * scrape within the reuse window costs nothing; bad requests refused as the API refuses them.
+ * scrape is paced, never stale; bad requests refused as the API refuses them.
  */
 import { get as httpGet } from "node:http";
 import { gunzipSync } from "node:zlib";
@@ -15,7 +15,7 @@ import { Fleet } from "../../../tools/fleet/fleet.ts";
 import { MemoryFleetStore } from "../../../tools/fleet/memoryStore.ts";
 import { acceptsGzip } from "../../../tools/fleet/serverMetrics.ts";
 import { FleetMetrics, type FleetMetricsOptions, type IngestCounters, type RolloutProgress } from "../../../tools/fleet/metrics.ts";
-import type { BoxState } from "../../../tools/fleet/model.ts";
+import type { BoxRow, BoxState, FleetQuery } from "../../../tools/fleet/model.ts";
 import { FleetServer } from "../../../tools/fleet/server.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
@@ -61,6 +61,15 @@ function summary(site: SiteLabels, patch: Partial<SummaryPayload> = {}): Summary
   };
 }
 
+/** A view that notes when each scrape reads it. */
+class TimedView extends FakeFleetView {
+  readonly started: number[] = [];
+  override list(query: FleetQuery): BoxRow[] {
+    this.started.push(performance.now());
+    return super.list(query);
+  }
+}
+
 const DAK_LAK = { province: "Dak Lak", district: "Krong Pac", commune: "Ea Kly" };
 /** Whatever a box's configuration says ends up in a label: quotes, a backslash, a newline. */
 const HOSTILE = { province: 'Gia "Lai"', district: "C:\\chu-se", commune: "Ia\nBlang" };
@@ -92,7 +101,7 @@ async function fixture(options: Partial<FleetMetricsOptions> = {}): Promise<Fixt
   fleet.flush();
   const ingest: IngestCounters = { received: 120, applied: 100, duplicates: 15, discarded: { "too-large": 2, shape: 3, "over-capacity": 0 } };
   const rollouts: RolloutProgress[] = [{ id: "r-2026-12-03", state: "running", done: 40, failed: 2, pending: 158 }];
-  const metrics = new FleetMetrics({ view: fleet, ingest: { stats: () => structuredClone(ingest) }, store: fleet, rollouts: { progress: () => rollouts }, reuseMs: 0, ...options });
+  const metrics = new FleetMetrics({ view: fleet, ingest: { stats: () => structuredClone(ingest) }, store: fleet, rollouts: { progress: () => rollouts }, minIntervalMs: 0, ...options });
   const server = await FleetServer.start({ view: fleet, port: 0, metrics });
   cleanup(() => server.stop());
   return { fleet, store, ingest, rollouts, server };
@@ -220,16 +229,22 @@ describe("the fleet's /metrics", () => {
 });
 
 describe("FleetMetrics.scrape", () => {
-  it("reuses a scrape's text for the same audience within the window, and takes a new one after it or for another", async () => {
-    const view = new FakeFleetView([boxRow("box-a")]);
-    const metrics = new FleetMetrics({ view, defaultMetrics: false, reuseMs: 1000 });
-    const first = await metrics.scrape(view, { key: "*", whole: true }, 10_000);
-    view.rows.set("box-a", boxRow("box-a", { online: false }));
-    expect(await metrics.scrape(view, { key: "*", whole: true }, 10_999)).toBe(first);
-    const other = await metrics.scrape(view, { key: "backend.prometheus", whole: true }, 10_999);
-    expect(valuesBy(parseExposition(other), "thea_fleet_box_up", "device_id")).toEqual({ "box-a": 0 });
-    const after = await metrics.scrape(view, { key: "*", whole: true }, 11_000);
-    expect(valuesBy(parseExposition(after), "thea_fleet_box_up", "device_id")).toEqual({ "box-a": 0 });
+  it("starts one audience's scrapes at least the interval apart, each after its request, those waiting together sharing one", async () => {
+    const timed = new TimedView([boxRow("box-a")]);
+    const started = timed.started;
+    const metrics = new FleetMetrics({ view: timed, defaultMetrics: false, minIntervalMs: 300 });
+    const up = async (text: Promise<string>) => valuesBy(parseExposition(await text), "thea_fleet_box_up", "device_id");
+    expect(await up(metrics.scrape(timed, { key: "*", whole: true }))).toEqual({ "box-a": 1 });
+    timed.rows.set("box-a", boxRow("box-a", { online: false }));
+    // Asked at once after the first: they wait for the interval, get the change, and cost one scrape.
+    const waiting = [metrics.scrape(timed, { key: "*", whole: true }), metrics.scrape(timed, { key: "*", whole: true })];
+    // Another audience is not held up by this one's pace.
+    expect(await up(metrics.scrape(timed, { key: "backend.b", whole: false }))).toEqual({ "box-a": 0 });
+    expect(started).toHaveLength(2);
+    for (const text of waiting) expect(await up(text)).toEqual({ "box-a": 0 });
+    expect(started).toHaveLength(3);
+    expect((started[2] ?? 0) - (started[0] ?? 0)).toBeGreaterThanOrEqual(290);
+    expect(await waiting[0]).toBe(await waiting[1]);
   });
 
   it("takes concurrent scrapes of different audiences one at a time, each over its own boxes", async () => {

@@ -50,7 +50,7 @@ afterAll(async () => {
 
 async function serve(): Promise<FleetServer> {
   const view = new FakeFleetView([boxRow("dak-01"), boxRow("dak-02", { online: false }), boxRow("gia-01"), boxRow("elsewhere-01")]);
-  const metrics = new FleetMetrics({ view, ingest: { stats: () => ({ received: 9, applied: 9, duplicates: 0, discarded: {} }) }, reuseMs: 0 });
+  const metrics = new FleetMetrics({ view, ingest: { stats: () => ({ received: 9, applied: 9, duplicates: 0, discarded: {} }) }, minIntervalMs: 0 });
   const server = await FleetServer.start({ view, port: 0, tls: { ...pki.server, ca: pki.ca }, roster: parseRoster(ROSTER), metrics });
   cleanup(() => server.stop());
   return server;

@@ -70,7 +70,7 @@ function fleet(): FakeFleetView {
 }
 
 async function serve(view = fleet()): Promise<FleetServer> {
-  const server = await FleetServer.start({ view, port: 0, metrics: new FleetMetrics({ view, defaultMetrics: false, reuseMs: 0 }), streamIntervalMs: 20 });
+  const server = await FleetServer.start({ view, port: 0, metrics: new FleetMetrics({ view, defaultMetrics: false, minIntervalMs: 0 }), streamIntervalMs: 20 });
   cleanup(() => server.stop());
   return server;
 }
