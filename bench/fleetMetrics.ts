@@ -55,6 +55,8 @@ const server = await FleetServer.start({ view: fleet, port: 0, metrics });
 /** The event loop's longest pause during a scrape: what the ingest and the page's streams wait. */
 const loop = monitorEventLoopDelay({ resolution: 5 });
 const direct: number[] = [];
+let cpuBefore = process.cpuUsage();
+let cpu = process.cpuUsage(cpuBefore);
 const times: Record<string, number[]> = { identity: [], gzip: [] };
 let text = "";
 try {
@@ -70,11 +72,13 @@ try {
   }
   // The server's side alone (the client above shares this process and its event loop).
   loop.enable();
+  cpuBefore = process.cpuUsage();
   for (let i = 0; i < SCRAPES; i++) {
     const started = performance.now();
     await metrics.scrape(fleet, { key: "*", whole: true });
     direct.push(performance.now() - started);
   }
+  cpu = process.cpuUsage(cpuBefore);
   loop.disable();
 } finally {
   await server.stop();
@@ -92,5 +96,7 @@ console.log(`series: ${samples.length} (per box: ${perBox}, ${(perBox / SIZE).to
 console.log(`scrape time ms, plain: ${figures(times.identity ?? [])}`);
 console.log(`scrape time ms, gzip:  ${figures(times.gzip ?? [])}`);
 console.log(`scrape time ms, in the process, no HTTP: ${figures(direct)}`);
+// CPU time is less at the mercy of the machine's load than the time on the clock.
+console.log(`CPU per scrape, in the process: ${((cpu.user + cpu.system) / 1000 / SCRAPES).toFixed(1)} ms (user + system, GC included)`);
 console.log(`event loop's longest pause while scraping: ${(loop.max / 1e6).toFixed(1)} ms (p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms)`);
 console.log(`bytes: ${Buffer.byteLength(text)} plain, ${gzipSync(text).byteLength} gzipped`);
