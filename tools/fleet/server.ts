@@ -202,7 +202,7 @@ export class FleetServer {
     if (url.pathname === "/metrics") {
       const crossSite = request.headers["sec-fetch-site"] === "cross-site";
       const acceptEncoding = request.headers["accept-encoding"] ?? "";
-      return void metricsAnswer(this.#options.metrics, reader, { params: url.searchParams, crossSite, acceptEncoding }).then(
+      return void metricsAnswer(this.#options.metrics, reader, { params: url.searchParams, crossSite, acceptEncoding }, this.#options.log).then(
         (answer) => this.#machine(response, answer),
         (error: unknown) => {
           this.#options.log?.error({ err: messageOf(error) }, "a scrape of /metrics failed");

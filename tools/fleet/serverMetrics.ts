@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
+import type { Logger } from "../../lib/log.ts";
 import { METRICS_CONTENT_TYPE, type FleetMetrics } from "./metrics.ts";
 import { noParams } from "./serverQuery.ts";
 import type { StreamReader } from "./serverStream.ts";
@@ -38,6 +39,7 @@ export async function metricsAnswer(
   metrics: FleetMetrics | undefined,
   reader: StreamReader,
   request: { params: URLSearchParams; crossSite: boolean; acceptEncoding: string },
+  log?: Logger,
 ): Promise<MachineAnswer> {
   if (metrics === undefined) return refuse(404, "no such path: /metrics");
   // Prometheus sends no Fetch Metadata; a browser does, and another site's page has no business here.
@@ -45,7 +47,11 @@ export async function metricsAnswer(
   const checked = noParams(request.params);
   if (!checked.ok) return refuse(400, checked.error);
   const audience = reader.audience;
-  if (audience !== undefined && audience.role !== "backend") return refuse(403, "/metrics is for a backend's certificate (a scraper), not a person's");
+  if (audience !== undefined && audience.role !== "backend") {
+    // Said in the log so that whoever sets up a scraper with the wrong certificate sees why.
+    log?.warn({ cn: audience.cn, role: audience.role }, "refused a scrape of /metrics: not a backend's certificate");
+    return refuse(403, "/metrics is for a backend's certificate (a scraper), not a person's");
+  }
   const whole = audience === undefined || audience.boxes === "all";
   const text = await metrics.scrape(reader.view, { key: reader.key, whole });
   // Prometheus asks for gzip: 2,050 boxes are about 2.8 MB of text, 180 kB gzipped (docs/fleet.md).
