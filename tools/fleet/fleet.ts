@@ -98,6 +98,11 @@ export class Fleet implements FleetView, Service {
     return this.#states.size + this.#pendingSummaries.size + this.#eventOnly.size;
   }
 
+  /** What the store's failures cost so far (metrics.ts shows it). */
+  storeStats(): { writeFailures: number; historyDropped: number } {
+    return { writeFailures: this.#writeFailures, historyDropped: this.#historyDropped };
+  }
+
   apply(message: FleetMessage): void {
     const at = new Date(this.#now()).toISOString();
     switch (message.kind) {
@@ -138,11 +143,6 @@ export class Fleet implements FleetView, Service {
   onChange(listener: (deviceIds: readonly string[]) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
-  }
-
-  /** What the store's failures cost so far (metrics.ts shows it). */
-  storeStats(): { writeFailures: number; historyDropped: number } {
-    return { writeFailures: this.#writeFailures, historyDropped: this.#historyDropped };
   }
 
   /** Writes the changed states and new history in one batch each, then tells the listeners. */

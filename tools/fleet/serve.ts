@@ -17,10 +17,10 @@ import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import type { FleetView } from "./model.ts";
+import { FleetMetrics, metricsSourcesOf } from "./metrics.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
-import { FleetMetrics, metricsSourcesOf } from "./metrics.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
@@ -136,9 +136,9 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
       host: settings.host,
       port: settings.port,
       hosts: settings.hosts,
+      metrics: new FleetMetrics({ view: fleet, ...metricsSourcesOf({ fleet, ingest }) }),
       ...(settings.webTls && { tls: settings.webTls }),
       ...(settings.roster && { roster: settings.roster.roster }),
-      metrics: new FleetMetrics({ view: fleet, ...metricsSourcesOf({ fleet, ingest }) }),
       log: log.child({ ns: "fleet:server" }),
     });
     stops.push(() => server.stop());

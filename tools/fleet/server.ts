@@ -19,12 +19,12 @@ import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import type { Roster } from "../roster/roster.ts";
+import type { FleetMetrics } from "./metrics.ts";
+import { apiDocumentAnswer, metricsAnswer, readApiDocument, type MachineAnswer } from "./serverMetrics.ts";
 import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
-import type { FleetMetrics } from "./metrics.ts";
-import { apiDocumentAnswer, metricsAnswer, readApiDocument, type MachineAnswer } from "./serverMetrics.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
@@ -197,7 +197,6 @@ export class FleetServer {
     }
     // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
     if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
-    if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
     if (url.pathname === "/api/openapi.json") return this.#machine(response, apiDocumentAnswer(this.#apiDocument, url.searchParams));
     if (url.pathname === "/metrics") {
       const crossSite = request.headers["sec-fetch-site"] === "cross-site";
@@ -210,6 +209,7 @@ export class FleetServer {
         },
       );
     }
+    if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
     this.#json(response, this.#api(url, reader.view));
   }
 
