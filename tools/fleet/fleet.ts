@@ -42,6 +42,7 @@ export class Fleet implements FleetView, Service {
   readonly #pruneIntervalMs: number;
   readonly #log: Logger | undefined;
   #historyDropped = 0;
+  #writeFailures = 0;
   readonly #states = new Map<string, BoxState>();
   /** A summary that came before its box's first status (retained messages arrive in any order). */
   readonly #pendingSummaries = new Map<string, SummaryPayload>();
@@ -95,6 +96,11 @@ export class Fleet implements FleetView, Service {
   /** How many boxes the fleet holds anything of (the ingest bounds this). */
   get size(): number {
     return this.#states.size + this.#pendingSummaries.size + this.#eventOnly.size;
+  }
+
+  /** What the store's failures cost so far (metrics.ts shows it). */
+  storeStats(): { writeFailures: number; historyDropped: number } {
+    return { writeFailures: this.#writeFailures, historyDropped: this.#historyDropped };
   }
 
   apply(message: FleetMessage): void {
@@ -157,6 +163,7 @@ export class Fleet implements FleetView, Service {
       this.#history.unshift(...entries);
       const over = this.#history.length - MAX_UNWRITTEN_HISTORY;
       if (over > 0) this.#historyDropped += this.#history.splice(0, over).length;
+      this.#writeFailures += 1;
       if (!this.#log) throw error;
       this.#log.error({ err: messageOf(error), states: states.length, entries: entries.length, historyDropped: this.#historyDropped }, "fleet store write failed");
       this.#schedule();

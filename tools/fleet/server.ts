@@ -18,7 +18,10 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
 import type { Roster } from "../roster/roster.ts";
+import type { FleetMetrics } from "./metrics.ts";
+import { apiDocumentAnswer, metricsAnswer, readApiDocument, type MachineAnswer } from "./serverMetrics.ts";
 import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
 import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
@@ -91,6 +94,8 @@ export interface FleetServerOptions {
   maxStreamsPerPerson?: number;
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
+  /** Served at /metrics (serverMetrics.ts says to whom); without it /metrics is 404. */
+  metrics?: FleetMetrics;
   log?: Logger;
   /** Without a roster, every client acts as a technician of every box (loopback demos only). */
   actWithoutRoster?: boolean;
@@ -103,6 +108,7 @@ export class FleetServer {
   readonly #options: FleetServerOptions;
   readonly #streams: FleetStreams;
   readonly #assets = new Map<string, Buffer>();
+  readonly #apiDocument = readApiDocument();
   readonly #whole: StreamReader;
   /** Swapped whole by setRoster: a request reads one roster or the other, never a mixture. */
   #access: RosterAccess | undefined;
@@ -207,6 +213,18 @@ export class FleetServer {
     }
     // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
     if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
+    if (url.pathname === "/api/openapi.json") return this.#machine(response, apiDocumentAnswer(this.#apiDocument, url.searchParams));
+    if (url.pathname === "/metrics") {
+      const crossSite = request.headers["sec-fetch-site"] === "cross-site";
+      const acceptEncoding = request.headers["accept-encoding"] ?? "";
+      return void metricsAnswer(this.#options.metrics, reader, { params: url.searchParams, crossSite, acceptEncoding }, this.#options.log).then(
+        (answer) => this.#machine(response, answer),
+        (error: unknown) => {
+          this.#options.log?.error({ err: messageOf(error) }, "a scrape of /metrics failed");
+          this.#json(response, { status: 500, body: { error: "the scrape failed; see the service's log" } });
+        },
+      );
+    }
     if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
     this.#json(response, this.#api(url, reader.view));
   }
@@ -295,6 +313,11 @@ export class FleetServer {
     this.#options.log?.warn({ remote: request.socket.remoteAddress, cn: reader.audience?.cn, open: this.#streams.open, cap: accepted }, "refused an event stream: at the cap");
     const error = accepted === "person-full" ? "too many event streams open with this certificate; close a tab" : "too many event streams open; close a tab";
     this.#json(response, { status: 503, body: { error } });
+  }
+
+  #machine(response: ServerResponse, { status, type, body, encoding }: MachineAnswer): void {
+    response.writeHead(status, { "content-type": type, "cache-control": "no-store", ...(encoding && { "content-encoding": encoding, vary: "accept-encoding" }) });
+    response.end(body);
   }
 
   #json(response: ServerResponse, { status, body }: Answer): void {
