@@ -20,6 +20,8 @@ import type { FleetView } from "./model.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
+import type { BoxLink } from "./boxLink.ts";
+import type { ActionJournal } from "./serverActions.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
@@ -27,7 +29,8 @@ export const USAGE =
   "         --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]\n" +
   "         (default listen 127.0.0.1:8090; --origin: an address the page is opened at besides the listening one;\n" +
   "         --roster: each person sees the boxes of their sites, by their certificate's CN, read again on SIGHUP;\n" +
-  "         without it any certificate from --web-ca sees every box)\n";
+  "         without it any certificate from --web-ca sees every box;\n" +
+  "         --act-without-roster: on loopback without a roster, every client acts as a technician, for demos)\n";
 export const DEFAULT_LISTEN = "127.0.0.1:8090";
 
 /** What serve needs of the store: that it can be closed once everything using it has stopped. */
@@ -50,10 +53,12 @@ export interface StartStop {
 }
 
 /** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, sqliteStore.ts and ingest.ts). */
-export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop> {
+export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop & Partial<ActionJournal>> {
   openStore(file: string): Store | Promise<Store>;
   newFleet(options: { store: Store }): Fleet;
   newIngest(settings: IngestSettings<Fleet>): StartStop;
+  /** The service's hands on the boxes (the box page's actions); without it they answer 503. */
+  newBoxLink?(settings: Omit<IngestSettings<Fleet>, "fleet">): BoxLink & StartStop;
 }
 
 export interface FleetServeArgs {
@@ -68,6 +73,7 @@ export interface FleetServeArgs {
   webKey?: string | undefined;
   webCa?: string | undefined;
   roster?: string | undefined;
+  actWithoutRoster?: boolean | undefined;
 }
 
 interface Settings {
@@ -80,6 +86,7 @@ interface Settings {
   webTls: FleetServerTls | undefined;
   /** The roster's file and what it said at start. */
   roster: { file: string; roster: Roster } | undefined;
+  actWithoutRoster: boolean;
 }
 
 export interface ServeContext {
@@ -96,7 +103,7 @@ export interface ServeContext {
 
 export type { RosterReload } from "./rosterReload.ts";
 
-export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop>(
+export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop & Partial<ActionJournal>>(
   args: FleetServeArgs,
   core: FleetCore<Store, Fleet>,
   context: ServeContext = {},
@@ -130,6 +137,11 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     const ingest = core.newIngest({ url: settings.url, ...settings.mqttTls, fleet, log: log.child({ ns: "fleet:ingest" }) });
     await ingest.start();
     stops.push(() => ingest.stop());
+    const link = core.newBoxLink?.({ url: settings.url, ...settings.mqttTls, log: log.child({ ns: "fleet:link" }) });
+    if (link) {
+      await link.start();
+      stops.push(() => link.stop());
+    }
     const server = await FleetServer.start({
       view: fleet,
       host: settings.host,
@@ -138,6 +150,10 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
       ...(settings.webTls && { tls: settings.webTls }),
       ...(settings.roster && { roster: settings.roster.roster }),
       log: log.child({ ns: "fleet:server" }),
+      ...(link && { link }),
+      // Actions go into the box's history beside its events, when the fleet keeps one.
+      ...(fleet.record && { journal: { record: (entry) => fleet.record?.(entry) } }),
+      actWithoutRoster: settings.actWithoutRoster,
     });
     stops.push(() => server.stop());
     if (reloader && settings.roster) {
@@ -146,6 +162,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     } else if (settings.webTls) {
       log.warn("no --roster: any certificate from --web-ca sees every box");
     }
+    if (settings.actWithoutRoster) log.warn("--act-without-roster: every client may act on every box as a technician");
     log.info({ url: server.url, broker: settings.url, dataDir: settings.dataDir }, "fleet service serving");
     context.onListening?.(server.url);
     await until;
@@ -191,6 +208,8 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
   const webKey = files["web-key"];
   const webCa = files["web-ca"];
   const webTls = webCert && webKey && webCa ? { cert: webCert, key: webKey, ca: webCa } : undefined;
+  if (args.actWithoutRoster && args.roster !== undefined) return "--act-without-roster and --roster exclude each other: with a roster, each person acts as the roster says";
+  if (args.actWithoutRoster && !isLoopback(listen.host)) return "--act-without-roster makes every client a technician: only on a loopback --listen address";
   let roster: Settings["roster"];
   if (args.roster !== undefined) {
     const file = path.resolve(args.roster);
@@ -198,7 +217,7 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
     if (read instanceof RosterError) return read;
     roster = { file, roster: read };
   }
-  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls, roster };
+  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls, roster, actWithoutRoster: args.actWithoutRoster ?? false };
 }
 
 async function readAll(files: Record<string, string | undefined>): Promise<Record<string, Buffer | undefined> | string> {
@@ -233,4 +252,8 @@ function hostOf(origin: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -22,6 +22,8 @@ import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, t
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
+import type { BoxLink } from "./boxLink.ts";
+import { FleetActions, type ActionJournal, type Actor } from "./serverActions.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
@@ -39,6 +41,10 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/fleetTable.js": { file: "fleetTable.js", type: "text/javascript; charset=utf-8" },
   "/fleetWords.js": { file: "fleetWords.js", type: "text/javascript; charset=utf-8" },
   "/fleet.css": { file: "fleet.css", type: "text/css; charset=utf-8" },
+  "/box.html": { file: "box.html", type: "text/html; charset=utf-8" },
+  "/box.js": { file: "box.js", type: "text/javascript; charset=utf-8" },
+  "/boxWords.js": { file: "boxWords.js", type: "text/javascript; charset=utf-8" },
+  "/box.css": { file: "box.css", type: "text/css; charset=utf-8" },
 };
 
 /** No inline script or style anywhere, nothing from elsewhere, never framed. */
@@ -48,6 +54,8 @@ const PAGE_POLICY = [
   "style-src 'self'",
   "connect-src 'self'",
   "img-src 'self'",
+  // The box page frames the console, served on this origin (/console/).
+  "frame-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -84,6 +92,12 @@ export interface FleetServerOptions {
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
   log?: Logger;
+  /** The box page's actions and config editor go through it (serverActions.ts); without it they answer 503. */
+  link?: BoxLink;
+  /** Where every action is recorded, in the box's history. */
+  journal?: ActionJournal;
+  /** Without a roster, every client acts as a technician of every box (loopback demos only). */
+  actWithoutRoster?: boolean;
 }
 
 type Answer = { status: number; body: unknown };
@@ -96,6 +110,7 @@ export class FleetServer {
   readonly #whole: StreamReader;
   /** Swapped whole by setRoster: a request reads one roster or the other, never a mixture. */
   #access: RosterAccess | undefined;
+  readonly #actions: FleetActions;
 
   private constructor(server: Server, options: FleetServerOptions) {
     this.#server = server;
@@ -110,6 +125,7 @@ export class FleetServer {
       ...(options.maxQueuedBytes !== undefined && { maxQueuedBytes: options.maxQueuedBytes }),
       ...(options.log && { log: options.log }),
     });
+    this.#actions = new FleetActions({ link: options.link, journal: options.journal, originAllowed: (origin) => this.#originAllowed(origin), log: options.log?.child({ ns: "fleet:actions" }) });
   }
 
   static async start(options: FleetServerOptions): Promise<FleetServer> {
@@ -173,7 +189,7 @@ export class FleetServer {
     const refused = this.#refusal(request);
     if (refused) {
       this.#options.log?.warn({ method: request.method, remote: request.socket.remoteAddress, status: refused.status }, "refused a request");
-      if (refused.status === 405) response.setHeader("allow", "GET, HEAD");
+      if (refused.status === 405) response.setHeader("allow", FleetActions.takesPost(request.url?.split("?")[0] ?? "") ? "GET, HEAD, POST" : "GET, HEAD");
       return this.#json(response, refused);
     }
     const reader = this.#readerOf(request);
@@ -192,6 +208,7 @@ export class FleetServer {
     // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
     if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
     if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
+    if (FleetActions.claims(url.pathname)) return void this.#actions.serve(request, response, url, reader.view, this.#actorOf(reader));
     this.#json(response, this.#api(url, reader.view));
   }
 
@@ -204,6 +221,22 @@ export class FleetServer {
     return audience && { key: audience.cn, view: narrowedView(this.#options.view, audience), audience };
   }
 
+  /** Who may act: the roster's person; without a roster, nobody unless actWithoutRoster makes everyone a technician. */
+  #actorOf(reader: StreamReader): Actor | undefined {
+    if (reader.audience) return { person: reader.audience.cn, cn: reader.audience.cn, role: reader.audience.role };
+    return this.#access === undefined && this.#options.actWithoutRoster ? { person: "*", cn: null, role: "technician" } : undefined;
+  }
+
+  /** An Origin header naming this server: its scheme, and a host it answers to. */
+  #originAllowed(origin: string): boolean {
+    try {
+      const url = new URL(origin);
+      return url.origin === origin && url.protocol === (this.#options.tls ? "https:" : "http:") && this.#hostAllowed(url.host);
+    } catch {
+      return false;
+    }
+  }
+
   /** The CN of the client certificate the TLS handshake verified against the CA, if any. */
   #peerCn(request: IncomingMessage): string | undefined {
     const socket = request.socket;
@@ -213,7 +246,8 @@ export class FleetServer {
 
   /** What is wrong with a request before its path is looked at, if anything. */
   #refusal(request: IncomingMessage): Answer | undefined {
-    if (request.method !== "GET" && request.method !== "HEAD") return { status: 405, body: { error: "only GET and HEAD" } };
+    const post = request.method === "POST" && FleetActions.takesPost((request.url ?? "").split("?")[0] ?? "");
+    if (request.method !== "GET" && request.method !== "HEAD" && !post) return { status: 405, body: { error: "only GET and HEAD" } };
     if ((request.url ?? "").length > MAX_URL_LENGTH) return { status: 414, body: { error: `the address is longer than ${MAX_URL_LENGTH} characters` } };
     if (!this.#hostAllowed(request.headers.host)) return { status: 421, body: { error: "not a name of this server" } };
     // Browsers send Sec-Fetch-Site (Fetch Metadata): a page of another site has no business with
