@@ -44,6 +44,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/box.html": { file: "box.html", type: "text/html; charset=utf-8" },
   "/box.js": { file: "box.js", type: "text/javascript; charset=utf-8" },
   "/boxWords.js": { file: "boxWords.js", type: "text/javascript; charset=utf-8" },
+  "/boxActions.js": { file: "boxActions.js", type: "text/javascript; charset=utf-8" },
+  "/boxConfig.js": { file: "boxConfig.js", type: "text/javascript; charset=utf-8" },
   "/box.css": { file: "box.css", type: "text/css; charset=utf-8" },
 };
 

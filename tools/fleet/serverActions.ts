@@ -147,7 +147,7 @@ export class FleetActions {
   }
 
   async #config(deviceId: string, actor: Actor | undefined): Promise<Answer> {
-    if (actor === undefined || !mayConfigure(actor.role)) return { status: 403, body: { error: actor ? `a ${actor.role} may not see or change a box's configuration` : NOBODY } };
+    if (actor === undefined || !mayConfigure(actor.role)) return { status: 403, body: { error: actor ? `${aRole(actor.role)} may not see or change a box's configuration` : NOBODY } };
     const link = this.#options.link;
     if (!link) return { status: 503, body: { error: "the fleet service has no link to the boxes" } };
     const [desired, reported] = await Promise.all([link.desired(deviceId, "config"), link.reported(deviceId, "config")]);
@@ -206,13 +206,17 @@ export class FleetActions {
 
   #forbidden(deviceId: string, command: string, actor: Actor): Answer {
     this.#options.log?.warn({ cn: actor.cn, role: actor.role, deviceId, command }, "refused an action the role does not allow");
-    return { status: 403, body: { error: `a ${actor.role} may not ${command === "config.desired" ? "change a box's configuration" : `send ${command}`}` } };
+    return { status: 403, body: { error: `${aRole(actor.role)} may not ${command === "config.desired" ? "change a box's configuration" : `send ${command}`}` } };
   }
 
   #audit(deviceId: string, command: string, actor: Actor, code: string, extra: Record<string, unknown> = {}): void {
     this.#options.log?.info({ cn: actor.cn, role: actor.role, deviceId, command, code, ...extra }, "action");
     this.#options.journal?.record({ deviceId, at: new Date().toISOString(), kind: "action", detail: { cn: actor.cn, role: actor.role, command, code, ...extra } });
   }
+}
+
+function aRole(role: Role): string {
+  return `${role === "operator" ? "an" : "a"} ${role}`;
 }
 
 /** What the page may offer this person on a box they see. */
