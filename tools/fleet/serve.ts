@@ -189,6 +189,8 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
   const listen = parseEndpoint(args.listen ?? DEFAULT_LISTEN);
   if (url === undefined) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT";
   if (!listen) return "--listen must be HOST:PORT";
+  if (args.actWithoutRoster && args.roster !== undefined) return "--act-without-roster and --roster exclude each other: with a roster, each person acts as the roster says";
+  if (args.actWithoutRoster && !isLoopback(listen.host)) return "--act-without-roster makes every client a technician: only on a loopback --listen address";
   const hosts = (args.origin ?? []).map(hostOf);
   if (hosts.some((host) => host === undefined)) return "--origin must be an http:// or https:// origin, such as https://fleet.hospital.example:8090";
   if (args.dataDir === undefined || args.dataDir === "") return "--data-dir DIR is needed: the fleet's state is kept in DIR/fleet.db";
@@ -208,8 +210,6 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
   const webKey = files["web-key"];
   const webCa = files["web-ca"];
   const webTls = webCert && webKey && webCa ? { cert: webCert, key: webKey, ca: webCa } : undefined;
-  if (args.actWithoutRoster && args.roster !== undefined) return "--act-without-roster and --roster exclude each other: with a roster, each person acts as the roster says";
-  if (args.actWithoutRoster && !isLoopback(listen.host)) return "--act-without-roster makes every client a technician: only on a loopback --listen address";
   let roster: Settings["roster"];
   if (args.roster !== undefined) {
     const file = path.resolve(args.roster);
