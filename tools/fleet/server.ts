@@ -19,10 +19,10 @@ import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
 import type { Roster } from "../roster/roster.ts";
 import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
+import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
-import type { BoxLink } from "./boxLink.ts";
 import { FleetActions, type ActionJournal, type Actor } from "./serverActions.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
@@ -79,6 +79,8 @@ export interface FleetServerTls {
 
 export interface FleetServerOptions {
   view: FleetView;
+  /** The service's hands on the boxes: operator actions and rollouts act through it (none: read-only). */
+  link?: BoxLink;
   host?: string;
   port: number;
   /** HTTPS, with a client certificate from `ca` required of every connection. */
@@ -94,8 +96,6 @@ export interface FleetServerOptions {
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
   log?: Logger;
-  /** The box page's actions and config editor go through it (serverActions.ts); without it they answer 503. */
-  link?: BoxLink;
   /** Where every action is recorded, in the box's history. */
   journal?: ActionJournal;
   /** Without a roster, every client acts as a technician of every box (loopback demos only). */

@@ -54,6 +54,19 @@ function fakeCore(steps: string[]): FleetCore<{ file: string; close(): void }, R
       ingested.push(settings);
       return { start: () => void steps.push("start ingest"), stop: () => void steps.push("stop ingest") };
     },
+    newLink: (settings) => {
+      steps.push(`link as ${settings.requesterId}`);
+      const unused = () => Promise.reject(new Error("not in this test"));
+      return {
+        start: () => void steps.push("start link"),
+        stop: () => void steps.push("stop link"),
+        command: unused,
+        setDesired: unused,
+        desired: unused,
+        reported: unused,
+        follow: unused,
+      };
+    },
   };
 }
 
@@ -99,7 +112,7 @@ describe("thea fleet serve", () => {
     expect(core.ingested[0]).toMatchObject({ url: "mqtts://broker.example:8883", cert: Buffer.from("cert bytes"), key: Buffer.from("key bytes"), ca: Buffer.from("ca bytes") });
     stop();
     expect(await within(run, 10_000, "the command to end")).toBe(0);
-    expect(steps).toEqual(["open fleet.db", "fleet", "start fleet", "start ingest", "stop ingest", "stop fleet", "close store"]);
+    expect(steps).toEqual(["open fleet.db", "fleet", "start fleet", "start ingest", "link as thea-fleet", "start link", "stop link", "stop ingest", "stop fleet", "close store"]);
     await expect(fetch(new URL("api/counts", url))).rejects.toThrow();
   });
 
@@ -192,13 +205,13 @@ describe("thea fleet serve", () => {
 });
 
 describe("thea fleet serve's actions", () => {
-  it("starts the box link after the ingest and stops it before, and with --act-without-roster lets a client act as a technician", async () => {
+  it("with --act-without-roster lets a client act on a box as a technician, through the link", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "thea-fleet-serve-"));
     cleanup(() => rm(dir, { recursive: true, force: true }));
     const port = await freePort();
     const steps: string[] = [];
     const link = new FakeBoxLink();
-    const core = { ...fakeCore(steps), newBoxLink: () => Object.assign(link, { start: () => void steps.push("start link"), stop: () => void steps.push("stop link") }) };
+    const core = { ...fakeCore(steps), newLink: () => Object.assign(link, { start: () => void steps.push("start link"), stop: () => void steps.push("stop link") }) };
     let stop: () => void = () => undefined;
     const until = new Promise<void>((resolve) => (stop = resolve));
     let listening: (url: string) => void = () => undefined;
