@@ -167,7 +167,8 @@ export class FleetActions {
       const reported = await link.reported(deviceId, "config");
       const checked = checkDesiredConfig(value.desired, reported?.kind === "config" ? reported.payload : undefined);
       if (!checked.ok) {
-        this.#audit(deviceId, "config.desired", actor, "refused");
+        const version = (value.desired as { version?: unknown } | null | undefined)?.version;
+        this.#audit(deviceId, "config.desired", actor, "refused", Number.isSafeInteger(version) ? { version } : {});
         return { status: 422, body: { error: `the change is refused: ${checked.errors.length} problem(s)`, errors: checked.errors } };
       }
       try {
@@ -211,9 +212,15 @@ export class FleetActions {
 
   #audit(deviceId: string, command: string, actor: Actor, code: string, extra: Record<string, unknown> = {}): void {
     this.#options.log?.info({ cn: actor.cn, role: actor.role, deviceId, command, code, ...extra }, "action");
+    // Looking is not acting: the box page asks peripherals.list each time it opens, and a history
+    // of 2,000 entries per box would fill with page views. Logged, not kept in the box's history.
+    if (WATCHING.has(command)) return;
     this.#options.journal?.record({ deviceId, at: new Date().toISOString(), kind: "action", detail: { cn: actor.cn, role: actor.role, command, code, ...extra } });
   }
 }
+
+/** The commands that only read the box (an operator's), logged but not recorded in its history. */
+const WATCHING = new Set(["ping", "health.now", "peripherals.list"]);
 
 function aRole(role: Role): string {
   return `${role === "operator" ? "an" : "a"} ${role}`;

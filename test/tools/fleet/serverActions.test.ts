@@ -101,6 +101,10 @@ describe("the box page's actions", () => {
 
     await post(server, "/api/boxes/box-b/actions/logs.tail", { requestId: newId(), params: { lines: 50, level: "warn" } });
     expect(link.commands[1]).toMatchObject({ deviceId: "box-b", name: "logs.tail", params: { lines: 50, level: "warn" } });
+    expect(journal.map((entry) => entry.detail.command)).toEqual(["peripherals.rescan", "logs.tail"]);
+    // Looking is not acting: the watching commands are logged, not kept in the box's history.
+    expect((await post(server, "/api/boxes/box-a/actions/peripherals.list", { requestId: newId() })).status).toBe(200);
+    expect(journal).toHaveLength(2);
   });
 
   it("refuses a POST that is not the service's own page's, before reading it or sending anything", async () => {

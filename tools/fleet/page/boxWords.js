@@ -90,7 +90,7 @@ export function entryText(entry) {
       return `${who} (${detail.role}): ${what}${outcome}`;
     }
     default: {
-      const extra = ["peripheral", "camera", "usedPercent", "reason", "error"].filter((key) => detail[key] !== undefined).map((key) => `${key} ${String(detail[key])}`);
+      const extra = ["peripheral", "camera", "usedPercent", "reason", "error"].filter((key) => detail[key] !== undefined && detail[key] !== null).map((key) => `${key} ${String(detail[key])}`);
       return `${String(detail.type ?? "event")}${extra.length ? ` — ${extra.join(", ")}` : ""}`;
     }
   }
