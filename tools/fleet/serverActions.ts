@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
 import { configJsonSchema } from "../../config/schema.ts";
 import type { Role } from "../roster/roles.ts";
 import { mayCommand, mayConfigure } from "./access.ts";
@@ -79,7 +80,7 @@ export class FleetActions {
 
   async serve(request: IncomingMessage, response: ServerResponse, url: URL, view: Pick<FleetView, "box">, actor: Actor | undefined): Promise<void> {
     const answer = await this.#answer(request, url, view, actor).catch((error: unknown): Answer => {
-      this.#options.log?.error({ err: String(error) }, "an action failed inside the service");
+      this.#options.log?.error({ err: messageOf(error) }, "an action failed inside the service");
       return { status: 500, body: { error: "the fleet service failed; its log says why" } };
     });
     if ("file" in answer) {
@@ -175,7 +176,7 @@ export class FleetActions {
         await link.setDesired(deviceId, "config", checked.payload);
       } catch (error) {
         this.#audit(deviceId, "config.desired", actor, "link-down");
-        return { status: 503, body: { error: `not published: ${String(error instanceof Error ? error.message : error)}` } };
+        return { status: 503, body: { error: `not published: ${messageOf(error)}` } };
       }
       this.#audit(deviceId, "config.desired", actor, "published", { version: checked.version });
       return { status: 200, body: { published: { version: checked.version } } };
