@@ -40,6 +40,7 @@ export type LedgerEntry<T> =
 
 interface Held<T> {
   person: string;
+  /** SHA-256 of what was asked (box, action, parameters). */
   what: string;
   answer: Promise<T>;
   /** When it was answered (epoch ms); undefined while in flight. */
@@ -78,14 +79,16 @@ export class ActionLedger<T> {
   begin(person: string, requestId: string, what: string): LedgerEntry<T> {
     this.#expire();
     const commandId = scopedId(person, requestId);
+    // Kept as a digest: a config layer is up to 64 KiB, and hundreds are remembered.
+    const digest = createHash("sha256").update(what).digest("hex");
     const held = this.#held.get(commandId);
-    if (held) return held.person === person && held.what === what ? { kind: "repeat", answer: held.answer } : { kind: "conflict" };
+    if (held) return held.person === person && held.what === digest ? { kind: "repeat", answer: held.answer } : { kind: "conflict" };
     const mine = this.#inFlight.get(person) ?? 0;
     if (mine >= this.#maxPerPerson) return { kind: "person-busy" };
     if (this.inFlight >= this.#max) return { kind: "busy" };
     this.#inFlight.set(person, mine + 1);
     let resolve: (answer: T) => void = () => undefined;
-    const entry: Held<T> = { person, what, answer: new Promise<T>((done) => (resolve = done)), settledAt: undefined };
+    const entry: Held<T> = { person, what: digest, answer: new Promise<T>((done) => (resolve = done)), settledAt: undefined };
     this.#held.set(commandId, entry);
     let settled = false;
     return {

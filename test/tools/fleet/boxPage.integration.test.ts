@@ -108,6 +108,24 @@ describe("the box page", () => {
     expect(link.commands.find((command) => command.name === "logs.tail")?.params).toEqual({ lines: 100, level: "info" });
   });
 
+  it("shows config/reported beside the editor, lists every problem of a refused layer, and publishes a good one", async () => {
+    const link = new FakeBoxLink();
+    link.reports.set("box-a", { version: 3, hash: "abc", appliedAt: null, state: "applied", lastError: null, config: { deviceId: "box-a", telemetry: { healthIntervalSec: 60 } } });
+    const page = await open("/box.html?id=box-a", link);
+    await pageReaches(page, "the editor, prefilled with the next version", `JSON.parse(document.getElementById("desired-text").value || "{}").version === 4`);
+    expect(await page.evaluate<string>(`document.getElementById("reported-facts").textContent`)).toContain("applied");
+    const write = (layer: unknown) => page.evaluate(`document.getElementById("desired-text").value = ${JSON.stringify(JSON.stringify(layer))}`);
+    await write({ version: 4, patch: { update: {}, telemetry: { healthIntervalSec: "often" } } });
+    await click(page, "#desired-publish");
+    const problems = await pageReaches<string[]>(page, "the problems listed", `[...document.querySelectorAll("#desired-errors li")].map((item) => item.textContent)`, (shown) => shown.length === 2);
+    expect(problems).toEqual(["update: cannot be set remotely", expect.stringMatching(/^telemetry\.healthIntervalSec: /)]);
+    expect(link.published).toEqual([]);
+    await write({ version: 4, patch: { telemetry: { healthIntervalSec: 30 } } });
+    await click(page, "#desired-publish");
+    await pageReaches(page, "published", `document.getElementById("desired-status").textContent.startsWith("version 4 published")`);
+    expect(link.published.map((published) => JSON.parse(published.payload) as unknown)).toEqual([{ version: 4, patch: { telemetry: { healthIntervalSec: 30 } } }]);
+  });
+
   it("offers nobody any action without a roster, and says why", async () => {
     const link = new FakeBoxLink();
     const page = await open("/box.html?id=box-a", link, false);
