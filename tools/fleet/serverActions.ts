@@ -95,6 +95,8 @@ export class FleetActions {
     }
     // A refused body is left unread: the connection goes with the answer.
     if (answer.status === 413) response.setHeader("connection", "close");
+    // Server.ts refuses other methods where no POST is taken: a 405 here is a GET of an action.
+    if (answer.status === 405) response.setHeader("allow", "POST");
     response.writeHead(answer.status, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
     response.end(request.method === "HEAD" ? undefined : JSON.stringify(answer.body));
   }
