@@ -13,6 +13,8 @@ export class FakeBoxLink implements BoxLink {
   readonly desiredText = new Map<string, string>();
   /** Answers by command name; a function sees the request. */
   readonly answers = new Map<string, BoxAnswer | ((request: BoxCommand) => BoxAnswer)>();
+  /** When set, reading retained state fails with it (the link down). */
+  readFailure: Error | undefined;
   /** While true, commands wait until release() is called. */
   hold = false;
   readonly #held: Array<() => void> = [];
@@ -38,10 +40,12 @@ export class FakeBoxLink implements BoxLink {
   }
 
   async desired(deviceId: string, kind: ReportKind): Promise<string | undefined> {
+    if (this.readFailure) throw this.readFailure;
     return kind === "config" ? this.desiredText.get(deviceId) : undefined;
   }
 
   async reported(deviceId: string, kind: ReportKind): Promise<BoxReport | undefined> {
+    if (this.readFailure) throw this.readFailure;
     const payload = kind === "config" ? this.reports.get(deviceId) : undefined;
     return payload && { kind: "config", deviceId, payload };
   }

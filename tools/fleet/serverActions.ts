@@ -25,7 +25,7 @@ import { ActionLedger, type ActionLedgerOptions } from "./actionLedger.ts";
 import { actionRequestOf, BOX_ACTION_NAMES, BOX_ACTIONS } from "./boxActions.ts";
 import { checkDesiredConfig } from "./boxConfig.ts";
 import { collectDiagnostics } from "./boxDiagnostics.ts";
-import type { BoxAnswer, BoxLink } from "./boxLink.ts";
+import type { BoxAnswer, BoxLink, BoxReport } from "./boxLink.ts";
 import type { BoxHistoryEntry, FleetView } from "./model.ts";
 import { MAX_ACTION_BODY_BYTES, MAX_CONFIG_BODY_BYTES, postRefusal, readJsonBody } from "./serverPost.ts";
 import { deviceIdOf, noParams } from "./serverQuery.ts";
@@ -153,7 +153,14 @@ export class FleetActions {
     if (actor === undefined || !mayConfigure(actor.role)) return { status: 403, body: { error: actor ? `${aRole(actor.role)} may not see or change a box's configuration` : NOBODY } };
     const link = this.#options.link;
     if (!link) return { status: 503, body: { error: "the fleet service has no link to the boxes" } };
-    const [desired, reported] = await Promise.all([link.desired(deviceId, "config"), link.reported(deviceId, "config")]);
+    let desired: string | undefined;
+    let reported: BoxReport | undefined;
+    try {
+      [desired, reported] = await Promise.all([link.desired(deviceId, "config"), link.reported(deviceId, "config")]);
+    } catch (error) {
+      // The link is down, or too many reads are in flight: said, not a 500.
+      return { status: 503, body: { error: `the box's configuration cannot be read now: ${messageOf(error)}` } };
+    }
     return { status: 200, body: { deviceId, desired: desiredOf(desired), reported: reported?.kind === "config" ? reported.payload : null } };
   }
 
@@ -167,7 +174,12 @@ export class FleetActions {
       return { status: 400, body: { error: 'the body is {"requestId": 8 to 64 letters, digits, - or _, "desired": {"version", "config" or "patch"}}' } };
     }
     return this.#once(actor, requestId, `${deviceId} config ${JSON.stringify(value.desired)}`, async () => {
-      const reported = await link.reported(deviceId, "config");
+      let reported: BoxReport | undefined;
+      try {
+        reported = await link.reported(deviceId, "config");
+      } catch (error) {
+        return { status: 503, body: { error: `the box's config/reported cannot be read now, so the change cannot be checked: ${messageOf(error)}` } };
+      }
       const checked = checkDesiredConfig(value.desired, reported?.kind === "config" ? reported.payload : undefined);
       if (!checked.ok) {
         const version = (value.desired as { version?: unknown } | null | undefined)?.version;
@@ -202,8 +214,10 @@ export class FleetActions {
     try {
       answer = await run(entry.commandId);
     } finally {
-      // Kept for a repeat unless it is a file or a long log view (their repeats run again: they change nothing).
-      entry.settle(answer, !("file" in answer) && JSON.stringify(answer.body).length <= 16 * 1024);
+      // Kept for a repeat unless it is a file or a long log view (their repeats run again: they
+      // change nothing), or a failure on the way (link down, no answer, busy): its retry goes to
+      // the box again under the same id, and the box answers it from its own cache if it ran it.
+      entry.settle(answer, answer.status < 500 && !("file" in answer) && JSON.stringify(answer.body).length <= 16 * 1024);
     }
     return answer;
   }

@@ -232,7 +232,14 @@ describe("the box page's actions", () => {
     expect(step2).toEqual({ ok: true, result: { rebooting: true } });
     expect(link.commands.at(-1)?.params).toEqual({ confirmToken: "tok-1", force: true });
     link.answers.set("ping", { ok: false, error: { code: "no-answer", message: "no answer within 35 s" } });
-    expect((await post(server, "/api/boxes/box-a/actions/ping", { requestId: newId() })).status).toBe(504);
+    const lost = newId();
+    expect((await post(server, "/api/boxes/box-a/actions/ping", { requestId: lost })).status).toBe(504);
+    // A failure on the way is not kept: the retry goes to the box again, under the same id.
+    link.answers.set("ping", { ok: true, result: { deviceId: "box-a" } });
+    expect((await post(server, "/api/boxes/box-a/actions/ping", { requestId: lost })).status).toBe(200);
+    const pings = link.commands.filter((command) => command.name === "ping");
+    expect(pings).toHaveLength(2);
+    expect(pings[0]?.requestId).toBe(pings[1]?.requestId);
   });
 
   it("hands diagnostics over as a file, put together from its parts and checked", async () => {
@@ -305,6 +312,16 @@ describe("the config editor's API", () => {
       expect(reply.status).toBe(422);
       expect((json(reply).errors as string[]).join("\n")).toMatch(error);
     }
+    expect(link.published).toEqual([]);
+  });
+
+  it("says so, with 503, when the box's retained state cannot be read, and publishes nothing", async () => {
+    const { server, link } = await serve();
+    link.readFailure = new Error("the fleet service is not connected to the broker");
+    const read = await send(server, "/api/boxes/box-a/config");
+    expect([read.status, json(read).error]).toEqual([503, "the box's configuration cannot be read now: the fleet service is not connected to the broker"]);
+    const write = await post(server, "/api/boxes/box-a/config", { requestId: newId(), desired: { version: 5, patch: {} } });
+    expect(write.status).toBe(503);
     expect(link.published).toEqual([]);
   });
 
