@@ -114,6 +114,9 @@ describe("the box page", () => {
     const page = await open("/box.html?id=box-a", link);
     await pageReaches(page, "the editor, prefilled with the next version", `JSON.parse(document.getElementById("desired-text").value || "{}").version === 4`);
     expect(await page.evaluate<string>(`document.getElementById("reported-facts").textContent`)).toContain("applied");
+    // The agent's schema as hints: every top-level key, with what may not be set from afar.
+    const hint = await pageReaches<string>(page, "the schema's hints", `[...document.querySelectorAll("#config-keys dt")].find((term) => term.textContent === "update")?.nextElementSibling.textContent ?? ""`);
+    expect(hint).toMatch(/^never from afar\./);
     const write = (layer: unknown) => page.evaluate(`document.getElementById("desired-text").value = ${JSON.stringify(JSON.stringify(layer))}`);
     await write({ version: 4, patch: { update: {}, telemetry: { healthIntervalSec: "often" } } });
     await click(page, "#desired-publish");

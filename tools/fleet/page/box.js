@@ -140,7 +140,11 @@ async function start() {
     const button = document.querySelector('[data-action="peripherals.list"]');
     if (button) void actions.run("peripherals.list", button);
   }
-  if (allowed.configure) void new BoxConfig(deviceId).load().catch((error) => status(`configuration: ${error.message}`, true));
+  if (allowed.configure) {
+    const config = new BoxConfig(deviceId);
+    void config.load().catch((error) => status(`configuration: ${error.message}`, true));
+    void config.showHints().catch(() => undefined);
+  }
   void showConsole();
   // "since" and "last heard" count on between updates.
   setInterval(() => row && showRow(row), 30_000);

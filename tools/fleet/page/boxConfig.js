@@ -7,6 +7,9 @@ import { newRequestId } from "./boxWords.js";
 const $ = (id) => document.getElementById(id);
 const WATCH_MS = 2_000;
 const WATCH_FOR_MS = 90_000;
+/** agent/remoteConfig: keys a remote layer never sets, and those it sets only with allowBootstrap. */
+const NEVER_REMOTE = ["dataDir", "update", "remotePolicy"];
+const BOOTSTRAP = ["deviceId", "mqtt"];
 
 export class BoxConfig {
   #deviceId;
@@ -33,6 +36,23 @@ export class BoxConfig {
     }
     $("config").hidden = false;
     return body;
+  }
+
+  /** The agent's schema (GET /api/config-schema): each top-level key with its description, as hints. */
+  async showHints() {
+    const response = await fetch("/api/config-schema");
+    if (!response.ok) return;
+    const schema = await response.json();
+    $("config-keys").replaceChildren(
+      ...Object.entries(schema.properties ?? {}).flatMap(([key, property]) => {
+        const term = document.createElement("dt");
+        term.textContent = key;
+        const detail = document.createElement("dd");
+        const rule = NEVER_REMOTE.includes(key) ? "never from afar. " : BOOTSTRAP.includes(key) ? "only with allowBootstrap, if the box's file allows it. " : "";
+        detail.textContent = `${rule}${property.description ?? ""}`;
+        return [term, detail];
+      }),
+    );
   }
 
   #showReported(reported) {
