@@ -30,6 +30,7 @@ commands:
                         (docs/console.md); prints the address to open, with this start's token
   fleet serve --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE] --data-dir DIR
               [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]
+              [--act-without-roster]
                         run the fleet service: every box's state, the fleet page and its API
                         (docs/fleet.md; default listen 127.0.0.1:8090; --roster: each person sees
                         their sites' boxes, re-read on SIGHUP; without it any certificate from

@@ -9,7 +9,7 @@
  * is kept for the actions to come (operators watch, technicians change). A backend sees what its
  * sites give it, as anyone else: the roster says which boxes, nothing here adds or takes away.
  */
-import type { Role } from "../roster/roles.ts";
+import { ROLE_GRANTS, type Role } from "../roster/roles.ts";
 import type { Person, Roster } from "../roster/roster.ts";
 import { countsOf } from "./attention.ts";
 import type { BoxHistoryEntry, BoxRow, FleetCounts, FleetQuery, FleetView } from "./model.ts";
@@ -108,4 +108,21 @@ export function narrowedView(view: FleetView, audience: Audience): ScopedView {
       }),
     sees: (deviceId) => boxes.has(deviceId),
   };
+}
+
+/**
+ * Whether `role` may send command `name` to a box it sees: the broker's own grants for that role
+ * (tools/roster/roles.ts), read the same way, so that the fleet service lets a person do through
+ * it exactly what the broker would let them do themselves: operators the watching commands
+ * (`ping`, `health.now`, `peripherals.list`, …), technicians any command, backends none.
+ */
+export function mayCommand(role: Role, name: string): boolean {
+  const write = ROLE_GRANTS[role].write;
+  return write.includes("cmd/+") || write.includes(`cmd/${name}`);
+}
+
+/** Whether `role` may read a box's retained `config/reported` and set its `config/desired` (technicians). */
+export function mayConfigure(role: Role): boolean {
+  const grants = ROLE_GRANTS[role];
+  return grants.readwrite.includes("config/desired") && grants.read.includes("config/reported");
 }

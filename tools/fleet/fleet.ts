@@ -145,6 +145,11 @@ export class Fleet implements FleetView, Service {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Adds an entry to a box's history (an action a person took: serverActions.ts), written with the next batch. */
+  record(entry: BoxHistoryEntry): void {
+    this.#record(entry);
+  }
+
   /** Writes the changed states and new history in one batch each, then tells the listeners. */
   flush(): void {
     clearTimeout(this.#flushTimer);

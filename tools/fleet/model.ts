@@ -54,11 +54,12 @@ export interface FleetQuery {
   q?: string;
 }
 
-/** An availability transition or an event of one box, kept 30 days. */
+/** An availability transition, an event, or a person's action on one box, kept 30 days. */
 export interface BoxHistoryEntry {
   deviceId: string;
   at: string;
-  kind: "online" | "offline" | "event";
+  /** `action`: someone acted through the fleet service (detail: cn, role, command, code). */
+  kind: "online" | "offline" | "event" | "action";
   detail: Record<string, unknown>;
 }
 

@@ -24,6 +24,7 @@ import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
 import { consoleBrokerOf } from "./consoleRelay.ts";
+import type { ActionJournal } from "./serverActions.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
@@ -31,7 +32,8 @@ export const USAGE =
   "         --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]\n" +
   "         (default listen 127.0.0.1:8090; --origin: an address the page is opened at besides the listening one;\n" +
   "         --roster: each person sees the boxes of their sites, by their certificate's CN, read again on SIGHUP;\n" +
-  "         without it any certificate from --web-ca sees every box)\n";
+  "         without it any certificate from --web-ca sees every box;\n" +
+  "         --act-without-roster: on loopback without a roster, every client acts as a technician, for demos)\n";
 export const DEFAULT_LISTEN = "127.0.0.1:8090";
 
 /** What serve needs of the store: that it can be closed once everything using it has stopped. */
@@ -64,7 +66,7 @@ export interface StartStop {
 }
 
 /** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, sqliteStore.ts and ingest.ts). */
-export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop> {
+export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop & Partial<ActionJournal>> {
   openStore(file: string): Store | Promise<Store>;
   newFleet(options: { store: Store }): Fleet;
   newIngest(settings: IngestSettings<Fleet>): StartStop;
@@ -84,6 +86,7 @@ export interface FleetServeArgs {
   webKey?: string | undefined;
   webCa?: string | undefined;
   roster?: string | undefined;
+  actWithoutRoster?: boolean | undefined;
 }
 
 interface Settings {
@@ -96,6 +99,7 @@ interface Settings {
   webTls: FleetServerTls | undefined;
   /** The roster's file and what it said at start. */
   roster: { file: string; roster: Roster } | undefined;
+  actWithoutRoster: boolean;
 }
 
 export interface ServeContext {
@@ -112,7 +116,7 @@ export interface ServeContext {
 
 export type { RosterReload } from "./rosterReload.ts";
 
-export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop>(
+export async function fleetServeCommand<Store extends ClosableStore, Fleet extends FleetView & StartStop & Partial<ActionJournal>>(
   args: FleetServeArgs,
   core: FleetCore<Store, Fleet>,
   context: ServeContext = {},
@@ -161,6 +165,9 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
       // The console in the box page relays to the same broker, as the service (consoleRelay.ts).
       console: { broker: consoleBrokerOf(settings.url, settings.mqttTls), serviceCn: requesterOf(settings.mqttTls.cert) },
       log: log.child({ ns: "fleet:server" }),
+      // Actions go into the box's history beside its events, when the fleet keeps one.
+      ...(fleet.record && { journal: { record: (entry) => fleet.record?.(entry) } }),
+      actWithoutRoster: settings.actWithoutRoster,
     });
     stops.push(() => server.stop());
     if (reloader && settings.roster) {
@@ -169,6 +176,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     } else if (settings.webTls) {
       log.warn("no --roster: any certificate from --web-ca sees every box");
     }
+    if (settings.actWithoutRoster) log.warn("--act-without-roster: every client may act on every box as a technician");
     log.info({ url: server.url, broker: settings.url, dataDir: settings.dataDir }, "fleet service serving");
     context.onListening?.(server.url);
     await until;
@@ -205,6 +213,8 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
   const listen = parseEndpoint(args.listen ?? DEFAULT_LISTEN);
   if (url === undefined) return "--broker must be mqtt://HOST:PORT or mqtts://HOST:PORT";
   if (!listen) return "--listen must be HOST:PORT";
+  if (args.actWithoutRoster && args.roster !== undefined) return "--act-without-roster and --roster exclude each other: with a roster, each person acts as the roster says";
+  if (args.actWithoutRoster && !isLoopback(listen.host)) return "--act-without-roster makes every client a technician: only on a loopback --listen address";
   const hosts = (args.origin ?? []).map(hostOf);
   if (hosts.some((host) => host === undefined)) return "--origin must be an http:// or https:// origin, such as https://fleet.hospital.example:8090";
   if (args.dataDir === undefined || args.dataDir === "") return "--data-dir DIR is needed: the fleet's state is kept in DIR/fleet.db";
@@ -231,7 +241,7 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
     if (read instanceof RosterError) return read;
     roster = { file, roster: read };
   }
-  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls, roster };
+  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls, roster, actWithoutRoster: args.actWithoutRoster ?? false };
 }
 
 async function readAll(files: Record<string, string | undefined>): Promise<Record<string, Buffer | undefined> | string> {
@@ -266,4 +276,8 @@ function hostOf(origin: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -29,6 +29,7 @@ import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from 
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
 import { consoleAskerOf, FleetConsole, ownOrigin, type ConsoleAsker, type FleetConsoleOptions } from "./consoleRelay.ts";
 import { readConsolePage } from "./consolePage.ts";
+import { FleetActions, type ActionJournal, type Actor } from "./serverActions.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
@@ -46,6 +47,12 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/fleetTable.js": { file: "fleetTable.js", type: "text/javascript; charset=utf-8" },
   "/fleetWords.js": { file: "fleetWords.js", type: "text/javascript; charset=utf-8" },
   "/fleet.css": { file: "fleet.css", type: "text/css; charset=utf-8" },
+  "/box.html": { file: "box.html", type: "text/html; charset=utf-8" },
+  "/box.js": { file: "box.js", type: "text/javascript; charset=utf-8" },
+  "/boxWords.js": { file: "boxWords.js", type: "text/javascript; charset=utf-8" },
+  "/boxActions.js": { file: "boxActions.js", type: "text/javascript; charset=utf-8" },
+  "/boxConfig.js": { file: "boxConfig.js", type: "text/javascript; charset=utf-8" },
+  "/box.css": { file: "box.css", type: "text/css; charset=utf-8" },
 };
 
 /** No inline script or style anywhere, nothing from elsewhere, never framed. */
@@ -55,6 +62,8 @@ const PAGE_POLICY = [
   "style-src 'self'",
   "connect-src 'self'",
   "img-src 'self'",
+  // The box page frames the console, served on this origin (/console/).
+  "frame-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -97,6 +106,8 @@ export interface FleetServerOptions {
   /** Served at /metrics (serverMetrics.ts says to whom); without it /metrics is 404. */
   metrics?: FleetMetrics;
   log?: Logger;
+  /** Where every action is recorded, in the box's history. */
+  journal?: ActionJournal;
   /** Without a roster, every client acts as a technician of every box (loopback demos only). */
   actWithoutRoster?: boolean;
 }
@@ -113,6 +124,7 @@ export class FleetServer {
   /** Swapped whole by setRoster: a request reads one roster or the other, never a mixture. */
   #access: RosterAccess | undefined;
   #console: FleetConsole | undefined;
+  readonly #actions: FleetActions;
 
   private constructor(server: Server, options: FleetServerOptions) {
     this.#server = server;
@@ -127,6 +139,7 @@ export class FleetServer {
       ...(options.maxQueuedBytes !== undefined && { maxQueuedBytes: options.maxQueuedBytes }),
       ...(options.log && { log: options.log }),
     });
+    this.#actions = new FleetActions({ link: options.link, journal: options.journal, originAllowed: (origin) => this.#originAllowed(origin), log: options.log?.child({ ns: "fleet:actions" }) });
   }
 
   static async start(options: FleetServerOptions): Promise<FleetServer> {
@@ -194,7 +207,7 @@ export class FleetServer {
     const refused = this.#refusal(request);
     if (refused) {
       this.#options.log?.warn({ method: request.method, remote: request.socket.remoteAddress, status: refused.status }, "refused a request");
-      if (refused.status === 405) response.setHeader("allow", "GET, HEAD");
+      if (refused.status === 405) response.setHeader("allow", FleetActions.takesPost(request.url?.split("?")[0] ?? "") ? "GET, HEAD, POST" : "GET, HEAD");
       return this.#json(response, refused);
     }
     const reader = this.#readerOf(request);
@@ -226,6 +239,7 @@ export class FleetServer {
       );
     }
     if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
+    if (FleetActions.claims(url.pathname)) return void this.#actions.serve(request, response, url, reader.view, this.#actorOf(reader));
     this.#json(response, this.#api(url, reader.view));
   }
 
@@ -244,14 +258,25 @@ export class FleetServer {
       return void socket.end("HTTP/1.1 421 Misdirected Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
     }
     const reader = this.#readerOf(request);
-    const scheme = this.#options.tls ? "https:" : "http:";
-    this.#console?.upgrade(request, socket, head, reader && this.#askerOf(request, reader), (origin) => ownOrigin(origin, scheme, (host) => this.#hostAllowed(host)));
+    this.#console?.upgrade(request, socket, head, reader && this.#askerOf(request, reader), (origin) => this.#originAllowed(origin));
   }
 
   #askerOf(request: IncomingMessage, reader: StreamReader): ConsoleAsker | undefined {
     const without = { rosterInForce: this.#access !== undefined, actWithoutRoster: this.#options.actWithoutRoster === true, peerCn: this.#peerCn(request) };
     return consoleAskerOf(reader.audience, without);
   }
+
+  /** Who may act: the roster's person; without a roster, nobody unless actWithoutRoster makes everyone a technician. */
+  #actorOf(reader: StreamReader): Actor | undefined {
+    if (reader.audience) return { person: reader.audience.cn, cn: reader.audience.cn, role: reader.audience.role };
+    return this.#access === undefined && this.#options.actWithoutRoster ? { person: "*", cn: null, role: "technician" } : undefined;
+  }
+
+  /** An Origin header naming this server: its scheme, and a host it answers to. */
+  #originAllowed(origin: string): boolean {
+    return ownOrigin(origin, this.#options.tls ? "https:" : "http:", (host) => this.#hostAllowed(host));
+  }
+
 
   /** The CN of the client certificate the TLS handshake verified against the CA, if any. */
   #peerCn(request: IncomingMessage): string | undefined {
@@ -262,7 +287,8 @@ export class FleetServer {
 
   /** What is wrong with a request before its path is looked at, if anything. */
   #refusal(request: IncomingMessage): Answer | undefined {
-    if (request.method !== "GET" && request.method !== "HEAD") return { status: 405, body: { error: "only GET and HEAD" } };
+    const post = request.method === "POST" && FleetActions.takesPost((request.url ?? "").split("?")[0] ?? "");
+    if (request.method !== "GET" && request.method !== "HEAD" && !post) return { status: 405, body: { error: "only GET and HEAD" } };
     if ((request.url ?? "").length > MAX_URL_LENGTH) return { status: 414, body: { error: `the address is longer than ${MAX_URL_LENGTH} characters` } };
     if (!this.#hostAllowed(request.headers.host)) return { status: 421, body: { error: "not a name of this server" } };
     // Browsers send Sec-Fetch-Site (Fetch Metadata): a page of another site has no business with

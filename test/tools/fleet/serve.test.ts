@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 import type { FleetView } from "../../../tools/fleet/model.ts";
 import { fleetServeCommand, type FleetCore, type IngestSettings } from "../../../tools/fleet/serve.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
+import { FakeBoxLink } from "../../helpers/fakeBoxLink.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
 import { makeFleetPki, type KeyPair } from "../../helpers/fleetPki.ts";
 import { freePort } from "../../helpers/ports.ts";
@@ -126,6 +127,8 @@ describe("thea fleet serve", () => {
     [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", webCert: "/c.pem" }, /--web-cert, --web-key and --web-ca go together/],
     [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", ca: "/nonexistent/ca.pem" }, /cannot read --ca \/nonexistent\/ca\.pem/],
     [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", roster: "/etc/roster.yaml" }, /--roster needs --web-cert, --web-key and --web-ca/],
+    [{ broker: "mqtt://broker:1883", dataDir: "/tmp/x", actWithoutRoster: true, listen: "0.0.0.0:8090" }, /--act-without-roster .* only on a loopback --listen/],
+    [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", actWithoutRoster: true, roster: "/etc/roster.yaml" }, /--act-without-roster and --roster exclude each other/],
   ])("refuses %j with exit 2 before starting anything", async (args, error) => {
     const steps: string[] = [];
     expect(await refused(args, steps)).toMatch(error);
@@ -198,6 +201,33 @@ describe("thea fleet serve", () => {
     stop();
     expect(await within(run, 10_000, "the command to end")).toBe(0);
     expect(process.listenerCount("SIGHUP")).toBe(0);
+  });
+});
+
+describe("thea fleet serve's actions", () => {
+  it("with --act-without-roster lets a client act on a box as a technician, through the link", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-fleet-serve-"));
+    cleanup(() => rm(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    const steps: string[] = [];
+    const link = new FakeBoxLink();
+    const core = { ...fakeCore(steps), newLink: () => Object.assign(link, { start: () => void steps.push("start link"), stop: () => void steps.push("stop link") }) };
+    let stop: () => void = () => undefined;
+    const until = new Promise<void>((resolve) => (stop = resolve));
+    let listening: (url: string) => void = () => undefined;
+    const served = new Promise<string>((resolve) => (listening = resolve));
+    const run = fleetServeCommand({ broker: "mqtt://broker.example:1883", listen: `127.0.0.1:${port}`, dataDir: path.join(dir, "state"), actWithoutRoster: true }, core, { log: quiet, until, onListening: (url) => listening(url) });
+    const url = await within(served, 10_000, "the fleet service to serve");
+    const reply = await fetch(new URL("api/boxes/box-a/actions/ping", url), {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: url.replace(/\/$/, "") },
+      body: JSON.stringify({ requestId: "serve-test-1" }),
+    });
+    expect(reply.status).toBe(200);
+    expect(link.commands.map((command) => command.name)).toEqual(["ping"]);
+    stop();
+    expect(await within(run, 10_000, "the command to end")).toBe(0);
+    expect(steps).toEqual(["open fleet.db", "fleet", "start fleet", "start ingest", "start link", "stop link", "stop ingest", "stop fleet", "close store"]);
   });
 });
 

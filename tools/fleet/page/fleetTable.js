@@ -51,9 +51,11 @@ export class FleetTable {
       element.style.transform = `translateY(${(first + slot) * this.#rowHeight}px)`;
       const state = stateOf(row);
       const texts = [state, row.deviceId, siteText(row.site), row.summary?.version ?? "", reasonsText(row, now), agoText(row.lastSeenAt, now)];
+      const cells = element.children;
+      // The box's id links to its page.
+      if (element.dataset.deviceId !== row.deviceId) cells[1].href = `box.html?id=${encodeURIComponent(row.deviceId)}`;
       element.dataset.deviceId = row.deviceId;
       element.dataset.state = state;
-      const cells = element.children;
       texts.forEach((text, column) => {
         if (cells[column].textContent !== text) cells[column].textContent = text;
       });
@@ -67,7 +69,7 @@ export class FleetTable {
     element.className = "row";
     element.setAttribute("role", "row");
     for (const column of COLUMNS) {
-      const cell = document.createElement("span");
+      const cell = document.createElement(column === "id" ? "a" : "span");
       cell.dataset.column = column;
       if (column === "reasons") cell.className = "reasons";
       element.append(cell);
