@@ -17,6 +17,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
 import type { Roster } from "../roster/roster.ts";
 import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
 import type { FleetView } from "./model.ts";
@@ -192,7 +193,7 @@ export class FleetServer {
     // Browsers ask for it on every page; no icon, and no 404 in the operator's console.
     if (url.pathname === "/favicon.ico") return void response.writeHead(204).end();
     if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
-    this.#json(response, this.#api(url, reader.view));
+    this.#api(url, reader.view).then((answer) => this.#json(response, answer), (error: unknown) => this.#json(response, this.#failure(error)));
   }
 
   /** Whose view answers this request: the whole fleet without a roster, the person's with one, undefined for nobody. */
@@ -233,7 +234,7 @@ export class FleetServer {
     return [...names, ...(this.#options.hosts ?? [])].includes(withPort.toLowerCase());
   }
 
-  #api(url: URL, view: FleetView): Answer {
+  async #api(url: URL, view: FleetView): Promise<Answer> {
     const parts = url.pathname.split("/");
     // ["", "api", "boxes", id?, "history"?]
     if (parts[1] !== "api" || parts.length > 5) return notFound(url.pathname);
@@ -252,7 +253,13 @@ export class FleetServer {
     const days = historyDaysOf(url.searchParams);
     if (!days.ok) return { status: 400, body: { error: days.error } };
     if (!view.box(id.value)) return { status: 404, body: { error: `no box ${id.value}` } };
-    return { status: 200, body: { deviceId: id.value, days: days.value, entries: view.history(id.value, Date.now() - days.value * DAY_MS) } };
+    return { status: 200, body: { deviceId: id.value, days: days.value, entries: await view.history(id.value, Date.now() - days.value * DAY_MS) } };
+  }
+
+  /** A store that cannot be read (PostgreSQL down) is the server's failure, said as one. */
+  #failure(error: unknown): Answer {
+    this.#options.log?.error({ err: messageOf(error) }, "a request failed");
+    return { status: 500, body: { error: "the fleet's store could not be read; try again" } };
   }
 
   #stream(request: IncomingMessage, response: ServerResponse, params: URLSearchParams, reader: StreamReader): void {
