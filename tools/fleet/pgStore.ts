@@ -1,0 +1,167 @@
+/**
+ * The fleet's store in PostgreSQL (Debian's, 15 on Debian 12), for a hospital that runs two
+ * instances of the service on one database (docs/fleet.md, "Storage"). The same tables and bounds
+ * as the SQLite store: each box's state as one JSON document, its history as rows, 30 days and
+ * 2,000 entries per box (fleet.ts prunes).
+ *
+ * - The schema is made, or brought up to date, at open, under an advisory lock: two instances
+ *   starting together do not both create it. `fleet_schema` says which version a database holds.
+ * - Each batch is one statement in one transaction (arrays unnested), whatever its size.
+ * - A pool of at most `maxConnections` (4: the Fleet writes one batch at a time; the rest answer
+ *   history requests); a request waits at most `connectTimeoutMs` for a connection, and a
+ *   statement runs at most `statementTimeoutMs`, so a database that hangs fails requests with an
+ *   answer instead of piling them up.
+ * - The password is never in the URL (serve.ts refuses one that has it): node-postgres takes it,
+ *   as libpq does, from PGPASSWORD or from the password file PGPASSFILE names (~/.pgpass by default).
+ */
+import pg from "pg";
+import type { Logger } from "../../lib/log.ts";
+import { messageOf } from "../../lib/messageOf.ts";
+import type { BoxHistoryEntry, BoxState } from "./model.ts";
+import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
+
+export interface PgStoreOptions {
+  /** `postgres://USER@HOST[:PORT]/DATABASE`, or `postgres://USER@/DATABASE?host=/run/postgresql` for a socket. */
+  url: string;
+  log?: Logger;
+  maxConnections?: number;
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+}
+
+/** Advisory lock keys (any 64-bit numbers, the same in every instance): one for the schema, one for pruning. */
+const SCHEMA_LOCK = 0x7468_6561_0001;
+const PRUNE_LOCK = 0x7468_6561_0002;
+
+/** Each version's statements, applied in order to a database below it. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE box_state (
+     device_id TEXT PRIMARY KEY,
+     state JSONB NOT NULL
+   );
+   CREATE TABLE box_history (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     device_id TEXT NOT NULL,
+     at_ms BIGINT NOT NULL,
+     entry JSONB NOT NULL,
+     once_key TEXT
+   );
+   CREATE INDEX box_history_by_box ON box_history (device_id, at_ms, id);
+   CREATE INDEX box_history_by_time ON box_history (at_ms);
+   CREATE UNIQUE INDEX box_history_once ON box_history (device_id, once_key) WHERE once_key IS NOT NULL;`,
+];
+
+export async function openPgStore(options: PgStoreOptions): Promise<FleetStore> {
+  const log = options.log?.child({ ns: "fleet:pg" });
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 4,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    idleTimeoutMillis: 60_000,
+    application_name: "thea-fleet",
+  });
+  // An idle connection the server ends (a restart) must not end the service: the next query reconnects.
+  pool.on("error", (error) => log?.warn({ err: messageOf(error) }, "PostgreSQL connection lost"));
+  try {
+    await migrate(pool, log);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return new PgFleetStore(pool);
+}
+
+async function migrate(pool: pg.Pool, log: Logger | undefined): Promise<void> {
+  await inTransaction(pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
+    await client.query("CREATE TABLE IF NOT EXISTS fleet_schema (version INTEGER NOT NULL)");
+    const { rows } = await client.query<{ version: number }>("SELECT version FROM fleet_schema");
+    const from = rows[0]?.version ?? 0;
+    if (from > MIGRATIONS.length) throw new Error(`the fleet database is at schema version ${from}, newer than this service knows (${MIGRATIONS.length})`);
+    for (const statements of MIGRATIONS.slice(from)) await client.query(statements);
+    if (rows.length === 0) await client.query("INSERT INTO fleet_schema (version) VALUES ($1)", [MIGRATIONS.length]);
+    else await client.query("UPDATE fleet_schema SET version = $1", [MIGRATIONS.length]);
+    if (from < MIGRATIONS.length) log?.info({ from, to: MIGRATIONS.length }, "fleet database schema brought up to date");
+  });
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    // The connection may be the thing that failed: a ROLLBACK that fails too must not hide why.
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+class PgFleetStore implements FleetStore {
+  readonly #pool: pg.Pool;
+  #closed: Promise<void> | undefined;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async upsert(states: readonly BoxState[]): Promise<void> {
+    // One row per box: the last of a batch wins, as it would row by row.
+    const latest = new Map(states.map((state) => [state.deviceId, state]));
+    if (latest.size === 0) return;
+    await this.#pool.query(
+      `INSERT INTO box_state (device_id, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
+       ON CONFLICT (device_id) DO UPDATE SET state = excluded.state`,
+      [[...latest.keys()], [...latest.values()].map((state) => JSON.stringify(state))],
+    );
+  }
+
+  async states(): Promise<BoxState[]> {
+    const { rows } = await this.#pool.query<{ state: BoxState }>("SELECT state FROM box_state");
+    return rows.map((row) => row.state);
+  }
+
+  async append(entries: readonly HistoryRecord[]): Promise<void> {
+    if (entries.length === 0) return;
+    // In the batch's order, so that entries at equal times come back as appended.
+    await this.#pool.query(
+      `INSERT INTO box_history (device_id, at_ms, entry, once_key)
+       SELECT device_id, at_ms, entry, once_key FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[])
+         WITH ORDINALITY AS batch (device_id, at_ms, entry, once_key, n)
+       ORDER BY n
+       ON CONFLICT DO NOTHING`,
+      [entries.map((entry) => entry.deviceId), entries.map((entry) => Date.parse(entry.at)), entries.map((entry) => JSON.stringify(entryOf(entry))), entries.map((entry) => entry.once ?? null)],
+    );
+  }
+
+  async history(deviceId: string, sinceMs: number): Promise<BoxHistoryEntry[]> {
+    const { rows } = await this.#pool.query<{ entry: BoxHistoryEntry }>("SELECT entry FROM box_history WHERE device_id = $1 AND at_ms >= $2 ORDER BY at_ms, id", [deviceId, sinceMs]);
+    return rows.map((row) => row.entry);
+  }
+
+  /** One instance prunes at a time; another finding the lock taken skips its turn (the next hour's will do). */
+  async prune({ beforeMs, maxPerBox }: PruneLimits): Promise<number> {
+    return inTransaction(this.#pool, async (client) => {
+      const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS locked", [PRUNE_LOCK]);
+      if (rows[0]?.locked !== true) return 0;
+      const old = await client.query("DELETE FROM box_history WHERE at_ms < $1", [beforeMs]);
+      const over = await client.query(
+        `DELETE FROM box_history WHERE id IN (
+           SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY at_ms DESC, id DESC) AS newer FROM box_history) ranked
+           WHERE newer > $1)`,
+        [Math.max(0, maxPerBox)],
+      );
+      return (old.rowCount ?? 0) + (over.rowCount ?? 0);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#pool.end();
+    return this.#closed;
+  }
+}
