@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
       "web-key": { type: "string" },
       "web-ca": { type: "string" },
       roster: { type: "string" },
+      store: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -109,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
         webKey: values["web-key"],
         webCa: values["web-ca"],
         roster: values.roster,
+        store: values.store,
       });
     default:
       process.stderr.write(`thea: "${command ?? ""}" is not one of the tools (${TOOL_COMMANDS.join(", ")}); \`thea help\` lists every command\n`);
