@@ -6,11 +6,11 @@
  * initdb and postgres refuse to run as root, and CI and the development machines run tests as
  * root: then both run as the `postgres` user the Debian package creates (setpriv, which execs in
  * place, so the process signalled is the server itself), in a directory it owns. As any other user,
- * they run as that user. Local connections are trusted (the socket is in a private directory);
- * the superuser is `thea`.
+ * they run as that user. The superuser `thea` is trusted on the socket (it is in a private
+ * directory); every other role must give its password (SCRAM), as a hospital's would.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -69,6 +69,7 @@ export class Postgres {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`initdb failed (${initialised.status}): ${initialised.stderr}`);
     }
+    writeFileSync(path.join(data, "pg_hba.conf"), `local all ${USER} trust\nlocal all all scram-sha-256\n`);
     // The socket only, in the test's private directory; fsync off: nothing here outlives the test.
     const serve = run(path.join(bin, "postgres"), ["-D", data, "-k", dir, "-c", "listen_addresses=", "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=50"]);
     const child = spawn(serve.command, serve.args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
@@ -92,18 +93,26 @@ export class Postgres {
     return `postgres://${USER}@/${database}?host=${encodeURIComponent(this.dir)}`;
   }
 
-  /** A new, empty database; its URL. */
-  async createDatabase(): Promise<string> {
+  /**
+   * A new, empty database; its URL. With `owner`, a role that logs in with that password owns
+   * it, and the URL names that role (without the password).
+   */
+  async createDatabase(owner?: { role: string; password: string }): Promise<string> {
     this.#databases += 1;
     const name = `fleet_${this.#databases}`;
     const client = new pg.Client({ connectionString: this.url("postgres") });
     await client.connect();
     try {
-      await client.query(`CREATE DATABASE ${name}`);
+      if (owner) {
+        await client.query(`CREATE ROLE ${client.escapeIdentifier(owner.role)} LOGIN PASSWORD ${client.escapeLiteral(owner.password)}`);
+        await client.query(`CREATE DATABASE ${name} OWNER ${client.escapeIdentifier(owner.role)}`);
+      } else {
+        await client.query(`CREATE DATABASE ${name}`);
+      }
     } finally {
       await client.end();
     }
-    return this.url(name);
+    return owner ? `postgres://${owner.role}@/${name}?host=${encodeURIComponent(this.dir)}` : this.url(name);
   }
 
   /** Stops the server (fast shutdown: open sessions are ended) and removes its directory. */

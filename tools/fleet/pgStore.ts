@@ -11,12 +11,16 @@
  *   history requests); a request waits at most `connectTimeoutMs` for a connection, and a
  *   statement runs at most `statementTimeoutMs`, so a database that hangs fails requests with an
  *   answer instead of piling them up.
- * - The password is never in the URL (serve.ts refuses one that has it): node-postgres takes it,
- *   as libpq does, from PGPASSWORD or from the password file PGPASSFILE names (~/.pgpass by default).
+ * - The password is never in the URL (serve.ts refuses one that has it): it is looked for as
+ *   libpq does, in PGPASSWORD or the password file PGPASSFILE names (pgPassword.ts), and only
+ *   when the server asks for one (peer authentication on a local socket needs none).
  */
+import { Socket } from "node:net";
 import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
 import type { Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
+import { findPassword } from "./pgPassword.ts";
 import type { BoxHistoryEntry, BoxState } from "./model.ts";
 import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
 
@@ -53,23 +57,47 @@ const MIGRATIONS: readonly string[] = [
 
 export async function openPgStore(options: PgStoreOptions): Promise<FleetStore> {
   const log = options.log?.child({ ns: "fleet:pg" });
+  // pg leaves a connection open when it fails while authenticating (no password to give): the
+  // server would hold it for its authentication_timeout (60 s) and a service that could not
+  // start would not end. The sockets are made here so that such a failure at open can close them.
+  const sockets = new Set<Socket>();
+  const socket = (): Socket => {
+    const made = new Socket();
+    sockets.add(made);
+    made.once("close", () => sockets.delete(made));
+    return made;
+  };
   const pool = new pg.Pool({
-    connectionString: options.url,
+    // Parsed here rather than passed as connectionString: pg would let the URL's empty password
+    // override the function below.
+    ...parseIntoClientConfig(options.url),
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     idleTimeoutMillis: 60_000,
     application_name: "thea-fleet",
+    // pg calls it with the connection's parameters when the server asks for a password.
+    password: (parameters?: unknown) => findPassword(passwordFor(parameters)),
+    stream: socket,
   });
   // An idle connection the server ends (a restart) must not end the service: the next query reconnects.
   pool.on("error", (error) => log?.warn({ err: messageOf(error) }, "PostgreSQL connection lost"));
   try {
     await migrate(pool, log);
   } catch (error) {
+    for (const open of sockets) open.destroy();
     await pool.end();
     throw error;
   }
   return new PgFleetStore(pool);
+}
+
+function passwordFor(parameters: unknown): { host: string; port: number; database: string; user: string } {
+  const field = (name: string): string => {
+    const value = typeof parameters === "object" && parameters !== null ? (parameters as Record<string, unknown>)[name] : undefined;
+    return typeof value === "string" || typeof value === "number" ? String(value) : "";
+  };
+  return { host: field("host"), port: Number(field("port")) || 5432, database: field("database"), user: field("user") };
 }
 
 async function migrate(pool: pg.Pool, log: Logger | undefined): Promise<void> {

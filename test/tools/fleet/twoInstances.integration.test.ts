@@ -4,9 +4,14 @@
  * publishing what an agent publishes: a retained status with its last will, a retained summary,
  * events) report to the broker. Each instance's API shows every box and every change; each event,
  * and each availability transition both instances see, is stored once; an instance killed with
- * -9 leaves the other serving everything, the events that follow included.
+ * -9 leaves the other serving everything, the events that follow included. The database's
+ * password reaches them as a hospital's would: from a libpq password file (PGPASSFILE), never on
+ * the command line or in the logs.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StatusPayload, SummaryPayload } from "../../../agent/core/api.ts";
 import { deviceTopics } from "../../../agent/core/topics.ts";
@@ -84,15 +89,27 @@ async function markAfterEvents(box: TestClient, deviceId: string, fleets: readon
   await Promise.all(fleets.map((fleet) => nextRow(fleet, deviceId, (row) => row.summary?.diskUsedPercent === diskUsedPercent, `disk ${diskUsedPercent} % on ${fleet.url.port}`)));
 }
 
+/** A database owned by a role with a password, and a password file (libpq's format) that holds it. */
+async function databaseWithPassword(server: Postgres): Promise<{ url: string; password: string; env: Record<string, string> }> {
+  const password = randomBytes(12).toString("hex");
+  const role = `fleet_${randomBytes(3).toString("hex")}`; // roles are the server's, not one database's
+  const url = await server.createDatabase({ role, password });
+  const dir = await mkdtemp(path.join(tmpdir(), "thea-fleet-pgpass-"));
+  const file = path.join(dir, "pgpass");
+  // node-postgres, like libpq, ignores a password file that others may read.
+  await writeFile(file, `*:*:*:${role}:${password}\n`, { mode: 0o600 });
+  return { url, password, env: { PGPASSFILE: file } };
+}
+
 const eventIds = (entries: readonly BoxHistoryEntry[]) => entries.filter((entry) => entry.kind === "event").map((entry) => String(entry.detail.id));
 
 describe("two instances of thea fleet serve on one PostgreSQL", () => {
   it("each shows the whole fleet and every change, each event is stored once, and one killed -9 leaves the other serving everything", async () => {
     if (!postgres) throw new Error("no PostgreSQL");
-    const store = await postgres.createDatabase();
-    const a = await startFleetServe(fixture.broker.url, ["--store", store]);
+    const { url: store, password, env } = await databaseWithPassword(postgres);
+    const a = await startFleetServe(fixture.broker.url, ["--store", store], env);
     fixture.cleanup(() => terminate(a.child, "fleet instance A"));
-    const b = await startFleetServe(fixture.broker.url, ["--store", store]);
+    const b = await startFleetServe(fixture.broker.url, ["--store", store], env);
     fixture.cleanup(() => terminate(b.child, "fleet instance B"));
 
     const ids = ["kc-001", "kc-002", "kc-003"];
@@ -139,5 +156,21 @@ describe("two instances of thea fleet serve on one PostgreSQL", () => {
     expect(offline.offlineReason).toBe("connection-lost");
     expect((await historyOf(b, "kc-001")).map((entry) => entry.kind)).toEqual(["online", "offline"]);
     expect(b.child.exitCode).toBeNull();
-  }, 120_000); // two services, a database and three boxes on a shared 2-core machine
+    expect(a.log.text + b.log.text).not.toContain(password);
+  }, 120_000);
+
+  it("refuses to start without the database's password, and says why", async () => {
+    if (!postgres) throw new Error("no PostgreSQL");
+    const { url, password } = await databaseWithPassword(postgres);
+    const started = startFleetServe(fixture.broker.url, ["--store", url], { PGPASSFILE: "/nonexistent/pgpass", PGPASSWORD: "" });
+    const error = await started.then(
+      (fleet) => {
+        fixture.cleanup(() => terminate(fleet.child, "fleet instance"));
+        throw new Error("it started");
+      },
+      (refused: unknown) => String(refused),
+    );
+    expect(error).toMatch(/exited \(2\)[\s\S]*password/);
+    expect(error).not.toContain(password);
+  }); // two services, a database and three boxes on a shared 2-core machine
 });
