@@ -130,6 +130,11 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
   }
 }
 
+/** Stable (Array.prototype.sort is): the order within one box stays. */
+function byDevice(a: { deviceId: string }, b: { deviceId: string }): number {
+  return a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0;
+}
+
 class PgFleetStore implements FleetStore {
   readonly #pool: pg.Pool;
   #closed: Promise<void> | undefined;
@@ -139,8 +144,9 @@ class PgFleetStore implements FleetStore {
   }
 
   async upsert(states: readonly BoxState[]): Promise<void> {
-    // One row per box: the last of a batch wins, as it would row by row.
-    const latest = new Map(states.map((state) => [state.deviceId, state]));
+    // One row per box: the last of a batch wins, as it would row by row. In device id order: two
+    // instances write the same boxes' rows, and locks taken in one order cannot deadlock.
+    const latest = new Map([...states].sort(byDevice).map((state) => [state.deviceId, state]));
     if (latest.size === 0) return;
     await this.#pool.query(
       `INSERT INTO box_state (device_id, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
@@ -156,14 +162,16 @@ class PgFleetStore implements FleetStore {
 
   async append(entries: readonly HistoryRecord[]): Promise<void> {
     if (entries.length === 0) return;
-    // In the batch's order, so that entries at equal times come back as appended.
+    // In the batch's order within each box, so that entries at equal times come back as appended;
+    // boxes in device id order, as for upsert (both instances append the same transitions).
+    const ordered = [...entries].sort(byDevice);
     await this.#pool.query(
       `INSERT INTO box_history (device_id, at_ms, entry, once_key)
        SELECT device_id, at_ms, entry, once_key FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[])
          WITH ORDINALITY AS batch (device_id, at_ms, entry, once_key, n)
        ORDER BY n
        ON CONFLICT DO NOTHING`,
-      [entries.map((entry) => entry.deviceId), entries.map((entry) => Date.parse(entry.at)), entries.map((entry) => JSON.stringify(entryOf(entry))), entries.map((entry) => entry.once ?? null)],
+      [ordered.map((entry) => entry.deviceId), ordered.map((entry) => Date.parse(entry.at)), ordered.map((entry) => JSON.stringify(entryOf(entry))), ordered.map((entry) => entry.once ?? null)],
     );
   }
 
