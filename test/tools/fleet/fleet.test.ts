@@ -181,6 +181,37 @@ describe("Fleet", () => {
     await again.stop();
   });
 
+  it("writes one batch after the other, the newest state last, however slow the store", async () => {
+    const slow = new MemoryFleetStore();
+    const writes: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => undefined;
+    const writing = new Promise<void>((resolve) => (started = resolve));
+    const upsert = slow.upsert.bind(slow);
+    slow.upsert = async (states) => {
+      writes.push(`start ${states.map((state) => state.online).join()}`);
+      if (writes.length === 1) {
+        started();
+        await gate; // the first write hangs (a database slow to answer)
+      }
+      await upsert(states);
+      writes.push("end");
+    };
+    const other = new Fleet({ store: slow, now: () => Date.now() });
+    await other.start();
+    other.apply(status("box-a", online()));
+    const first = other.flush();
+    await writing;
+    other.apply(status("box-a", lost));
+    const second = other.flush();
+    release();
+    await Promise.all([first, second]);
+    expect(writes).toEqual(["start true", "end", "start false", "end"]);
+    expect((await slow.states()).map((state) => state.online)).toEqual([false]);
+    await other.stop();
+  });
+
   it("keeps a change it could not write and writes it with the next batch", async () => {
     const failing = new MemoryFleetStore();
     let failures = 1;
