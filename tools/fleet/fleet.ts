@@ -37,6 +37,11 @@ export interface FleetOptions {
 
 /** History held for a store that cannot be written (disk full): beyond it the oldest go, counted. */
 const MAX_UNWRITTEN_HISTORY = 10_000;
+/**
+ * A store that keeps failing (PostgreSQL down) is tried again after the flush delay, then twice as
+ * long each time up to this: not five attempts, and five log lines, a second for as long as it lasts.
+ */
+const MAX_RETRY_DELAY_MS = 30_000;
 
 export class Fleet implements FleetView, Service {
   readonly #store: FleetStore;
@@ -47,6 +52,9 @@ export class Fleet implements FleetView, Service {
   readonly #pruneIntervalMs: number;
   readonly #log: Logger | undefined;
   #historyDropped = 0;
+  /** Writes failed in a row, and when the next may be tried (epoch ms, the service's clock). */
+  #failures = 0;
+  #retryAt = 0;
   readonly #states = new Map<string, BoxState>();
   /** A summary that came before its box's first status (retained messages arrive in any order). */
   readonly #pendingSummaries = new Map<string, SummaryPayload>();
@@ -96,6 +104,7 @@ export class Fleet implements FleetView, Service {
     clearInterval(this.#pruneTimer);
     this.#recheckTimer = undefined;
     this.#pruneTimer = undefined;
+    this.#retryAt = 0; // one last attempt, whatever the last failure
     await this.flush();
     // A failed last write schedules a retry that nothing would stop.
     clearTimeout(this.#flushTimer);
@@ -178,6 +187,8 @@ export class Fleet implements FleetView, Service {
 
   async #write(): Promise<void> {
     if (this.#unwritten.size === 0 && this.#history.length === 0) return;
+    const wait = this.#retryAt - this.#now();
+    if (wait > 0) return this.#schedule(wait); // kept for when the store may be tried again
     const ids = [...this.#unwritten];
     this.#unwritten.clear();
     const states = ids.flatMap((id) => this.#states.get(id) ?? []);
@@ -185,15 +196,20 @@ export class Fleet implements FleetView, Service {
     try {
       await this.#store.upsert(states);
       await this.#store.append(entries);
+      this.#failures = 0;
+      this.#retryAt = 0;
     } catch (error) {
       // Kept for the next batch; the page still shows the change, from memory.
       for (const id of ids) this.#unwritten.add(id);
       this.#history.unshift(...entries);
       const over = this.#history.length - MAX_UNWRITTEN_HISTORY;
       if (over > 0) this.#historyDropped += this.#history.splice(0, over).length;
+      this.#failures += 1;
+      const delay = Math.min(this.#flushDelayMs * 2 ** (this.#failures - 1), MAX_RETRY_DELAY_MS);
+      this.#retryAt = this.#now() + delay;
       if (!this.#log) throw error;
-      this.#log.error({ err: messageOf(error), states: states.length, entries: entries.length, historyDropped: this.#historyDropped }, "fleet store write failed");
-      this.#schedule();
+      this.#log.error({ err: messageOf(error), states: states.length, entries: entries.length, historyDropped: this.#historyDropped, failures: this.#failures, retryInMs: delay }, "fleet store write failed");
+      this.#schedule(delay);
     }
   }
 
@@ -259,8 +275,8 @@ export class Fleet implements FleetView, Service {
     this.#schedule();
   }
 
-  #schedule(): void {
-    this.#flushTimer ??= setTimeout(() => void this.flush().catch((error: unknown) => this.#failed(error, "fleet store write failed")), this.#flushDelayMs);
+  #schedule(delayMs = this.#flushDelayMs): void {
+    this.#flushTimer ??= setTimeout(() => void this.flush().catch((error: unknown) => this.#failed(error, "fleet store write failed")), delayMs);
   }
 
   /** A failure of work the timers started: logged, or thrown as before there was a log. */

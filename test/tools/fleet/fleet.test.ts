@@ -212,6 +212,38 @@ describe("Fleet", () => {
     await other.stop();
   });
 
+  it("tries a store that keeps failing less and less often, and writes everything once it is back", async () => {
+    const down = new MemoryFleetStore();
+    let attempts = 0;
+    let up = false;
+    const upsert = down.upsert.bind(down);
+    down.upsert = async (states) => {
+      attempts += 1;
+      if (!up) throw new Error("connect ECONNREFUSED /run/postgresql/.s.PGSQL.5432");
+      await upsert(states);
+    };
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", destination: { write: (line: string) => void lines.push(line) } });
+    const other = new Fleet({ store: down, now: () => Date.now(), log });
+    await other.start();
+    for (let second = 0; second < 60; second++) {
+      other.apply(status(`box-${second}`, online())); // the fleet goes on changing meanwhile
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    // 200 ms, doubling up to 30 s: 0.2+0.4+…+25.6 s is 51 s, then one more within the minute.
+    expect(attempts).toBeLessThanOrEqual(10);
+    // Nor does a flood of history requests (each writes what is pending first) try it each time.
+    const before = attempts;
+    for (let i = 0; i < 20; i++) await other.history("box-0", 0);
+    expect(attempts - before).toBeLessThanOrEqual(1);
+    expect(lines).toHaveLength(attempts);
+    up = true;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(await down.states()).toHaveLength(60);
+    expect(await down.history("box-0", 0)).toHaveLength(1);
+    await other.stop();
+  });
+
   it("keeps a change it could not write and writes it with the next batch", async () => {
     const failing = new MemoryFleetStore();
     let failures = 1;
