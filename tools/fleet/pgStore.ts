@@ -2,7 +2,9 @@
  * The fleet's store in PostgreSQL (Debian's, 15 on Debian 12), for a hospital that runs two
  * instances of the service on one database (docs/fleet.md, "Storage"). The same tables and bounds
  * as the SQLite store: each box's state as one JSON document, its history as rows, 30 days and
- * 2,000 entries per box (fleet.ts prunes).
+ * 2,000 entries per box (fleet.ts prunes). JSON, not JSONB: nothing queries inside the
+ * documents, and JSON gives them back as written, key order included (fleet.ts compares a
+ * state with its next by its text, so a reordered one would look changed).
  *
  * - The schema is made, or brought up to date, at open, under an advisory lock: two instances
  *   starting together do not both create it. `fleet_schema` says which version a database holds.
@@ -41,13 +43,13 @@ const PRUNE_LOCK = 0x7468_6561_0002;
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE box_state (
      device_id TEXT PRIMARY KEY,
-     state JSONB NOT NULL
+     state JSON NOT NULL
    );
    CREATE TABLE box_history (
      id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
      device_id TEXT NOT NULL,
      at_ms BIGINT NOT NULL,
-     entry JSONB NOT NULL,
+     entry JSON NOT NULL,
      once_key TEXT
    );
    CREATE INDEX box_history_by_box ON box_history (device_id, at_ms, id);
@@ -149,7 +151,7 @@ class PgFleetStore implements FleetStore {
     const latest = new Map([...states].sort(byDevice).map((state) => [state.deviceId, state]));
     if (latest.size === 0) return;
     await this.#pool.query(
-      `INSERT INTO box_state (device_id, state) SELECT * FROM unnest($1::text[], $2::jsonb[])
+      `INSERT INTO box_state (device_id, state) SELECT * FROM unnest($1::text[], $2::json[])
        ON CONFLICT (device_id) DO UPDATE SET state = excluded.state`,
       [[...latest.keys()], [...latest.values()].map((state) => JSON.stringify(state))],
     );
@@ -167,7 +169,7 @@ class PgFleetStore implements FleetStore {
     const ordered = [...entries].sort(byDevice);
     await this.#pool.query(
       `INSERT INTO box_history (device_id, at_ms, entry, once_key)
-       SELECT device_id, at_ms, entry, once_key FROM unnest($1::text[], $2::bigint[], $3::jsonb[], $4::text[])
+       SELECT device_id, at_ms, entry, once_key FROM unnest($1::text[], $2::bigint[], $3::json[], $4::text[])
          WITH ORDINALITY AS batch (device_id, at_ms, entry, once_key, n)
        ORDER BY n
        ON CONFLICT DO NOTHING`,

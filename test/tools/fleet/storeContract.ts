@@ -109,6 +109,13 @@ export function fleetStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.states()).toEqual([state]);
     });
 
+    it("gives a state back as written, key order included (the fleet compares states by their text)", async () => {
+      const store = await open();
+      const state: BoxState = { lastSeenAt: at(1), summary: null, deviceId: "z", site: { district: "Batheay", province: "Kampong Cham" }, since: at(0), online: true, offlineReason: null };
+      await store.upsert([state]);
+      expect((await store.states()).map((kept) => JSON.stringify(kept))).toEqual([JSON.stringify(state)]);
+    });
+
     if (factory.reopen) {
       const reopen = factory.reopen;
       it("keeps states and history across close and reopen", async () => {
