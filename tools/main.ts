@@ -46,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       "web-ca": { type: "string" },
       roster: { type: "string" },
       "act-without-roster": { type: "boolean" },
+      store: { type: "string" },
     },
     allowPositionals: true,
     strict: true,
@@ -111,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
         webCa: values["web-ca"],
         roster: values.roster,
         actWithoutRoster: values["act-without-roster"],
+        store: values.store,
       });
     default:
       process.stderr.write(`thea: "${command ?? ""}" is not one of the tools (${TOOL_COMMANDS.join(", ")}); \`thea help\` lists every command\n`);

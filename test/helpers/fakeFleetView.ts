@@ -66,7 +66,7 @@ export class FakeFleetView implements FleetView {
     return this.rows.get(deviceId);
   }
 
-  history(deviceId: string, sinceMs: number): BoxHistoryEntry[] {
+  async history(deviceId: string, sinceMs: number): Promise<BoxHistoryEntry[]> {
     this.historyAsked.push({ deviceId, sinceMs });
     return [{ deviceId, at: new Date(sinceMs + 1000).toISOString(), kind: "offline", detail: { reason: "connection-lost" } }];
   }

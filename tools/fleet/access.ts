@@ -100,7 +100,7 @@ export function narrowedView(view: FleetView, audience: Audience): ScopedView {
     // a few lookups, a province's a few hundred.
     counts: (): FleetCounts => countsOf([...boxes].flatMap((deviceId) => view.box(deviceId) ?? [])),
     box,
-    history: (deviceId: string, sinceMs: number): BoxHistoryEntry[] => (boxes.has(deviceId) ? view.history(deviceId, sinceMs) : []),
+    history: async (deviceId: string, sinceMs: number): Promise<BoxHistoryEntry[]> => (boxes.has(deviceId) ? view.history(deviceId, sinceMs) : []),
     onChange: (listener) =>
       view.onChange((deviceIds) => {
         const theirs = deviceIds.filter((deviceId) => boxes.has(deviceId));

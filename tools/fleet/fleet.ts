@@ -4,6 +4,11 @@
  * few MB) and written to the store in batches. Availability transitions and events go to each
  * box's history. A timer looks again at offline boxes, so one that stays silent crosses into
  * "needs attention" without a new message.
+ *
+ * Two instances of the service may share one store (PostgreSQL): each sees every `status` and
+ * `summary` (ingest.ts), so each holds the whole fleet and both append each availability
+ * transition; the transition carries what it records (`once`: the box's boot id and connection
+ * number), and the store keeps it once. Events come to one instance only, each with its own id.
  */
 import type { StatusPayload, SummaryPayload } from "../../agent/core/api.ts";
 import type { Service } from "../../agent/core/service.ts";
@@ -12,7 +17,7 @@ import { messageOf } from "../../lib/messageOf.ts";
 import { byUrgency, countsOf, DEFAULT_OFFLINE_ATTENTION_MIN, isUpdating, rowOf, type AttentionRules } from "./attention.ts";
 import type { FleetMessage } from "./messages.ts";
 import type { BoxHistoryEntry, BoxRow, BoxState, FleetCounts, FleetQuery, FleetView } from "./model.ts";
-import { HISTORY_MAX_AGE_MS, HISTORY_MAX_PER_BOX, type FleetStore } from "./store.ts";
+import { HISTORY_MAX_AGE_MS, HISTORY_MAX_PER_BOX, type FleetStore, type HistoryRecord } from "./store.ts";
 
 export interface FleetOptions {
   store: FleetStore;
@@ -32,6 +37,11 @@ export interface FleetOptions {
 
 /** History held for a store that cannot be written (disk full): beyond it the oldest go, counted. */
 const MAX_UNWRITTEN_HISTORY = 10_000;
+/**
+ * A store that keeps failing (PostgreSQL down) is tried again after the flush delay, then twice as
+ * long each time up to this: not five attempts, and five log lines, a second for as long as it lasts.
+ */
+const MAX_RETRY_DELAY_MS = 30_000;
 
 export class Fleet implements FleetView, Service {
   readonly #store: FleetStore;
@@ -43,6 +53,9 @@ export class Fleet implements FleetView, Service {
   readonly #log: Logger | undefined;
   #historyDropped = 0;
   #writeFailures = 0;
+  /** Writes failed in a row, and when the next may be tried (epoch ms, the service's clock). */
+  #failures = 0;
+  #retryAt = 0;
   readonly #states = new Map<string, BoxState>();
   /** A summary that came before its box's first status (retained messages arrive in any order). */
   readonly #pendingSummaries = new Map<string, SummaryPayload>();
@@ -50,8 +63,15 @@ export class Fleet implements FleetView, Service {
   readonly #eventOnly = new Set<string>();
   /** Each box's attention kinds when last told, so the timer reports crossings only. */
   readonly #attentionKinds = new Map<string, string>();
+  /** Changed since the listeners were last told. */
   readonly #dirty = new Set<string>();
-  readonly #history: BoxHistoryEntry[] = [];
+  /** Told, not yet written. */
+  readonly #unwritten = new Set<string>();
+  readonly #history: HistoryRecord[] = [];
+  /** Each box's last connection (its online status's boot id and number): what its next offline ends. */
+  readonly #connections = new Map<string, { bootId: string; session: number }>();
+  /** The write under way, if any: batches are written one after the other, in order. */
+  #writing: Promise<void> = Promise.resolve();
   readonly #listeners = new Set<(deviceIds: readonly string[]) => void>();
   #flushTimer: NodeJS.Timeout | undefined;
   #recheckTimer: NodeJS.Timeout | undefined;
@@ -68,24 +88,28 @@ export class Fleet implements FleetView, Service {
   }
 
   /** Loads what the store holds, prunes old history, and starts the timers. */
-  start(): void {
-    for (const state of this.#store.states()) {
+  async start(): Promise<void> {
+    for (const state of await this.#store.states()) {
       if (this.#states.has(state.deviceId)) continue; // a message applied before start is newer
       this.#states.set(state.deviceId, state);
       this.#attentionKinds.set(state.deviceId, this.#kindsOf(state));
     }
-    this.#prune();
+    await this.#prune();
     this.#recheckTimer = setInterval(() => this.#recheck(), this.#recheckIntervalMs);
-    this.#pruneTimer = setInterval(() => this.#prune(), this.#pruneIntervalMs);
+    this.#pruneTimer = setInterval(() => void this.#prune().catch((error: unknown) => this.#failed(error, "fleet history prune failed")), this.#pruneIntervalMs);
   }
 
   /** Clears the timers and writes what is pending. The store stays open: its owner closes it. */
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.#recheckTimer);
     clearInterval(this.#pruneTimer);
     this.#recheckTimer = undefined;
     this.#pruneTimer = undefined;
-    this.flush();
+    this.#retryAt = 0; // one last attempt, whatever the last failure
+    await this.flush();
+    // A failed last write schedules a retry that nothing would stop.
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
   }
 
   /** Whether the fleet holds anything of this box. */
@@ -111,7 +135,8 @@ export class Fleet implements FleetView, Service {
       case "summary":
         return this.#applySummary(message.deviceId, message.payload, message.retained, at);
       case "event": {
-        this.#record({ deviceId: message.deviceId, at, kind: "event", detail: message.payload });
+        // The event's own id: a copy the broker delivers again (QoS 1) is kept once.
+        this.#record({ deviceId: message.deviceId, at, kind: "event", detail: message.payload, once: `event:${message.payload.id}` });
         const state = this.#states.get(message.deviceId);
         if (state) this.#update(state, { lastSeenAt: at });
         else this.#eventOnly.add(message.deviceId);
@@ -135,8 +160,8 @@ export class Fleet implements FleetView, Service {
     return state && rowOf(state, this.#now(), this.#rules);
   }
 
-  history(deviceId: string, sinceMs: number): BoxHistoryEntry[] {
-    this.flush(); // what happened in the last 200 ms belongs in the answer
+  async history(deviceId: string, sinceMs: number): Promise<BoxHistoryEntry[]> {
+    await this.flush(); // what happened in the last 200 ms belongs in the answer
     return this.#store.history(deviceId, sinceMs);
   }
 
@@ -150,31 +175,54 @@ export class Fleet implements FleetView, Service {
     this.#record(entry);
   }
 
-  /** Writes the changed states and new history in one batch each, then tells the listeners. */
-  flush(): void {
+  /**
+   * Tells the listeners of the changed boxes at once (the page reads them from memory), and
+   * writes the changed states and new history in one batch each after any write under way.
+   * Resolves once written; without a log, a failed write rejects it.
+   */
+  flush(): Promise<void> {
     clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
-    if (this.#dirty.size === 0 && this.#history.length === 0) return;
     const ids = [...this.#dirty];
     this.#dirty.clear();
+    for (const id of ids) {
+      this.#unwritten.add(id);
+      this.#attentionKinds.set(id, this.#kindsOf(this.#states.get(id)));
+    }
+    if (ids.length > 0) this.#emit(ids);
+    const written = this.#writing.then(() => this.#write());
+    // The next batch waits for this one whatever its outcome; the outcome goes to this caller.
+    this.#writing = written.catch(() => undefined);
+    return written;
+  }
+
+  async #write(): Promise<void> {
+    if (this.#unwritten.size === 0 && this.#history.length === 0) return;
+    const wait = this.#retryAt - this.#now();
+    if (wait > 0) return this.#schedule(wait); // kept for when the store may be tried again
+    const ids = [...this.#unwritten];
+    this.#unwritten.clear();
     const states = ids.flatMap((id) => this.#states.get(id) ?? []);
     const entries = this.#history.splice(0);
     try {
-      this.#store.upsert(states);
-      this.#store.append(entries);
+      await this.#store.upsert(states);
+      await this.#store.append(entries);
+      this.#failures = 0;
+      this.#retryAt = 0;
     } catch (error) {
       // Kept for the next batch; the page still shows the change, from memory.
-      for (const id of ids) this.#dirty.add(id);
+      for (const id of ids) this.#unwritten.add(id);
       this.#history.unshift(...entries);
       const over = this.#history.length - MAX_UNWRITTEN_HISTORY;
       if (over > 0) this.#historyDropped += this.#history.splice(0, over).length;
       this.#writeFailures += 1;
+      this.#failures += 1;
+      const delay = Math.min(this.#flushDelayMs * 2 ** (this.#failures - 1), MAX_RETRY_DELAY_MS);
+      this.#retryAt = this.#now() + delay;
       if (!this.#log) throw error;
-      this.#log.error({ err: messageOf(error), states: states.length, entries: entries.length, historyDropped: this.#historyDropped }, "fleet store write failed");
-      this.#schedule();
+      this.#log.error({ err: messageOf(error), states: states.length, entries: entries.length, historyDropped: this.#historyDropped, failures: this.#failures, retryInMs: delay }, "fleet store write failed");
+      this.#schedule(delay);
     }
-    for (const id of ids) this.#attentionKinds.set(id, this.#kindsOf(this.#states.get(id)));
-    if (ids.length > 0) this.#emit(ids);
   }
 
   #applyStatus(deviceId: string, payload: StatusPayload, retained: boolean, at: string): void {
@@ -191,11 +239,12 @@ export class Fleet implements FleetView, Service {
     } else {
       patch.offlineReason = payload.reason;
     }
+    const once = this.#connectionOf(deviceId, payload);
     if (!known || known.online !== payload.online) {
       patch.online = payload.online;
       patch.since = at;
       const detail = payload.online ? { bootId: payload.bootId, session: payload.session, version: payload.version } : { reason: payload.reason, bootId: payload.bootId };
-      this.#record({ deviceId, at, kind: payload.online ? "online" : "offline", detail });
+      this.#record({ deviceId, at, kind: payload.online ? "online" : "offline", detail, once });
     }
     this.#update(base, patch, !known);
   }
@@ -219,13 +268,33 @@ export class Fleet implements FleetView, Service {
     this.#schedule();
   }
 
-  #record(entry: BoxHistoryEntry): void {
+  /**
+   * What a status's transition records: the connection it begins (`online:{bootId}:{n}`), or the
+   * one it ends (`offline:{bootId}:{n}`; a last will carries no connection number, so the last
+   * online status seen gives it, `?` when none was seen since the service started).
+   */
+  #connectionOf(deviceId: string, payload: StatusPayload): string {
+    if (payload.online) {
+      this.#connections.set(deviceId, { bootId: payload.bootId, session: payload.session });
+      return `online:${payload.bootId}:${payload.session}`;
+    }
+    const last = this.#connections.get(deviceId);
+    return `offline:${payload.bootId}:${last?.bootId === payload.bootId ? last.session : "?"}`;
+  }
+
+  #record(entry: HistoryRecord): void {
     this.#history.push(entry);
     this.#schedule();
   }
 
-  #schedule(): void {
-    this.#flushTimer ??= setTimeout(() => this.flush(), this.#flushDelayMs);
+  #schedule(delayMs = this.#flushDelayMs): void {
+    this.#flushTimer ??= setTimeout(() => void this.flush().catch((error: unknown) => this.#failed(error, "fleet store write failed")), delayMs);
+  }
+
+  /** A failure of work the timers started: logged, or thrown as before there was a log. */
+  #failed(error: unknown, message: string): void {
+    if (!this.#log) throw error;
+    this.#log.error({ err: messageOf(error) }, message);
   }
 
   /** Tells the listeners of boxes whose attention changed by time alone (offline past N minutes). */
@@ -240,9 +309,9 @@ export class Fleet implements FleetView, Service {
     if (crossed.length > 0) this.#emit(crossed);
   }
 
-  #prune(): void {
-    this.flush();
-    this.#store.prune({ beforeMs: this.#now() - HISTORY_MAX_AGE_MS, maxPerBox: HISTORY_MAX_PER_BOX });
+  async #prune(): Promise<void> {
+    await this.flush();
+    await this.#store.prune({ beforeMs: this.#now() - HISTORY_MAX_AGE_MS, maxPerBox: HISTORY_MAX_PER_BOX });
   }
 
   #kindsOf(state: BoxState | undefined): string {

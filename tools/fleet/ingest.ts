@@ -1,24 +1,21 @@
 /**
  * The fleet service's MQTT session: every box's `status`, `summary` and `event` into the Fleet.
  *
- * Two kinds of subscription, each with its own MQTT 5 subscription identifier (§3.8.2.1.2) so a
- * message says which one brought it:
- * - `$share/{group}/thea/v1/+/{status,summary,event}`: the live feed. Instances of the service in
- *   one group share it (MQTT 5 §4.8.2), each message going to one of them; with one instance, it
- *   gets everything.
- * - `thea/v1/+/{status,summary}`, plain: for the retained messages only. MQTT 5 sends the
- *   retained messages matching a filter when a non-shared subscription is made (§3.3.1.3), not for
- *   a shared one, and it is these that let a service just started see every box at once. The same
- *   subscription also brings each later message a second time, with RETAIN 0 (retain-as-published
- *   off, §3.3.1.3): those copies are dropped unparsed, as the shared feed brought the original.
- *   Subscribing the shared filters first means no change falls between the snapshot and the feed.
- *   After a reconnect (clean start) both are made again, so the snapshot catches up what was missed.
- * Brokers differ on retained messages for a new shared subscription: mosquitto (2.0.11, Debian's)
- * and EMQX send them, HiveMQ and VerneMQ follow the specification and do not. So the rule here does
- * not depend on it: the snapshot is what the plain subscription brings with RETAIN 1, the live feed
- * what the shared one brings with RETAIN 0, and the other two copies are dropped as duplicates.
- * A broker that does not echo subscription identifiers gets every copy applied: harmless, as
- * applying a state twice changes nothing.
+ * Two kinds of subscription:
+ * - `thea/v1/+/{status,summary}`, plain: every instance of the service gets every box's state.
+ *   MQTT 5 sends the retained messages matching a filter when a non-shared subscription is made
+ *   (§3.3.1.3), with RETAIN 1: the snapshot that lets a service just started see every box at
+ *   once; later messages come with RETAIN 0 (retain-as-published off), as the live feed. Each
+ *   instance must show the whole fleet, and this is the small part of the traffic (a status per
+ *   connection, a summary at most once a minute per box), so it is not shared.
+ * - `$share/{group}/thea/v1/+/event`: the events, the part of the feed that goes to history only.
+ *   Instances of the service in one group share it (MQTT 5 §4.8.2), each event going to one of
+ *   them, which records it in the store they share; with one instance, it gets every event.
+ * So two instances on one PostgreSQL each hold the whole fleet from the broker alone, with no
+ * traffic between them. Both see each status and record its availability transition; the store
+ * keeps it once (fleet.ts, store.ts). After a reconnect (clean start) both are made again, so
+ * the snapshot catches up what was missed; events sent meanwhile go to the other instance, or,
+ * with one instance, are not seen.
  *
  * Every payload is checked (messages.ts): too large, not JSON, too deep, the wrong shape or a
  * device id the agent would refuse is counted and logged, never applied. The number of boxes is
@@ -54,14 +51,9 @@ export interface FleetIngestOptions {
 export interface IngestStats {
   received: number;
   applied: number;
-  /** Copies dropped because the other subscription brings the message (see the file's comment). */
-  duplicates: number;
   discarded: Record<DiscardReason | "over-capacity" | "failed", number>;
 }
 
-const PLAIN = 1;
-const SHARED = 2;
-const KINDS = ["status", "summary", "event"] as const;
 /** One warning per reason per minute at most, with the count: a flood must not flood the log too. */
 const WARN_INTERVAL_MS = 60_000;
 /**
@@ -76,7 +68,6 @@ export class FleetIngest implements Service {
   readonly #stats: IngestStats = {
     received: 0,
     applied: 0,
-    duplicates: 0,
     discarded: { topic: 0, "device-id": 0, cleared: 0, "too-large": 0, "invalid-json": 0, shape: 0, "over-capacity": 0, failed: 0 },
   };
   readonly #lastWarned = new Map<string, { at: number; since: number }>();
@@ -121,7 +112,7 @@ export class FleetIngest implements Service {
       clientId: this.#options.clientId ?? `thea-fleet-${randomBytes(4).toString("hex")}`,
       clean: true,
       reconnectPeriod: 2000,
-      resubscribe: false, // #onConnect subscribes, shared filters first
+      resubscribe: false, // #onConnect subscribes
       properties: { maximumPacketSize: MAX_PACKET_BYTES },
     };
     const pem = (value: string | Buffer): Buffer => (typeof value === "string" ? readFileSync(value) : value);
@@ -135,14 +126,14 @@ export class FleetIngest implements Service {
     const socket = client.stream;
     if (socket instanceof Socket) socket.setNoDelay(true);
     const group = this.#options.group ?? "thea-fleet";
-    const shared = Object.fromEntries(KINDS.map((kind) => [`$share/${group}/${TOPIC_PREFIX}/+/${kind}`, { qos: 1 as const }]));
-    const plain = Object.fromEntries(["status", "summary"].map((kind) => [`${TOPIC_PREFIX}/+/${kind}`, { qos: 1 as const, rh: 0, rap: false }]));
+    const filters = {
+      [`${TOPIC_PREFIX}/+/status`]: { qos: 1 as const, rh: 0, rap: false },
+      [`${TOPIC_PREFIX}/+/summary`]: { qos: 1 as const, rh: 0, rap: false },
+      [`$share/${group}/${TOPIC_PREFIX}/+/event`]: { qos: 1 as const },
+    };
     this.#log.info({ url: this.#options.url, group }, "connected to broker; subscribing");
-    const subscribed = async () => [
-      ...(await client.subscribeAsync(shared, { properties: { subscriptionIdentifier: SHARED } })),
-      ...(await client.subscribeAsync(plain, { properties: { subscriptionIdentifier: PLAIN } })),
-    ];
-    subscribed()
+    client
+      .subscribeAsync(filters)
       .then((granted) => {
         // A reason code of 0x80 or above is a refusal (MQTT 5 §3.9.3): an ACL that does not let us read.
         const refused = granted.filter((grant) => grant.qos >= 0x80);
@@ -155,13 +146,6 @@ export class FleetIngest implements Service {
 
   #onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
     this.#stats.received += 1;
-    const ids = packet.properties?.subscriptionIdentifier;
-    const via = new Set(Array.isArray(ids) ? ids : ids === undefined ? [] : [ids]);
-    const duplicate = via.size === 1 && (via.has(PLAIN) ? !packet.retain : packet.retain);
-    if (duplicate) {
-      this.#stats.duplicates += 1;
-      return;
-    }
     const parsed = parseFleetMessage(topic, payload, packet.retain);
     if (!parsed.ok && parsed.reason === "cleared") {
       this.#stats.discarded.cleared += 1;

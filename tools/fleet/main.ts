@@ -1,17 +1,18 @@
 /**
  * `thea fleet …`: the fleet service's commands (issue 16). `serve` composes the fleet's core —
- * the SQLite store (sqliteStore.ts), the fleet (fleet.ts) and the broker ingest (ingest.ts)
- * and the link to the boxes (mqttBoxLink.ts) — with the web side (serve.ts, server.ts).
+ * the store (sqliteStore.ts, or pgStore.ts with --store), the fleet (fleet.ts), the broker
+ * ingest (ingest.ts) and the link to the boxes (mqttBoxLink.ts) — with the web side (serve.ts, server.ts).
  */
 import { Fleet } from "./fleet.ts";
 import { FleetIngest } from "./ingest.ts";
 import { MqttBoxLink } from "./mqttBoxLink.ts";
 import { fleetServeCommand, USAGE, type FleetCore, type FleetServeArgs } from "./serve.ts";
 import type { FleetStore } from "./store.ts";
+import { openPgStore } from "./pgStore.ts";
 import { openSqliteStore } from "./sqliteStore.ts";
 
 const core: FleetCore<FleetStore, Fleet> = {
-  openStore: openSqliteStore,
+  openStore: (location, log) => (location.kind === "sqlite" ? openSqliteStore(location.file) : openPgStore({ url: location.url, log })),
   newFleet: (options) => new Fleet(options),
   newIngest: (settings) => new FleetIngest(settings),
   newLink: (settings) => new MqttBoxLink(settings),

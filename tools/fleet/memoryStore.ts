@@ -1,26 +1,27 @@
 /** A FleetStore in memory, for tests of what is built on a store; passes the same contract suite. */
 import type { BoxHistoryEntry, BoxState } from "./model.ts";
-import type { FleetStore, PruneLimits } from "./store.ts";
+import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
 
 export class MemoryFleetStore implements FleetStore {
   readonly #states = new Map<string, BoxState>();
-  readonly #history = new Map<string, BoxHistoryEntry[]>();
+  readonly #history = new Map<string, HistoryRecord[]>();
   #closed = false;
 
-  upsert(states: readonly BoxState[]): void {
+  async upsert(states: readonly BoxState[]): Promise<void> {
     this.#open();
     for (const state of states) this.#states.set(state.deviceId, structuredClone(state));
   }
 
-  states(): BoxState[] {
+  async states(): Promise<BoxState[]> {
     this.#open();
     return [...this.#states.values()].map((state) => structuredClone(state));
   }
 
-  append(entries: readonly BoxHistoryEntry[]): void {
+  async append(entries: readonly HistoryRecord[]): Promise<void> {
     this.#open();
     for (const entry of entries) {
       const list = this.#history.get(entry.deviceId) ?? [];
+      if (entry.once !== undefined && list.some((kept) => kept.once === entry.once)) continue;
       // Kept sorted by time; an entry at the same time as others goes after them.
       let at = list.length;
       const time = Date.parse(entry.at);
@@ -30,12 +31,12 @@ export class MemoryFleetStore implements FleetStore {
     }
   }
 
-  history(deviceId: string, sinceMs: number): BoxHistoryEntry[] {
+  async history(deviceId: string, sinceMs: number): Promise<BoxHistoryEntry[]> {
     this.#open();
-    return (this.#history.get(deviceId) ?? []).filter((entry) => Date.parse(entry.at) >= sinceMs).map((entry) => structuredClone(entry));
+    return (this.#history.get(deviceId) ?? []).filter((entry) => Date.parse(entry.at) >= sinceMs).map((entry) => structuredClone(entryOf(entry)));
   }
 
-  prune({ beforeMs, maxPerBox }: PruneLimits): number {
+  async prune({ beforeMs, maxPerBox }: PruneLimits): Promise<number> {
     this.#open();
     let removed = 0;
     for (const [deviceId, list] of this.#history) {
@@ -48,7 +49,7 @@ export class MemoryFleetStore implements FleetStore {
     return removed;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
   }
 

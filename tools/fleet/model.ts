@@ -71,8 +71,8 @@ export interface FleetView {
   list(query: FleetQuery): BoxRow[];
   counts(): FleetCounts;
   box(deviceId: string): BoxRow | undefined;
-  /** Transitions and events of one box since `sinceMs` (epoch ms), oldest first. */
-  history(deviceId: string, sinceMs: number): BoxHistoryEntry[];
+  /** Transitions and events of one box since `sinceMs` (epoch ms), oldest first; read from the store. */
+  history(deviceId: string, sinceMs: number): Promise<BoxHistoryEntry[]>;
   /** Called with the ids of boxes whose row changed; returns a function that removes the listener. */
   onChange(listener: (deviceIds: readonly string[]) => void): () => void;
 }

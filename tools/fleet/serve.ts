@@ -1,7 +1,8 @@
 /**
  * `thea fleet serve --broker mqtt[s]://HOST:PORT [--cert FILE --key FILE] [--ca FILE]
- * --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE
- * [--roster FILE]]`: the fleet service. It keeps the fleet's state in DIR/fleet.db, follows the
+ * --data-dir DIR | --store postgres://USER@HOST/DB [--listen HOST:PORT] [--origin URL]...
+ * [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]`: the fleet service. It keeps
+ * the fleet's state in DIR/fleet.db (SQLite) or in PostgreSQL, follows the
  * boxes through the broker with its own certificate, and serves the page and API (server.ts)
  * until SIGTERM or SIGINT. With a roster, each person sees the boxes of their sites (access.ts);
  * SIGHUP reads the roster again.
@@ -29,9 +30,10 @@ import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
   "usage: thea fleet serve --broker mqtt://HOST:PORT | mqtts://HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n" +
-  "         --data-dir DIR [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]\n" +
+  "         --data-dir DIR | --store postgres://USER@HOST[:PORT]/DATABASE [--listen HOST:PORT] [--origin URL]... [--web-cert FILE --web-key FILE --web-ca FILE [--roster FILE]]\n" +
   "         (default listen 127.0.0.1:8090; --origin: an address the page is opened at besides the listening one;\n" +
   "         --roster: each person sees the boxes of their sites, by their certificate's CN, read again on SIGHUP;\n" +
+  "         --store: PostgreSQL instead of SQLite in --data-dir; its password from PGPASSWORD or PGPASSFILE, never the URL;\n" +
   "         without it any certificate from --web-ca sees every box;\n" +
   "         --act-without-roster: on loopback without a roster, every client acts as a technician, for demos)\n";
 export const DEFAULT_LISTEN = "127.0.0.1:8090";
@@ -65,9 +67,12 @@ export interface StartStop {
   stop(): void | Promise<void>;
 }
 
-/** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, sqliteStore.ts and ingest.ts). */
+/** Where the fleet's state is kept: a SQLite file (the default), or a PostgreSQL database two instances may share. */
+export type StoreLocation = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string };
+
+/** The fleet's core, as factories (tools/fleet/main.ts passes fleet.ts, the stores and ingest.ts). */
 export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView & StartStop & Partial<ActionJournal>> {
-  openStore(file: string): Store | Promise<Store>;
+  openStore(location: StoreLocation, log: Logger): Store | Promise<Store>;
   newFleet(options: { store: Store }): Fleet;
   newIngest(settings: IngestSettings<Fleet>): StartStop;
   /** The service's hands on the boxes (commands, desired state, reports): mqttBoxLink.ts. */
@@ -82,6 +87,7 @@ export interface FleetServeArgs {
   listen?: string | undefined;
   origin?: string[] | undefined;
   dataDir?: string | undefined;
+  store?: string | undefined;
   webCert?: string | undefined;
   webKey?: string | undefined;
   webCa?: string | undefined;
@@ -95,7 +101,7 @@ interface Settings {
   host: string;
   port: number;
   hosts: string[];
-  dataDir: string;
+  store: StoreLocation;
   webTls: FleetServerTls | undefined;
   /** The roster's file and what it said at start. */
   roster: { file: string; roster: Roster } | undefined;
@@ -135,8 +141,8 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
   const until = context.until ?? stopSignal();
   // JSON lines on stderr, as the agent logs; journald takes them under systemd.
   const log = context.log ?? createLogger({ level: "info", destination: pino.destination(2) }).child({ ns: "fleet" });
-  await mkdir(settings.dataDir, { recursive: true, mode: 0o750 });
-  const store = await core.openStore(path.join(settings.dataDir, "fleet.db"));
+  if (settings.store.kind === "sqlite") await mkdir(path.dirname(settings.store.file), { recursive: true, mode: 0o750 });
+  const store = await core.openStore(settings.store, log);
   const stops: Array<() => void | Promise<void>> = [() => store.close()];
   const reloader = settings.roster && new RosterReloader({ file: settings.roster.file, log: log.child({ ns: "fleet:roster" }), ...(context.onRosterReload && { onReload: context.onRosterReload }) });
   // Listening before the server exists: SIGHUP's default action would end the service. A reload
@@ -177,7 +183,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
       log.warn("no --roster: any certificate from --web-ca sees every box");
     }
     if (settings.actWithoutRoster) log.warn("--act-without-roster: every client may act on every box as a technician");
-    log.info({ url: server.url, broker: settings.url, dataDir: settings.dataDir }, "fleet service serving");
+    log.info({ url: server.url, broker: settings.url, store: settings.store.kind === "sqlite" ? settings.store.file : settings.store.url }, "fleet service serving");
     context.onListening?.(server.url);
     await until;
     log.info("fleet service stopping");
@@ -217,7 +223,8 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
   if (args.actWithoutRoster && !isLoopback(listen.host)) return "--act-without-roster makes every client a technician: only on a loopback --listen address";
   const hosts = (args.origin ?? []).map(hostOf);
   if (hosts.some((host) => host === undefined)) return "--origin must be an http:// or https:// origin, such as https://fleet.hospital.example:8090";
-  if (args.dataDir === undefined || args.dataDir === "") return "--data-dir DIR is needed: the fleet's state is kept in DIR/fleet.db";
+  const store = storeOf(args);
+  if (typeof store === "string") return store;
   if ((args.cert === undefined) !== (args.key === undefined)) return "--cert and --key go together (the fleet service's certificate and its key)";
   if (!url.startsWith("mqtts:") && [args.cert, args.key, args.ca].some((file) => file !== undefined)) return "--cert, --key and --ca are for an mqtts:// broker";
   const web = [args.webCert, args.webKey, args.webCa];
@@ -241,7 +248,24 @@ async function settingsOf(args: FleetServeArgs): Promise<Settings | string | Ros
     if (read instanceof RosterError) return read;
     roster = { file, roster: read };
   }
-  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), dataDir: path.resolve(args.dataDir), webTls, roster, actWithoutRoster: args.actWithoutRoster ?? false };
+  return { url, mqttTls, host: listen.host, port: listen.port, hosts: hosts.filter((host) => host !== undefined), store, webTls, roster, actWithoutRoster: args.actWithoutRoster ?? false };
+}
+
+function storeOf(args: FleetServeArgs): StoreLocation | string {
+  const dataDir = args.dataDir === "" ? undefined : args.dataDir;
+  if (args.store === undefined) {
+    if (dataDir === undefined) return "--data-dir DIR is needed (the fleet's state is kept in DIR/fleet.db), or --store postgres://…";
+    return { kind: "sqlite", file: path.join(path.resolve(dataDir), "fleet.db") };
+  }
+  if (dataDir !== undefined) return "--data-dir and --store are one or the other: SQLite in DIR, or PostgreSQL";
+  // Read by hand, not by URL: a socket's form, postgres://USER@/DATABASE?host=/run/postgresql,
+  // has no host, which WHATWG URL refuses for a scheme it does not know.
+  const parts = /^postgres(?:ql)?:\/\/(?:([^@/?#]*)@)?[^/?#]*(\/[^?#]*)?/.exec(args.store);
+  if (!parts) return "--store must be a postgres:// URL: postgres://USER@HOST[:PORT]/DATABASE, or ?host=/run/postgresql for a socket (SQLite is --data-dir DIR)";
+  // A command line is readable by every user of the machine (ps, /proc/PID/cmdline) and lands in logs.
+  if (parts[1]?.includes(":")) return "--store must not carry a password: put it in PGPASSWORD or a password file named by PGPASSFILE (libpq's ~/.pgpass format)";
+  if ((parts[2] ?? "").length <= 1) return "--store must name the database: postgres://USER@HOST/DATABASE";
+  return { kind: "postgres", url: args.store };
 }
 
 async function readAll(files: Record<string, string | undefined>): Promise<Record<string, Buffer | undefined> | string> {

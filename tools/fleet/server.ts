@@ -240,7 +240,7 @@ export class FleetServer {
     }
     if (url.pathname === "/api/stream") return this.#stream(request, response, url.searchParams, reader);
     if (FleetActions.claims(url.pathname)) return void this.#actions.serve(request, response, url, reader.view, this.#actorOf(reader));
-    this.#json(response, this.#api(url, reader.view));
+    this.#api(url, reader.view).then((answer) => this.#json(response, answer), (error: unknown) => this.#json(response, this.#failure(error)));
   }
 
   /** Whose view answers this request: the whole fleet without a roster, the person's with one, undefined for nobody. */
@@ -308,7 +308,7 @@ export class FleetServer {
     return [...names, ...(this.#options.hosts ?? [])].includes(withPort.toLowerCase());
   }
 
-  #api(url: URL, view: FleetView): Answer {
+  async #api(url: URL, view: FleetView): Promise<Answer> {
     const parts = url.pathname.split("/");
     // ["", "api", "boxes", id?, "history"?]
     if (parts[1] !== "api" || parts.length > 5) return notFound(url.pathname);
@@ -327,7 +327,13 @@ export class FleetServer {
     const days = historyDaysOf(url.searchParams);
     if (!days.ok) return { status: 400, body: { error: days.error } };
     if (!view.box(id.value)) return { status: 404, body: { error: `no box ${id.value}` } };
-    return { status: 200, body: { deviceId: id.value, days: days.value, entries: view.history(id.value, Date.now() - days.value * DAY_MS) } };
+    return { status: 200, body: { deviceId: id.value, days: days.value, entries: await view.history(id.value, Date.now() - days.value * DAY_MS) } };
+  }
+
+  /** A store that cannot be read (PostgreSQL down) is the server's failure, said as one. */
+  #failure(error: unknown): Answer {
+    this.#options.log?.error({ err: messageOf(error) }, "a request failed");
+    return { status: 500, body: { error: "the fleet's store could not be read; try again" } };
   }
 
   #stream(request: IncomingMessage, response: ServerResponse, params: URLSearchParams, reader: StreamReader): void {

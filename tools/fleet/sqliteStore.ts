@@ -6,11 +6,12 @@
  * not durable).
  * Nothing here is the only copy: the boxes' retained `status` and `summary` rebuild the current
  * state at the next start, so the fsync per batch that FULL costs buys nothing. Writes come in
- * batches (fleet.ts coalesces them), one transaction each.
+ * batches (fleet.ts coalesces them), one transaction each. The methods answer promises, as the
+ * FleetStore interface asks, but do their work at once (node:sqlite is synchronous).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { BoxHistoryEntry, BoxState } from "./model.ts";
-import type { FleetStore, PruneLimits } from "./store.ts";
+import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
 
 const SCHEMA = `
   PRAGMA journal_mode = WAL;
@@ -29,6 +30,13 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS box_history_by_time ON box_history (at_ms);
 `;
 
+/**
+ * Added after the first increment (a file made by it lacks the column): what an entry records,
+ * so that a transition appended twice is kept once (store.ts, HistoryRecord).
+ */
+const ONCE_KEY = "ALTER TABLE box_history ADD COLUMN once_key TEXT";
+const ONCE_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS box_history_once ON box_history (device_id, once_key) WHERE once_key IS NOT NULL";
+
 export function openSqliteStore(path: string): FleetStore {
   return new SqliteFleetStore(new DatabaseSync(path));
 }
@@ -40,10 +48,13 @@ class SqliteFleetStore implements FleetStore {
   constructor(db: DatabaseSync) {
     this.#db = db;
     db.exec(SCHEMA);
+    const columns = db.prepare("PRAGMA table_info(box_history)").all().map((row) => String(row.name));
+    if (!columns.includes("once_key")) db.exec(ONCE_KEY);
+    db.exec(ONCE_INDEX);
     this.#statements = {
       upsert: db.prepare("INSERT INTO box_state (device_id, state) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET state = excluded.state"),
       states: db.prepare("SELECT state FROM box_state"),
-      append: db.prepare("INSERT INTO box_history (device_id, at_ms, entry) VALUES (?, ?, ?)"),
+      append: db.prepare("INSERT INTO box_history (device_id, at_ms, entry, once_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"),
       history: db.prepare("SELECT entry FROM box_history WHERE device_id = ? AND at_ms >= ? ORDER BY at_ms, id"),
       pruneOld: db.prepare("DELETE FROM box_history WHERE at_ms < ?"),
       // Window functions need SQLite ≥ 3.25; node:sqlite bundles a far newer one.
@@ -53,27 +64,27 @@ class SqliteFleetStore implements FleetStore {
     };
   }
 
-  upsert(states: readonly BoxState[]): void {
+  async upsert(states: readonly BoxState[]): Promise<void> {
     this.#inTransaction(() => {
       for (const state of states) this.#statements.upsert.run(state.deviceId, JSON.stringify(state));
     });
   }
 
-  states(): BoxState[] {
+  async states(): Promise<BoxState[]> {
     return this.#statements.states.all().map((row) => JSON.parse(String(row.state)) as BoxState);
   }
 
-  append(entries: readonly BoxHistoryEntry[]): void {
+  async append(entries: readonly HistoryRecord[]): Promise<void> {
     this.#inTransaction(() => {
-      for (const entry of entries) this.#statements.append.run(entry.deviceId, Date.parse(entry.at), JSON.stringify(entry));
+      for (const entry of entries) this.#statements.append.run(entry.deviceId, Date.parse(entry.at), JSON.stringify(entryOf(entry)), entry.once ?? null);
     });
   }
 
-  history(deviceId: string, sinceMs: number): BoxHistoryEntry[] {
+  async history(deviceId: string, sinceMs: number): Promise<BoxHistoryEntry[]> {
     return this.#statements.history.all(deviceId, sinceMs).map((row) => JSON.parse(String(row.entry)) as BoxHistoryEntry);
   }
 
-  prune({ beforeMs, maxPerBox }: PruneLimits): number {
+  async prune({ beforeMs, maxPerBox }: PruneLimits): Promise<number> {
     let removed = 0;
     this.#inTransaction(() => {
       removed += Number(this.#statements.pruneOld.run(beforeMs).changes);
@@ -82,7 +93,7 @@ class SqliteFleetStore implements FleetStore {
     return removed;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
   }
 

@@ -91,7 +91,7 @@ describe("the fleet as one person sees it", () => {
     return found;
   };
 
-  it("lists, counts and finds only their boxes; another's box is as absent as none", () => {
+  it("lists, counts and finds only their boxes; another's box is as absent as none", async () => {
     const view = narrowedView(fleet(), audience("operator.dr-lan"));
     expect(view.list({}).map((row) => row.deviceId)).toEqual(["dak-02", "dak-01"]);
     expect(view.list({ state: "offline" }).map((row) => row.deviceId)).toEqual(["dak-02"]);
@@ -99,8 +99,8 @@ describe("the fleet as one person sees it", () => {
     expect(view.box("dak-01")?.deviceId).toBe("dak-01");
     expect(view.box("gia-01")).toBeUndefined();
     expect(view.box("unlisted-01")).toBeUndefined();
-    expect(view.history("gia-01", 0)).toEqual([]);
-    expect(view.history("dak-02", 0)).toHaveLength(1);
+    expect(await view.history("gia-01", 0)).toEqual([]);
+    expect(await view.history("dak-02", 0)).toHaveLength(1);
     expect([view.sees("dak-01"), view.sees("gia-01")]).toEqual([true, false]);
   });
 

@@ -8,13 +8,13 @@ import { MemoryFleetStore } from "../../../tools/fleet/memoryStore.ts";
 const T0 = Date.parse("2026-12-03T12:00:00.000Z");
 const MINUTE = 60_000;
 
-const online = (site: SiteLabels = {}): StatusPayload => ({
+const online = (site: SiteLabels = {}, session = 1): StatusPayload => ({
   online: true,
   version: "0.1.0",
   startedAt: new Date(T0).toISOString(),
   configHash: "900112fa3b254c0c",
   bootId: "boot-1",
-  session: 1,
+  session,
   clockSynchronized: true,
   site,
 });
@@ -45,16 +45,16 @@ describe("Fleet", () => {
   let fleet: Fleet;
   let changes: string[][];
 
-  beforeEach(() => {
+  beforeEach(async () => {
     vi.useFakeTimers({ now: T0 });
     store = new MemoryFleetStore();
     fleet = new Fleet({ store, now: () => Date.now() });
     changes = [];
     fleet.onChange((ids) => changes.push([...ids]));
-    fleet.start();
+    await fleet.start();
   });
-  afterEach(() => {
-    fleet.stop();
+  afterEach(async () => {
+    await fleet.stop();
     vi.useRealTimers();
   });
 
@@ -67,25 +67,25 @@ describe("Fleet", () => {
     expect(fleet.counts()).toEqual({ total: 1, online: 1, offline: 0, attention: 1, updating: 0 });
   });
 
-  it("writes changes in one batch after the delay and tells listeners their ids once", () => {
+  it("writes changes in one batch after the delay and tells listeners their ids once", async () => {
     fleet.apply(status("box-a", online()));
     fleet.apply(status("box-b", online()));
     fleet.apply(summaryOf("box-a", summary()));
-    expect(store.states()).toEqual([]);
+    expect(await store.states()).toEqual([]);
     expect(changes).toEqual([]);
-    vi.advanceTimersByTime(200);
+    await vi.advanceTimersByTimeAsync(200);
     expect(changes).toEqual([["box-a", "box-b"]]);
-    expect(store.states().map((state) => state.deviceId).sort()).toEqual(["box-a", "box-b"]);
+    expect((await store.states()).map((state) => state.deviceId).sort()).toEqual(["box-a", "box-b"]);
   });
 
-  it("records online/offline transitions with since, and not a repeated status", () => {
+  it("records online/offline transitions with since, and not a repeated status", async () => {
     fleet.apply(status("box-a", online()));
     vi.advanceTimersByTime(5 * MINUTE);
     fleet.apply(status("box-a", online(), true)); // the retained snapshot again, after a reconnect
     fleet.apply(status("box-a", lost));
     vi.advanceTimersByTime(MINUTE);
-    fleet.apply(status("box-a", online()));
-    const history = fleet.history("box-a", 0);
+    fleet.apply(status("box-a", online({}, 2))); // the link back: the boot's second connection
+    const history = await fleet.history("box-a", 0);
     expect(history.map((entry) => [entry.kind, entry.at])).toEqual([
       ["online", new Date(T0).toISOString()],
       ["offline", new Date(T0 + 5 * MINUTE).toISOString()],
@@ -95,19 +95,19 @@ describe("Fleet", () => {
     expect(fleet.box("box-a")).toMatchObject({ online: true, since: new Date(T0 + 6 * MINUTE).toISOString(), offlineReason: null });
   });
 
-  it("keeps events in the box's history", () => {
+  it("keeps events in the box's history", async () => {
     fleet.apply(status("box-a", online()));
     fleet.apply({ kind: "event", deviceId: "box-a", retained: false, payload: { id: "e1", type: "disk.usage-high", time: "2026-12-03T11:59:00.000Z", usedPercent: 81 } });
-    expect(fleet.history("box-a", T0).map((entry) => [entry.kind, entry.detail.type])).toEqual([
+    expect((await fleet.history("box-a", T0)).map((entry) => [entry.kind, entry.detail.type])).toEqual([
       ["online", undefined],
       ["event", "disk.usage-high"],
     ]);
   });
 
-  it("moves a silent offline box into attention after N minutes, by the timer alone", () => {
+  it("moves a silent offline box into attention after N minutes, by the timer alone", async () => {
     fleet.apply(status("box-a", online()));
     fleet.apply(status("box-a", lost));
-    vi.advanceTimersByTime(200);
+    await vi.advanceTimersByTimeAsync(200);
     changes = [];
     expect(fleet.counts().attention).toBe(0);
     vi.advanceTimersByTime(10 * MINUTE + 15_000);
@@ -118,10 +118,31 @@ describe("Fleet", () => {
     expect(changes).toEqual([["box-a"]]); // minutes passing are not a change
   });
 
-  it("stops its timers on stop", () => {
+  it("records a transition once when two instances sharing a store both see it, and an event delivered twice once", async () => {
+    const second = new Fleet({ store, now: () => Date.now() });
+    await second.start();
+    const event: FleetMessage = { kind: "event", deviceId: "box-a", retained: false, payload: { id: "e1", type: "disk.usage-high", time: "2026-12-03T11:59:00.000Z" } };
+    for (const instance of [fleet, second]) {
+      instance.apply(status("box-a", online()));
+      instance.apply(status("box-a", lost));
+    }
+    fleet.apply(event);
+    fleet.apply(event); // QoS 1: the broker may deliver it again
+    vi.advanceTimersByTime(MINUTE);
+    for (const instance of [second, fleet]) instance.apply(status("box-a", online({}, 2)));
+    await second.stop();
+    expect((await fleet.history("box-a", 0)).map((entry) => [entry.kind, entry.at])).toEqual([
+      ["online", new Date(T0).toISOString()],
+      ["offline", new Date(T0).toISOString()],
+      ["event", new Date(T0).toISOString()],
+      ["online", new Date(T0 + MINUTE).toISOString()],
+    ]);
+  });
+
+  it("stops its timers on stop", async () => {
     fleet.apply(status("box-a", lost));
-    vi.advanceTimersByTime(200);
-    fleet.stop();
+    await vi.advanceTimersByTimeAsync(200);
+    await fleet.stop();
     changes = [];
     vi.advanceTimersByTime(20 * MINUTE);
     expect(changes).toEqual([]);
@@ -150,36 +171,99 @@ describe("Fleet", () => {
     expect(fleet.counts()).toEqual({ total: 4, online: 3, offline: 1, attention: 2, updating: 1 });
   });
 
-  it("starts from what the store holds", () => {
+  it("starts from what the store holds", async () => {
     fleet.apply(status("box-a", lost));
-    fleet.stop();
+    await fleet.stop();
     const again = new Fleet({ store, now: () => Date.now() });
-    again.start();
+    await again.start();
     vi.advanceTimersByTime(11 * MINUTE);
     expect(again.box("box-a")?.attention).toEqual([{ kind: "offline", forMin: 11 }]);
-    again.stop();
+    await again.stop();
   });
 
-  it("keeps a change it could not write and writes it with the next batch", () => {
+  it("writes one batch after the other, the newest state last, however slow the store", async () => {
+    const slow = new MemoryFleetStore();
+    const writes: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => undefined;
+    const writing = new Promise<void>((resolve) => (started = resolve));
+    const upsert = slow.upsert.bind(slow);
+    slow.upsert = async (states) => {
+      writes.push(`start ${states.map((state) => state.online).join()}`);
+      if (writes.length === 1) {
+        started();
+        await gate; // the first write hangs (a database slow to answer)
+      }
+      await upsert(states);
+      writes.push("end");
+    };
+    const other = new Fleet({ store: slow, now: () => Date.now() });
+    await other.start();
+    other.apply(status("box-a", online()));
+    const first = other.flush();
+    await writing;
+    other.apply(status("box-a", lost));
+    const second = other.flush();
+    release();
+    await Promise.all([first, second]);
+    expect(writes).toEqual(["start true", "end", "start false", "end"]);
+    expect((await slow.states()).map((state) => state.online)).toEqual([false]);
+    await other.stop();
+  });
+
+  it("tries a store that keeps failing less and less often, and writes everything once it is back", async () => {
+    const down = new MemoryFleetStore();
+    let attempts = 0;
+    let up = false;
+    const upsert = down.upsert.bind(down);
+    down.upsert = async (states) => {
+      attempts += 1;
+      if (!up) throw new Error("connect ECONNREFUSED /run/postgresql/.s.PGSQL.5432");
+      await upsert(states);
+    };
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", destination: { write: (line: string) => void lines.push(line) } });
+    const other = new Fleet({ store: down, now: () => Date.now(), log });
+    await other.start();
+    for (let second = 0; second < 60; second++) {
+      other.apply(status(`box-${second}`, online())); // the fleet goes on changing meanwhile
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    // 200 ms, doubling up to 30 s: 0.2+0.4+…+25.6 s is 51 s, then one more within the minute.
+    expect(attempts).toBeLessThanOrEqual(10);
+    // Nor does a flood of history requests (each writes what is pending first) try it each time.
+    const before = attempts;
+    for (let i = 0; i < 20; i++) await other.history("box-0", 0);
+    expect(attempts - before).toBeLessThanOrEqual(1);
+    expect(lines).toHaveLength(attempts);
+    up = true;
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(await down.states()).toHaveLength(60);
+    expect(await down.history("box-0", 0)).toHaveLength(1);
+    await other.stop();
+  });
+
+  it("keeps a change it could not write and writes it with the next batch", async () => {
     const failing = new MemoryFleetStore();
     let failures = 1;
     const upsert = failing.upsert.bind(failing);
-    failing.upsert = (states) => {
+    failing.upsert = async (states) => {
       if (failures-- > 0) throw new Error("disk full");
-      upsert(states);
+      await upsert(states);
     };
     const lines: string[] = [];
     const log = createLogger({ level: "error", destination: { write: (line: string) => void lines.push(line) } });
     const other = new Fleet({ store: failing, now: () => Date.now(), log });
-    other.start();
+    await other.start();
     other.apply(status("box-a", online()));
-    vi.advanceTimersByTime(200);
-    expect(failing.states()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await failing.states()).toEqual([]);
     expect(other.box("box-a")?.online).toBe(true);
     expect(lines.join("")).toContain("disk full");
-    vi.advanceTimersByTime(200);
-    expect(failing.states().map((state) => state.deviceId)).toEqual(["box-a"]);
-    expect(failing.history("box-a", 0).map((entry) => entry.kind)).toEqual(["online"]);
-    other.stop();
+    await vi.advanceTimersByTimeAsync(200);
+    expect((await failing.states()).map((state) => state.deviceId)).toEqual(["box-a"]);
+    expect((await failing.history("box-a", 0)).map((entry) => entry.kind)).toEqual(["online"]);
+    await other.stop();
   });
 });

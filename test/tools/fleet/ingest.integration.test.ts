@@ -53,7 +53,7 @@ async function startService(maxBoxes?: number): Promise<{ fleet: Fleet; ingest: 
   const fleet = new Fleet({ store, log });
   const group = `g-${Math.random().toString(16).slice(2)}`;
   const ingest = new FleetIngest({ url: fixture.broker.url, fleet, log, group, ...(maxBoxes !== undefined && { maxBoxes }) });
-  fleet.start();
+  await fleet.start();
   const subscribed = ingest.whenSubscribed();
   ingest.start();
   fixture.cleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,7 +151,7 @@ describe("FleetIngest", () => {
     // The broker waits 1.5 keep-alives without a packet (MQTT 5 §3.1.2.10) before the will.
     expect(Date.now() - cutAt).toBeGreaterThanOrEqual(keepaliveSec * 1000);
     expect(fleet.box("vanishing-box")).toMatchObject({ online: false, offlineReason: "connection-lost" });
-    expect(fleet.history("vanishing-box", 0).map((entry) => entry.kind)).toEqual(["online", "offline"]);
+    expect((await fleet.history("vanishing-box", 0)).map((entry) => entry.kind)).toEqual(["online", "offline"]);
   });
 
   it("counts a malformed, an oversized and a wrongly named message, and keeps serving", async () => {

@@ -27,9 +27,9 @@ const quiet = pino({ level: "silent" });
 /** A store that can be made to fail its writes, as a full disk would. */
 class FailingStore extends MemoryFleetStore {
   failing = false;
-  override upsert(states: readonly BoxState[]): void {
+  override async upsert(states: readonly BoxState[]): Promise<void> {
     if (this.failing) throw new Error("disk full");
-    super.upsert(states);
+    await super.upsert(states);
   }
 }
 

@@ -42,8 +42,9 @@ function fakeCore(steps: string[]): FleetCore<{ file: string; close(): void }, R
   const ingested: Array<IngestSettings<FleetView>> = [];
   return {
     ingested,
-    openStore: (file) => {
-      steps.push(`open ${path.basename(file)}`);
+    openStore: (location) => {
+      const file = location.kind === "sqlite" ? path.basename(location.file) : location.url;
+      steps.push(`open ${file}`);
       return { file, close: () => void steps.push("close store") };
     },
     newFleet: () => {
@@ -116,6 +117,23 @@ describe("thea fleet serve", () => {
     await expect(fetch(new URL("api/counts", url))).rejects.toThrow();
   });
 
+  it("opens PostgreSQL with --store, the URL as given and no data directory", async () => {
+    const steps: string[] = [];
+    let stop: () => void = () => undefined;
+    const until = new Promise<void>((resolve) => (stop = resolve));
+    let listening: () => void = () => undefined;
+    const served = new Promise<void>((resolve) => (listening = resolve));
+    const run = fleetServeCommand(
+      { broker: "mqtt://broker.example:1883", listen: `127.0.0.1:${await freePort()}`, store: "postgres://thea-fleet@/thea_fleet?host=%2Frun%2Fpostgresql" },
+      fakeCore(steps),
+      { log: quiet, until, onListening: () => listening() },
+    );
+    await within(served, 10_000, "the fleet service to serve");
+    stop();
+    expect(await within(run, 10_000, "the command to end")).toBe(0);
+    expect(steps[0]).toBe("open postgres://thea-fleet@/thea_fleet?host=%2Frun%2Fpostgresql");
+  });
+
   it.each([
     [{ dataDir: "/tmp/x" }, /--broker must be/],
     [{ broker: "http://broker:1883", dataDir: "/tmp/x" }, /--broker must be/],
@@ -129,6 +147,10 @@ describe("thea fleet serve", () => {
     [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", roster: "/etc/roster.yaml" }, /--roster needs --web-cert, --web-key and --web-ca/],
     [{ broker: "mqtt://broker:1883", dataDir: "/tmp/x", actWithoutRoster: true, listen: "0.0.0.0:8090" }, /--act-without-roster .* only on a loopback --listen/],
     [{ broker: "mqtts://broker:8883", dataDir: "/tmp/x", actWithoutRoster: true, roster: "/etc/roster.yaml" }, /--act-without-roster and --roster exclude each other/],
+    [{ broker: "mqtt://broker:1883", store: "postgres://fleet:s3cret@db.hospital.example/fleet" }, /must not carry a password: put it in PGPASSWORD or a password file named by PGPASSFILE/],
+    [{ broker: "mqtt://broker:1883", store: "postgres://fleet@db.hospital.example/fleet", dataDir: "/tmp/x" }, /one or the other/],
+    [{ broker: "mqtt://broker:1883", store: "mysql://fleet@db/fleet" }, /--store must be a postgres:\/\/ URL/],
+    [{ broker: "mqtt://broker:1883", store: "postgres://fleet@db.hospital.example" }, /must name the database/],
   ])("refuses %j with exit 2 before starting anything", async (args, error) => {
     const steps: string[] = [];
     expect(await refused(args, steps)).toMatch(error);

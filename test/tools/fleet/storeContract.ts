@@ -1,8 +1,7 @@
 /**
  * The contract every FleetStore passes (after MQTT.js's store tests: one suite, every
- * implementation). sqliteStore.test.ts and memoryStore.test.ts run it today; a PostgreSQL store
- * is to run it too, unchanged: every call is awaited, so a store whose methods return promises
- * passes the same tests.
+ * implementation): sqliteStore.test.ts, memoryStore.test.ts and pgStore.test.ts (a real
+ * PostgreSQL) run it.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { BoxHistoryEntry, BoxState } from "../../../tools/fleet/model.ts";
@@ -59,6 +58,16 @@ export function fleetStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.history("nobody", 0)).toEqual([]);
     });
 
+    it("keeps an entry appended twice under the same `once` a single time, and gives it back without it", async () => {
+      const store = await open();
+      const transition = { deviceId: "a", at: at(1), kind: "online" as const, detail: { bootId: "b1", session: 1 } };
+      await store.append([{ ...transition, once: "online:b1:1" }, entry("a", 1)]);
+      // The other instance's copy, a little later by its clock, and in a batch of its own.
+      await store.append([{ ...transition, at: at(1.01), once: "online:b1:1" }, { ...transition, deviceId: "b", once: "online:b1:1" }, entry("a", 2)]);
+      expect(await store.history("a", 0)).toEqual([transition, entry("a", 1), entry("a", 2)]);
+      expect(await store.history("b", 0)).toEqual([{ ...transition, deviceId: "b" }]);
+    });
+
     it("prunes history past its age", async () => {
       const store = await open();
       await store.append([entry("a", 0), entry("a", 10), entry("b", 5)]);
@@ -98,6 +107,13 @@ export function fleetStoreContract(name: string, factory: StoreFactory): void {
       });
       await store.upsert([state]);
       expect(await store.states()).toEqual([state]);
+    });
+
+    it("gives a state back as written, key order included (the fleet compares states by their text)", async () => {
+      const store = await open();
+      const state: BoxState = { lastSeenAt: at(1), summary: null, deviceId: "z", site: { district: "Batheay", province: "Kampong Cham" }, since: at(0), online: true, offlineReason: null };
+      await store.upsert([state]);
+      expect((await store.states()).map((kept) => JSON.stringify(kept))).toEqual([JSON.stringify(state)]);
     });
 
     if (factory.reopen) {
