@@ -85,6 +85,15 @@ export class RolloutEngine {
     await this.#queue;
   }
 
+  /** Resolves once every report, tick and request received so far has been handled. */
+  async idle(): Promise<void> {
+    let seen: Promise<unknown> | undefined;
+    while (seen !== this.#queue) {
+      seen = this.#queue;
+      await seen;
+    }
+  }
+
   /** Boxes of `kind` that a live rollout still has to send or is waiting on: a second rollout must not touch them. */
   busyBoxes(kind: ReportKind): Set<string> {
     const busy = new Set<string>();
