@@ -22,6 +22,7 @@ import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, t
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
+import { isRolloutPath, type RolloutApi } from "./rollout/api.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
@@ -84,6 +85,8 @@ export interface FleetServerOptions {
   maxQueuedBytes?: number;
   streamIntervalMs?: number;
   log?: Logger;
+  /** Staged rollouts' routes (/api/rollouts…, rollout/api.ts), which take POSTs with checks of their own. */
+  rollouts?: Pick<RolloutApi, "serve">;
 }
 
 type Answer = { status: number; body: unknown };
@@ -170,6 +173,10 @@ export class FleetServer {
 
   #serve(request: IncomingMessage, response: ServerResponse): void {
     for (const [name, value] of Object.entries(COMMON_HEADERS)) response.setHeader(name, value);
+    if (this.#options.rollouts && isRolloutPath(request.url)) {
+      if (!this.#hostAllowed(request.headers.host)) return this.#json(response, { status: 421, body: { error: "not a name of this server" } });
+      return void this.#options.rollouts.serve(request, response, this.#readerOf(request));
+    }
     const refused = this.#refusal(request);
     if (refused) {
       this.#options.log?.warn({ method: request.method, remote: request.socket.remoteAddress, status: refused.status }, "refused a request");

@@ -13,8 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
-import type { BoxLink, BoxReport, ReportKind } from "../boxLink.ts";
-import type { FleetView } from "../model.ts";
+import type { BoxReport, ReportKind, RolloutLink, RolloutView } from "./ports.ts";
 import { totalsOf, type RolloutBox, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec } from "./model.ts";
 import { meaningOf } from "./outcome.ts";
 import { afterDeadline, afterReport, isLive, nextStep } from "./progress.ts";
@@ -37,9 +36,10 @@ export const systemClock: Clock = {
 
 export interface RolloutEngineOptions {
   store: RolloutStore;
-  link: BoxLink;
+  /** The fleet service's BoxLink (boxLink.ts). */
+  link: RolloutLink;
   /** Whether a box is online now (for a box that reached its deadline without a word). */
-  view: Pick<FleetView, "box">;
+  view: Pick<RolloutView, "box">;
   clock?: Clock;
   /** How often deadlines are looked at and failed publishes tried again (default 1 s). */
   tickMs?: number;
@@ -169,14 +169,19 @@ export class RolloutEngine {
     return kept && { rollout: kept.rollout, totals: totalsOf(kept.boxes, kept.rollout.skipped.length), boxes: kept.boxes };
   }
 
-  async list(): Promise<Array<{ rollout: RolloutRecord; totals: RolloutReport["totals"] }>> {
-    const rollouts = await this.#options.store.list();
-    const listed = [];
-    for (const rollout of rollouts) {
-      const kept = await this.#options.store.get(rollout.id);
-      if (kept) listed.push({ rollout: kept.rollout, totals: totalsOf(kept.boxes, kept.rollout.skipped.length) });
+  /** The newest `limit` rollouts' reports. */
+  async list(limit: number): Promise<RolloutReport[]> {
+    const reports: RolloutReport[] = [];
+    for (const rollout of (await this.#options.store.list()).slice(0, limit)) {
+      const report = await this.report(rollout.id);
+      if (report) reports.push(report);
     }
-    return listed;
+    return reports;
+  }
+
+  /** Rollouts running, paused, or with boxes still being followed. */
+  get live(): number {
+    return this.#live.size;
   }
 
   #serially<T>(work: () => Promise<T>): Promise<T> {

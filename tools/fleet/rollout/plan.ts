@@ -4,7 +4,7 @@
  * else; creating a rollout stores it and hands it to the engine.
  */
 import { manifestSchema, signedManifestSchema } from "../../../agent/update/manifest.ts";
-import type { BoxRow } from "../model.ts";
+import type { RolloutBoxRow as BoxRow } from "./ports.ts";
 import type { Amount, PlannedBox, RolloutPlan, RolloutSpec, SkippedBox } from "./model.ts";
 
 /**
