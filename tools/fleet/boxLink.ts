@@ -40,10 +40,13 @@ export type BoxAnswer = CommandResponse;
 
 export type ReportKind = "config" | "update";
 
+/** `update/state` as the fleet reads it: a newer agent's result code unknown here is kept as text, not dropped. */
+export type UpdateReport = Omit<UpdateStatePayload, "result"> & { result: string | null };
+
 /** A box's retained report as it arrived, checked for shape. */
 export type BoxReport =
   | { kind: "config"; deviceId: string; payload: ConfigReported }
-  | { kind: "update"; deviceId: string; payload: UpdateStatePayload };
+  | { kind: "update"; deviceId: string; payload: UpdateReport };
 
 export interface BoxLink {
   /** Sends one command and resolves with its answer (never rejects: every failure is an answer). */

@@ -1,10 +1,11 @@
 /**
  * `thea fleet …`: the fleet service's commands (issue 16). `serve` composes the fleet's core —
  * the SQLite store (sqliteStore.ts), the fleet (fleet.ts) and the broker ingest (ingest.ts)
- * — with the web side (serve.ts, server.ts).
+ * and the link to the boxes (mqttBoxLink.ts) — with the web side (serve.ts, server.ts).
  */
 import { Fleet } from "./fleet.ts";
 import { FleetIngest } from "./ingest.ts";
+import { MqttBoxLink } from "./mqttBoxLink.ts";
 import { fleetServeCommand, USAGE, type FleetCore, type FleetServeArgs } from "./serve.ts";
 import type { FleetStore } from "./store.ts";
 import { openSqliteStore } from "./sqliteStore.ts";
@@ -14,6 +15,7 @@ const core: FleetCore<FleetStore, Fleet> = {
   openStore: openSqliteStore,
   newFleet: (options) => new Fleet(options),
   newIngest: (settings) => new FleetIngest(settings),
+  newLink: (settings) => new MqttBoxLink(settings),
 };
 
 export async function fleetCommand(rest: readonly string[], args: FleetServeArgs & { rollout?: RolloutCliArgs }): Promise<number> {

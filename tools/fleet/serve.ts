@@ -10,12 +10,14 @@
  * composes and orders them without depending on how each is built; tools/fleet/main.ts passes
  * the real ones.
  */
+import { X509Certificate } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { pino } from "pino";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
+import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
@@ -44,6 +46,16 @@ export interface IngestSettings<Fleet> {
   log: Logger;
 }
 
+export interface LinkSettings {
+  url: string;
+  cert?: Buffer;
+  key?: Buffer;
+  ca?: Buffer;
+  /** The service certificate's CN (the broker lets it read answers under `reply/{CN}/` only); "thea-fleet" without one. */
+  requesterId: string;
+  log: Logger;
+}
+
 export interface StartStop {
   start(): void | Promise<void>;
   stop(): void | Promise<void>;
@@ -54,6 +66,8 @@ export interface FleetCore<Store extends ClosableStore, Fleet extends FleetView 
   openStore(file: string): Store | Promise<Store>;
   newFleet(options: { store: Store }): Fleet;
   newIngest(settings: IngestSettings<Fleet>): StartStop;
+  /** The service's hands on the boxes (commands, desired state, reports): mqttBoxLink.ts. */
+  newLink(settings: LinkSettings): BoxLink & StartStop;
 }
 
 export interface FleetServeArgs {
@@ -130,8 +144,12 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     const ingest = core.newIngest({ url: settings.url, ...settings.mqttTls, fleet, log: log.child({ ns: "fleet:ingest" }) });
     await ingest.start();
     stops.push(() => ingest.stop());
+    const link = core.newLink({ url: settings.url, ...settings.mqttTls, requesterId: requesterOf(settings.mqttTls.cert), log: log.child({ ns: "fleet:link" }) });
+    await link.start();
+    stops.push(() => link.stop());
     const server = await FleetServer.start({
       view: fleet,
+      link,
       host: settings.host,
       port: settings.port,
       hosts: settings.hosts,
@@ -158,6 +176,16 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
         .then(stop)
         .catch((error: unknown) => log.error({ err: messageOf(error) }, "a part of the fleet service failed to stop"));
     }
+  }
+}
+
+/** The CN of the service's own certificate: the requester its answers come back to. */
+function requesterOf(cert: Buffer | undefined): string {
+  if (cert === undefined) return "thea-fleet";
+  try {
+    return /(?:^|\n)CN=([^\n/+#]+)/.exec(new X509Certificate(cert).subject)?.[1] ?? "thea-fleet";
+  } catch {
+    return "thea-fleet"; // not a certificate: the broker refuses the connection and the log says so
   }
 }
 

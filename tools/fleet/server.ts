@@ -19,6 +19,7 @@ import { TLSSocket } from "node:tls";
 import type { Logger } from "../../lib/log.ts";
 import type { Roster } from "../roster/roster.ts";
 import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
+import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
@@ -70,6 +71,8 @@ export interface FleetServerTls {
 
 export interface FleetServerOptions {
   view: FleetView;
+  /** The service's hands on the boxes: operator actions and rollouts act through it (none: read-only). */
+  link?: BoxLink;
   host?: string;
   port: number;
   /** HTTPS, with a client certificate from `ca` required of every connection. */

@@ -53,6 +53,19 @@ function fakeCore(steps: string[]): FleetCore<{ file: string; close(): void }, R
       ingested.push(settings);
       return { start: () => void steps.push("start ingest"), stop: () => void steps.push("stop ingest") };
     },
+    newLink: (settings) => {
+      steps.push(`link as ${settings.requesterId}`);
+      const unused = () => Promise.reject(new Error("not in this test"));
+      return {
+        start: () => void steps.push("start link"),
+        stop: () => void steps.push("stop link"),
+        command: unused,
+        setDesired: unused,
+        desired: unused,
+        reported: unused,
+        follow: unused,
+      };
+    },
   };
 }
 
@@ -98,7 +111,7 @@ describe("thea fleet serve", () => {
     expect(core.ingested[0]).toMatchObject({ url: "mqtts://broker.example:8883", cert: Buffer.from("cert bytes"), key: Buffer.from("key bytes"), ca: Buffer.from("ca bytes") });
     stop();
     expect(await within(run, 10_000, "the command to end")).toBe(0);
-    expect(steps).toEqual(["open fleet.db", "fleet", "start fleet", "start ingest", "stop ingest", "stop fleet", "close store"]);
+    expect(steps).toEqual(["open fleet.db", "fleet", "start fleet", "start ingest", "link as thea-fleet", "start link", "stop link", "stop ingest", "stop fleet", "close store"]);
     await expect(fetch(new URL("api/counts", url))).rejects.toThrow();
   });
 
