@@ -22,6 +22,7 @@ import type { FleetView } from "./model.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
+import { startRollouts } from "./rollout/service.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
@@ -147,9 +148,16 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     const link = core.newLink({ url: settings.url, ...settings.mqttTls, requesterId: requesterOf(settings.mqttTls.cert), log: log.child({ ns: "fleet:link" }) });
     await link.start();
     stops.push(() => link.stop());
+    // Staged rollouts take up what a previous run left unfinished before anyone can ask anything.
+    // A rollout store that cannot be read must not take the fleet page away from the night shift.
+    const rollouts = await startRollouts({ dataDir: settings.dataDir, link, view: fleet, log: log.child({ ns: "fleet:rollout" }) }).catch((error: unknown) => {
+      log.error({ err: messageOf(error) }, "staged rollouts are not available");
+    });
+    if (rollouts) stops.push(() => rollouts.stop());
     const server = await FleetServer.start({
       view: fleet,
       link,
+      ...(rollouts && { rollouts: rollouts.api }),
       host: settings.host,
       port: settings.port,
       hosts: settings.hosts,

@@ -196,13 +196,17 @@ export class RolloutEngine {
       const { kind, payload } = live.rollout;
       const sending = [...live.boxes.values()].filter((box) => box.state === "sending");
       const already = new Set<string>();
-      for (const box of sending) if ((await this.#options.link.desired(box.deviceId, kind)) === payload) already.add(box.deviceId);
+      await inChunks(sending, async (box) => {
+        if ((await this.#options.link.desired(box.deviceId, kind)) === payload) already.add(box.deviceId);
+      });
       if (sending.length > 0) this.#options.log?.info({ rollout: live.rollout.id, sending: sending.length, alreadyPublished: already.size }, "rollout resumed after a restart");
       await this.#publish(live, sending, already);
-      for (const box of [...live.boxes.values()].filter((candidate) => candidate.state === "sent")) {
+      const reports: BoxReport[] = [];
+      await inChunks([...live.boxes.values()].filter((box) => box.state === "sent"), async (box) => {
         const report = await this.#options.link.reported(box.deviceId, kind);
-        if (report) await this.#onReport(report);
-      }
+        if (report) reports.push(report);
+      });
+      for (const report of reports) await this.#onReport(report);
       await this.#advance(live);
     }
   }
@@ -293,4 +297,14 @@ export class RolloutEngine {
   #iso(): string {
     return new Date(this.#clock.now()).toISOString();
   }
+}
+
+/**
+ * Runs `work` over `items`, RETAINED_READS at a time: a read of a topic holding nothing waits out
+ * the link's grace (a second, mqttBoxLink.ts), so a batch of 50 read one by one would take 50 s,
+ * and the link refuses more than 64 reads in flight.
+ */
+const RETAINED_READS = 32;
+async function inChunks<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let start = 0; start < items.length; start += RETAINED_READS) await Promise.all(items.slice(start, start + RETAINED_READS).map(work));
 }

@@ -11,10 +11,13 @@ import type { Role } from "../../roster/roles.ts";
 /** As in boxLink.ts: which retained desired state and report. */
 export type ReportKind = "config" | "update";
 
+/** As in boxLink.ts: `update/state` with a result code a newer agent may add kept as text. */
+export type UpdateReport = Omit<UpdateStatePayload, "result"> & { result: string | null };
+
 /** As in boxLink.ts: a box's retained report, checked for shape. */
 export type BoxReport =
   | { kind: "config"; deviceId: string; payload: ConfigReported }
-  | { kind: "update"; deviceId: string; payload: UpdateStatePayload };
+  | { kind: "update"; deviceId: string; payload: UpdateReport };
 
 /** The part of BoxLink (boxLink.ts) a rollout uses: each method as documented there. */
 export interface RolloutLink {
