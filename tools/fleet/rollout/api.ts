@@ -124,6 +124,7 @@ export class RolloutApi {
     const busy = this.#options.engine.busyBoxes(kind);
     const taken = planned.plan.boxes.filter((box) => busy.has(box.deviceId)).map((box) => box.deviceId);
     if (taken.length > 0) return { status: 409, body: { error: `${taken.length} of these boxes are in another rollout that is not over (${taken.slice(0, 5).join(", ")}${taken.length > 5 ? ", …" : ""})` } };
+    if (!this.#options.engine.started) return { status: 503, body: { error: "the fleet service is not following the boxes yet (no broker connection); try again" } };
     if (this.#options.engine.live >= MAX_LIVE_ROLLOUTS) return { status: 503, body: { error: `${MAX_LIVE_ROLLOUTS} rollouts are under way; wait for one to end` } };
     const rollout = await this.#options.engine.create(request.spec, planned.plan, by);
     return { status: 201, body: await this.#options.engine.report(rollout.id) };

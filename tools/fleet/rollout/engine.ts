@@ -60,27 +60,58 @@ export class RolloutEngine {
   readonly #live = new Map<string, Live>();
   #queue: Promise<unknown> = Promise.resolve();
   #stops: Array<() => void | Promise<void>> = [];
+  #started = false;
+  #stopped = false;
 
   constructor(options: RolloutEngineOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
   }
 
-  /** Follows the boxes' reports, then takes up every rollout a previous run left unfinished. */
+  /**
+   * Loads the rollouts a previous run left unfinished, waits for the link to reach the broker,
+   * follows the boxes' reports and takes those rollouts up. Until then `started` is false and no
+   * rollout can be created (serve.ts does not wait for this: the page serves without a broker).
+   */
   async start(): Promise<void> {
     for (const rollout of await this.#options.store.list()) {
       const kept = await this.#options.store.get(rollout.id);
       if (kept && isLive(kept.rollout, kept.boxes)) this.#live.set(rollout.id, { rollout: kept.rollout, boxes: new Map(kept.boxes.map((box) => [box.deviceId, box])) });
     }
-    for (const kind of ["update", "config"] as const) {
-      const unfollow = await this.#options.link.follow(kind, (report) => void this.#serially(() => this.#onReport(report)));
-      this.#stops.push(unfollow);
+    while (!(await this.#follow())) {
+      if (this.#stopped) return;
     }
+    if (this.#stopped) return;
     this.#stops.push(this.#clock.every(this.#options.tickMs ?? 1000, () => void this.#serially(() => this.#tick())));
     await this.#serially(() => this.#resume());
+    this.#started = true;
+    this.#options.log?.info({ live: this.#live.size }, "rollouts following the boxes");
+  }
+
+  /** Whether the engine follows the boxes and may start a rollout. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Follows both kinds of report once the link is ready; false (to try again) when the link dropped meanwhile. */
+  async #follow(): Promise<boolean> {
+    await this.#options.link.ready?.();
+    if (this.#stopped) return true;
+    const unfollows: Array<() => Promise<void>> = [];
+    try {
+      for (const kind of ["update", "config"] as const) unfollows.push(await this.#options.link.follow(kind, (report) => void this.#serially(() => this.#onReport(report))));
+    } catch (error) {
+      for (const unfollow of unfollows) await unfollow().catch(() => undefined);
+      if (!this.#options.link.ready) throw error;
+      this.#options.log?.warn({ err: messageOf(error) }, "cannot follow the boxes' reports yet; waiting for the broker");
+      return false;
+    }
+    this.#stops.push(...unfollows);
+    return true;
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     for (const stop of this.#stops.splice(0).reverse()) await stop();
     await this.#queue;
   }
@@ -199,7 +230,8 @@ export class RolloutEngine {
       await inChunks(sending, async (box) => {
         if ((await this.#options.link.desired(box.deviceId, kind)) === payload) already.add(box.deviceId);
       });
-      if (sending.length > 0) this.#options.log?.info({ rollout: live.rollout.id, sending: sending.length, alreadyPublished: already.size }, "rollout resumed after a restart");
+      const sent = [...live.boxes.values()].filter((box) => box.state === "sent").length;
+      this.#options.log?.info({ rollout: live.rollout.id, status: live.rollout.status, sending: sending.length, alreadyPublished: already.size, sent }, "rollout taken up after a restart");
       await this.#publish(live, sending, already);
       const reports: BoxReport[] = [];
       await inChunks([...live.boxes.values()].filter((box) => box.state === "sent"), async (box) => {

@@ -25,6 +25,8 @@ export interface RolloutLink {
   desired(deviceId: string, kind: ReportKind): Promise<string | undefined>;
   reported(deviceId: string, kind: ReportKind): Promise<BoxReport | undefined>;
   follow(kind: ReportKind, listener: (report: BoxReport) => void): Promise<() => Promise<void>>;
+  /** Resolves once connected to the broker (mqttBoxLink.ts); a link without it is taken as ready. */
+  ready?(): Promise<void>;
 }
 
 /** The part of a BoxRow (model.ts) a rollout reads. */

@@ -6,6 +6,7 @@
  */
 import path from "node:path";
 import type { Logger } from "../../../lib/log.ts";
+import { messageOf } from "../../../lib/messageOf.ts";
 import { RolloutApi } from "./api.ts";
 import { RolloutEngine } from "./engine.ts";
 import type { RolloutLink, RolloutView } from "./ports.ts";
@@ -31,16 +32,15 @@ export interface Rollouts {
 export async function startRollouts(settings: RolloutsSettings): Promise<Rollouts> {
   const store = await (settings.openStore ?? openSqliteRolloutStore)(path.join(settings.dataDir, "rollouts.db"));
   const engine = new RolloutEngine({ store, link: settings.link, view: settings.view, log: settings.log });
-  try {
-    await engine.start();
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
+  // Not awaited: the engine waits for the broker, and the page must serve meanwhile. Until it
+  // follows the boxes, creating a rollout answers 503.
+  const starting = engine.start().catch((error: unknown) => settings.log.error({ err: messageOf(error) }, "staged rollouts could not start"));
   return {
     api: new RolloutApi({ engine, log: settings.log }),
     engine,
     stop: async () => {
+      // A start still waiting for the broker gives up once stopped (its promise is not awaited: it may never settle).
+      void starting;
       await engine.stop();
       await store.close();
     },
