@@ -69,7 +69,7 @@ export async function rolloutCommand(rest: readonly string[], args: RolloutCliAr
         return EXIT.completed;
       }
       const report = answer.body as RolloutReport;
-      out(`rollout ${report.rollout.id}: ${report.totals.boxes} boxes in ${report.rollout.batches} batches, ${report.rollout.kind === "update" ? "release" : "config version"} ${report.rollout.target}`);
+      out(`rollout ${report.rollout.id}: ${report.rollout.kind === "update" ? "release" : "config version"} ${report.rollout.target} to ${report.totals.boxes} boxes, the canary then ${report.rollout.batches - 1} batches`);
       return follow(client, report.rollout.id, out, context.pollMs ?? 1000);
     }
     if (action === "list" && id === undefined) {
@@ -85,8 +85,9 @@ export async function rolloutCommand(rest: readonly string[], args: RolloutCliAr
       const answer = await client.call("GET", `/api/rollouts/${encodeURIComponent(id)}`);
       if (answer.status !== 200) return refused(answer);
       const report = answer.body as RolloutReport;
+      if (action === "watch") return follow(client, id, out, context.pollMs ?? 1000);
       printReport(out, report);
-      return action === "watch" ? follow(client, id, out, context.pollMs ?? 1000) : exitOf(report.rollout.status);
+      return exitOf(report.rollout.status);
     }
     if (action === "pause" || action === "resume" || action === "abort") {
       const answer = await client.call("POST", `/api/rollouts/${encodeURIComponent(id)}/${action}`, {});
@@ -116,7 +117,9 @@ async function follow(client: Client, id: string, out: (line: string) => void, p
     if (answer.status !== 200) return refused(answer);
     const report = answer.body as RolloutReport;
     const { status } = report.rollout;
-    const line = `${status}: batch ${report.rollout.currentBatch + 1} of ${report.rollout.batches}, ${progressOf(report.totals)}`;
+    const { currentBatch, batches } = report.rollout;
+    const step = currentBatch <= 0 ? "the canary" : `batch ${currentBatch} of ${batches - 1} after the canary`;
+    const line = `${status}: ${step}, ${progressOf(report.totals)}`;
     if (line !== last) out(`${new Date().toISOString().slice(11, 19)} ${line}`);
     last = line;
     const ended = status === "completed" || status === "halted" || status === "aborted";
@@ -148,10 +151,10 @@ interface PlanShape {
 }
 
 function printPlan(out: (line: string) => void, { plan }: { plan: PlanShape }): void {
-  out(`dry run: ${plan.kind === "update" ? "release" : "config version"} ${plan.target} to ${plan.boxes.length} boxes in ${plan.batches} batches (batch 0 is the canary); nothing was sent`);
+  out(`dry run: ${plan.kind === "update" ? "release" : "config version"} ${plan.target} to ${plan.boxes.length} boxes, the canary then ${Math.max(0, plan.batches - 1)} batches; nothing was sent`);
   for (let batch = 0; batch < plan.batches; batch += 1) {
     const boxes = plan.boxes.filter((box) => box.batch === batch);
-    out(`  batch ${batch}: ${boxes.map((box) => `${box.deviceId} (${box.from ?? "?"})`).join(", ")}`);
+    out(`  ${batch === 0 ? "canary" : `batch ${batch}`}: ${boxes.map((box) => `${box.deviceId} (${box.from ?? "?"})`).join(", ")}`);
   }
   for (const box of plan.skipped) out(`  skipped ${box.deviceId}: ${box.reason}`);
 }

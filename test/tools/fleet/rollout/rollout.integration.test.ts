@@ -141,7 +141,8 @@ describe("staged rollouts against 200 boxes", () => {
 
     const dry = await thea(["fleet", "rollout", "dry-run", "--api", service.api, "--release", manifest, "--province", "halt-province", "--canary", "5", "--batch", "25", "--threshold", "3"]);
     expect(dry.stderr).toBe("");
-    expect(dry.stdout).toContain(`dry run: release ${NEW} to ${BOXES} boxes in 9 batches`);
+    expect(dry.stdout).toContain(`dry run: release ${NEW} to ${BOXES} boxes, the canary then 8 batches; nothing was sent`);
+    expect(dry.stdout).toContain("canary: halt-020 (1.4.2), halt-060 (1.4.2), halt-100 (1.4.2), halt-140 (1.4.2), halt-180 (1.4.2)");
     expect(boxes.deliveries).toBe(0);
 
     const run = await thea(["fleet", "rollout", "create", "--api", service.api, "--release", manifest, "--province", "halt-province", "--canary", "5", "--batch", "25", "--threshold", "3", "--deadline", "120s"]);
@@ -214,3 +215,4 @@ describe("staged rollouts against 200 boxes", () => {
     expect(log.text).toContain("rollout completed");
   }, 180_000);
 });
+
