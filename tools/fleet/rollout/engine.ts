@@ -300,11 +300,22 @@ export class RolloutEngine {
     await this.#publish(live, boxes, new Set());
   }
 
-  /** Publishes to `boxes` (skipping those in `already`), then stores each that the broker took as `sent`. */
+  /**
+   * Publishes to `boxes` (skipping those in `already`, which the broker has), then stores each that
+   * the broker took as `sent`; in a rollout that has ended, one the broker does not have goes back
+   * to `pending`.
+   */
   async #publish(live: Live, boxes: readonly RolloutBox[], already: ReadonlySet<string>): Promise<void> {
     const { kind, payload, spec } = live.rollout;
     const sent: RolloutBox[] = [];
+    const ended = live.rollout.status === "halted" || live.rollout.status === "aborted";
     for (const box of boxes) {
+      // Halted or aborted while this box's publish had failed (or the service died before it):
+      // the broker does not have it, so it was never sent, and stays untouched.
+      if (ended && !already.has(box.deviceId)) {
+        sent.push({ ...box, state: "pending" });
+        continue;
+      }
       try {
         if (!already.has(box.deviceId)) await this.#options.link.setDesired(box.deviceId, kind, payload);
       } catch (error) {

@@ -191,6 +191,19 @@ describe("RolloutEngine", () => {
     expect((await setup.engine.report(rollout.id))?.rollout.status).toBe("completed");
   });
 
+  it("leaves a box whose publish failed untouched when the rollout is aborted meanwhile", async () => {
+    const setup = await setUp(4);
+    setup.link.down = true;
+    const rollout = await create(setup);
+    await setup.engine.control(rollout.id, "abort", "technician.an");
+    setup.link.down = false;
+    setup.clock.advance(1000);
+    await setup.engine.idle();
+    expect(setup.link.published).toEqual([]);
+    expect((await setup.engine.report(rollout.id))?.totals).toMatchObject({ pending: 4, inFlight: 0 });
+    expect(setup.engine.live).toBe(0);
+  });
+
   it("rolls out a config layer: applied at its version succeeds, a refusal fails with the box's errors", async () => {
     const setup = await setUp(3);
     const { link, engine } = setup;
