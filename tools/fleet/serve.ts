@@ -148,8 +148,9 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     const link = core.newLink({ url: settings.url, ...settings.mqttTls, requesterId: requesterOf(settings.mqttTls.cert), log: log.child({ ns: "fleet:link" }) });
     await link.start();
     stops.push(() => link.stop());
-    // Staged rollouts take up what a previous run left unfinished before anyone can ask anything.
-    // A rollout store that cannot be read must not take the fleet page away from the night shift.
+    // Staged rollouts take up what a previous run left unfinished once the link reaches the broker
+    // (meanwhile creating one answers 503). A rollout store that cannot be opened must not take the
+    // fleet page away from the night shift.
     const rollouts = await startRollouts({ dataDir: settings.dataDir, link, view: fleet, log: log.child({ ns: "fleet:rollout" }) }).catch((error: unknown) => {
       log.error({ err: messageOf(error) }, "staged rollouts are not available");
     });
