@@ -61,6 +61,8 @@ export class RolloutEngine {
   #queue: Promise<unknown> = Promise.resolve();
   #stops: Array<() => void | Promise<void>> = [];
   #started = false;
+  /** The unfinished rollouts read from the store: a pause or abort asked before the broker is reached waits for it. */
+  #loaded: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(options: RolloutEngineOptions) {
@@ -74,10 +76,8 @@ export class RolloutEngine {
    * rollout can be created (serve.ts does not wait for this: the page serves without a broker).
    */
   async start(): Promise<void> {
-    for (const rollout of await this.#options.store.list()) {
-      const kept = await this.#options.store.get(rollout.id);
-      if (kept && isLive(kept.rollout, kept.boxes)) this.#live.set(rollout.id, { rollout: kept.rollout, boxes: new Map(kept.boxes.map((box) => [box.deviceId, box])) });
-    }
+    this.#loaded = this.#load();
+    await this.#loaded;
     while (!(await this.#follow())) {
       if (this.#stopped) return;
     }
@@ -86,6 +86,13 @@ export class RolloutEngine {
     await this.#serially(() => this.#resume());
     this.#started = true;
     this.#options.log?.info({ live: this.#live.size }, "rollouts following the boxes");
+  }
+
+  async #load(): Promise<void> {
+    for (const rollout of await this.#options.store.list()) {
+      const kept = await this.#options.store.get(rollout.id);
+      if (kept && isLive(kept.rollout, kept.boxes)) this.#live.set(rollout.id, { rollout: kept.rollout, boxes: new Map(kept.boxes.map((box) => [box.deviceId, box])) });
+    }
   }
 
   /** Whether the engine follows the boxes and may start a rollout. */
@@ -177,6 +184,7 @@ export class RolloutEngine {
   /** Pauses, resumes or aborts; answers the rollout, or why not. */
   control(id: string, action: Control, by: string | null): Promise<RolloutRecord | { error: string; status: 404 | 409 }> {
     return this.#serially(async () => {
+      await this.#loaded;
       const live = this.#live.get(id);
       const status = live?.rollout.status;
       if (!live || status === undefined) {
