@@ -58,34 +58,19 @@ export async function rolloutCommand(rest: readonly string[], args: RolloutCliAr
   };
   try {
     const client = await clientOf(args);
+    const pollMs = context.pollMs ?? 1000;
     if (action === "dry-run" || action === "create") {
       if (id !== undefined) return usage(`"${id}" is not an option`);
       const body = await requestBody(args, action === "dry-run");
-      if (typeof body === "string") return usage(body);
-      const answer = await client.call("POST", "/api/rollouts", body);
-      if (answer.status !== 200 && answer.status !== 201) return refused(answer);
-      if (action === "dry-run") {
-        printPlan(out, answer.body as { plan: PlanShape });
-        return EXIT.completed;
-      }
-      const report = answer.body as RolloutReport;
-      out(`rollout ${report.rollout.id}: ${report.rollout.kind === "update" ? "release" : "config version"} ${report.rollout.target} to ${report.totals.boxes} boxes, the canary then ${report.rollout.batches - 1} batches`);
-      return follow(client, report.rollout.id, out, context.pollMs ?? 1000);
+      return typeof body === "string" ? usage(body) : send(client, body, out, pollMs);
     }
-    if (action === "list" && id === undefined) {
-      const answer = await client.call("GET", "/api/rollouts");
-      if (answer.status !== 200) return refused(answer);
-      for (const rollout of (answer.body as { rollouts: Array<RolloutReport["rollout"] & { totals: RolloutReport["totals"] }> }).rollouts) {
-        out(`${rollout.id}  ${rollout.status.padEnd(9)} ${rollout.kind} ${rollout.target}  ${progressOf(rollout.totals)}  by ${rollout.createdBy ?? "-"} at ${rollout.createdAt}`);
-      }
-      return EXIT.completed;
-    }
+    if (action === "list" && id === undefined) return list(client, out);
     if (id === undefined || extra.length > 0) return usage(action === undefined ? "which command?" : `"${rest.join(" ")}" is not a rollout command`);
     if (action === "show" || action === "watch") {
       const answer = await client.call("GET", `/api/rollouts/${encodeURIComponent(id)}`);
       if (answer.status !== 200) return refused(answer);
       const report = answer.body as RolloutReport;
-      if (action === "watch") return follow(client, id, out, context.pollMs ?? 1000);
+      if (action === "watch") return follow(client, id, out, pollMs);
       printReport(out, report);
       return exitOf(report.rollout.status);
     }
@@ -101,6 +86,28 @@ export async function rolloutCommand(rest: readonly string[], args: RolloutCliAr
     process.stderr.write(`thea fleet rollout: ${messageOf(error)}\n`);
     return EXIT.failed;
   }
+}
+
+/** A dry run printed, or a rollout created and followed to its end. */
+async function send(client: Client, body: Record<string, unknown>, out: (line: string) => void, pollMs: number): Promise<number> {
+  const answer = await client.call("POST", "/api/rollouts", body);
+  if (answer.status !== 200 && answer.status !== 201) return refused(answer);
+  if (body.dryRun === true) {
+    printPlan(out, answer.body as { plan: PlanShape });
+    return EXIT.completed;
+  }
+  const { rollout, totals } = answer.body as RolloutReport;
+  out(`rollout ${rollout.id}: ${rollout.kind === "update" ? "release" : "config version"} ${rollout.target} to ${totals.boxes} boxes, the canary then ${rollout.batches - 1} batches`);
+  return follow(client, rollout.id, out, pollMs);
+}
+
+async function list(client: Client, out: (line: string) => void): Promise<number> {
+  const answer = await client.call("GET", "/api/rollouts");
+  if (answer.status !== 200) return refused(answer);
+  for (const rollout of (answer.body as { rollouts: Array<RolloutReport["rollout"] & { totals: RolloutReport["totals"] }> }).rollouts) {
+    out(`${rollout.id}  ${rollout.status.padEnd(9)} ${rollout.kind} ${rollout.target}  ${progressOf(rollout.totals)}  by ${rollout.createdBy ?? "-"} at ${rollout.createdAt}`);
+  }
+  return EXIT.completed;
 }
 
 function refused(answer: { status: number; body: unknown }): number {

@@ -17,22 +17,8 @@ import type { BoxReport, ReportKind, RolloutLink, RolloutView } from "./ports.ts
 import { totalsOf, type RolloutBox, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec } from "./model.ts";
 import { meaningOf } from "./outcome.ts";
 import { afterDeadline, afterReport, isLive, nextStep } from "./progress.ts";
+import { systemClock, type Clock } from "./clock.ts";
 import type { RolloutStore } from "./store.ts";
-
-export interface Clock {
-  now(): number;
-  /** Calls `tick` every `ms`; returns how to stop. */
-  every(ms: number, tick: () => void): () => void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  every: (ms, tick) => {
-    const timer = setInterval(tick, ms);
-    timer.unref();
-    return () => clearInterval(timer);
-  },
-};
 
 export interface RolloutEngineOptions {
   store: RolloutStore;
