@@ -37,6 +37,12 @@ export type Control = "pause" | "resume" | "abort";
 interface Live {
   rollout: RolloutRecord;
   boxes: Map<string, RolloutBox>;
+  /**
+   * Boxes whose report changed them since the last write. A box's report is the box's own retained
+   * message, read again after a restart, so it is written with the next write or tick (a second
+   * at most) rather than one transaction each: a chatty or hostile box costs no fsync per message.
+   */
+  dirty: Set<string>;
 }
 
 export class RolloutEngine {
@@ -77,7 +83,7 @@ export class RolloutEngine {
   async #load(): Promise<void> {
     for (const rollout of await this.#options.store.list()) {
       const kept = await this.#options.store.get(rollout.id);
-      if (kept && isLive(kept.rollout, kept.boxes)) this.#live.set(rollout.id, { rollout: kept.rollout, boxes: new Map(kept.boxes.map((box) => [box.deviceId, box])) });
+      if (kept && isLive(kept.rollout, kept.boxes)) this.#live.set(rollout.id, { rollout: kept.rollout, boxes: new Map(kept.boxes.map((box) => [box.deviceId, box])), dirty: new Set() });
     }
   }
 
@@ -106,7 +112,9 @@ export class RolloutEngine {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const stop of this.#stops.splice(0).reverse()) await stop();
-    await this.#queue;
+    await this.#serially(async () => {
+      for (const live of this.#live.values()) if (live.dirty.size > 0) await this.#save(live, []);
+    });
   }
 
   /** Resolves once every report, tick and request received so far has been handled. */
@@ -159,7 +167,7 @@ export class RolloutEngine {
         settledAt: null,
       }));
       await this.#options.store.create(rollout, boxes);
-      const live = { rollout, boxes: new Map(boxes.map((box) => [box.deviceId, box])) };
+      const live: Live = { rollout, boxes: new Map(boxes.map((box) => [box.deviceId, box])), dirty: new Set() };
       this.#live.set(rollout.id, live);
       this.#options.log?.info({ rollout: rollout.id, kind: rollout.kind, target: rollout.target, boxes: boxes.length, batches: rollout.batches, by: createdBy }, "rollout created");
       await this.#advance(live);
@@ -181,15 +189,20 @@ export class RolloutEngine {
       if (!allowed) return { status: 409 as const, error: `rollout ${id} is ${status}: it cannot be ${action === "abort" ? "aborted" : `${action}d`}` };
       const next = action === "pause" ? "paused" : action === "resume" ? "running" : "aborted";
       live.rollout = { ...live.rollout, status: next, statusReason: `${action}${action === "abort" ? "ed" : "d"} by ${by ?? "the API"}`, updatedAt: this.#iso() };
-      await this.#options.store.update(live.rollout, []);
+      await this.#save(live, []);
       this.#options.log?.info({ rollout: id, action, by }, "rollout controlled");
       await this.#advance(live);
       return structuredClone(live.rollout);
     });
   }
 
-  /** A rollout's report: its record, per box its state and why, totals. */
+  /** A rollout's report: its record, per box its state and why, totals (a live one as the engine has it now). */
   async report(id: string): Promise<RolloutReport | undefined> {
+    const live = this.#live.get(id);
+    if (live) {
+      const boxes = [...live.boxes.values()].sort((a, b) => a.batch - b.batch || (a.deviceId < b.deviceId ? -1 : 1));
+      return structuredClone({ rollout: live.rollout, totals: totalsOf(boxes, live.rollout.skipped.length), boxes });
+    }
     const kept = await this.#options.store.get(id);
     return kept && { rollout: kept.rollout, totals: totalsOf(kept.boxes, kept.rollout.skipped.length), boxes: kept.boxes };
   }
@@ -244,7 +257,8 @@ export class RolloutEngine {
       if (!box) continue;
       const changed = afterReport(box, meaningOf(report, live.rollout.target), this.#iso());
       if (!changed) continue;
-      await this.#save(live, [changed]);
+      live.boxes.set(changed.deviceId, changed);
+      live.dirty.add(changed.deviceId);
       if (changed.state === "failed" && box.state !== "failed") this.#options.log?.warn({ rollout: live.rollout.id, deviceId: box.deviceId, result: changed.result, reason: changed.reason }, "a box failed the rollout");
       await this.#advance(live);
     }
@@ -253,6 +267,7 @@ export class RolloutEngine {
   async #tick(): Promise<void> {
     const now = this.#clock.now();
     for (const live of [...this.#live.values()]) {
+      if (live.dirty.size > 0) await this.#save(live, []);
       const expired = [...live.boxes.values()]
         .filter((box) => box.state === "sent" && box.deadlineAt !== null && Date.parse(box.deadlineAt) <= now)
         .map((box) => afterDeadline(box, this.#options.view.box(box.deviceId)?.online ?? false, this.#iso()));
@@ -275,14 +290,17 @@ export class RolloutEngine {
       }
       const status = step.kind === "halt" ? "halted" : "completed";
       live.rollout = { ...live.rollout, status, statusReason: step.kind === "halt" ? step.reason : null, updatedAt: this.#iso() };
-      await this.#options.store.update(live.rollout, []);
+      await this.#save(live, []);
       const totals = totalsOf([...live.boxes.values()], live.rollout.skipped.length);
       const fields = { rollout: live.rollout.id, status, reason: live.rollout.statusReason, ...totals };
       if (status === "halted") this.#options.log?.warn(fields, "rollout halted");
       else this.#options.log?.info(fields, "rollout completed");
       break;
     }
-    if (!isLive(live.rollout, [...live.boxes.values()])) this.#live.delete(live.rollout.id);
+    if (isLive(live.rollout, [...live.boxes.values()])) return;
+    // Its last outcomes are written before it leaves memory, where reports about it end.
+    if (live.dirty.size > 0) await this.#save(live, []);
+    this.#live.delete(live.rollout.id);
   }
 
   async #sendBatch(live: Live, batch: number): Promise<void> {
@@ -325,9 +343,13 @@ export class RolloutEngine {
     if (sent.length > 0) await this.#save(live, sent);
   }
 
+  /** Writes the rollout, `boxes`, and the boxes reports changed meanwhile, in one transaction; then keeps `boxes`. */
   async #save(live: Live, boxes: readonly RolloutBox[]): Promise<void> {
     live.rollout = { ...live.rollout, updatedAt: this.#iso() };
-    await this.#options.store.update(live.rollout, boxes);
+    const given = new Set(boxes.map((box) => box.deviceId));
+    const reported = [...live.dirty].filter((deviceId) => !given.has(deviceId)).flatMap((deviceId) => live.boxes.get(deviceId) ?? []);
+    await this.#options.store.update(live.rollout, [...reported, ...boxes]);
+    live.dirty.clear();
     for (const box of boxes) live.boxes.set(box.deviceId, box);
   }
 

@@ -225,6 +225,26 @@ describe("RolloutEngine", () => {
     expect(report?.boxes[1]?.reason).toBe("log.level: Invalid option");
   });
 
+  it("writes a flood of one box's reports once a tick, not once each, and keeps the last", async () => {
+    const setup = await setUp(3);
+    const rollout = await create(setup);
+    let writes = 0;
+    const update = setup.store.update.bind(setup.store);
+    setup.store.update = (record, boxes) => {
+      writes += 1;
+      return update(record, boxes);
+    };
+    const deviceId = setup.link.published[0]?.deviceId ?? "";
+    for (let i = 0; i < 1000; i += 1) setup.link.updateState(deviceId, { state: i % 2 === 0 ? "downloading" : "verifying", version: "1.3.0" });
+    await setup.engine.idle();
+    expect(writes).toBe(0);
+    expect((await setup.engine.report(rollout.id))?.boxes.find((box) => box.deviceId === deviceId)?.lastReport).toBe("verifying");
+    setup.clock.advance(1000);
+    await setup.engine.idle();
+    expect(writes).toBe(1);
+    expect((await setup.store.get(rollout.id))?.boxes.find((box) => box.deviceId === deviceId)?.lastReport).toBe("verifying");
+  });
+
   it("knows which boxes a live rollout holds, so a second one can be refused", async () => {
     const setup = await setUp(10);
     await create(setup);
