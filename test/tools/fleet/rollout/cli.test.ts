@@ -14,6 +14,8 @@ import { FleetServer } from "../../../../tools/fleet/server.ts";
 import { useCleanups } from "../../../helpers/cleanups.ts";
 import { FakeBoxLink, FakeClock, signedManifestText } from "../../../helpers/fakeBoxLink.ts";
 import { boxRow, FakeFleetView } from "../../../helpers/fakeFleetView.ts";
+import { makeFleetPki } from "../../../helpers/fleetPki.ts";
+import { parseRoster } from "../../../../tools/roster/roster.ts";
 
 const { cleanup } = useCleanups();
 
@@ -85,4 +87,28 @@ describe("thea fleet rollout", () => {
     expect((await run(["frobnicate"])).code).toBe(EXIT.usage);
     expect((await run(["show", "nope"])).code).toBe(EXIT.failed);
   });
+
+  it("speaks HTTPS with the person's own certificate: a technician is let in, an operator refused", async () => {
+    const pki = await makeFleetPki(["/CN=technician.minh", "/CN=operator.lan"], (step) => cleanup(step));
+    const view = new FakeFleetView([boxRow("bx-1")]);
+    const engine = new RolloutEngine({ store: new MemoryRolloutStore(), link: new FakeBoxLink(), view, clock: new FakeClock(Date.now()) });
+    await engine.start();
+    cleanup(() => engine.stop());
+    const roster = parseRoster("sites:\n  lao-cai: [bx-1]\npeople:\n  technician.minh: { sites: [lao-cai] }\n  operator.lan: { sites: [lao-cai] }\n");
+    const server = await FleetServer.start({ view, port: 0, tls: { ...pki.server, ca: pki.ca }, roster, rollouts: new RolloutApi({ engine }) });
+    cleanup(() => server.stop());
+    const dir = await mkdtemp(path.join(tmpdir(), "thea-rollout-tls-"));
+    const files = async (name: string) => {
+      const pair = pki.clients[`/CN=${name}`];
+      if (!pair) throw new Error(`no certificate for ${name}`);
+      await writeFile(path.join(dir, `${name}.crt`), pair.cert);
+      await writeFile(path.join(dir, `${name}.key`), pair.key);
+      return { api: server.url, cert: path.join(dir, `${name}.crt`), key: path.join(dir, `${name}.key`), ca: path.join(dir, "ca.crt") };
+    };
+    await writeFile(path.join(dir, "ca.crt"), pki.ca);
+    const lines: string[] = [];
+    expect(await rolloutCommand(["list"], await files("technician.minh"), { out: (line) => lines.push(line) })).toBe(EXIT.completed);
+    expect(lines).toEqual([]);
+    expect(await rolloutCommand(["list"], await files("operator.lan"), { out: (line) => lines.push(line) })).toBe(EXIT.failed);
+  }, 60_000);
 });
