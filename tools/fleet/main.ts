@@ -10,6 +10,7 @@ import { fleetServeCommand, USAGE, type FleetCore, type FleetServeArgs } from ".
 import type { FleetStore } from "./store.ts";
 import { openPgStore } from "./pgStore.ts";
 import { openSqliteStore } from "./sqliteStore.ts";
+import { ROLLOUT_USAGE, rolloutCommand, type RolloutCliArgs } from "./rollout/cli.ts";
 
 const core: FleetCore<FleetStore, Fleet> = {
   openStore: (location, log) => (location.kind === "sqlite" ? openSqliteStore(location.file) : openPgStore({ url: location.url, log })),
@@ -18,10 +19,11 @@ const core: FleetCore<FleetStore, Fleet> = {
   newLink: (settings) => new MqttBoxLink(settings),
 };
 
-export async function fleetCommand(rest: readonly string[], args: FleetServeArgs): Promise<number> {
+export async function fleetCommand(rest: readonly string[], args: FleetServeArgs & { rollout?: RolloutCliArgs }): Promise<number> {
   const [subcommand, ...extra] = rest;
+  if (subcommand === "rollout") return rolloutCommand(extra, { ...args.rollout, cert: args.cert, key: args.key, ca: args.ca });
   if (subcommand !== "serve" || extra.length > 0) {
-    process.stderr.write(`thea fleet: ${subcommand === undefined ? "which command?" : `"${[subcommand, ...extra].join(" ")}" is not a fleet command`}\n${USAGE}`);
+    process.stderr.write(`thea fleet: ${subcommand === undefined ? "which command?" : `"${[subcommand, ...extra].join(" ")}" is not a fleet command`}\n${USAGE}${ROLLOUT_USAGE}`);
     return 2;
   }
   return fleetServeCommand(args, core);

@@ -26,6 +26,9 @@ import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts
 import { FleetServer, type FleetServerTls } from "./server.ts";
 import { consoleBrokerOf } from "./consoleRelay.ts";
 import type { ActionJournal } from "./serverActions.ts";
+import { startRollouts } from "./rollout/service.ts";
+import { openSqliteRolloutStore } from "./rollout/sqliteStore.ts";
+import type { RolloutStore } from "./rollout/store.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =
@@ -159,9 +162,17 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     const link = core.newLink({ url: settings.url, ...settings.mqttTls, requesterId: requesterOf(settings.mqttTls.cert), log: log.child({ ns: "fleet:link" }) });
     await link.start();
     stops.push(() => link.stop());
+    // Staged rollouts take up what a previous run left unfinished once the link reaches the broker
+    // (meanwhile creating one answers 503). A rollout store that cannot be opened must not take the
+    // fleet page away from the night shift.
+    const rollouts = await startRollouts({ openStore: rolloutStoreOf(settings.store), link, view: fleet, log: log.child({ ns: "fleet:rollout" }) }).catch((error: unknown) => {
+      log.error({ err: messageOf(error) }, "staged rollouts are not available");
+    });
+    if (rollouts) stops.push(() => rollouts.stop());
     const server = await FleetServer.start({
       view: fleet,
       link,
+      ...(rollouts && { rollouts: rollouts.api }),
       host: settings.host,
       port: settings.port,
       hosts: settings.hosts,
@@ -196,6 +207,12 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
         .catch((error: unknown) => log.error({ err: messageOf(error) }, "a part of the fleet service failed to stop"));
     }
   }
+}
+
+/** Where rollouts are kept: beside the fleet's SQLite file. */
+function rolloutStoreOf(store: StoreLocation): () => Promise<RolloutStore> {
+  if (store.kind === "sqlite") return async () => openSqliteRolloutStore(path.join(path.dirname(store.file), "rollouts.db"));
+  return () => Promise.reject(new Error("staged rollouts keep their state in SQLite (--data-dir); with --store postgres they are not available yet"));
 }
 
 /** The CN of the service's own certificate: the requester its answers come back to. */

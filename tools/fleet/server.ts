@@ -29,7 +29,8 @@ import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from 
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
 import { consoleAskerOf, FleetConsole, ownOrigin, type ConsoleAsker, type FleetConsoleOptions } from "./consoleRelay.ts";
 import { readConsolePage } from "./consolePage.ts";
-import { FleetActions, type ActionJournal, type Actor } from "./serverActions.ts";
+import { FleetActions, NOBODY, type ActionJournal, type Actor } from "./serverActions.ts";
+import { isRolloutPath, type RolloutApi } from "./rollout/api.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 
@@ -110,6 +111,8 @@ export interface FleetServerOptions {
   journal?: ActionJournal;
   /** Without a roster, every client acts as a technician of every box (loopback demos only). */
   actWithoutRoster?: boolean;
+  /** Staged rollouts' routes (/api/rollouts…, rollout/api.ts), which take POSTs with checks of their own. */
+  rollouts?: Pick<RolloutApi, "serve">;
 }
 
 type Answer = { status: number; body: unknown };
@@ -204,6 +207,13 @@ export class FleetServer {
 
   #serve(request: IncomingMessage, response: ServerResponse): void {
     for (const [name, value] of Object.entries(COMMON_HEADERS)) response.setHeader(name, value);
+    if (this.#options.rollouts && isRolloutPath(request.url)) {
+      if (!this.#hostAllowed(request.headers.host)) return this.#json(response, { status: 421, body: { error: "not a name of this server" } });
+      const reader = this.#readerOf(request);
+      // Rolling out changes boxes: as for the box page's actions, someone must be named.
+      if (reader && request.method === "POST" && this.#actorOf(reader) === undefined) return this.#json(response, { status: 403, body: { error: NOBODY } });
+      return void this.#options.rollouts.serve(request, response, reader);
+    }
     const refused = this.#refusal(request);
     if (refused) {
       this.#options.log?.warn({ method: request.method, remote: request.socket.remoteAddress, status: refused.status }, "refused a request");

@@ -56,7 +56,7 @@ export interface FleetActionsOptions {
 type Answer = { status: number; body: unknown } | { status: 200; file: Buffer; filename: string; sha256: string };
 
 const PATH = /^\/api\/boxes\/([^/]+)\/(actions|config)(?:\/([^/]+))?$/;
-const NOBODY = "without a roster nobody is named, so nobody may act (start the service with --roster, or --act-without-roster on loopback)";
+export const NOBODY = "without a roster nobody is named, so nobody may act (start the service with --roster, or --act-without-roster on loopback)";
 
 export class FleetActions {
   readonly #options: FleetActionsOptions;
