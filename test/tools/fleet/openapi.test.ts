@@ -4,7 +4,8 @@
  * /api/openapi.json serves; every documented GET path answers with a documented status and
  * content type, its JSON matching the documented schema (required fields, types, enums); every
  * documented parameter is taken in its range and refused out of it, an undocumented one refused
- * on every path, each refusal with a documented status and an Error body.
+ * on every path, each refusal with a documented status and an Error body. The box page's POST
+ * routes, the roles and the paths the document does not name: openapiActions.test.ts.
  */
 import { once } from "node:events";
 import net from "node:net";
