@@ -103,11 +103,13 @@ export class FleetActions {
 
   async #answer(request: IncomingMessage, url: URL, view: Pick<FleetView, "box">, actor: Actor | undefined): Promise<Answer> {
     const get = request.method === "GET" || request.method === "HEAD";
-    if (url.pathname === "/api/config-schema") return get ? { status: 200, body: configJsonSchema() } : methodNotAllowed();
+    const params = noParams(url.searchParams);
+    if (url.pathname === "/api/config-schema") return !get ? methodNotAllowed() : params.ok ? { status: 200, body: configJsonSchema() } : { status: 400, body: { error: params.error } };
     const [, segment = "", route, name] = PATH.exec(url.pathname) ?? [];
+    // config has no sub-paths: /config/anything is no route (it answered the config before).
+    if (route === "config" && name !== undefined) return { status: 404, body: { error: `no such path: ${url.pathname.slice(0, 64)}` } };
     const id = deviceIdOf(segment);
     if (!id.ok) return { status: 400, body: { error: id.error } };
-    const params = noParams(url.searchParams);
     if (!params.ok) return { status: 400, body: { error: params.error } };
     const post = request.method === "POST";
     if (post) {

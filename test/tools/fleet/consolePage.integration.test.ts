@@ -57,6 +57,27 @@ describe("the console in the fleet's box page", () => {
     expect(await page.evaluate("getComputedStyle(document.body).backgroundColor")).toBe("rgb(17, 17, 17)");
   });
 
+  it("is framed in the box page, where the person picks the camera and its video plays", async () => {
+    const agent = await AgentProcess.start({
+      brokerUrl: fixture.broker.url,
+      extraYaml: ["media: { loopbackOnly: true }", "cameras:", "  - { id: room, source: { type: test }, width: 640, height: 360 }"].join("\n"),
+    });
+    fixture.cleanup(() => agent.stop());
+    await fixture.watcher.next(`thea/v1/${agent.deviceId}/status`, (message) => (message.json() as { online: boolean }).online);
+    const server = await serve(agent.deviceId);
+    if (!browser) throw new Error("no browser");
+    const page = await browser.open(`${server.url}box.html?id=${agent.deviceId}`);
+    fixture.cleanup(() => page.close());
+    // The box page asks whether the console is there for this box before it frames it.
+    const src = "document.getElementById('console').hidden === false && document.getElementById('console-frame').getAttribute('src')";
+    expect(await pageReaches(page, "the console framed", src)).toBe(`/console/?device=${agent.deviceId}`);
+    const framed = "document.getElementById('console-frame').contentWindow";
+    await pageReaches(page, "the camera listed in the frame", `${framed}.document.querySelector('button[data-camera=room]') !== null`);
+    await page.evaluate(`${framed}.document.querySelector('button[data-camera=room]').click()`);
+    const stats = await pageReaches<{ frameWidth: number }>(page, "the picture in the frame", `${framed}.theaViewer && ${framed}.theaViewer.stats().then((s) => s.framesDecoded > 10 && s)`);
+    expect(stats.frameWidth).toBe(640);
+  });
+
   it("may be framed by the fleet's own pages only, and is served with its scripts", async () => {
     const server = await serve("box-1");
     const page = await fetch(`${server.url}console/?device=box-1`);

@@ -101,11 +101,15 @@ function showPeripherals(list) {
   $("peripherals-table").hidden = list.length === 0;
 }
 
-/** The console (another branch serves it at /console/): framed only when it is there. */
+/**
+ * The console (/console/, consoleRelay.ts): framed only when it is there for this person and this
+ * box. Asked with the box's id: without one the console answers 400, and the frame never showed.
+ */
 async function showConsole() {
-  const response = await fetch("/console/", { method: "HEAD" }).catch(() => undefined);
+  const src = `/console/?device=${encodeURIComponent(deviceId)}`;
+  const response = await fetch(src, { method: "HEAD" }).catch(() => undefined);
   if (!response?.ok) return;
-  $("console-frame").src = `/console/?device=${encodeURIComponent(deviceId)}`;
+  $("console-frame").src = src;
   $("console").hidden = false;
 }
 
