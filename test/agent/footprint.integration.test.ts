@@ -1,0 +1,54 @@
+/**
+ * What the agent holds at rest that it does not need (issue 17, docs/media.md "At rest"). A module
+ * preloaded with --import through NODE_OPTIONS prints, every 100 ms on the agent's standard
+ * output, what it sees inside the agent's process:
+ * - the size of mqtt-packet's table of two-byte Buffers, one per packet id (65,536 of them, 6.5 MB
+ *   of heap), which mqtt-packet builds at the first packet it writes unless the client turns it
+ *   off; the agent's copy of mqtt-packet, the one its mqtt loads;
+ * - whether Node has loaded undici (its fetch and WebSocket, ~15 MB resident), which an ES import
+ *   of node:http pulls in by reading the module's lazy WebSocket getters.
+ */
+import { describe, expect, it } from "vitest";
+import { AgentProcess } from "../helpers/agentProcess.ts";
+import { useBroker } from "../helpers/brokerFixture.ts";
+
+const fixture = useBroker();
+
+interface Seen {
+  numberTable: number;
+  undici: boolean;
+}
+
+const REPORT = [
+  'import { createRequire } from "node:module";',
+  'const fromMqtt = createRequire(createRequire(process.argv[1]).resolve("mqtt"));',
+  "setInterval(() => process.stdout.write(`${JSON.stringify({ atRest: {",
+  '  numberTable: Object.keys(fromMqtt("mqtt-packet/numbers.js").cache).length,',
+  "  undici: process.moduleLoadList.some((name) => name.includes(\"undici\")),",
+  "} })}\\n`), 100).unref();",
+].join("\n");
+
+/** The agent, online and past one command answered (CONNECT, SUBSCRIBE, PUBLISH with ids written), and what it holds then. */
+async function agentAtRest(): Promise<Seen> {
+  const agent = await AgentProcess.start({
+    brokerUrl: fixture.broker.url,
+    env: { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(REPORT)}` },
+    extraYaml: ["cameras:", "  - { id: cam1, source: { type: test }, codec: vp8, width: 320, height: 240 }"].join("\n"),
+  });
+  fixture.cleanup(() => agent.stop());
+  await fixture.watcher.next(`thea/v1/${agent.deviceId}/status`, (m) => (m.json() as { online: boolean }).online);
+  const answer = await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/ping`, "{}", { timeoutMs: 30_000 });
+  expect(answer.body).toMatchObject({ ok: true });
+  const line = await agent.stdout.waitForLine("what the agent holds after the answer", (text) => text.startsWith('{"atRest":'), 10_000, agent.stdout.lines.length);
+  return (JSON.parse(line) as { atRest: Seen }).atRest;
+}
+
+describe("the agent at rest", () => {
+  it("does not hold mqtt-packet's table of 65,536 packet-id buffers once it has published", async () => {
+    expect((await agentAtRest()).numberTable).toBe(0);
+  });
+
+  it("has not loaded Node's fetch and WebSocket (undici)", async () => {
+    expect((await agentAtRest()).undici).toBe(false);
+  });
+});
