@@ -6,7 +6,9 @@
  *   of heap), which mqtt-packet builds at the first packet it writes unless the client turns it
  *   off; the agent's copy of mqtt-packet, the one its mqtt loads;
  * - whether Node has loaded undici (its fetch and WebSocket, ~15 MB resident), which an ES import
- *   of node:http pulls in by reading the module's lazy WebSocket getters.
+ *   of node:http pulls in by reading the module's lazy WebSocket getters;
+ * - which Bluetooth packages it has loaded (node-ble, dbus-next: a box with no BLE device
+ *   configured needs none), recorded by a module hook (Node's registerHooks).
  */
 import { describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
@@ -17,14 +19,18 @@ const fixture = useBroker();
 interface Seen {
   numberTable: number;
   undici: boolean;
+  bluetooth: string[];
 }
 
 const REPORT = [
-  'import { createRequire } from "node:module";',
+  'import { createRequire, registerHooks } from "node:module";',
+  "const bluetooth = new Set();",
+  'registerHooks({ load(url, context, next) { const name = /node_modules\\/(node-ble|dbus-next)\\//.exec(url)?.[1]; if (name) bluetooth.add(name); return next(url, context); } });',
   'const fromMqtt = createRequire(createRequire(process.argv[1]).resolve("mqtt"));',
   "setInterval(() => process.stdout.write(`${JSON.stringify({ atRest: {",
   '  numberTable: Object.keys(fromMqtt("mqtt-packet/numbers.js").cache).length,',
   "  undici: process.moduleLoadList.some((name) => name.includes(\"undici\")),",
+  "  bluetooth: [...bluetooth],",
   "} })}\\n`), 100).unref();",
 ].join("\n");
 
@@ -50,5 +56,9 @@ describe("the agent at rest", () => {
 
   it("has not loaded Node's fetch and WebSocket (undici)", async () => {
     expect((await agentAtRest()).undici).toBe(false);
+  });
+
+  it("has loaded no Bluetooth code with no Bluetooth device configured", async () => {
+    expect((await agentAtRest()).bluetooth).toEqual([]);
   });
 });
