@@ -9,10 +9,13 @@
  *   of node:http pulls in by reading the module's lazy WebSocket getters;
  * - which Bluetooth packages it has loaded (node-ble, dbus-next: a box with no BLE device
  *   configured needs none), recorded by a module hook (Node's registerHooks).
+ * And after a consultation: the heap is collected once the last viewer has gone (V8 keeps the room
+ * a busy heap took otherwise; bin/thea exposes the collector).
  */
 import { describe, expect, it } from "vitest";
 import { AgentProcess } from "../helpers/agentProcess.ts";
 import { useBroker } from "../helpers/brokerFixture.ts";
+import { watchOverLoopback } from "../helpers/loopbackViewer.ts";
 
 const fixture = useBroker();
 
@@ -60,5 +63,22 @@ describe("the agent at rest", () => {
 
   it("has loaded no Bluetooth code with no Bluetooth device configured", async () => {
     expect((await agentAtRest()).bluetooth).toEqual([]);
+  });
+
+  it("collects its heap a little after the last viewer has gone", async () => {
+    const agent = await AgentProcess.start({
+      brokerUrl: fixture.broker.url,
+      extraYaml: ["media: { loopbackOnly: true }", "cameras:", "  - { id: cam1, source: { type: test }, codec: vp8, width: 320, height: 240 }"].join("\n"),
+    });
+    fixture.cleanup(() => agent.stop());
+    await fixture.watcher.next(`thea/v1/${agent.deviceId}/status`, (m) => (m.json() as { online: boolean }).online);
+    const command = async (name: string, params: object = {}) =>
+      (await fixture.watcher.request(`thea/v1/${agent.deviceId}/cmd/${name}`, JSON.stringify(params), { timeoutMs: 30_000 })).body as { ok: boolean; result?: Record<string, unknown> };
+    const viewer = await watchOverLoopback(command, "cam1");
+    fixture.cleanup(() => viewer.close());
+    expect(agent.stdout.lines.some((line) => line.includes("heap collected"))).toBe(false);
+    expect(await command("webrtc.close", { sessionId: viewer.sessionId })).toMatchObject({ ok: true });
+    const collected = JSON.parse(await agent.waitForLog("heap collected after the last viewer left", 15_000)) as { pauseMs: number; heapUsedMb: number };
+    expect(collected.pauseMs).toBeGreaterThanOrEqual(0);
   });
 });
