@@ -2,10 +2,10 @@
  * A full garbage collection shortly after the last viewer has gone. While video flows, V8 grows
  * its heap and its compiled code and keeps them once the viewers leave; nothing of theirs stays
  * alive (the live heap stayed at 38.7–39.9 MB over 600 open/close cycles), but the room it took
- * did: the agent's RSS grew ~22 MB over 1,000 cycles with its heap and malloc settings as they
- * were. One collection a couple of seconds after the last session ends (by then its sockets and
- * peer connection have closed) returns most of it, for one pause of tens of milliseconds per
- * consultation (docs/media.md, "What watching costs").
+ * did: the agent's RSS grew 18.5–22.8 MB over 1,000 cycles in three runs. With one collection a
+ * couple of seconds after the last session ends (by then its sockets and peer connection have
+ * closed) it grew 4.1–11.8 MB in four, for one pause per consultation (tens of ms of CPU;
+ * docs/media.md, "What watching costs").
  */
 import type { Logger } from "../../lib/log.ts";
 
