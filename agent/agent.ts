@@ -134,7 +134,7 @@ export class Agent {
     const events = new EventLog({ outbox, topic: topics.event });
     const dropReport = new DropReport({ outbox, events });
     const peripherals = new PeripheralManager({ ctx, broker, topics, outbox, events, onChange: () => summary.refresh() });
-    const media = new MediaService({ ctx, broker, routes, topics, events });
+    const media = new MediaService({ ctx, broker, routes, topics, events, collectGarbage: globalThis.gc });
     const reporter = new TelemetryReporter({ ctx, broker, topics, health, outbox, events, onHealth: (report) => summary.noteHealth(report) });
     const { replaceConfig, logLevels } = remote;
     const telemetry = [reporter, { reconfigure: (): void => summary.reconfigure() }];

@@ -43,7 +43,9 @@ const built = path.dirname(path.dirname(entries[0]?.command ?? ""));
 console.log(`footprint: what an import costs on its own (RSS after GC, median of ${IMPORT_ROUNDS} fresh processes; node ${process.version})`);
 const imports: [string, string[], string | undefined][] = [
   ["bare node", [], undefined],
-  ...["pino", "mqtt", "zod", "yaml", "systeminformation", "serialport", "werift"].map((name): [string, string[], string] => [name, [], name]),
+  // zod/mini and zod's core against zod; node:http as an ES import (which loads undici; the agent
+  // requires it instead); node-ble, which the agent imports only for a Bluetooth device.
+  ...["pino", "mqtt", "zod", "zod/mini", "zod/v4/core", "yaml", "systeminformation", "serialport", "node-ble", "node:http", "werift"].map((name): [string, string[], string] => [name, [], name]),
   ["config/schema.ts (type stripping)", [], path.join(PROJECT_ROOT, "config/schema.ts")],
   ["config/schema.js (built)", ["--no-experimental-strip-types"], path.join(built, "config/schema.js")],
   ["agent/media/viewerSession.js (built)", ["--no-experimental-strip-types"], path.join(built, "agent/media/viewerSession.js")],

@@ -12,7 +12,9 @@
  *    one viewer, CPU ≤ 1.10× the encode alone, ≤ 2 % of a core per extra viewer.
  * 4. The agent's RSS and open fds over MEDIA_CYCLES (1,000) viewer open/close cycles after
  *    MEDIA_WARMUP (50) cycles, beside the target: growth ≤ 5 MB.
- * MEDIA_PARTS (churn,frames,cpu,cycles) runs only some of them.
+ * MEDIA_PARTS (churn,frames,cpu,cycles) runs only some of them; MEDIA_AGENT_BIN runs another
+ * agent command than this checkout's bin/thea (a `thea build` output's bin/thea, as a release
+ * runs it, or one with other launcher settings).
  */
 import { spawn } from "node:child_process";
 import { parse as parseYaml } from "yaml";
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
   const agent = await AgentProcess.start({
     brokerUrl: broker.url,
     deviceId: "media-bench",
+    command: process.env.MEDIA_AGENT_BIN,
     env: { THEA_LOG_LEVEL: process.env.MEDIA_AGENT_LOG ?? "warn" },
     extraYaml: [
       "media: { loopbackOnly: true }",
@@ -346,7 +349,7 @@ async function openCloseCycles(agent: AgentProcess, openViewer: () => Promise<Pa
     if (done % every === 0) trend.push(`${done}: ${(await processFigures(agentPid)).rssMb}`);
   }
   const after = await processFigures(agentPid);
-  console.log(`${CYCLES} viewer open/close cycles after ${WARMUP} to warm up: agent RSS ${before.rssMb} → ${after.rssMb} MB (${trend.join(", ")} MB), open fds ${before.fds} → ${after.fds}`);
+  console.log(`${CYCLES} viewer open/close cycles after ${WARMUP} to warm up: agent RSS ${before.rssMb} → ${after.rssMb} MB (${trend.join(", ")} MB), of it heaps (RssAnon) ${before.anonMb} → ${after.anonMb} MB, open fds ${before.fds} → ${after.fds}`);
   console.log(`  target: growth ≤ 5 MB over 1,000 cycles after warm-up: ${(after.rssMb - before.rssMb).toFixed(1)} MB over ${CYCLES}`);
   if (failed.length > 0) {
     console.log(`  ${failed.length} cycles showed no picture within ${CYCLE_TIMEOUT_MS / 1000} s (cycles ${failed.slice(0, 20).join(", ")}); the agent's warnings:`);

@@ -13,7 +13,7 @@ import { SerialLink, type ByteLink, type LinkState, type OpenPort } from "../../
 import { DeviceCommandError, type Driver, type DriverMemory, type DriverInstance } from "../../drivers/core/types.ts";
 import type { PeripheralState } from "../core/api.ts";
 import type { Logger } from "../../lib/log.ts";
-import { BleLink } from "./bleLink.ts";
+import { DeferredLink } from "./deferredLink.ts";
 import { findUsbPort, usbAmbiguity, usbMatches } from "./discovery.ts";
 import { ReadingPath, type ReadingOutbox } from "./readingPath.ts";
 
@@ -193,7 +193,8 @@ export class Peripheral extends EventEmitter<PeripheralEvents> {
     const { tcp, udp, ble } = options.config;
     const transport = options.driver.transport;
     if (ble && transport?.kind === "ble" && options.log) {
-      return new BleLink({ target: ble, transport, log: options.log.child({ ns: "devices:ble", peripheral: options.config.id }) });
+      const log = options.log.child({ ns: "devices:ble", peripheral: options.config.id });
+      return new DeferredLink(async () => new (await import("./bleLink.ts")).BleLink({ target: ble, transport, log }));
     }
     const camera = parseEndpoint(udp ?? "");
     if (camera) return new UdpLink("connect", camera);

@@ -18,6 +18,7 @@ import type { Routes } from "../mqtt/routes.ts";
 import type { DeviceTopics } from "../core/topics.ts";
 import { Camera, type CameraStatus } from "./camera.ts";
 import { icePolicy, type IcePolicy } from "./icePolicy.ts";
+import { HeapRelease } from "./heapRelease.ts";
 import { checkOfferShape } from "./offerShape.ts";
 import { HARDWARE_H264_ENCODERS } from "./pipeline.ts";
 import type { IceCandidateInit, ViewerSession, ViewerSessionInfo } from "./viewerSession.ts";
@@ -49,6 +50,8 @@ export interface MediaServiceOptions {
   routes: Routes;
   topics: DeviceTopics;
   events: EventLog;
+  /** V8's collector, run once after the last viewer has gone (heapRelease.ts); absent, nothing runs. */
+  collectGarbage?: (() => void) | undefined;
 }
 
 export class MediaService {
@@ -57,6 +60,7 @@ export class MediaService {
   readonly #cameras: Map<string, Camera>;
   readonly #sessions = new Map<string, ViewerSession>();
   readonly #ice: IcePolicy;
+  readonly #heapRelease: HeapRelease;
   readonly #onMessage = (message: IncomingMessage) => {
     const viewerId = this.#options.topics.viewerIdOfGone(message.topic);
     if (viewerId !== undefined) void this.#viewerGone(viewerId);
@@ -73,6 +77,7 @@ export class MediaService {
     this.#options = options;
     this.#log = ctx.log.child({ ns: "media" });
     this.#ice = icePolicy(ctx.config.media);
+    this.#heapRelease = new HeapRelease({ collect: options.collectGarbage, log: this.#log });
     this.#cameras = new Map(ctx.config.cameras.map((config) => [config.id, this.#makeCamera(config)]));
   }
 
@@ -115,6 +120,7 @@ export class MediaService {
     this.#unroute?.();
     await Promise.all([...this.#sessions.values()].map((session) => session.close("agent stopping")));
     await Promise.all([...this.#cameras.values()].map((camera) => camera.stop()));
+    this.#heapRelease.cancel();
   }
 
   /**
@@ -218,7 +224,10 @@ export class MediaService {
     this.#sessions.delete(sessionId);
     // Nothing of a viewer is kept once the last one has gone. Node's loader keeps the modules
     // (ES modules cannot be unloaded), so the next offer's import costs nothing.
-    if (this.#sessions.size === 0) this.#viewerModule = undefined;
+    if (this.#sessions.size === 0) {
+      this.#viewerModule = undefined;
+      this.#heapRelease.schedule();
+    }
     if (!wasConnected) return;
     this.#connected -= 1;
     if (this.#connected > 0) return;

@@ -171,6 +171,10 @@ export class BrokerConnection extends EventEmitter<ConnectionEvents> implements 
       connectTimeout: settings.connectTimeoutSec * 1000,
       reconnectPeriod: 0, // we schedule reconnects ourselves (see #onClose)
       queueQoSZero: false,
+      // mqtt-packet otherwise builds a table of 65,536 two-byte Buffers, one per packet id, at the
+      // first packet it writes: 6.5 MB of the agent's heap at rest (65,536 objects of 104 bytes in
+      // a heap snapshot), to save a 2-byte allocation per packet.
+      writeCache: false,
       will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
       properties: {
         // The broker drops anything larger instead of delivering it. Commands between

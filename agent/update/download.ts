@@ -5,10 +5,17 @@
  */
 import { createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import http from "node:http";
 import https from "node:https";
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
 import type { Writable } from "node:stream";
+
+// Not `import http from "node:http"`: an ES import of a built-in reads every export for the
+// module namespace, and node:http's lazy WebSocket/CloseEvent/MessageEvent getters then load
+// undici (Node's fetch): +8 MB of heap and +9 MB of the node binary's pages on their own, held by
+// an agent at rest that may never download anything (docs/media.md, "At rest"). require() leaves
+// them lazy.
+const http = createRequire(import.meta.url)("node:http") as typeof import("node:http");
 
 export interface DownloadOptions {
   url: string;

@@ -1,8 +1,8 @@
 /**
  * The agent's two entries for the start and footprint benches: the `.ts` sources as development
  * runs them (bin/thea) and the built JavaScript as a release runs it (`thea build` into a scratch
- * folder, then its bin/thea). BENCH_COMPARE_BIN adds a third: another tree's bin/thea (an older
- * checkout, say), to put before and after side by side.
+ * folder, then its bin/thea). BENCH_COMPARE_BIN adds more: other trees' bin/thea, comma-separated
+ * (an older checkout, or a build whose launcher has other settings), to put side by side.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
@@ -24,7 +24,7 @@ export async function agentEntries(): Promise<Entry[]> {
   return [
     { label: "built JS (production)", command: path.join(out, "bin", "thea") },
     { label: ".ts (development)", command: THEA_BIN },
-    ...(compare ? [{ label: `compare (${compare})`, command: compare }] : []),
+    ...(compare ?? "").split(",").filter(Boolean).map((command) => ({ label: `compare (${command})`, command })),
   ];
 }
 

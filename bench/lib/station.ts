@@ -24,9 +24,10 @@ export async function simulatedDevice(name: string, driver: string, speed = 1): 
 }
 
 /** Resident memory and open descriptors of a process (the node process bin/thea execs into). */
-export async function processFigures(pid: number): Promise<{ rssMb: number; fds: number }> {
+export async function processFigures(pid: number): Promise<{ rssMb: number; anonMb: number; fds: number }> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const mb = (field: string) => Math.round((Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024) * 10) / 10;
   const fds = (await readdir(`/proc/${pid}/fd`)).length;
-  return { rssMb: Math.round((rssKb / 1024) * 10) / 10, fds };
+  // RssAnon: the heaps (V8's and malloc's), apart from the mapped code of the binary and libraries.
+  return { rssMb: mb("VmRSS"), anonMb: mb("RssAnon"), fds };
 }
