@@ -16,7 +16,7 @@ import { messageOf } from "../../../lib/messageOf.ts";
 import type { BoxReport, ReportKind, RolloutLink, RolloutView } from "./ports.ts";
 import { totalsOf, type RolloutBox, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec } from "./model.ts";
 import { meaningOf } from "./outcome.ts";
-import { afterDeadline, afterReport, isLive, nextStep } from "./progress.ts";
+import { afterDeadline, afterReport, busyIn, isLive, nextStep } from "./progress.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { RolloutStore } from "./store.ts";
 
@@ -128,13 +128,7 @@ export class RolloutEngine {
 
   /** Boxes of `kind` that a live rollout still has to send or is waiting on: a second rollout must not touch them. */
   busyBoxes(kind: ReportKind): Set<string> {
-    const busy = new Set<string>();
-    for (const { rollout, boxes } of this.#live.values()) {
-      if (rollout.kind !== kind) continue;
-      const sending = rollout.status === "running" || rollout.status === "paused";
-      for (const box of boxes.values()) if (box.state === "sending" || box.state === "sent" || (sending && box.state === "pending")) busy.add(box.deviceId);
-    }
-    return busy;
+    return busyIn([...this.#live.values()].map(({ rollout, boxes }) => ({ rollout, boxes: [...boxes.values()] })), kind);
   }
 
   /** Stores a new rollout from its plan and starts it (the canary is sent before this resolves). */
