@@ -13,7 +13,7 @@ import { SharedRollouts } from "./shared.ts";
 import { isShared, type RolloutStore } from "./store.ts";
 
 export interface RolloutsSettings {
-  /** Opens where rollouts are kept (serve.ts: SQLite beside the fleet's own file). */
+  /** Opens where rollouts are kept (serve.ts: SQLite beside the fleet's own file, or its PostgreSQL database). */
   openStore: () => RolloutStore | Promise<RolloutStore>;
   link: RolloutLink;
   /** The whole fleet, for whether a box is online. */
