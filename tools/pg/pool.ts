@@ -25,6 +25,8 @@ export interface PgPoolOptions {
   maxConnections?: number;
   connectTimeoutMs?: number;
   statementTimeoutMs?: number;
+  /** How long the client waits for any answer, whatever the server does (a connection that went silent); none by default. */
+  queryTimeoutMs?: number;
   /** What the server shows in pg_stat_activity. */
   applicationName?: string;
 }
@@ -54,6 +56,7 @@ export function openPgPool(options: PgPoolOptions): PgPool {
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
+    ...(options.queryTimeoutMs !== undefined && { query_timeout: options.queryTimeoutMs }),
     idleTimeoutMillis: 60_000,
     application_name: options.applicationName ?? "thea-fleet",
     // pg calls it with the connection's parameters when the server asks for a password.

@@ -166,9 +166,14 @@ class PgDriverLock implements DriverLock {
 
   async tryTake(): Promise<boolean> {
     if (this.#held) return this.check();
-    this.#opened ??= openPgPool({ ...this.#options, maxConnections: 1, applicationName: "thea-fleet-rollout-driver" });
+    // A check that gets no answer within 10 s counts as the lock lost: the network may have gone silent.
+    this.#opened ??= openPgPool({ ...this.#options, maxConnections: 1, queryTimeoutMs: 10_000, applicationName: "thea-fleet-rollout-driver" });
     const client = await this.#opened.pool.connect();
     try {
+      // A holder whose machine vanished sends no FIN: without keepalives the server would keep its
+      // session, and the lock, for the kernel's 2 hours. With these it ends it after about 25 s
+      // (PostgreSQL 15 docs, §20.3.1; ignored on a Unix socket, where the kernel knows at once).
+      await client.query("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3");
       const { rows } = await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [DRIVER_LOCK]);
       if (rows[0]?.taken !== true) {
         client.release();
