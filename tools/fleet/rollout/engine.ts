@@ -110,11 +110,25 @@ export class RolloutEngine {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const stop of this.#stops.splice(0).reverse()) await stop();
+    await this.#halt();
     await this.#serially(async () => {
       for (const live of this.#live.values()) if (live.dirty.size > 0) await this.#save(live, []);
     });
+  }
+
+  /**
+   * Stops without writing what it holds: another instance drives these rollouts now (shared.ts),
+   * and an older copy written over its newer one would take the rollout back. A publish under
+   * way ends with the box it is at; the rest stay `sending` for the new driver.
+   */
+  async abandon(): Promise<void> {
+    await this.#halt();
+    await this.idle();
+  }
+
+  async #halt(): Promise<void> {
+    this.#stopped = true;
+    for (const stop of this.#stops.splice(0).reverse()) await stop();
   }
 
   /** Resolves once every report, tick and request received so far has been handled. */
@@ -316,6 +330,8 @@ export class RolloutEngine {
     const sent: RolloutBox[] = [];
     const ended = live.rollout.status === "halted" || live.rollout.status === "aborted";
     for (const box of boxes) {
+      // Stopped (another instance may drive now): what is left stays `sending`, for whoever takes the rollout up.
+      if (this.#stopped) break;
       // Halted or aborted while this box's publish had failed (or the service died before it):
       // the broker does not have it, so it was never sent, and stays untouched.
       if (ended && !already.has(box.deviceId)) {

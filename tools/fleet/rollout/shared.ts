@@ -93,7 +93,7 @@ export class SharedRollouts implements RolloutDesk {
         if (await this.#lock.check()) return;
         this.#engine = undefined;
         this.#options.log?.warn("lost the lock that makes this instance drive the rollouts (its database connection ended); stopping");
-        await engine.stop();
+        await engine.abandon();
         return;
       }
       if (!(await this.#lock.tryTake())) return;
