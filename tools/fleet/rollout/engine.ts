@@ -119,7 +119,8 @@ export class RolloutEngine {
   /**
    * Stops without writing what it holds: another instance drives these rollouts now (shared.ts),
    * and an older copy written over its newer one would take the rollout back. A publish under
-   * way ends with the box it is at; the rest stay `sending` for the new driver.
+   * way ends with the box it is at, and writes the boxes it did publish as `sent` (true, and what
+   * the new driver must know); the rest stay `sending` for the new driver.
    */
   async abandon(): Promise<void> {
     await this.#halt();
