@@ -142,7 +142,7 @@ export class SharedRollouts implements RolloutDesk {
     const within = this.#options.answerWithinMs ?? 15_000;
     let answer = await this.#answerOf(number, within);
     if (!answer) {
-      const unheard: RolloutAnswer = { status: 503, error: "no instance drives the rollouts right now (the one that did may have stopped; the other takes over within seconds): nothing was changed; try again" };
+      const unheard: RolloutAnswer = { status: 503, error: "no instance is carrying out rollout changes right now (none holds the driver's lock, or the one that does has no broker connection yet; one that died is replaced within seconds): nothing was changed; try again" };
       if (await this.#store.withdraw(number, unheard)) return unheard;
       answer = await this.#answerOf(number, within);
     }
