@@ -10,19 +10,11 @@
  *   starting together do not both create it. `fleet_schema` says which version a database holds.
  * - Each batch is one statement in one transaction (arrays unnested), whatever its size.
  * - A pool of at most `maxConnections` (4: the Fleet writes one batch at a time; the rest answer
- *   history requests); a request waits at most `connectTimeoutMs` for a connection, and a
- *   statement runs at most `statementTimeoutMs`, so a database that hangs fails requests with an
- *   answer instead of piling them up.
- * - The password is never in the URL (serve.ts refuses one that has it): it is looked for as
- *   libpq does, in PGPASSWORD or the password file PGPASSFILE names (pgPassword.ts), and only
- *   when the server asks for one (peer authentication on a local socket needs none).
+ *   history requests), opened, timed and given its password as tools/pg/pool.ts says.
  */
-import { Socket } from "node:net";
-import pg from "pg";
-import { parseIntoClientConfig } from "pg-connection-string";
+import type pg from "pg";
 import type { Logger } from "../../lib/log.ts";
-import { messageOf } from "../../lib/messageOf.ts";
-import { findPassword } from "./pgPassword.ts";
+import { inTransaction, migrate, openPgPool } from "../pg/pool.ts";
 import type { BoxHistoryEntry, BoxState } from "./model.ts";
 import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
 
@@ -59,77 +51,14 @@ const MIGRATIONS: readonly string[] = [
 
 export async function openPgStore(options: PgStoreOptions): Promise<FleetStore> {
   const log = options.log?.child({ ns: "fleet:pg" });
-  // pg leaves a connection open when it fails while authenticating (no password to give): the
-  // server would hold it for its authentication_timeout (60 s) and a service that could not
-  // start would not end. The sockets are made here so that such a failure at open can close them.
-  const sockets = new Set<Socket>();
-  const socket = (): Socket => {
-    const made = new Socket();
-    sockets.add(made);
-    made.once("close", () => sockets.delete(made));
-    return made;
-  };
-  const pool = new pg.Pool({
-    // Parsed here rather than passed as connectionString: pg would let the URL's empty password
-    // override the function below.
-    ...parseIntoClientConfig(options.url),
-    max: options.maxConnections ?? 4,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    statement_timeout: options.statementTimeoutMs ?? 30_000,
-    idleTimeoutMillis: 60_000,
-    application_name: "thea-fleet",
-    // pg calls it with the connection's parameters when the server asks for a password.
-    password: (parameters?: unknown) => findPassword(passwordFor(parameters)),
-    stream: socket,
-  });
-  // An idle connection the server ends (a restart) must not end the service: the next query reconnects.
-  pool.on("error", (error) => log?.warn({ err: messageOf(error) }, "PostgreSQL connection lost"));
+  const opened = openPgPool({ ...options, log });
   try {
-    await migrate(pool, log);
+    await migrate(opened.pool, { name: "fleet", versionTable: "fleet_schema", lock: SCHEMA_LOCK, migrations: MIGRATIONS }, log);
   } catch (error) {
-    for (const open of sockets) open.destroy();
-    await pool.end();
+    await opened.abandon();
     throw error;
   }
-  return new PgFleetStore(pool);
-}
-
-function passwordFor(parameters: unknown): { host: string; port: number; database: string; user: string } {
-  const field = (name: string): string => {
-    const value = typeof parameters === "object" && parameters !== null ? (parameters as Record<string, unknown>)[name] : undefined;
-    return typeof value === "string" || typeof value === "number" ? String(value) : "";
-  };
-  return { host: field("host"), port: Number(field("port")) || 5432, database: field("database"), user: field("user") };
-}
-
-async function migrate(pool: pg.Pool, log: Logger | undefined): Promise<void> {
-  await inTransaction(pool, async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
-    await client.query("CREATE TABLE IF NOT EXISTS fleet_schema (version INTEGER NOT NULL)");
-    const { rows } = await client.query<{ version: number }>("SELECT version FROM fleet_schema");
-    const from = rows[0]?.version ?? 0;
-    if (from > MIGRATIONS.length) throw new Error(`the fleet database is at schema version ${from}, newer than this service knows (${MIGRATIONS.length})`);
-    for (const statements of MIGRATIONS.slice(from)) await client.query(statements);
-    if (rows.length === 0) await client.query("INSERT INTO fleet_schema (version) VALUES ($1)", [MIGRATIONS.length]);
-    else await client.query("UPDATE fleet_schema SET version = $1", [MIGRATIONS.length]);
-    if (from < MIGRATIONS.length) log?.info({ from, to: MIGRATIONS.length }, "fleet database schema brought up to date");
-  });
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    // The connection may be the thing that failed: a ROLLBACK that fails too must not hide why.
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  return new PgFleetStore(opened.pool);
 }
 
 /** Stable (Array.prototype.sort is): the order within one box stays. */

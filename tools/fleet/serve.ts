@@ -28,6 +28,7 @@ import { consoleBrokerOf } from "./consoleRelay.ts";
 import type { ActionJournal } from "./serverActions.ts";
 import { startRollouts } from "./rollout/service.ts";
 import { openSqliteRolloutStore } from "./rollout/sqliteStore.ts";
+import { openPgRolloutStore } from "./rollout/pgStore.ts";
 import type { RolloutStore } from "./rollout/store.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
@@ -165,7 +166,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
     // Staged rollouts take up what a previous run left unfinished once the link reaches the broker
     // (meanwhile creating one answers 503). A rollout store that cannot be opened must not take the
     // fleet page away from the night shift.
-    const rollouts = await startRollouts({ openStore: rolloutStoreOf(settings.store), link, view: fleet, log: log.child({ ns: "fleet:rollout" }) }).catch((error: unknown) => {
+    const rollouts = await startRollouts({ openStore: rolloutStoreOf(settings.store, log), link, view: fleet, log: log.child({ ns: "fleet:rollout" }) }).catch((error: unknown) => {
       log.error({ err: messageOf(error) }, "staged rollouts are not available");
     });
     if (rollouts) stops.push(() => rollouts.stop());
@@ -209,10 +210,10 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
   }
 }
 
-/** Where rollouts are kept: beside the fleet's SQLite file. */
-function rolloutStoreOf(store: StoreLocation): () => Promise<RolloutStore> {
+/** Where rollouts are kept: beside the fleet's SQLite file, or in its PostgreSQL database (one instance drives them: rollout/shared.ts). */
+function rolloutStoreOf(store: StoreLocation, log: Logger): () => Promise<RolloutStore> {
   if (store.kind === "sqlite") return async () => openSqliteRolloutStore(path.join(path.dirname(store.file), "rollouts.db"));
-  return () => Promise.reject(new Error("staged rollouts keep their state in SQLite (--data-dir); with --store postgres they are not available yet"));
+  return () => openPgRolloutStore({ url: store.url, log });
 }
 
 /** The CN of the service's own certificate: the requester its answers come back to. */

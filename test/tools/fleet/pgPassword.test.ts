@@ -1,10 +1,10 @@
-/** The PostgreSQL password found as libpq finds it (tools/fleet/pgPassword.ts), never from the command line. */
+/** The PostgreSQL password found as libpq finds it (tools/pg/password.ts), never from the command line. */
 import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { findPassword, passwordFromFile } from "../../../tools/fleet/pgPassword.ts";
+import { findPassword, passwordFromFile } from "../../../tools/pg/password.ts";
 
 const want = { host: "db.hospital.example", port: 5432, database: "thea_fleet", user: "thea_fleet" };
 

@@ -19,8 +19,8 @@ import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
 import { ROLE_GRANTS } from "../../roster/roles.ts";
 import type { ReportKind, RolloutAudience as Audience, RolloutView as ScopedView } from "./ports.ts";
-import type { Control, RolloutEngine } from "./engine.ts";
-import type { RolloutReport } from "./model.ts";
+import type { Control } from "./engine.ts";
+import type { RolloutPlan, RolloutRecord, RolloutReport, RolloutSpec } from "./model.ts";
 import { MAX_PAYLOAD_BYTES, planRollout } from "./plan.ts";
 import { rolloutRequestOf } from "./request.ts";
 
@@ -38,8 +38,23 @@ export interface RolloutAsker {
   audience?: Audience | undefined;
 }
 
+/**
+ * What the API asks of whoever carries rollouts out: the RolloutEngine itself, or, with two
+ * instances, shared.ts (the engine where this instance drives, the store where the other does).
+ */
+export interface RolloutDesk {
+  readonly started: boolean;
+  /** Rollouts running, paused or still settling. */
+  readonly live: number | Promise<number>;
+  busyBoxes(kind: ReportKind): Set<string> | Promise<Set<string>>;
+  create(spec: RolloutSpec, plan: RolloutPlan, createdBy: string | null): Promise<RolloutRecord | { error: string; status: number }>;
+  control(id: string, action: Control, by: string | null): Promise<RolloutRecord | { error: string; status: number }>;
+  report(id: string): Promise<RolloutReport | undefined>;
+  list(limit: number): Promise<RolloutReport[]>;
+}
+
 export interface RolloutApiOptions {
-  engine: RolloutEngine;
+  engine: RolloutDesk;
   log?: Logger;
   now?: () => number;
 }
@@ -121,13 +136,14 @@ export class RolloutApi {
     if (!planned.ok) return { status: 400, body: { error: planned.error } };
     if (request.dryRun) return { status: 200, body: { dryRun: true, plan: planned.plan } };
     if (planned.plan.boxes.length === 0) return { status: 400, body: { error: "every selected box is skipped: nothing to roll out", skipped: planned.plan.skipped } };
-    const busy = this.#options.engine.busyBoxes(kind);
+    const busy = await this.#options.engine.busyBoxes(kind);
     const taken = planned.plan.boxes.filter((box) => busy.has(box.deviceId)).map((box) => box.deviceId);
     if (taken.length > 0) return { status: 409, body: { error: `${taken.length} of these boxes are in another rollout that is not over (${taken.slice(0, 5).join(", ")}${taken.length > 5 ? ", …" : ""})` } };
     if (!this.#options.engine.started) return { status: 503, body: { error: "the fleet service is not following the boxes yet (no broker connection); try again" } };
-    if (this.#options.engine.live >= MAX_LIVE_ROLLOUTS) return { status: 503, body: { error: `${MAX_LIVE_ROLLOUTS} rollouts are under way; wait for one to end` } };
-    const rollout = await this.#options.engine.create(request.spec, planned.plan, by);
-    return { status: 201, body: await this.#options.engine.report(rollout.id) };
+    if ((await this.#options.engine.live) >= MAX_LIVE_ROLLOUTS) return { status: 503, body: { error: `${MAX_LIVE_ROLLOUTS} rollouts are under way; wait for one to end` } };
+    const created = await this.#options.engine.create(request.spec, planned.plan, by);
+    if ("error" in created) return { status: created.status, body: { error: created.error } };
+    return { status: 201, body: await this.#options.engine.report(created.id) };
   }
 }
 

@@ -16,7 +16,7 @@ import { messageOf } from "../../../lib/messageOf.ts";
 import type { BoxReport, ReportKind, RolloutLink, RolloutView } from "./ports.ts";
 import { totalsOf, type RolloutBox, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec } from "./model.ts";
 import { meaningOf } from "./outcome.ts";
-import { afterDeadline, afterReport, isLive, nextStep } from "./progress.ts";
+import { afterDeadline, afterReport, busyIn, isLive, nextStep } from "./progress.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import type { RolloutStore } from "./store.ts";
 
@@ -110,11 +110,26 @@ export class RolloutEngine {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const stop of this.#stops.splice(0).reverse()) await stop();
+    await this.#halt();
     await this.#serially(async () => {
       for (const live of this.#live.values()) if (live.dirty.size > 0) await this.#save(live, []);
     });
+  }
+
+  /**
+   * Stops without writing what it holds: another instance drives these rollouts now (shared.ts),
+   * and an older copy written over its newer one would take the rollout back. A publish under
+   * way ends with the box it is at, and writes the boxes it did publish as `sent` (true, and what
+   * the new driver must know); the rest stay `sending` for the new driver.
+   */
+  async abandon(): Promise<void> {
+    await this.#halt();
+    await this.idle();
+  }
+
+  async #halt(): Promise<void> {
+    this.#stopped = true;
+    for (const stop of this.#stops.splice(0).reverse()) await stop();
   }
 
   /** Resolves once every report, tick and request received so far has been handled. */
@@ -128,13 +143,7 @@ export class RolloutEngine {
 
   /** Boxes of `kind` that a live rollout still has to send or is waiting on: a second rollout must not touch them. */
   busyBoxes(kind: ReportKind): Set<string> {
-    const busy = new Set<string>();
-    for (const { rollout, boxes } of this.#live.values()) {
-      if (rollout.kind !== kind) continue;
-      const sending = rollout.status === "running" || rollout.status === "paused";
-      for (const box of boxes.values()) if (box.state === "sending" || box.state === "sent" || (sending && box.state === "pending")) busy.add(box.deviceId);
-    }
-    return busy;
+    return busyIn([...this.#live.values()].map(({ rollout, boxes }) => ({ rollout, boxes: [...boxes.values()] })), kind);
   }
 
   /** Stores a new rollout from its plan and starts it (the canary is sent before this resolves). */
@@ -322,6 +331,8 @@ export class RolloutEngine {
     const sent: RolloutBox[] = [];
     const ended = live.rollout.status === "halted" || live.rollout.status === "aborted";
     for (const box of boxes) {
+      // Stopped (another instance may drive now): what is left stays `sending`, for whoever takes the rollout up.
+      if (this.#stopped) break;
       // Halted or aborted while this box's publish had failed (or the service died before it):
       // the broker does not have it, so it was never sent, and stays untouched.
       if (ended && !already.has(box.deviceId)) {

@@ -5,6 +5,7 @@
  */
 import { countsAsFailure, isSettled, type RolloutBox, type RolloutRecord } from "./model.ts";
 import type { ReportMeaning } from "./outcome.ts";
+import type { ReportKind } from "./ports.ts";
 import { passesThreshold } from "./plan.ts";
 
 /** The box after a report, or undefined when nothing about it changed. */
@@ -62,4 +63,15 @@ export function nextStep(rollout: RolloutRecord, boxes: readonly RolloutBox[]): 
 /** Whether the engine still has something to follow in this rollout. */
 export function isLive(rollout: RolloutRecord, boxes: readonly RolloutBox[]): boolean {
   return rollout.status === "running" || rollout.status === "paused" || boxes.some((box) => box.state === "sending" || box.state === "sent");
+}
+
+/** Boxes of `kind` that a live rollout still has to send or is waiting on: a second rollout must not touch them. */
+export function busyIn(rollouts: ReadonlyArray<{ rollout: RolloutRecord; boxes: readonly RolloutBox[] }>, kind: ReportKind): Set<string> {
+  const busy = new Set<string>();
+  for (const { rollout, boxes } of rollouts) {
+    if (rollout.kind !== kind) continue;
+    const sending = rollout.status === "running" || rollout.status === "paused";
+    for (const box of boxes) if (box.state === "sending" || box.state === "sent" || (sending && box.state === "pending")) busy.add(box.deviceId);
+  }
+  return busy;
 }

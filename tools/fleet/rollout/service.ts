@@ -2,17 +2,18 @@
  * Staged rollouts as one part of `thea fleet serve` (serve.ts starts it after the broker link and
  * before the web server, and stops it in the reverse order): the store serve.ts chooses,
  * the engine taking up what a previous run left unfinished, and the API the server hands
- * /api/rollouts to.
+ * /api/rollouts to. A store two instances share (PostgreSQL) has one of them drive (shared.ts).
  */
 import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
-import { RolloutApi } from "./api.ts";
+import { RolloutApi, type RolloutDesk } from "./api.ts";
 import { RolloutEngine } from "./engine.ts";
 import type { RolloutLink, RolloutView } from "./ports.ts";
-import type { RolloutStore } from "./store.ts";
+import { SharedRollouts } from "./shared.ts";
+import { isShared, type RolloutStore } from "./store.ts";
 
 export interface RolloutsSettings {
-  /** Opens where rollouts are kept (serve.ts: SQLite beside the fleet's own file). */
+  /** Opens where rollouts are kept (serve.ts: SQLite beside the fleet's own file, or its PostgreSQL database). */
   openStore: () => RolloutStore | Promise<RolloutStore>;
   link: RolloutLink;
   /** The whole fleet, for whether a box is online. */
@@ -22,12 +23,25 @@ export interface RolloutsSettings {
 
 export interface Rollouts {
   api: RolloutApi;
-  engine: RolloutEngine;
+  /** The engine, or with a shared store whichever instance drives (shared.ts). */
+  engine: RolloutDesk;
   stop(): Promise<void>;
 }
 
 export async function startRollouts(settings: RolloutsSettings): Promise<Rollouts> {
   const store = await settings.openStore();
+  if (isShared(store)) {
+    const shared = new SharedRollouts({ store, newEngine: () => new RolloutEngine({ store, link: settings.link, view: settings.view, log: settings.log }), log: settings.log });
+    shared.start();
+    return {
+      api: new RolloutApi({ engine: shared, log: settings.log }),
+      engine: shared,
+      stop: async () => {
+        await shared.stop();
+        await store.close();
+      },
+    };
+  }
   const engine = new RolloutEngine({ store, link: settings.link, view: settings.view, log: settings.log });
   // Not awaited: the engine waits for the broker, and the page must serve meanwhile. Until it
   // follows the boxes, creating a rollout answers 503.

@@ -179,6 +179,33 @@ describe("RolloutEngine", () => {
     expect(link.publishCounts().size).toBe(12);
   });
 
+  it("stops publishing at once when another instance takes over; the new driver sends the rest, each box once", async () => {
+    const first = await setUp(7);
+    const { link } = first;
+    // The lock is found lost while the canary of 5 is being published, after its second box.
+    let abandoned: Promise<void> | undefined;
+    link.onPublish = () => {
+      if (link.published.length === 2) abandoned = first.engine.abandon();
+    };
+    const rollout = await create(first, spec({ canary: { count: 5 } }));
+    await abandoned;
+    expect(link.published).toHaveLength(2);
+    const kept = await first.store.get(rollout.id);
+    expect(kept?.boxes.filter((box) => box.state === "sent")).toHaveLength(2);
+    expect(kept?.boxes.filter((box) => box.state === "sending")).toHaveLength(3);
+
+    // The old engine's reports no longer reach its copy or the store; the new driver takes it up.
+    link.dropFollowers();
+    boxesAnswer(link);
+    const second = await setUp(7, { link, clock: first.clock, store: first.store, view: first.view });
+    await second.engine.idle();
+    for (const { deviceId } of link.published.slice(0, 2)) link.updateState(deviceId, { state: "committed", version: "1.3.0", result: "ok" });
+    await second.engine.idle();
+    expect((await second.engine.report(rollout.id))?.rollout.status).toBe("completed");
+    expect([...link.publishCounts().entries()].filter(([, count]) => count !== 1)).toEqual([]);
+    expect(link.publishCounts().size).toBe(7);
+  });
+
   it("tries a publish again when the broker was away", async () => {
     const setup = await setUp(4);
     setup.link.down = true;

@@ -1,6 +1,6 @@
 /**
- * The contract every RolloutStore passes (one suite, every implementation): sqliteStore.test.ts
- * and memoryStore.test.ts run it; a PostgreSQL store is to run it unchanged.
+ * The contract every RolloutStore passes (one suite, every implementation): sqliteStore.test.ts,
+ * memoryStore.test.ts and pgStore.test.ts (on a real PostgreSQL) run it.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import type { RolloutBox, RolloutRecord } from "../../../../tools/fleet/rollout/model.ts";
