@@ -212,7 +212,7 @@ export class FleetServer {
       const reader = this.#readerOf(request);
       // Rolling out changes boxes: as for the box page's actions, someone must be named.
       if (reader && request.method === "POST" && this.#actorOf(reader) === undefined) return this.#json(response, { status: 403, body: { error: NOBODY } });
-      return void this.#options.rollouts.serve(request, response, reader);
+      return void this.#options.rollouts.serve(request, response, reader && { ...reader, acts: this.#actorOf(reader) !== undefined });
     }
     const refused = this.#refusal(request);
     if (refused) {
