@@ -54,6 +54,10 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/boxActions.js": { file: "boxActions.js", type: "text/javascript; charset=utf-8" },
   "/boxConfig.js": { file: "boxConfig.js", type: "text/javascript; charset=utf-8" },
   "/box.css": { file: "box.css", type: "text/css; charset=utf-8" },
+  "/rollouts.html": { file: "rollouts.html", type: "text/html; charset=utf-8" },
+  "/rollouts.js": { file: "rollouts.js", type: "text/javascript; charset=utf-8" },
+  "/rolloutWords.js": { file: "rolloutWords.js", type: "text/javascript; charset=utf-8" },
+  "/rollouts.css": { file: "rollouts.css", type: "text/css; charset=utf-8" },
 };
 
 /** No inline script or style anywhere, nothing from elsewhere, never framed. */
