@@ -131,6 +131,8 @@ describe("the rollouts page", () => {
     served.link.updateState("box-e", { state: "committed", version: "1.5.0", runningVersion: "1.5.0", result: "ok" });
     await pageReaches(page, "the rollout completed", `document.querySelector('${rollout} .badge')?.textContent === "completed"`);
     expect(await page.evaluate<string>(`document.querySelector('${rollout} .totals').textContent`)).toBe("4 of 5 done · 1 failed");
+    // The report is read again once the list says the rollout moved.
+    await pageReaches<string>(page, "batch 2's two boxes done", `document.querySelector('${rollout} .batches tr[data-batch="2"]')?.cells[2].textContent`, (done) => done === "2");
     expect(await page.evaluate<number>(`document.querySelectorAll('${rollout} .controls button').length`)).toBe(0);
   }, 60_000);
 

@@ -2,7 +2,9 @@
 // state and progress; for one under way, halted, or opened by the person, its batches and its
 // failed boxes with why, each linking to the box's page; pause, resume and abort for those the
 // API says may (GET /api/rollouts: mayControl), abort only once confirmed. Polled every few
-// seconds while the tab is shown: the list, and the reports of the open rollouts still moving.
+// seconds while the tab is shown: the list, and the report of an open rollout only when the list
+// says it moved (its state, counts or last write changed), so a quiet rollout of 2,050 boxes
+// costs one small list a poll, not its whole report.
 // Every value is set as text, never as HTML.
 import { dateTimeText } from "./boxWords.js";
 import { batchRows, controlsOf, failedBoxes, failureText, isUnderWay, rolloutLine, settledOf, totalsText } from "./rolloutWords.js";
@@ -42,7 +44,7 @@ async function refresh() {
     showList(list.body.rollouts, mayControl);
     const moving = list.body.rollouts.filter((listed) => {
       const entry = shown.get(listed.id);
-      return entry.details.open && (isUnderWay(listed, listed.totals) || !entry.reported);
+      return entry.details.open && entry.reported !== movedKey(listed, listed.totals);
     });
     await Promise.all(moving.map((listed) => loadReport(listed.id)));
     status(`updated ${new Date().toLocaleTimeString("en-GB")}`);
@@ -78,7 +80,8 @@ function newEntry(listed) {
   const details = element.querySelector(".details");
   // What a night shift looks for is open from the start: a rollout moving, or one that halted.
   details.open = isUnderWay(listed, listed.totals) || listed.status === "halted";
-  const entry = { id: listed.id, element, details, reported: false, controls: "", mayControl: false };
+  // `reported`: what the last report read said (movedKey), null before one was read.
+  const entry = { id: listed.id, element, details, reported: null, controls: "", mayControl: false };
   details.addEventListener("toggle", () => void (details.open && loadReport(entry.id)));
   shown.set(listed.id, entry);
   return entry;
@@ -113,12 +116,17 @@ function showRollout(entry, rollout, totals) {
   );
 }
 
+/** What changes when a rollout moves: its status, its counts, its last write. */
+function movedKey(rollout, totals) {
+  return JSON.stringify([rollout.status, rollout.updatedAt, totals]);
+}
+
 async function loadReport(id) {
   const entry = shown.get(id);
   if (!entry) return;
   const answer = await getJson(`/api/rollouts/${encodeURIComponent(id)}`);
   if (!answer.ok) return void (entry.element.querySelector(".control-status").textContent = answer.body.error ?? `report: HTTP ${answer.status}`);
-  entry.reported = true;
+  entry.reported = movedKey(answer.body.rollout, answer.body.totals);
   showRollout(entry, answer.body.rollout, answer.body.totals);
   showReport(entry, answer.body);
 }
