@@ -35,6 +35,10 @@ commands:
                         (docs/fleet.md; default listen 127.0.0.1:8090; --roster: each person sees
                         their sites' boxes, re-read on SIGHUP; without it any certificate from
                         --web-ca sees every box)
+  fleet rollout dry-run|create CHANGE SELECTION [--canary N|N%] [--batch N] [--threshold N|N%] [--deadline 30m]
+  fleet rollout list | show ID | watch ID | pause ID | resume ID | abort ID
+                        a staged rollout of a signed release or a config layer, canary first, through
+                        the fleet service's API (docs/fleet.md; thea fleet rollout for its options)
   keys generate [--out DIR]
                         make an Ed25519 key pair for signing releases (docs/updates.md)
   build [--out DIR]     build the agent as JavaScript, as releases carry it, into DIR (default build/)

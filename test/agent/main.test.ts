@@ -29,6 +29,13 @@ describe("thea version and usage", () => {
     expect(result.stderr).toContain("usage: thea");
   });
 
+  it("lists every command in its help, staged rollouts included", async () => {
+    const result = await thea(["help"]);
+    expect(result.stdout).toContain("fleet serve --broker");
+    expect(result.stdout).toContain("fleet rollout dry-run|create CHANGE SELECTION");
+    expect(result.stdout).toContain("fleet rollout list | show ID | watch ID | pause ID | resume ID | abort ID");
+  });
+
   it("refuses to run with an invalid configuration and says why", async () => {
     const file = await configFile("run.yaml", "deviceId: clinic-2\n");
     const result = await thea(["run", "--config", file]);

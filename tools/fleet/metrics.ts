@@ -56,6 +56,26 @@ export interface RolloutProgressSource {
   progress(): RolloutProgress[];
 }
 
+/** What the rollout engine says of its rollouts (rollout/engine.ts's progress(), as far as metrics read it). */
+export interface RolloutEngineProgress {
+  progress(): Array<{ id: string; status: string; totals: { boxes: number; succeeded: number; failed: number; timedOut: number } }>;
+}
+
+/**
+ * The engine's rollouts as metrics count them: `done` the boxes that reached the goal, `failed`
+ * those that count against the threshold (failed or timed out), `pending` the rest (not sent,
+ * on their way, or offline: an offline box takes the change when it comes back).
+ */
+export function rolloutProgressOf(engine: RolloutEngineProgress): RolloutProgressSource {
+  return {
+    progress: () =>
+      engine.progress().map(({ id, status, totals }) => {
+        const failed = totals.failed + totals.timedOut;
+        return { id, state: status, done: totals.succeeded, failed, pending: totals.boxes - totals.succeeded - failed };
+      }),
+  };
+}
+
 /**
  * The counters of the fleet's parts that keep them, for FleetMetricsOptions: the real ingest and
  * fleet do (ingest.ts, fleet.ts); serve.ts is also composed with parts that need not (tests' fakes).

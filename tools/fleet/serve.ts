@@ -20,7 +20,7 @@ import { createLogger, type Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
-import { FleetMetrics, metricsSourcesOf } from "./metrics.ts";
+import { FleetMetrics, metricsSourcesOf, rolloutProgressOf } from "./metrics.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
 import { readRoster, RosterReloader, type RosterReload } from "./rosterReload.ts";
 import { FleetServer, type FleetServerTls } from "./server.ts";
@@ -177,7 +177,7 @@ export async function fleetServeCommand<Store extends ClosableStore, Fleet exten
       host: settings.host,
       port: settings.port,
       hosts: settings.hosts,
-      metrics: new FleetMetrics({ view: fleet, ...metricsSourcesOf({ fleet, ingest }) }),
+      metrics: new FleetMetrics({ view: fleet, ...metricsSourcesOf({ fleet, ingest }), ...(rollouts && { rollouts: rolloutProgressOf(rollouts.engine) }) }),
       ...(settings.webTls && { tls: settings.webTls }),
       ...(settings.roster && { roster: settings.roster.roster }),
       // The console in the box page relays to the same broker, as the service (consoleRelay.ts).

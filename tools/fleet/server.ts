@@ -54,6 +54,10 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "/boxActions.js": { file: "boxActions.js", type: "text/javascript; charset=utf-8" },
   "/boxConfig.js": { file: "boxConfig.js", type: "text/javascript; charset=utf-8" },
   "/box.css": { file: "box.css", type: "text/css; charset=utf-8" },
+  "/rollouts.html": { file: "rollouts.html", type: "text/html; charset=utf-8" },
+  "/rollouts.js": { file: "rollouts.js", type: "text/javascript; charset=utf-8" },
+  "/rolloutWords.js": { file: "rolloutWords.js", type: "text/javascript; charset=utf-8" },
+  "/rollouts.css": { file: "rollouts.css", type: "text/css; charset=utf-8" },
 };
 
 /** No inline script or style anywhere, nothing from elsewhere, never framed. */
@@ -212,7 +216,7 @@ export class FleetServer {
       const reader = this.#readerOf(request);
       // Rolling out changes boxes: as for the box page's actions, someone must be named.
       if (reader && request.method === "POST" && this.#actorOf(reader) === undefined) return this.#json(response, { status: 403, body: { error: NOBODY } });
-      return void this.#options.rollouts.serve(request, response, reader);
+      return void this.#options.rollouts.serve(request, response, reader && { ...reader, acts: this.#actorOf(reader) !== undefined });
     }
     const refused = this.#refusal(request);
     if (refused) {

@@ -4,8 +4,10 @@
  * /api/openapi.json serves; every documented GET path answers with a documented status and
  * content type, its JSON matching the documented schema (required fields, types, enums); every
  * documented parameter is taken in its range and refused out of it, an undocumented one refused
- * on every path, each refusal with a documented status and an Error body. The box page's POST
- * routes, the roles and the paths the document does not name: openapiActions.test.ts.
+ * on every path, each refusal with a documented status and an Error body. The server serves staged
+ * rollouts with one under way, so the rollouts' GET routes are checked as the others. The box
+ * page's POST routes, the roles and the paths the document does not name: openapiActions.test.ts;
+ * the rollouts' POST routes and refusals: openapiRollouts.test.ts.
  */
 import { once } from "node:events";
 import net from "node:net";
@@ -14,8 +16,9 @@ import { FleetMetrics } from "../../../tools/fleet/metrics.ts";
 import { FleetServer, type FleetServerOptions } from "../../../tools/fleet/server.ts";
 import type { ConfigReported } from "../../../agent/core/api.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
-import { FakeBoxLink } from "../../helpers/fakeBoxLink.ts";
+import { FakeBoxLink, signedManifestText } from "../../helpers/fakeBoxLink.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
+import { rolloutsOver } from "../../helpers/fleetRollouts.ts";
 import { resolvePointer, schemaErrors } from "../../helpers/jsonSchemaLite.ts";
 import { deref, doc, document, expectDocumented, node, parametersOf, paths, type Reply } from "../../helpers/openApiDocument.ts";
 import { readEventStream } from "../../helpers/rawEventStream.ts";
@@ -62,9 +65,20 @@ function boxLink(): FakeBoxLink {
   return link;
 }
 
+/** The id of the rollout each served server has under way (its canary sent to box-a). */
+let rolloutId = "";
+
 async function serve(view = fleet(), options: Partial<FleetServerOptions> = { link: boxLink(), actWithoutRoster: true }): Promise<FleetServer> {
-  const server = await FleetServer.start({ view, port: 0, metrics: new FleetMetrics({ view, defaultMetrics: false, minIntervalMs: 0 }), streamIntervalMs: 20, ...options });
+  const { api } = await rolloutsOver(new FakeBoxLink(), view, cleanup);
+  const server = await FleetServer.start({ view, port: 0, metrics: new FleetMetrics({ view, defaultMetrics: false, minIntervalMs: 0 }), streamIntervalMs: 20, rollouts: api, ...options });
   cleanup(() => server.stop());
+  const created = await fetch(new URL("/api/rollouts", server.url), {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ selection: { deviceIds: ["box-a", "box-b"] }, release: signedManifestText({ version: "1.5.0" }), canary: 1 }),
+  });
+  expect(created.status).toBe(201);
+  rolloutId = ((await created.json()) as { rollout: { id: string } }).rollout.id;
   return server;
 }
 
@@ -74,7 +88,7 @@ async function call(server: FleetServer, path: string, method = "GET"): Promise<
 }
 
 /** A request path for a documented template, with a box that exists. */
-const concrete = (path: string, id = "box-d") => path.replace("{id}", id);
+const concrete = (path: string, id = "box-d") => path.replace("{id}", id).replace("{rolloutId}", rolloutId);
 
 describe("docs/fleet-api.openapi.json", () => {
   it("has OpenAPI 3.1's shape: info, paths of operations with responses, unique operation ids, references that resolve", () => {
@@ -194,8 +208,10 @@ describe("docs/fleet-api.openapi.json", () => {
       const reply = await call(server, target);
       expect(reply.status, `GET ${target}`).toBe(400);
       expectDocumented(get, reply, `GET ${target}`);
-      // A POST route's refusals are checked with its POST (openapiActions.test.ts).
-      const method = post ? "PUT" : "POST";
+      // A POST route's refusals are checked with its POST (openapiActions.test.ts,
+      // openapiRollouts.test.ts); a rollout's report, as every rollout path, checks a POST's
+      // headers before its path, so its 405 is seen with a method it never takes.
+      const method = post || path.startsWith("/api/rollouts") ? "PUT" : "POST";
       const posted = await call(server, concrete(path), method);
       expect(posted.status, `${method} ${path}`).toBe(405);
       expectDocumented(get, posted, `${method} ${path}`);

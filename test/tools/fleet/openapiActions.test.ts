@@ -4,8 +4,9 @@
  * boxes) as the service's page sends it and in every way the document says it is refused, each
  * answer checked against the document (status, content type, body, headers), and every status the
  * document gives for these routes is seen at least once; the roles the document names are the
- * roster's (access.ts); and the server answers no /api/ path the document does not name, so a
- * route added without its documentation fails here.
+ * roster's (access.ts); and the server, staged rollouts included, answers no /api/ path the
+ * document does not name, so a route added without its documentation fails here. The rollouts'
+ * own routes: openapiRollouts.test.ts.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
@@ -18,8 +19,9 @@ import { BOX_ACTION_NAMES, BOX_ACTIONS } from "../../../tools/fleet/boxActions.t
 import { FleetServer, type FleetServerOptions } from "../../../tools/fleet/server.ts";
 import { ROLES } from "../../../tools/roster/roles.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
-import { FakeBoxLink } from "../../helpers/fakeBoxLink.ts";
+import { FakeBoxLink, signedManifestText } from "../../helpers/fakeBoxLink.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
+import { rolloutsOver } from "../../helpers/fleetRollouts.ts";
 import { schemaErrors } from "../../helpers/jsonSchemaLite.ts";
 import { deref, document, expectDocumented, node, parametersOf, paths, templateOf, type Node, type Reply } from "../../helpers/openApiDocument.ts";
 import { waitFor } from "../../helpers/wait.ts";
@@ -47,12 +49,17 @@ interface Served {
   link: FakeBoxLink;
 }
 
+/** A release for box-a and box-b, as `thea release pack` writes it. */
+const MANIFEST = signedManifestText({ version: "1.5.0" });
+
 async function serve(options: Partial<FleetServerOptions> & { noLink?: boolean } = { actWithoutRoster: true }): Promise<Served> {
   const link = new FakeBoxLink();
   link.reports.set("box-a", REPORTED);
   const view = new FakeFleetView([boxRow("box-a"), boxRow("box-b")]);
   const { noLink, ...rest } = options;
-  const server = await FleetServer.start({ view, port: 0, ...(noLink ? {} : { link }), ...rest });
+  // Rollouts publish through a link of their own: the actions' link counts only what they send.
+  const { api } = await rolloutsOver(new FakeBoxLink(), view, cleanup);
+  const server = await FleetServer.start({ view, port: 0, rollouts: api, ...(noLink ? {} : { link }), ...rest });
   cleanup(() => server.stop());
   return { server, link };
 }
@@ -224,28 +231,37 @@ describe("docs/fleet-api.openapi.json: the box page's routes", () => {
     // Every action's parameters are among the documented ones.
     const documented = Object.keys(node(node(resolve("#/components/schemas/ActionParams"), "ActionParams").properties, "properties"));
     for (const name of BOX_ACTION_NAMES) expect(documented, name).toEqual(expect.arrayContaining(Object.keys(BOX_ACTIONS[name].params.shape)));
-    // Every POST names the headers a POST must carry.
+    // Every POST names the headers a POST must carry: the box page's routes an Origin always, the
+    // rollouts' only from a browser (the CLI sends none).
     for (const { key, operation: post } of operationsOf().filter((one) => one.method === "post")) {
-      expect(parametersOf(post).filter((parameter) => parameter.in === "header").map((parameter) => [parameter.name, parameter.required]), key).toEqual([["Origin", true], ["Sec-Fetch-Site", false]]);
+      const originRequired = !(Array.isArray(post.tags) && post.tags.includes("rollouts"));
+      expect(parametersOf(post).filter((parameter) => parameter.in === "header").map((parameter) => [parameter.name, parameter.required]), key).toEqual([["Origin", originRequired], ["Sec-Fetch-Site", false]]);
       expect(Object.keys(node(node(post.requestBody, "requestBody").content, "content")), key).toEqual(["application/json"]);
     }
   });
 
   it("names every /api/ path the server answers", async () => {
     const { server } = await serve();
+    // A rollout under way, so that its own paths answer.
+    const created = await send(server, "/api/rollouts", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ selection: { deviceIds: ["box-a"] }, release: MANIFEST }) });
+    expect(created.status).toBe(201);
+    const rolloutId = (JSON.parse(created.body) as { rollout: { id: string } }).rollout.id;
     // Every word in a string of the fleet service's code, as a path segment where a route could be.
     const source = sourceFiles(new URL("../../../tools/fleet/", import.meta.url)).map((file) => readFileSync(file, "utf8"));
     const literals = source.flatMap((text) => text.match(/"[^"\n]*"|'[^'\n]*'|`[^`]*`/g) ?? []);
     const words = [...new Set(literals.flatMap((literal) => literal.match(/[A-Za-z][A-Za-z0-9._-]*/g) ?? []))];
-    expect(words).toEqual(expect.arrayContaining(["counts", "boxes", "history", "stream", "actions", "config", "config-schema", "openapi.json"]));
+    expect(words).toEqual(expect.arrayContaining(["counts", "boxes", "history", "stream", "actions", "config", "config-schema", "openapi.json", "rollouts", "pause"]));
     const written = literals.flatMap((literal) => (/^.\/api\//.test(literal) ? [literal.slice(1, -1).replace(/\$\{[^}]*\}/g, "box-a").split("?")[0] ?? ""] : []));
-    const candidates = [...new Set([...written, ...words.flatMap((word) => [`/api/${word}`, `/api/${word}/box-a`, `/api/boxes/box-a/${word}`, `/api/boxes/box-a/${word}/x`])])];
+    const candidates = [
+      ...new Set([...written, `/api/rollouts/${rolloutId}`, ...words.flatMap((word) => [`/api/${word}`, `/api/${word}/box-a`, `/api/boxes/box-a/${word}`, `/api/boxes/box-a/${word}/x`, `/api/rollouts/${rolloutId}/${word}`, `/api/rollouts/${rolloutId}/${word}/x`])]),
+    ];
     const undocumented: string[] = [];
     for (let start = 0; start < candidates.length; start += 16) {
       await Promise.all(
         candidates.slice(start, start + 16).map(async (path) => {
-          // HEAD: the same status as GET, and /api/stream answers it without staying open.
-          const reply = await send(server, path, { method: "HEAD" });
+          // HEAD: the same status as GET, and /api/stream answers it without staying open. The
+          // rollouts' paths answer HEAD with 405 whatever the path, so they are asked with GET.
+          const reply = await send(server, path, { method: path.startsWith("/api/rollouts") ? "GET" : "HEAD" });
           if (reply.status !== 404 && templateOf(new URL(path, "http://x").pathname) === undefined) undocumented.push(`${path} (${reply.status})`);
         }),
       );

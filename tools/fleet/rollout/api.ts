@@ -36,6 +36,8 @@ const ID = /^[0-9a-z-]{1,40}$/;
 export interface RolloutAsker {
   view: ScopedView;
   audience?: Audience | undefined;
+  /** False when the service names nobody who may change boxes (no roster, no --act-without-roster): every POST is refused before it gets here. */
+  acts?: boolean;
 }
 
 /**
@@ -105,7 +107,8 @@ export class RolloutApi {
     if (rest.length > 0 || (id !== undefined && !ID.test(id))) return { status: 404, body: { error: "no such rollout path" } };
     const by = asker.audience?.cn ?? null;
     if (id === undefined) {
-      if (request.method === "GET") return { status: 200, body: { rollouts: await this.#list(asker) } };
+      // What the asker may do, so that the page shows pause, resume and abort only to those who may.
+      if (request.method === "GET") return { status: 200, body: { rollouts: await this.#list(asker), mayControl: asker.acts !== false } };
       const body = await readJson(request);
       return "status" in body ? body : this.#create(body.value, asker, by);
     }

@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
 import type { BoxReport, ReportKind, RolloutLink, RolloutView } from "./ports.ts";
-import { totalsOf, type RolloutBox, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec } from "./model.ts";
+import { totalsOf, type RolloutBox, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec, type RolloutStatus, type RolloutTotals } from "./model.ts";
 import { meaningOf } from "./outcome.ts";
 import { afterDeadline, afterReport, busyIn, isLive, nextStep } from "./progress.ts";
 import { systemClock, type Clock } from "./clock.ts";
@@ -33,6 +33,20 @@ export interface RolloutEngineOptions {
 }
 
 export type Control = "pause" | "resume" | "abort";
+
+/** A rollout's status and counts, read at once without the store (for /metrics). */
+export interface RolloutProgressLine {
+  id: string;
+  createdAt: string;
+  status: RolloutStatus;
+  totals: RolloutTotals;
+}
+
+/**
+ * Rollouts that ended under this engine, kept in memory for progress(): one that completes
+ * between two scrapes still shows its end once; past this many, the oldest goes.
+ */
+const RECENTLY_ENDED = 10;
 
 interface Live {
   rollout: RolloutRecord;
@@ -56,6 +70,8 @@ export class RolloutEngine {
   /** The unfinished rollouts read from the store: a pause or abort asked before the broker is reached waits for it. */
   #loaded: Promise<void> = Promise.resolve();
   #stopped = false;
+  /** The last RECENTLY_ENDED rollouts that left #live, oldest first. */
+  readonly #ended: RolloutProgressLine[] = [];
 
   constructor(options: RolloutEngineOptions) {
     this.#options = options;
@@ -226,6 +242,12 @@ export class RolloutEngine {
     return reports;
   }
 
+  /** The rollouts followed now and the last few that ended here, newest first; synchronous, so a scrape never waits for the store. */
+  progress(): RolloutProgressLine[] {
+    const live = [...this.#live.values()].map(({ rollout, boxes }) => progressLineOf(rollout, [...boxes.values()]));
+    return [...live, ...this.#ended.filter((ended) => !this.#live.has(ended.id))].sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  }
+
   /** Rollouts running, paused, or with boxes still being followed. */
   get live(): number {
     return this.#live.size;
@@ -310,6 +332,8 @@ export class RolloutEngine {
     // Its last outcomes are written before it leaves memory, where reports about it end.
     if (live.dirty.size > 0) await this.#save(live, []);
     this.#live.delete(live.rollout.id);
+    this.#ended.push(progressLineOf(live.rollout, [...live.boxes.values()]));
+    if (this.#ended.length > RECENTLY_ENDED) this.#ended.shift();
   }
 
   async #sendBatch(live: Live, batch: number): Promise<void> {
@@ -367,6 +391,10 @@ export class RolloutEngine {
   #iso(): string {
     return new Date(this.#clock.now()).toISOString();
   }
+}
+
+function progressLineOf(rollout: RolloutRecord, boxes: readonly RolloutBox[]): RolloutProgressLine {
+  return { id: rollout.id, createdAt: rollout.createdAt, status: rollout.status, totals: totalsOf(boxes, rollout.skipped.length) };
 }
 
 /**

@@ -104,7 +104,7 @@ describe("/api/rollouts with a roster", () => {
 
     // Another technician: the rollout is not there for them, and another site's box is unknown.
     expect((await call(server, { path: `/api/rollouts/${report.rollout.id}`, subject: BINH })).status).toBe(404);
-    expect((await call(server, { path: "/api/rollouts", subject: BINH })).body).toEqual({ rollouts: [] });
+    expect((await call(server, { path: "/api/rollouts", subject: BINH })).body).toEqual({ rollouts: [], mayControl: true });
     expect((await post(server, `/api/rollouts/${report.rollout.id}/abort`, {}, { subject: BINH })).status).toBe(404);
     const foreign = await post(server, "/api/rollouts", { selection: { deviceIds: ["gia-01"] }, release: MANIFEST }, { subject: BINH });
     expect(foreign).toEqual({ status: 400, body: { error: "no box gia-01" } });
@@ -127,7 +127,8 @@ describe("/api/rollouts on loopback", () => {
     const refused = await post(server, "/api/rollouts", { selection: { deviceIds: ["dak-01"] }, release: MANIFEST });
     expect(refused.status).toBe(403);
     expect(JSON.stringify(refused.body)).toContain("--act-without-roster");
-    expect((await call(server, { path: "/api/rollouts" })).status).toBe(200); // watching stays open
+    // Watching stays open, and says that pausing and aborting are not (the page shows no buttons).
+    expect(await call(server, { path: "/api/rollouts" })).toEqual({ status: 200, body: { rollouts: [], mayControl: false } });
     expect(link.published).toEqual([]);
   });
 
