@@ -19,7 +19,7 @@ import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
 import { ROLE_GRANTS } from "../../roster/roles.ts";
 import type { ReportKind, RolloutAudience as Audience, RolloutView as ScopedView } from "./ports.ts";
-import type { Control } from "./engine.ts";
+import type { Control, RolloutProgressLine } from "./engine.ts";
 import type { RolloutPlan, RolloutRecord, RolloutReport, RolloutSpec } from "./model.ts";
 import { MAX_PAYLOAD_BYTES, planRollout } from "./plan.ts";
 import { rolloutRequestOf } from "./request.ts";
@@ -53,6 +53,8 @@ export interface RolloutDesk {
   control(id: string, action: Control, by: string | null): Promise<RolloutRecord | { error: string; status: number }>;
   report(id: string): Promise<RolloutReport | undefined>;
   list(limit: number): Promise<RolloutReport[]>;
+  /** Live and lately ended rollouts' progress, from memory, for /metrics (none where this instance does not drive). */
+  progress(): RolloutProgressLine[];
 }
 
 export interface RolloutApiOptions {

@@ -16,7 +16,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
 import { MAX_LIVE_ROLLOUTS, type RolloutDesk } from "./api.ts";
-import type { Control, RolloutEngine } from "./engine.ts";
+import type { Control, RolloutEngine, RolloutProgressLine } from "./engine.ts";
 import { totalsOf, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec } from "./model.ts";
 import type { ReportKind } from "./ports.ts";
 import { busyIn, isLive } from "./progress.ts";
@@ -195,6 +195,11 @@ export class SharedRollouts implements RolloutDesk {
     if (this.#engine) return this.#engine.report(id);
     const kept = await this.#store.get(id);
     return kept && { rollout: kept.rollout, totals: totalsOf(kept.boxes, kept.rollout.skipped.length), boxes: kept.boxes };
+  }
+
+  /** Only the driving instance has rollouts in memory: the other's /metrics has no rollout series. */
+  progress(): RolloutProgressLine[] {
+    return this.#engine?.progress() ?? [];
   }
 
   async list(limit: number): Promise<RolloutReport[]> {
