@@ -120,11 +120,16 @@ describe("the fleet's console relay", () => {
     const seen: string[] = [];
     const spy = await TestClient.connect(fixture.broker.url);
     cleanup(() => spy.close());
-    await spy.client.subscribeAsync(`thea/v1/${BOX}/#`, { qos: 1 });
-    spy.client.on("message", (topic, _payload, packet) => {
-      if (topic.endsWith("/update/desired") || packet.retain) seen.push(topic);
+    const desired = `thea/v1/${BOX}/update/desired`;
+    const viewerGone = `thea/v1/${BOX}/webrtc/viewers/v1/gone`;
+    const refused = [desired, viewerGone];
+    // Only the two topics the operator tries: the box's own retained messages (status, summary, …)
+    // come to a new subscription too, and would be taken for ones that passed.
+    spy.client.on("message", (topic) => {
+      if (refused.includes(topic)) seen.push(topic);
     });
-    for (const [topic, retain] of [[`thea/v1/${BOX}/update/desired`, false], [`thea/v1/${BOX}/webrtc/viewers/v1/gone`, true]] as const) {
+    await spy.client.subscribeAsync(refused, { qos: 1 });
+    for (const [topic, retain] of [[desired, false], [viewerGone, true]] as const) {
       const lan = await person(server, LAN);
       const gone = closed(lan.client);
       lan.client.publish(topic, '{"version":"9.9.9"}', { qos: 1, retain });
