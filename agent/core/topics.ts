@@ -13,7 +13,7 @@ export interface DeviceTopics {
   /** Retained: online/offline, version, boot id. Also the last-will topic. */
   readonly status: Topic<"status">;
   readonly health: Topic<"health">;
-  /** QoS 0, not retained, empty: "still here", every mqtt.keepaliveSec while connected (telemetry/alive.ts). */
+  /** QoS 1, not retained, empty: "still here", every mqtt.keepaliveSec while connected (telemetry/alive.ts). */
   readonly alive: string;
   /** Retained, at most 1 kB: the box at a glance for fleet views (telemetry/summary.ts). */
   readonly summary: string;

@@ -32,7 +32,7 @@ export interface FleetOptions {
   flushDelayMs?: number;
   /** How often offline boxes are looked at again (default 15 s: a crossing shows within that). */
   recheckIntervalMs?: number;
-  /** How often boxes are looked at for silence (default 1 s: issue 16's 5 s margin is what it eats into). */
+  /** How often boxes are looked at for silence (default 0.5 s: it counts against issue 16's 5 s, silence.ts). */
   silenceCheckMs?: number;
   /** How often history past 30 days or the per-box cap is dropped (default hourly). */
   pruneIntervalMs?: number;
@@ -92,7 +92,7 @@ export class Fleet implements FleetView, Service {
     this.#flushDelayMs = options.flushDelayMs ?? 200;
     this.#recheckIntervalMs = options.recheckIntervalMs ?? 15_000;
     this.#pruneIntervalMs = options.pruneIntervalMs ?? 60 * 60_000;
-    this.#silenceCheckMs = options.silenceCheckMs ?? 1000;
+    this.#silenceCheckMs = options.silenceCheckMs ?? 500;
     this.#log = options.log?.child({ ns: "fleet" });
   }
 
@@ -316,7 +316,7 @@ export class Fleet implements FleetView, Service {
   }
 
   /**
-   * Boxes silent past their keep-alive + 5 s go offline (`silent`), recorded as the transition
+   * Boxes unheard past their keep-alive + 4 s go offline (`silent`), recorded as the transition
    * that ends their connection; `lastSeenAt` says when they were last heard (the page's "silent
    * for"). Its own record per silence, so two instances keep one, and a later will none.
    */

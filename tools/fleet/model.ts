@@ -15,7 +15,7 @@ export interface BoxState {
   since: string;
   /**
    * Why it went offline, from its `status` (last will or clean stop), or `silent`: nothing heard
-   * for more than its keep-alive + 5 s (fleet.ts), before the broker's will says so.
+   * for more than its keep-alive + 4 s (fleet.ts, silence.ts), before the broker's will says so.
    */
   offlineReason: "connection-lost" | "shutdown" | "silent" | null;
   /** The box's own figures from its retained `summary`; null until one arrives. */

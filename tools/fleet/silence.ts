@@ -1,16 +1,21 @@
 /**
  * When a box that says it is alive stops saying so (issue 16: "a box that dies appears offline
  * within its keep-alive + 5 s"). A box whose online `status` carries `keepaliveSec` publishes
- * `alive` at that cadence (agent/telemetry/alive.ts); silent for more than keepaliveSec + 5 s, it
- * is taken for offline without waiting for the broker's will, which comes only after 1.5 × the
+ * `alive` a second inside that (agent/telemetry/alive.ts); unheard for more than keepaliveSec + 4 s,
+ * it is taken for offline without waiting for the broker's will, which comes only after 1.5 × the
  * keep-alive (MQTT 5 §3.1.2.10) and mosquitto's own delay on top (docs/fleet.md, Figures).
  *
  * In memory only, and pure: 2,050 boxes at 30 s are ~70 heartbeats a second, each only a time
  * set here; fleet.ts writes nothing until a box crosses the line one way or the other.
  */
 
-/** Issue 16's margin over the keep-alive: a heartbeat late by a loaded link's few seconds is not a death. */
-export const SILENCE_GRACE_MS = 5_000;
+/**
+ * Unheard this long past the keep-alive, a box is silent. Issue 16 allows 5 s from the death to the
+ * page; a box whose last heartbeat left just before it died is seen silent 4 s past its keep-alive,
+ * then waits at most for the next check (fleet.ts, every 0.5 s), the stream's batch (0.2 s) and the
+ * page's frame. A heartbeat (sent every keep-alive less 1 s) may come 5 s late before it counts.
+ */
+export const SILENCE_GRACE_MS = 4_000;
 
 interface Heartbeat {
   keepaliveMs: number;
@@ -42,7 +47,7 @@ export class SilenceWatch {
     return true;
   }
 
-  /** The boxes among `isOnline` silent for longer than their keep-alive + 5 s at `nowMs`, each counted as one more silence. */
+  /** The boxes among `isOnline` unheard for longer than their keep-alive + SILENCE_GRACE_MS at `nowMs`, each counted as one more silence. */
   silent(nowMs: number, isOnline: (deviceId: string) => boolean): { deviceId: string; heardAt: number; silences: number }[] {
     const found: { deviceId: string; heardAt: number; silences: number }[] = [];
     for (const [deviceId, beat] of this.#beats) {

@@ -11,7 +11,7 @@ import { useBroker } from "../../helpers/brokerFixture.ts";
 const fixture = useBroker();
 
 describe("thea/v1/{deviceId}/alive", () => {
-  it("is published empty, not retained, at QoS 0, again and again while connected; status says the keep-alive it follows", async () => {
+  it("is published empty, not retained, at QoS 1, again and again while connected; status says the keep-alive it follows", async () => {
     const deviceId = `test-${randomBytes(4).toString("hex")}`;
     const root = `thea/v1/${deviceId}`;
     const status = fixture.watcher.next(`${root}/status`, (message) => (message.json() as StatusOnline).online);
@@ -38,6 +38,6 @@ describe("thea/v1/{deviceId}/alive", () => {
       };
       arrived();
     });
-    for (const message of heard) expect(message).toEqual({ payload: Buffer.alloc(0), retain: false, qos: 0 });
+    for (const message of heard) expect(message).toEqual({ payload: Buffer.alloc(0), retain: false, qos: 1 });
   });
 });

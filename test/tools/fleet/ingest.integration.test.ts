@@ -161,15 +161,15 @@ describe("FleetIngest", () => {
     const topics = deviceTopics("quiet-box");
     const lastWill: StatusPayload = { online: false, reason: "connection-lost", bootId: "boot-1" };
     // The heartbeat every 5 s, the connection's keep-alive 10 s: the service's rule (more than
-    // 5 + 5 s unheard) falls at most 11 s after the cut, the broker's will at least 15 s after the
+    // 5 + 4 s unheard) falls at most 10 s after the cut, the broker's will at least 15 s after the
     // last packet (MQTT 5 §3.1.2.10), so the order tested does not hang on the machine's load.
-    // The agent uses one value for both; the margin there is half the keep-alive less 5 s.
+    // The agent uses one value for both; the margin there is half the keep-alive less 4 s.
     const box = await TestClient.connect(`mqtt://127.0.0.1:${link.port}`, {
       keepalive: 10,
       reconnectPeriod: 0,
       will: { topic: topics.status, payload: Buffer.from(JSON.stringify(lastWill)), qos: 1, retain: true },
     });
-    const heartbeat = setInterval(() => void box.client.publishAsync(topics.alive, "", { qos: 0 }).catch(() => undefined), 5000);
+    const heartbeat = setInterval(() => void box.client.publishAsync(topics.alive, "", { qos: 1 }).catch(() => undefined), 5000);
     fixture.cleanup(async () => {
       clearInterval(heartbeat);
       box.client.end(true);
@@ -183,7 +183,7 @@ describe("FleetIngest", () => {
     const will = fixture.watcher.next(topics.status, (message) => message.payload.length > 0 && (message.json() as StatusPayload).online === false, 40_000);
     await box.publish(topics.status, JSON.stringify({ ...online("Takeo"), keepaliveSec: 5 }), { qos: 1, retain: true });
     await until(fleet, "the box online", () => fleet.box("quiet-box")?.online === true);
-    // Heard past its keep-alive + 5 s by its heartbeats alone: still online.
+    // Heard past its keep-alive + 4 s by its heartbeats alone: still online.
     let beats = 0;
     await fixture.watcher.next(topics.alive, () => ++beats === 3, 25_000);
     expect(fleet.box("quiet-box")?.online).toBe(true);
