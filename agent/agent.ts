@@ -37,6 +37,7 @@ import { SystemdNotifier } from "./systemd/notify.ts";
 import { Readiness } from "./systemd/readiness.ts";
 import { HealthCollector } from "./telemetry/health.ts";
 import { TelemetryReporter } from "./telemetry/reporter.ts";
+import { AliveHeartbeat } from "./telemetry/alive.ts";
 import { offlineStatus } from "./telemetry/status.ts";
 import { SummaryService } from "./telemetry/summaryPublisher.ts";
 import { agentVersion } from "./core/version.ts";
@@ -167,7 +168,7 @@ export class Agent {
     // Start order: what others write to comes first (the outbox, with its drop report listening
     // before it opens), then the services, the command router once everything it calls is up,
     // readiness before the connection so its first `connected` is heard, the connection last.
-    this.#services = [dropReport, outbox, routes, sender, health, reporter, peripherals, media, configService, summary, update, commands, notifier, readiness, broker];
+    this.#services = [dropReport, outbox, routes, sender, health, reporter, new AliveHeartbeat({ ctx, broker, topics }), peripherals, media, configService, summary, update, commands, notifier, readiness, broker];
     // Stop: the reverse (readiness, then STOPPING=1 to systemd, then the command router takes no
     // more requests and lets those in flight answer, ...), with one exception:
     this.#stopOrder = stopOrder(this.#services, [

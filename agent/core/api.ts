@@ -21,6 +21,12 @@ export interface StatusOnline {
   clockSynchronized: ClockSynchronized;
   /** The box's site labels from its config (`site`); each absent when not configured. */
   site: SiteLabels;
+  /**
+   * The MQTT keep-alive this connection was made with (mqtt.keepaliveSec): the box publishes
+   * `alive` at that cadence, so a fleet view may call it silent past keepaliveSec + 5 s without
+   * waiting for the broker's will. Absent from agents older than `alive`.
+   */
+  keepaliveSec?: number;
 }
 
 /** Where a box stands: config `site`, for fleet views. */

@@ -13,6 +13,8 @@ export interface DeviceTopics {
   /** Retained: online/offline, version, boot id. Also the last-will topic. */
   readonly status: Topic<"status">;
   readonly health: Topic<"health">;
+  /** QoS 1, not retained, empty: "still here", every mqtt.keepaliveSec while connected (telemetry/alive.ts). */
+  readonly alive: string;
   /** Retained, at most 1 kB: the box at a glance for fleet views (telemetry/summary.ts). */
   readonly summary: string;
   /** QoS 1 through the outbox: peripheral plugged/unplugged, disk nearly full, outbox drops. */
@@ -81,6 +83,7 @@ export function deviceTopics(deviceId: string): DeviceTopics {
     root,
     status: branded(`${root}/status`),
     health: branded(`${root}/health`),
+    alive: `${root}/alive`,
     summary: `${root}/summary`,
     event: `${root}/event`,
     commandFilter: `${commandPrefix}+`,

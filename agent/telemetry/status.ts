@@ -13,6 +13,7 @@ export async function onlineStatus(ctx: AgentContext, connection: number): Promi
     session: connection,
     clockSynchronized: await ctx.clockSynchronized(),
     site: { ...ctx.config.site },
+    keepaliveSec: ctx.config.mqtt.keepaliveSec,
   };
 }
 

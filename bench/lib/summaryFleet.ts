@@ -5,7 +5,9 @@
  * `connection-lost`), publishes a retained online `status` and a retained `summary` built by the
  * agent's own computeSummary/encodeSummary, then a changed summary once per `summaryIntervalSec`
  * (the agent's rate limit, telemetry.summaryMinIntervalSec, 60 s), the boxes spread evenly over
- * that interval.
+ * that interval. As the agent does (agent/telemetry/alive.ts), each box says its keep-alive in its
+ * status and publishes an empty QoS 1 `alive` once per keep-alive less a second
+ * (agent/telemetry/alive.ts, aliveIntervalMs), the boxes spread over it.
  *
  * One box (the first) reaches the broker through a TCP relay that can be cut silently: no FIN, no
  * RST, as a power cut or a dead 4G link, so the broker only learns of it when the keep-alive runs
@@ -16,6 +18,7 @@ import { connect as connectTcp, createServer, Socket, type Server } from "node:n
 import mqtt, { type MqttClient } from "mqtt";
 import type { StatusOffline, StatusOnline } from "../../agent/core/api.ts";
 import { deviceTopics } from "../../agent/core/topics.ts";
+import { aliveIntervalMs } from "../../agent/telemetry/alive.ts";
 import { computeSummary, encodeSummary, type SummaryInputs } from "../../agent/telemetry/summary.ts";
 
 export interface SummaryFleetOptions {
@@ -46,6 +49,8 @@ export class SummaryFleet {
   readonly #relay: SilentRelay;
   #ticker: NodeJS.Timeout | undefined;
   #next = 0;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #nextBeat = 0;
   /** Summaries published after the first, and publishes that failed. */
   readonly counts = { changes: 0, failures: 0 };
 
@@ -64,6 +69,7 @@ export class SummaryFleet {
       fleet.#boxes.push(...(await Promise.all(batch)));
     }
     fleet.#startChanging();
+    fleet.#startBeating();
     return fleet;
   }
 
@@ -85,6 +91,7 @@ export class SummaryFleet {
 
   async stop(): Promise<void> {
     clearInterval(this.#ticker);
+    clearInterval(this.#heartbeat);
     // Forced ends: a bench's boxes vanish without a goodbye, their retained messages stay behind
     // in a broker that is about to stop.
     await Promise.all(this.#boxes.map((box) => box.client.endAsync(true)));
@@ -117,6 +124,7 @@ export class SummaryFleet {
       session: 1,
       clockSynchronized: true,
       site: siteOf(index),
+      keepaliveSec: this.#options.keepaliveSec,
     };
     await client.publishAsync(topics.status, JSON.stringify(status), { qos: 1, retain: true });
     await client.publishAsync(topics.summary, encodeSummary(computeSummary(this.#inputs(box))), { qos: 1, retain: true });
@@ -137,6 +145,21 @@ export class SummaryFleet {
         this.counts.changes += 1;
         const payload = encodeSummary(computeSummary(this.#inputs(box)));
         box.client.publishAsync(deviceTopics(box.deviceId).summary, payload, { qos: 1, retain: true }).catch(() => (this.counts.failures += 1));
+      }
+    }, tickMs);
+  }
+
+  /** One timer for the fleet: every 100 ms, the next boxes in turn, so each says `alive` once per keep-alive less a second. */
+  #startBeating(): void {
+    const tickMs = 100;
+    const perTick = (this.#options.size * tickMs) / aliveIntervalMs(this.#options.keepaliveSec);
+    let owed = 0;
+    this.#heartbeat = setInterval(() => {
+      owed += perTick;
+      for (; owed >= 1; owed -= 1) {
+        const box = this.#boxes[this.#nextBeat++ % this.#boxes.length];
+        if (!box || !box.client.connected) continue;
+        box.client.publishAsync(deviceTopics(box.deviceId).alive, "", { qos: 1 }).catch(() => (this.counts.failures += 1));
       }
     }, tickMs);
   }

@@ -3,7 +3,9 @@
  * messages (ingest.ts checks them), kept in memory for the page and the API (2,050 boxes are a
  * few MB) and written to the store in batches. Availability transitions and events go to each
  * box's history. A timer looks again at offline boxes, so one that stays silent crosses into
- * "needs attention" without a new message.
+ * "needs attention" without a new message. Another takes a box that has stopped saying it is alive
+ * for offline (`silent`) before the broker's will does (silence.ts); heard again before the
+ * will, it is online again; the will after it changes only the reason.
  *
  * Two instances of the service may share one store (PostgreSQL): each sees every `status` and
  * `summary` (ingest.ts), so each holds the whole fleet and both append each availability
@@ -16,6 +18,7 @@ import type { Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import { byUrgency, countsOf, DEFAULT_OFFLINE_ATTENTION_MIN, isUpdating, rowOf, type AttentionRules } from "./attention.ts";
 import type { FleetMessage } from "./messages.ts";
+import { SilenceWatch } from "./silence.ts";
 import type { BoxHistoryEntry, BoxRow, BoxState, FleetCounts, FleetQuery, FleetView } from "./model.ts";
 import { HISTORY_MAX_AGE_MS, HISTORY_MAX_PER_BOX, type FleetStore, type HistoryRecord } from "./store.ts";
 
@@ -29,6 +32,8 @@ export interface FleetOptions {
   flushDelayMs?: number;
   /** How often offline boxes are looked at again (default 15 s: a crossing shows within that). */
   recheckIntervalMs?: number;
+  /** How often boxes are looked at for silence (default 0.5 s: it counts against issue 16's 5 s, silence.ts). */
+  silenceCheckMs?: number;
   /** How often history past 30 days or the per-box cap is dropped (default hourly). */
   pruneIntervalMs?: number;
   /** Where a failed write or a failing listener is reported; without it they are thrown. */
@@ -50,6 +55,8 @@ export class Fleet implements FleetView, Service {
   readonly #flushDelayMs: number;
   readonly #recheckIntervalMs: number;
   readonly #pruneIntervalMs: number;
+  readonly #silenceCheckMs: number;
+  readonly #silence = new SilenceWatch();
   readonly #log: Logger | undefined;
   #historyDropped = 0;
   #writeFailures = 0;
@@ -76,6 +83,7 @@ export class Fleet implements FleetView, Service {
   #flushTimer: NodeJS.Timeout | undefined;
   #recheckTimer: NodeJS.Timeout | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
+  #silenceTimer: NodeJS.Timeout | undefined;
 
   constructor(options: FleetOptions) {
     this.#store = options.store;
@@ -84,6 +92,7 @@ export class Fleet implements FleetView, Service {
     this.#flushDelayMs = options.flushDelayMs ?? 200;
     this.#recheckIntervalMs = options.recheckIntervalMs ?? 15_000;
     this.#pruneIntervalMs = options.pruneIntervalMs ?? 60 * 60_000;
+    this.#silenceCheckMs = options.silenceCheckMs ?? 500;
     this.#log = options.log?.child({ ns: "fleet" });
   }
 
@@ -96,6 +105,7 @@ export class Fleet implements FleetView, Service {
     }
     await this.#prune();
     this.#recheckTimer = setInterval(() => this.#recheck(), this.#recheckIntervalMs);
+    this.#silenceTimer = setInterval(() => this.#checkSilence(), this.#silenceCheckMs);
     this.#pruneTimer = setInterval(() => void this.#prune().catch((error: unknown) => this.#failed(error, "fleet history prune failed")), this.#pruneIntervalMs);
   }
 
@@ -103,6 +113,8 @@ export class Fleet implements FleetView, Service {
   async stop(): Promise<void> {
     clearInterval(this.#recheckTimer);
     clearInterval(this.#pruneTimer);
+    clearInterval(this.#silenceTimer);
+    this.#silenceTimer = undefined;
     this.#recheckTimer = undefined;
     this.#pruneTimer = undefined;
     this.#retryAt = 0; // one last attempt, whatever the last failure
@@ -129,11 +141,15 @@ export class Fleet implements FleetView, Service {
 
   apply(message: FleetMessage): void {
     const at = new Date(this.#now()).toISOString();
+    // Anything live but a status (which says for itself whether the box is online) is a sign of life.
+    if (message.kind !== "status" && !message.retained) this.#heard(message.deviceId, at);
     switch (message.kind) {
       case "status":
         return this.#applyStatus(message.deviceId, message.payload, message.retained, at);
       case "summary":
         return this.#applySummary(message.deviceId, message.payload, message.retained, at);
+      case "alive":
+        return; // #heard above is all it does: never a write, never a change to tell
       case "event": {
         // The event's own id: a copy the broker delivers again (QoS 1) is kept once.
         this.#record({ deviceId: message.deviceId, at, kind: "event", detail: message.payload, once: `event:${message.payload.id}` });
@@ -227,6 +243,10 @@ export class Fleet implements FleetView, Service {
 
   #applyStatus(deviceId: string, payload: StatusPayload, retained: boolean, at: string): void {
     const known = this.#states.get(deviceId);
+    // The retained online status of a connection already taken for silent (the service's own
+    // reconnect brings the snapshot again): old news, not a sign of life; its will is still to come.
+    const last = this.#connections.get(deviceId);
+    if (retained && payload.online && known?.offlineReason === "silent" && last?.bootId === payload.bootId && last.session === payload.session) return;
     const pending = this.#pendingSummaries.get(deviceId);
     this.#pendingSummaries.delete(deviceId);
     this.#eventOnly.delete(deviceId);
@@ -240,6 +260,8 @@ export class Fleet implements FleetView, Service {
       patch.offlineReason = payload.reason;
     }
     const once = this.#connectionOf(deviceId, payload);
+    if (payload.online) this.#silence.connected(deviceId, payload.keepaliveSec, this.#now());
+    else this.#silence.disconnected(deviceId);
     if (!known || known.online !== payload.online) {
       patch.online = payload.online;
       patch.since = at;
@@ -280,6 +302,35 @@ export class Fleet implements FleetView, Service {
     }
     const last = this.#connections.get(deviceId);
     return `offline:${payload.bootId}:${last?.bootId === payload.bootId ? last.session : "?"}`;
+  }
+
+  /** A sign of life: times the box again, and brings one taken for silent back online (a glitch, not a death). */
+  #heard(deviceId: string, at: string): void {
+    if (!this.#silence.heard(deviceId, this.#now())) return;
+    const state = this.#states.get(deviceId);
+    if (!state || state.online || state.offlineReason !== "silent") return;
+    const connection = this.#connections.get(deviceId);
+    const detail = { reason: "heard-again", bootId: connection?.bootId ?? null, session: connection?.session ?? null };
+    this.#update(state, { online: true, since: at, offlineReason: null, lastSeenAt: at });
+    this.#record({ deviceId, at, kind: "online", detail, once: `heard-again:${connection?.bootId ?? "?"}:${connection?.session ?? "?"}:${this.#silence.silences(deviceId)}` });
+  }
+
+  /**
+   * Boxes unheard past their keep-alive + 4 s go offline (`silent`), recorded as the transition
+   * that ends their connection; `lastSeenAt` says when they were last heard (the page's "silent
+   * for"). Its own record per silence, so two instances keep one, and a later will none.
+   */
+  #checkSilence(): void {
+    const now = this.#now();
+    const at = new Date(now).toISOString();
+    for (const { deviceId, heardAt, silences } of this.#silence.silent(now, (id) => this.#states.get(id)?.online === true)) {
+      const state = this.#states.get(deviceId);
+      if (!state) continue;
+      const connection = this.#connections.get(deviceId);
+      const detail = { reason: "silent", silentSec: Math.round((now - heardAt) / 1000), bootId: connection?.bootId ?? null };
+      this.#update(state, { online: false, since: at, offlineReason: "silent", lastSeenAt: new Date(heardAt).toISOString() });
+      this.#record({ deviceId, at, kind: "offline", detail, once: `silent:${connection?.bootId ?? "?"}:${connection?.session ?? "?"}:${silences}` });
+    }
   }
 
   #record(entry: HistoryRecord): void {

@@ -8,6 +8,10 @@
  *   once; later messages come with RETAIN 0 (retain-as-published off), as the live feed. Each
  *   instance must show the whole fleet, and this is the small part of the traffic (a status per
  *   connection, a summary at most once a minute per box), so it is not shared.
+ * - `thea/v1/+/alive`, plain, taken at QoS 0: each box's heartbeat at its keep-alive (agent/telemetry/alive.ts),
+ *   by which each instance takes a silent box for offline before the broker's will (fleet.ts,
+ *   silence.ts). Not shared: an instance that heard only half the heartbeats would take half the
+ *   fleet for silent. ~70 a second for 2,050 boxes at 30 s, each only a time set in memory.
  * - `$share/{group}/thea/v1/+/event`: the events, the part of the feed that goes to history only.
  *   Instances of the service in one group share it (MQTT 5 §4.8.2), each event going to one of
  *   them, which records it in the store they share; with one instance, it gets every event.
@@ -129,6 +133,8 @@ export class FleetIngest implements Service {
     const filters = {
       [`${TOPIC_PREFIX}/+/status`]: { qos: 1 as const, rh: 0, rap: false },
       [`${TOPIC_PREFIX}/+/summary`]: { qos: 1 as const, rh: 0, rap: false },
+      // Taken at QoS 0 (the box publishes at 1, for its own keep-alive): a lost heartbeat is replaced by the next; acknowledging each would double the traffic.
+      [`${TOPIC_PREFIX}/+/alive`]: { qos: 0 as const },
       [`$share/${group}/${TOPIC_PREFIX}/+/event`]: { qos: 1 as const },
     };
     this.#log.info({ url: this.#options.url, group }, "connected to broker; subscribing");

@@ -13,6 +13,8 @@ import { parseRemoteJson } from "../../lib/remoteJson.ts";
 
 /** A summary is ≤ 1 kB (docs/mqtt-api.md); status and events are smaller still. 4 kB leaves room to grow. */
 export const MAX_MESSAGE_BYTES = 4096;
+/** The agent's alive is empty; a few bytes of slack for another implementation, no more (it is never parsed). */
+export const MAX_ALIVE_BYTES = 64;
 /** The deepest payload of v1 (summary.peripherals.down) nests 3; events carry a few levels of detail. */
 const MAX_DEPTH = 8;
 
@@ -21,7 +23,9 @@ export type FleetEventPayload = { id: string; type: string; time: string } & Rec
 export type FleetMessage =
   | { kind: "status"; deviceId: string; payload: StatusPayload; retained: boolean }
   | { kind: "summary"; deviceId: string; payload: SummaryPayload; retained: boolean }
-  | { kind: "event"; deviceId: string; payload: FleetEventPayload; retained: boolean };
+  | { kind: "event"; deviceId: string; payload: FleetEventPayload; retained: boolean }
+  /** "Still here" (agent/telemetry/alive.ts): empty; only its arrival counts. */
+  | { kind: "alive"; deviceId: string; retained: boolean };
 
 export type DiscardReason = "topic" | "device-id" | "cleared" | "too-large" | "invalid-json" | "shape";
 export type Parsed = { ok: true; message: FleetMessage } | { ok: false; reason: DiscardReason; deviceId?: string; detail: string };
@@ -33,7 +37,11 @@ const clock = z.boolean().nullable();
 const count = z.number().int().nonnegative();
 
 const status = z.discriminatedUnion("online", [
-  z.object({ online: z.literal(true), version: short, startedAt: short, configHash: short, bootId: short, session: count, clockSynchronized: clock, site }),
+  z.object({
+    online: z.literal(true), version: short, startedAt: short, configHash: short, bootId: short, session: count, clockSynchronized: clock, site,
+    // MQTT's keep-alive is two bytes (MQTT 5 §3.1.2.10); 0 turns it off, so no silence rule either. Absent from older agents.
+    keepaliveSec: z.number().int().min(1).max(65_535).optional(),
+  }),
   z.object({ online: z.literal(false), reason: z.enum(["connection-lost", "shutdown"]), bootId: short }),
 ]);
 
@@ -54,11 +62,11 @@ const summary = z.object({
 
 const event = z.looseObject({ id: short, type: short, time: short });
 
-const KINDS = ["status", "summary", "event"] as const;
+const KINDS = ["status", "summary", "event", "alive"] as const;
 type Kind = (typeof KINDS)[number];
 const isKind = (text: string | undefined): text is Kind => KINDS.some((kind) => kind === text);
 
-/** `thea/v1/{deviceId}/{status|summary|event}` with a device id the agent would accept (config/schema.ts). */
+/** `thea/v1/{deviceId}/{status|summary|event|alive}` with a device id the agent would accept (config/schema.ts). */
 export function parseFleetMessage(topic: string, payload: Uint8Array, retained: boolean): Parsed {
   const levels = topic.split("/");
   const [prefix, version, deviceId, kind] = levels;
@@ -66,6 +74,9 @@ export function parseFleetMessage(topic: string, payload: Uint8Array, retained: 
     return { ok: false, reason: "topic", detail: `not a fleet topic: ${topic.slice(0, 200)}` };
   }
   if (!DEVICE_ID_PATTERN.test(deviceId)) return { ok: false, reason: "device-id", detail: `device id does not match ${DEVICE_ID_PATTERN.source}` };
+  if (kind === "alive") {
+    return payload.byteLength <= MAX_ALIVE_BYTES ? { ok: true, message: { kind, deviceId, retained } } : { ok: false, reason: "too-large", deviceId, detail: `alive of ${payload.byteLength} bytes (at most ${MAX_ALIVE_BYTES})` };
+  }
   // An empty retained message is how an administrator clears a decommissioned box's status and
   // summary (docs/mqtt-api.md): not malformed, but nothing to apply either.
   if (payload.byteLength === 0) return { ok: false, reason: "cleared", deviceId, detail: "retained message cleared" };

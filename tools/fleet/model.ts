@@ -13,8 +13,11 @@ export interface BoxState {
   online: boolean;
   /** When `online` last changed (ISO 8601, the service's clock). */
   since: string;
-  /** Why it went offline, from its `status` (last will or clean stop). */
-  offlineReason: "connection-lost" | "shutdown" | null;
+  /**
+   * Why it went offline, from its `status` (last will or clean stop), or `silent`: nothing heard
+   * for more than its keep-alive + 4 s (fleet.ts, silence.ts), before the broker's will says so.
+   */
+  offlineReason: "connection-lost" | "shutdown" | "silent" | null;
   /** The box's own figures from its retained `summary`; null until one arrives. */
   summary: SummaryPayload | null;
   /** When the service last heard from the box (any message). */

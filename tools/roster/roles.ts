@@ -25,8 +25,12 @@ export interface Grants {
   readonly readwrite: readonly string[];
 }
 
-/** What a person watching a box sees: presence, its summary, health, events, peripherals, a session's ICE candidates. */
-const WATCH = ["status", "summary", "health", "event", "peripherals/#", "webrtc/+/candidate"];
+/**
+ * What a person watching a box sees: presence and its heartbeat (`alive`, by which the fleet
+ * service calls a box silent before its will), its summary, health, events, peripherals, a
+ * session's ICE candidates.
+ */
+const WATCH = ["status", "alive", "summary", "health", "event", "peripherals/#", "webrtc/+/candidate"];
 /** A viewer's MQTT last will, which ends its viewing sessions when its connection vanishes. */
 const VIEWER_GONE = "webrtc/viewers/+/gone";
 

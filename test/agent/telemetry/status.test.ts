@@ -5,7 +5,7 @@ import { offlineStatus, onlineStatus } from "../../../agent/telemetry/status.ts"
 
 const site = { province: "Kampong Cham", district: "Batheay" };
 const ctx = {
-  config: { deviceId: "clinic-7", site },
+  config: { deviceId: "clinic-7", site, mqtt: { keepaliveSec: 30 } },
   configHash: "c0ffee",
   version: "1.4.2",
   bootId: "boot-1",
@@ -14,7 +14,7 @@ const ctx = {
 } as unknown as AgentContext;
 
 describe("status", () => {
-  it("says online with the version, config hash, boot, connection number, clock and site labels", async () => {
+  it("says online with the version, config hash, boot, connection number, clock, site labels and the keep-alive its heartbeat follows", async () => {
     const status = await onlineStatus(ctx, 3);
     expect(status).toEqual({
       online: true,
@@ -25,6 +25,7 @@ describe("status", () => {
       session: 3,
       clockSynchronized: true,
       site: { province: "Kampong Cham", district: "Batheay" },
+      keepaliveSec: 30,
     });
     // A copy: a later change to the published message cannot reach the running config.
     expect(status.site).not.toBe(site);

@@ -55,6 +55,8 @@ describe("the box page's availability", () => {
 
   it("says events and actions in words", () => {
     expect(words.entryText(entry(now, "offline", { reason: "connection-lost" }))).toBe("offline: connection lost");
+    expect(words.entryText(entry(now, "offline", { reason: "silent", silentSec: 36 }))).toBe("offline: silent for 36 s");
+    expect(words.entryText(entry(now, "online", { reason: "heard-again" }))).toBe("online: heard again");
     expect(words.entryText(entry(now, "event", { type: "peripheral.disconnected", peripheral: "spo2", error: null }))).toBe("peripheral.disconnected — peripheral spo2");
     expect(words.entryText(entry(now, "action", { cn: "technician.minh", role: "technician", command: "agent.restart", code: "consultation-live" }))).toBe(
       "technician.minh (technician): agent.restart → consultation-live",

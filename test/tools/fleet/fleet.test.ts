@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { SiteLabels, StatusPayload, SummaryPayload } from "../../../agent/core/api.ts";
+import type { SiteLabels, StatusOnline, StatusPayload, SummaryPayload } from "../../../agent/core/api.ts";
 import { createLogger } from "../../../lib/log.ts";
 import { Fleet } from "../../../tools/fleet/fleet.ts";
 import type { FleetMessage } from "../../../tools/fleet/messages.ts";
@@ -8,7 +8,7 @@ import { MemoryFleetStore } from "../../../tools/fleet/memoryStore.ts";
 const T0 = Date.parse("2026-12-03T12:00:00.000Z");
 const MINUTE = 60_000;
 
-const online = (site: SiteLabels = {}, session = 1): StatusPayload => ({
+const online = (site: SiteLabels = {}, session = 1): StatusOnline => ({
   online: true,
   version: "0.1.0",
   startedAt: new Date(T0).toISOString(),
@@ -137,6 +137,97 @@ describe("Fleet", () => {
       ["event", new Date(T0).toISOString()],
       ["online", new Date(T0 + MINUTE).toISOString()],
     ]);
+  });
+
+  describe("a box that says it is alive (status.keepaliveSec, alive every keep-alive)", () => {
+    const SECOND = 1000;
+    const talking = (session = 1): StatusPayload => ({ ...online({}, session), keepaliveSec: 30 });
+    const alive = (deviceId: string): FleetMessage => ({ kind: "alive", deviceId, retained: false });
+    const transitions = async (deviceId: string) => (await fleet.history(deviceId, 0)).map((entry) => [entry.kind, entry.at, entry.detail.reason ?? null]);
+    const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+    it("is taken for offline, silent, once nothing is heard for more than its keep-alive + 4 s (shown within + 5 s), and said so in its history", async () => {
+      fleet.apply(status("box-a", talking()));
+      await vi.advanceTimersByTimeAsync(20 * SECOND);
+      fleet.apply(alive("box-a"));
+      await vi.advanceTimersByTimeAsync(34 * SECOND); // 34 s after the last heartbeat: not yet more than 30 + 4
+      expect(fleet.box("box-a")).toMatchObject({ online: true });
+      await vi.advanceTimersByTimeAsync(SECOND / 2); // the next check
+      expect(fleet.box("box-a")).toMatchObject({ online: false, offlineReason: "silent", since: at(54.5 * SECOND), lastSeenAt: at(20 * SECOND) });
+      expect(fleet.counts()).toMatchObject({ online: 0, offline: 1 });
+      expect(await transitions("box-a")).toEqual([
+        ["online", at(0), null],
+        ["offline", at(54.5 * SECOND), "silent"],
+      ]);
+      expect((await fleet.history("box-a", 0))[1]?.detail).toEqual({ reason: "silent", silentSec: 35, bootId: "boot-1" });
+    });
+
+    it("is online again when heard before the broker's will (a glitch), and can fall silent again", async () => {
+      fleet.apply(status("box-a", talking()));
+      await vi.advanceTimersByTimeAsync(36 * SECOND);
+      expect(fleet.box("box-a")?.offlineReason).toBe("silent");
+      fleet.apply(status("box-a", talking(), true)); // the retained snapshot again (the service reconnected): old news
+      expect(fleet.box("box-a")?.online).toBe(false);
+      await vi.advanceTimersByTimeAsync(4 * SECOND);
+      fleet.apply(alive("box-a"));
+      expect(fleet.box("box-a")).toMatchObject({ online: true, offlineReason: null, since: at(40 * SECOND) });
+      await vi.advanceTimersByTimeAsync(36 * SECOND);
+      expect(await transitions("box-a")).toEqual([
+        ["online", at(0), null],
+        ["offline", at(34.5 * SECOND), "silent"],
+        ["online", at(40 * SECOND), "heard-again"],
+        ["offline", at(74.5 * SECOND), "silent"],
+      ]);
+      // Any live message is a sign of life, not only alive.
+      fleet.apply(summaryOf("box-a", summary()));
+      expect(fleet.box("box-a")?.online).toBe(true);
+    });
+
+    it("stays offline when the broker's will comes after the silence: one transition, the will's reason", async () => {
+      fleet.apply(status("box-a", talking()));
+      await vi.advanceTimersByTimeAsync(36 * SECOND);
+      await vi.advanceTimersByTimeAsync(10 * SECOND);
+      fleet.apply(status("box-a", lost));
+      expect(fleet.box("box-a")).toMatchObject({ online: false, offlineReason: "connection-lost", since: at(34.5 * SECOND) });
+      fleet.apply(status("box-a", talking(2))); // reconnected: a new connection, timed afresh
+      await vi.advanceTimersByTimeAsync(30 * SECOND);
+      expect(await transitions("box-a")).toEqual([
+        ["online", at(0), null],
+        ["offline", at(34.5 * SECOND), "silent"],
+        ["online", at(46 * SECOND), null],
+      ]);
+    });
+
+    it("is left to the broker's will when its status has no keepaliveSec (an older agent)", async () => {
+      fleet.apply(status("box-a", online()));
+      await vi.advanceTimersByTimeAsync(10 * MINUTE);
+      fleet.apply(alive("box-a"));
+      expect(fleet.box("box-a")).toMatchObject({ online: true });
+      expect(await transitions("box-a")).toEqual([["online", at(0), null]]);
+    });
+
+    it("costs no store write and no change to tell per heartbeat", async () => {
+      fleet.apply(status("box-a", talking()));
+      await vi.advanceTimersByTimeAsync(200);
+      const upsert = vi.spyOn(store, "upsert");
+      const append = vi.spyOn(store, "append");
+      changes = [];
+      for (let beat = 0; beat < 100; beat += 1) {
+        await vi.advanceTimersByTimeAsync(30 * SECOND);
+        fleet.apply(alive("box-a"));
+      }
+      await fleet.flush();
+      expect(fleet.box("box-a")?.online).toBe(true);
+      expect(changes).toEqual([]);
+      expect(upsert.mock.calls.flatMap(([states]) => states)).toEqual([]);
+      expect(append.mock.calls.flatMap(([entries]) => entries)).toEqual([]);
+    });
+
+    it("ignores an alive from a box it does not know: nothing held", () => {
+      fleet.apply(alive("stranger"));
+      expect(fleet.has("stranger")).toBe(false);
+      expect(fleet.size).toBe(0);
+    });
   });
 
   it("stops its timers on stop", async () => {

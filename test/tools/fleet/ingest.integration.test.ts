@@ -154,6 +154,56 @@ describe("FleetIngest", () => {
     expect((await fleet.history("vanishing-box", 0)).map((entry) => entry.kind)).toEqual(["online", "offline"]);
   });
 
+  it("sees a box that says it is alive offline by its own rule, silent, before the broker's will, which then only confirms it", async () => {
+    const { fleet } = await startService();
+    const link = await silentLink(fixture.broker.port);
+    fixture.cleanup(() => link.close());
+    const topics = deviceTopics("quiet-box");
+    const lastWill: StatusPayload = { online: false, reason: "connection-lost", bootId: "boot-1" };
+    // The heartbeat every 5 s, the connection's keep-alive 10 s: the service's rule (more than
+    // 5 + 4 s unheard) falls at most 10 s after the cut, the broker's will at least 15 s after the
+    // last packet (MQTT 5 §3.1.2.10), so the order tested does not hang on the machine's load.
+    // The agent uses one value for both; the margin there is half the keep-alive less 4 s.
+    const box = await TestClient.connect(`mqtt://127.0.0.1:${link.port}`, {
+      keepalive: 10,
+      reconnectPeriod: 0,
+      will: { topic: topics.status, payload: Buffer.from(JSON.stringify(lastWill)), qos: 1, retain: true },
+    });
+    const heartbeat = setInterval(() => void box.client.publishAsync(topics.alive, "", { qos: 1 }).catch(() => undefined), 5000);
+    fixture.cleanup(async () => {
+      clearInterval(heartbeat);
+      box.client.end(true);
+      await fixture.watcher.publish(topics.status, "", { qos: 1, retain: true });
+    });
+    const seen: string[] = [];
+    fleet.onChange((ids) => {
+      const row = fleet.box("quiet-box");
+      if (ids.includes("quiet-box") && row) seen.push(row.online ? "online" : `offline:${row.offlineReason}`);
+    });
+    const will = fixture.watcher.next(topics.status, (message) => message.payload.length > 0 && (message.json() as StatusPayload).online === false, 40_000);
+    await box.publish(topics.status, JSON.stringify({ ...online("Takeo"), keepaliveSec: 5 }), { qos: 1, retain: true });
+    await until(fleet, "the box online", () => fleet.box("quiet-box")?.online === true);
+    // Heard past its keep-alive + 4 s by its heartbeats alone: still online.
+    let beats = 0;
+    await fixture.watcher.next(topics.alive, () => ++beats === 3, 25_000);
+    expect(fleet.box("quiet-box")?.online).toBe(true);
+
+    link.cut();
+    await until(fleet, "the box silent", () => fleet.box("quiet-box")?.offlineReason === "silent", 20_000);
+    const silentRow = fleet.box("quiet-box");
+    await will;
+    await until(fleet, "the will applied", () => fleet.box("quiet-box")?.offlineReason === "connection-lost", 10_000);
+
+    expect(seen.filter((state, index) => state !== seen[index - 1])).toEqual(["online", "offline:silent", "offline:connection-lost"]);
+    // Offline since the service's rule, not since the will.
+    expect(fleet.box("quiet-box")?.since).toBe(silentRow?.since);
+    const history = await fleet.history("quiet-box", 0);
+    expect(history.map((entry) => [entry.kind, entry.detail.reason ?? null])).toEqual([
+      ["online", null],
+      ["offline", "silent"],
+    ]);
+  }, 90_000);
+
   it("counts a malformed, an oversized and a wrongly named message, and keeps serving", async () => {
     const { fleet, ingest } = await startService();
     const sender = fixture.watcher;

@@ -31,7 +31,7 @@ describe("parseFleetMessage", () => {
 
   it("drops keys it does not know from status and summary, so what is kept stays bounded", () => {
     const parsed = parseFleetMessage("thea/v1/box-1/status", bytes({ ...status, extra: "x".repeat(1000) }), false);
-    expect(parsed.ok && "extra" in parsed.message.payload).toBe(false);
+    expect(parsed.ok && parsed.message.kind === "status" && "extra" in parsed.message.payload).toBe(false);
   });
 
   it("names why it refuses a topic, a device id, a size, a depth or a shape", () => {
@@ -52,6 +52,17 @@ describe("parseFleetMessage", () => {
     expect(reason("thea/v1/box-1/summary", bytes({ ...summary, diskUsedPercent: 400 }))).toBe("shape");
     expect(reason("thea/v1/box-1/summary", bytes({ ...summary, site: { province: "x".repeat(65) } }))).toBe("shape");
     expect(reason("thea/v1/box-1/event", bytes({ type: "x" }))).toBe("shape");
+    expect(reason("thea/v1/box-1/alive", Buffer.alloc(65))).toBe("too-large");
+    expect(reason("thea/v1/Box_1/alive", Buffer.alloc(0))).toBe("device-id");
+    expect(reason("thea/v1/box-1/alive/x", Buffer.alloc(0))).toBe("topic");
+    expect(reason("thea/v1/box-1/status", bytes({ ...status, keepaliveSec: 0 }))).toBe("shape");
+    expect(reason("thea/v1/box-1/status", bytes({ ...status, keepaliveSec: 70_000 }))).toBe("shape");
+  });
+
+  it("takes an alive, empty as the agent sends it, as a sign of life and nothing more; and a status with or without keepaliveSec", () => {
+    expect(parseFleetMessage("thea/v1/box-1/alive", Buffer.alloc(0), false)).toEqual({ ok: true, message: { kind: "alive", deviceId: "box-1", retained: false } });
+    expect(parseFleetMessage("thea/v1/box-1/status", bytes({ ...status, keepaliveSec: 30 }), false)).toMatchObject({ ok: true, message: { payload: { keepaliveSec: 30 } } });
+    expect(parseFleetMessage("thea/v1/box-1/status", bytes(status), false)).toMatchObject({ ok: true });
   });
 
   it("never throws on anything a sender can put on the wire, and keeps prototypes ordinary", () => {
@@ -60,7 +71,7 @@ describe("parseFleetMessage", () => {
     fc.assert(
       fc.property(topic, payload, (name, body) => {
         const parsed = parseFleetMessage(name, body, false);
-        if (parsed.ok) expect(prototypesAreOrdinary(parsed.message.payload)).toBe(true);
+        if (parsed.ok && parsed.message.kind !== "alive") expect(prototypesAreOrdinary(parsed.message.payload)).toBe(true);
       }),
       RUNS,
     );

@@ -55,10 +55,13 @@ describe("aclFromRoster", () => {
     const can = (access: Access, topic: string) => allowed(ACL, "operator.lan", access, topic);
     expect(can("read", "thea/v1/box-n1/status")).toBe(true);
     expect(can("read", "thea/v1/box-n1/summary")).toBe(true);
+    expect(can("read", "thea/v1/box-n1/alive")).toBe(true); // the heartbeat the fleet service times a silent box by
+    expect(can("write", "thea/v1/box-n1/alive")).toBe(false);
     expect(can("read", "thea/v1/box-n2/peripherals/spo2/reading")).toBe(true);
     expect(can("write", "thea/v1/box-n1/cmd/ptz.goto")).toBe(true);
     expect(can("read", "thea/v1/box-s1/status")).toBe(false);
     expect(can("read", "thea/v1/box-s1/summary")).toBe(false);
+    expect(can("read", "thea/v1/box-s1/alive")).toBe(false);
     expect(can("read", "thea/v1/box-s1/peripherals/spo2/reading")).toBe(false);
     expect(can("write", "thea/v1/box-s1/cmd/ping")).toBe(false);
     // Within its sites, still no more than an operator may do.

@@ -65,7 +65,7 @@ export function outageTexts(periods, nowMs) {
     .reverse()
     .map((period) => {
       const to = period.to >= nowMs ? "now" : timeText(period.to, period.from);
-      const why = period.reason === "connection-lost" ? " (connection lost)" : period.reason === "shutdown" ? " (shut down)" : "";
+      const why = period.reason === "connection-lost" ? " (connection lost)" : period.reason === "shutdown" ? " (shut down)" : period.reason === "silent" ? " (silent)" : "";
       return `${dateTimeText(period.from)} – ${to}, ${duration((period.to - period.from) / 60_000)}${why}`;
     });
 }
@@ -80,8 +80,10 @@ export function entryText(entry) {
   const detail = entry.detail ?? {};
   switch (entry.kind) {
     case "online":
+      if (detail.reason === "heard-again") return "online: heard again";
       return `online${detail.version ? ` (version ${detail.version})` : ""}`;
     case "offline":
+      if (detail.reason === "silent") return `offline: silent for ${detail.silentSec} s`;
       return `offline${detail.reason === "connection-lost" ? ": connection lost" : detail.reason === "shutdown" ? ": shut down" : ""}`;
     case "action": {
       const who = detail.cn ?? "someone (no roster)";

@@ -45,8 +45,19 @@ export function reasonText(reason, row, now) {
   }
 }
 
+/**
+ * The row's reasons in words; a box taken offline for silence (fleet.ts) says first for how long
+ * it has not been heard ("silent for 35 s"), from when it was last heard (`lastSeenAt`).
+ */
 export function reasonsText(row, now) {
-  return row.attention.map((reason) => reasonText(reason, row, now)).join(" · ");
+  const texts = row.attention.map((reason) => reasonText(reason, row, now));
+  if (!row.online && row.offlineReason === "silent") texts.unshift(`silent for ${silenceText(row.lastSeenAt, now)}`);
+  return texts.join(" · ");
+}
+
+function silenceText(iso, now) {
+  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  return seconds < 60 ? `${seconds} s` : duration(seconds / 60);
 }
 
 export function siteText(site) {
