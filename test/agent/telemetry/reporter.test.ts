@@ -37,7 +37,7 @@ async function setUp(collect: () => Promise<HealthPayload>) {
   const topics = deviceTopics("clinic-7");
   const events: EventType[] = [];
   const ctx = {
-    config: { deviceId: "clinic-7", site: {}, telemetry: { healthIntervalSec: 60 } },
+    config: { deviceId: "clinic-7", site: {}, telemetry: { healthIntervalSec: 60 }, mqtt: { keepaliveSec: 30 } },
     configHash: "c0ffee",
     version: "1.4.2",
     bootId: "boot-1",
@@ -73,7 +73,7 @@ describe("TelemetryReporter", () => {
       broker.emit("connected", { connection: 1 });
       await vi.waitFor(() => expect(healthQueued()).toHaveLength(1));
       expect(broker.published).toEqual([{ topic: topics.status, payload: expect.any(String), options: { qos: 1, retain: true } }]);
-      expect(JSON.parse(broker.published[0]?.payload ?? "")).toMatchObject({ online: true, session: 1, bootId: "boot-1" });
+      expect(JSON.parse(broker.published[0]?.payload ?? "")).toMatchObject({ online: true, session: 1, bootId: "boot-1", keepaliveSec: 30 });
       expect(healthQueued()[0]).toMatchObject({ priority: PRIORITY.telemetry });
       broker.emit("connected", { connection: 2 });
       await vi.waitFor(() => expect(healthQueued()).toHaveLength(2));
