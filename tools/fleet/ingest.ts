@@ -27,7 +27,6 @@
  * batched by the Fleet.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { Socket } from "node:net";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Service } from "../../agent/core/service.ts";
@@ -35,6 +34,7 @@ import { TOPIC_PREFIX } from "../../agent/core/topics.ts";
 import type { Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import type { Fleet } from "./fleet.ts";
+import { withTls } from "./mqttTls.ts";
 import { MAX_MESSAGE_BYTES, parseFleetMessage, type DiscardReason } from "./messages.ts";
 
 export interface FleetIngestOptions {
@@ -119,11 +119,7 @@ export class FleetIngest implements Service {
       resubscribe: false, // #onConnect subscribes
       properties: { maximumPacketSize: MAX_PACKET_BYTES },
     };
-    const pem = (value: string | Buffer): Buffer => (typeof value === "string" ? readFileSync(value) : value);
-    if (this.#options.ca) options.ca = pem(this.#options.ca);
-    if (this.#options.cert) options.cert = pem(this.#options.cert);
-    if (this.#options.key) options.key = pem(this.#options.key);
-    return options;
+    return withTls(options, this.#options);
   }
 
   #onConnect(client: MqttClient): void {

@@ -15,7 +15,6 @@
  * twice.
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
 import type { Service } from "../../agent/core/service.ts";
 import { deviceTopics, TOPIC_PREFIX } from "../../agent/core/topics.ts";
@@ -23,6 +22,7 @@ import { DEVICE_ID_PATTERN } from "../../config/schema.ts";
 import type { Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
 import type { BoxAnswer, BoxCommand, BoxLink, BoxReport, ReportKind } from "./boxLink.ts";
+import { withTls } from "./mqttTls.ts";
 import { MAX_ANSWER_BYTES, parseAnswer, parseBoxReport } from "./boxReports.ts";
 
 export interface MqttBoxLinkOptions {
@@ -233,11 +233,7 @@ export class MqttBoxLink implements BoxLink, Service {
       resubscribe: false, // #onConnect subscribes again, follows included
       properties: { maximumPacketSize: MAX_ANSWER_BYTES + 64 * 1024 },
     };
-    const pem = (value: string | Buffer): Buffer => (typeof value === "string" ? readFileSync(value) : value);
-    if (this.#options.ca) options.ca = pem(this.#options.ca);
-    if (this.#options.cert) options.cert = pem(this.#options.cert);
-    if (this.#options.key) options.key = pem(this.#options.key);
-    return options;
+    return withTls(options, this.#options);
   }
 
   #onConnect(client: MqttClient): void {
