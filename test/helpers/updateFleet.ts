@@ -171,3 +171,25 @@ export class UpdateFleet {
     await this.#client.publishAsync(topics.summary, encodeSummary(summary), { qos: 1, retain: true });
   }
 }
+
+/**
+ * The broker lines an UpdateFleet's tests need, as docs/deploy/mosquitto.conf has them: the default
+ * of 1,000 queued messages per client would drop part of the retained snapshot (a status and a
+ * summary per box) a fleet service reads at its start.
+ */
+export const UPDATE_FLEET_BROKER_CONFIG = "max_queued_messages 10000\nmax_inflight_messages 100";
+
+export interface UpdateFleetOf extends Omit<UpdateFleetOptions, "deviceIds"> {
+  /** The boxes are `PREFIX-000`, `PREFIX-001`, … */
+  prefix: string;
+  count: number;
+}
+
+/** `count` boxes that take updates, stopped after the test; their ids in order. */
+export async function startUpdateFleet(options: UpdateFleetOf, cleanup: (step: () => Promise<void>) => void): Promise<{ ids: string[]; boxes: UpdateFleet }> {
+  const { prefix, count, ...rest } = options;
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
+  const boxes = await UpdateFleet.start({ ...rest, deviceIds: ids });
+  cleanup(() => boxes.stop());
+  return { ids, boxes };
+}

@@ -101,9 +101,9 @@ const eventIds = (entries: readonly BoxHistoryEntry[]) => entries.filter((entry)
 describe("two instances of thea fleet serve on one PostgreSQL", () => {
   it("each shows the whole fleet and every change, each event is stored once, and one killed -9 leaves the other serving everything", async () => {
     const { url: store, password, env } = await databaseWithPassword(postgres.server);
-    const a = await startFleetServe(fixture.broker.url, ["--store", store], env);
+    const a = await startFleetServe(fixture.broker.url, ["--store", store], { env });
     fixture.cleanup(() => terminate(a.child, "fleet instance A"));
-    const b = await startFleetServe(fixture.broker.url, ["--store", store], env);
+    const b = await startFleetServe(fixture.broker.url, ["--store", store], { env });
     fixture.cleanup(() => terminate(b.child, "fleet instance B"));
 
     const ids = ["kc-001", "kc-002", "kc-003"];
@@ -155,7 +155,7 @@ describe("two instances of thea fleet serve on one PostgreSQL", () => {
 
   it("refuses to start without the database's password, and says why", async () => {
     const { url, password } = await databaseWithPassword(postgres.server);
-    const started = startFleetServe(fixture.broker.url, ["--store", url], { PGPASSFILE: "/nonexistent/pgpass", PGPASSWORD: "" });
+    const started = startFleetServe(fixture.broker.url, ["--store", url], { env: { PGPASSFILE: "/nonexistent/pgpass", PGPASSWORD: "" } });
     const error = await started.then(
       (fleet) => {
         fixture.cleanup(() => terminate(fleet.child, "fleet instance"));
