@@ -15,6 +15,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { SiteLabels, StatusOnline, UpdateResult, UpdateStateName, UpdateStatePayload } from "../../agent/core/api.ts";
 import { deviceTopics } from "../../agent/core/topics.ts";
 import { computeSummary, encodeSummary } from "../../agent/telemetry/summary.ts";
+import { waitFor } from "./wait.ts";
 
 export interface BoxFailure {
   state: "rolled-back" | "failed";
@@ -95,6 +96,22 @@ export class UpdateFleet {
     let release = () => undefined as void;
     const promise = new Promise<void>((resolve) => (release = resolve));
     this.#held = { promise, release };
+  }
+
+  /**
+   * Resolves once `deliveries` releases have reached the boxes. At that delivery, in the same turn,
+   * every box is held (`hold`) and `then` runs: a service killed mid-rollout, say, with updates
+   * under way that stand still until `release`.
+   */
+  holdAt(deliveries: number, then: () => void): Promise<void> {
+    return waitFor<void>(`${deliveries} boxes sent the release`, 60_000, (done) =>
+      this.onDelivery(() => {
+        if (this.deliveries < deliveries) return;
+        this.hold();
+        then();
+        done();
+      }),
+    );
   }
 
   release(): void {

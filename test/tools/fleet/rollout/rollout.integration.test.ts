@@ -17,7 +17,7 @@ import { getJson, rolloutsFollowing, startFleetServe, untilListed, type FleetSer
 import { freePort } from "../../../helpers/ports.ts";
 import { thea } from "../../../helpers/theaCommand.ts";
 import { startUpdateFleet, UPDATE_FLEET_BROKER_CONFIG, type BoxFailure } from "../../../helpers/updateFleet.ts";
-import { terminate, waitFor, within } from "../../../helpers/wait.ts";
+import { terminate, within } from "../../../helpers/wait.ts";
 
 // Both tests' boxes stay on the broker, and each service reads the retained snapshot of them all.
 const fixture = useBroker(UPDATE_FLEET_BROKER_CONFIG);
@@ -107,14 +107,7 @@ describe("staged rollouts against 200 boxes", () => {
     // service is publishing the first batch, 100 boxes, one PUBACK after another. The boxes under
     // way then take longer than the restart, so the restarted service finds them not done, some
     // published and some not.
-    const killed = waitFor<void>("20 boxes sent the release", 60_000, (done) =>
-      boxes.onDelivery(() => {
-        if (boxes.deliveries < 20) return;
-        boxes.hold();
-        first.child.kill("SIGKILL");
-        done();
-      }),
-    );
+    const killed = boxes.holdAt(20, () => first.child.kill("SIGKILL"));
     const created = await fetch(new URL("api/rollouts", first.url), {
       method: "POST",
       headers: { "content-type": "application/json" },

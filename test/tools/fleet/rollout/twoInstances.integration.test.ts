@@ -15,7 +15,7 @@ import { getJson, rolloutsFollowing, startFleetServe, untilListed, type FleetSer
 import { usePostgres } from "../../../helpers/postgresFixture.ts";
 import { thea } from "../../../helpers/theaCommand.ts";
 import { startUpdateFleet, UPDATE_FLEET_BROKER_CONFIG } from "../../../helpers/updateFleet.ts";
-import { terminate, waitFor, within } from "../../../helpers/wait.ts";
+import { terminate, within } from "../../../helpers/wait.ts";
 
 const fixture = useBroker(UPDATE_FLEET_BROKER_CONFIG);
 const postgres = usePostgres();
@@ -91,14 +91,7 @@ describe("staged rollouts with two instances on one PostgreSQL", () => {
     // Killed as the 20th box is sent its release: the canary's 10 are done and the driver is
     // publishing the next batch, one PUBACK after another, so some of it is written `sending`
     // and published, some not. The boxes under way stand still until the other has taken over.
-    const killed = waitFor<void>("20 boxes sent the release", 60_000, (done) =>
-      boxes.onDelivery(() => {
-        if (boxes.deliveries < 20) return;
-        boxes.hold();
-        driver.child.kill("SIGKILL");
-        done();
-      }),
-    );
+    const killed = boxes.holdAt(20, () => driver.child.kill("SIGKILL"));
     const created = await post(driver, "api/rollouts", { selection: { province: "takeover" }, release: signedManifestText({ version: NEW }), canary: 10, batchSize: 90, failureThreshold: "10%" });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = (created.body as RolloutReport).rollout.id;
