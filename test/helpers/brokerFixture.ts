@@ -12,12 +12,13 @@ export interface BrokerFixture extends Cleanups {
   readonly watcher: TestClient;
 }
 
-export function useBroker(): BrokerFixture {
+/** `extraConfig`: lines added to the broker's configuration (Mosquitto.start). */
+export function useBroker(extraConfig = ""): BrokerFixture {
   let broker: Mosquitto | undefined;
   let watcher: TestClient | undefined;
   const { cleanup, cleanupNow } = useCleanups();
   beforeAll(async () => {
-    broker = await Mosquitto.start();
+    broker = await Mosquitto.start(extraConfig);
     watcher = await TestClient.connect(broker.url);
   });
   afterAll(async () => {

@@ -9,7 +9,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import type { ConfigReported, UpdateStatePayload } from "../../agent/core/api.ts";
 import { signManifest, type Manifest } from "../../agent/update/manifest.ts";
-import type { BoxAnswer, BoxCommand, BoxLink, BoxReport, ReportKind } from "../../tools/fleet/boxLink.ts";
+import type { BoxAnswer, BoxCommand, BoxLink, BoxReport, ReportKind } from "../../tools/fleet/types/boxLink.ts";
 import type { Clock } from "../../tools/fleet/rollout/clock.ts";
 
 export class FakeBoxLink implements BoxLink {

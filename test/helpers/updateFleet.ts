@@ -15,6 +15,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import type { SiteLabels, StatusOnline, UpdateResult, UpdateStateName, UpdateStatePayload } from "../../agent/core/api.ts";
 import { deviceTopics } from "../../agent/core/topics.ts";
 import { computeSummary, encodeSummary } from "../../agent/telemetry/summary.ts";
+import { waitFor } from "./wait.ts";
 
 export interface BoxFailure {
   state: "rolled-back" | "failed";
@@ -97,6 +98,22 @@ export class UpdateFleet {
     this.#held = { promise, release };
   }
 
+  /**
+   * Resolves once `deliveries` releases have reached the boxes. At that delivery, in the same turn,
+   * every box is held (`hold`) and `then` runs: a service killed mid-rollout, say, with updates
+   * under way that stand still until `release`.
+   */
+  holdAt(deliveries: number, then: () => void): Promise<void> {
+    return waitFor<void>(`${deliveries} boxes sent the release`, 60_000, (done) =>
+      this.onDelivery(() => {
+        if (this.deliveries < deliveries) return;
+        this.hold();
+        then();
+        done();
+      }),
+    );
+  }
+
   release(): void {
     this.#held?.release();
     this.#held = undefined;
@@ -170,4 +187,26 @@ export class UpdateFleet {
     await this.#client.publishAsync(topics.status, JSON.stringify(status), { qos: 1, retain: true });
     await this.#client.publishAsync(topics.summary, encodeSummary(summary), { qos: 1, retain: true });
   }
+}
+
+/**
+ * The broker lines an UpdateFleet's tests need, as docs/deploy/mosquitto.conf has them: the default
+ * of 1,000 queued messages per client would drop part of the retained snapshot (a status and a
+ * summary per box) a fleet service reads at its start.
+ */
+export const UPDATE_FLEET_BROKER_CONFIG = "max_queued_messages 10000\nmax_inflight_messages 100";
+
+export interface UpdateFleetOf extends Omit<UpdateFleetOptions, "deviceIds"> {
+  /** The boxes are `PREFIX-000`, `PREFIX-001`, … */
+  prefix: string;
+  count: number;
+}
+
+/** `count` boxes that take updates, stopped after the test; their ids in order. */
+export async function startUpdateFleet(options: UpdateFleetOf, cleanup: (step: () => Promise<void>) => void): Promise<{ ids: string[]; boxes: UpdateFleet }> {
+  const { prefix, count, ...rest } = options;
+  const ids = Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
+  const boxes = await UpdateFleet.start({ ...rest, deviceIds: ids });
+  cleanup(() => boxes.stop());
+  return { ids, boxes };
 }

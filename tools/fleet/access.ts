@@ -13,13 +13,7 @@ import { ROLE_GRANTS, type Role } from "../roster/roles.ts";
 import type { Person, Roster } from "../roster/roster.ts";
 import { countsOf } from "./attention.ts";
 import type { BoxHistoryEntry, BoxRow, FleetCounts, FleetQuery, FleetView } from "./model.ts";
-
-/** What one person may see: their boxes by deviceId, or every box. */
-export interface Audience {
-  readonly cn: string;
-  readonly role: Role;
-  readonly boxes: ReadonlySet<string> | "all";
-}
+import type { Audience } from "./types/audience.ts";
 
 /** A roster, indexed by CN for one lookup per request. */
 export interface RosterAccess {

@@ -4,7 +4,8 @@
  * retained `summary` (docs/mqtt-api.md); while a box is offline they are its state when last online,
  * still shown, since "disk 97 %" beside "offline" is often the why.
  */
-import type { AttentionReason, BoxRow, BoxState, FleetCounts } from "./model.ts";
+import type { AttentionReason, BoxRow, FleetCounts } from "./model.ts";
+import type { BoxState } from "./types/boxState.ts";
 
 export interface AttentionRules {
   /** A box offline longer than this needs attention; shorter is a reboot or a blip. */

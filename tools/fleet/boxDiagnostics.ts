@@ -6,7 +6,7 @@
  * more parts or bytes than a box's bundle can hold is refused before its parts are asked for.
  */
 import { createHash } from "node:crypto";
-import type { BoxAnswer, BoxLink } from "./boxLink.ts";
+import type { BoxAnswer, BoxLink } from "./types/boxLink.ts";
 
 /**
  * The box's parts are 96 KiB of gzip each and its bundle is config, health and 1,000 log lines:

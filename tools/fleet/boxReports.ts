@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { UPDATE_STATES, type CommandResponse } from "../../agent/core/api.ts";
 import { parseRemoteJson } from "../../lib/remoteJson.ts";
-import type { BoxReport, ReportKind } from "./boxLink.ts";
+import type { BoxReport, ReportKind } from "./types/boxLink.ts";
 
 /**
  * `config/reported` carries the box's whole effective config; the agent refuses a desired layer

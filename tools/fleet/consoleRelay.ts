@@ -17,11 +17,12 @@ import { DEVICE_ID_PATTERN } from "../../config/schema.ts";
 import type { Logger } from "../../lib/log.ts";
 import { connectUpstream, relay, relayWebSockets, type BrokerUpstream } from "../console/relay.ts";
 import type { Role } from "../roster/roles.ts";
-import { sees, type Audience } from "./access.ts";
+import { sees } from "./access.ts";
 import { consolePageResponse, consoleScript, type ConsolePageFiles } from "./consolePage.ts";
 import { ConsolePolicy, type PolicyLimits } from "./consoleRelayPolicy.ts";
 import { ConsoleGate } from "./consoleRelayGate.ts";
 import { ConsoleUpstream } from "./consoleRelayUpstream.ts";
+import type { Audience } from "./types/audience.ts";
 
 /** A few people's box pages, each with one console. */
 export const DEFAULT_MAX_CONSOLES = 16;

@@ -19,8 +19,9 @@ import { messageOf } from "../../lib/messageOf.ts";
 import { byUrgency, countsOf, DEFAULT_OFFLINE_ATTENTION_MIN, isUpdating, rowOf, type AttentionRules } from "./attention.ts";
 import type { FleetMessage } from "./messages.ts";
 import { SilenceWatch } from "./silence.ts";
-import type { BoxHistoryEntry, BoxRow, BoxState, FleetCounts, FleetQuery, FleetView } from "./model.ts";
+import type { BoxHistoryEntry, BoxRow, FleetCounts, FleetQuery, FleetView } from "./model.ts";
 import { HISTORY_MAX_AGE_MS, HISTORY_MAX_PER_BOX, type FleetStore, type HistoryRecord } from "./store.ts";
+import type { BoxState } from "./types/boxState.ts";
 
 export interface FleetOptions {
   store: FleetStore;

@@ -1,6 +1,7 @@
 /** A FleetStore in memory, for tests of what is built on a store; passes the same contract suite. */
-import type { BoxHistoryEntry, BoxState } from "./model.ts";
+import type { BoxHistoryEntry } from "./model.ts";
 import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
+import type { BoxState } from "./types/boxState.ts";
 
 export class MemoryFleetStore implements FleetStore {
   readonly #states = new Map<string, BoxState>();

@@ -3,26 +3,9 @@
  * vocabulary its parts share (ingest writes BoxState, the store keeps it, attention.ts reads it,
  * the HTTP API and the page show it). Built from the box's own retained messages
  * (`status`, `summary`; docs/mqtt-api.md), so a service that starts sees every box at once.
+ * BoxState itself is in types/boxState.ts, where the rollouts (rollout/) may read it too.
  */
-import type { SiteLabels, SummaryPayload } from "../../agent/core/api.ts";
-
-/** One box as the fleet service last saw it. */
-export interface BoxState {
-  deviceId: string;
-  site: SiteLabels;
-  online: boolean;
-  /** When `online` last changed (ISO 8601, the service's clock). */
-  since: string;
-  /**
-   * Why it went offline, from its `status` (last will or clean stop), or `silent`: nothing heard
-   * for more than its keep-alive + 4 s (fleet.ts, silence.ts), before the broker's will says so.
-   */
-  offlineReason: "connection-lost" | "shutdown" | "silent" | null;
-  /** The box's own figures from its retained `summary`; null until one arrives. */
-  summary: SummaryPayload | null;
-  /** When the service last heard from the box (any message). */
-  lastSeenAt: string;
-}
+import type { BoxState } from "./types/boxState.ts";
 
 /** Why a box is on the "needs attention" list; each with the figure that put it there. */
 export type AttentionReason =

@@ -1,5 +1,5 @@
 /**
- * BoxLink (boxLink.ts) on a real broker: one MQTT 5 connection of the fleet service, with its own
+ * BoxLink (types/boxLink.ts) on a real broker: one MQTT 5 connection of the fleet service, with its own
  * certificate, apart from the ingest's (whose subscriptions are shared between instances and whose
  * flood of status messages must not delay an answer).
  *
@@ -21,9 +21,9 @@ import { deviceTopics, TOPIC_PREFIX } from "../../agent/core/topics.ts";
 import { DEVICE_ID_PATTERN } from "../../config/schema.ts";
 import type { Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
-import type { BoxAnswer, BoxCommand, BoxLink, BoxReport, ReportKind } from "./boxLink.ts";
 import { withTls } from "./mqttTls.ts";
 import { MAX_ANSWER_BYTES, parseAnswer, parseBoxReport } from "./boxReports.ts";
+import type { BoxAnswer, BoxCommand, BoxLink, BoxReport, ReportKind } from "./types/boxLink.ts";
 
 export interface MqttBoxLinkOptions {
   url: string;

@@ -15,8 +15,9 @@
 import type pg from "pg";
 import type { Logger } from "../../lib/log.ts";
 import { inTransaction, migrate, openPgPool } from "../pg/pool.ts";
-import type { BoxHistoryEntry, BoxState } from "./model.ts";
+import type { BoxHistoryEntry } from "./model.ts";
 import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
+import type { BoxState } from "./types/boxState.ts";
 
 export interface PgStoreOptions {
   /** `postgres://USER@HOST[:PORT]/DATABASE`, or `postgres://USER@/DATABASE?host=/run/postgresql` for a socket. */

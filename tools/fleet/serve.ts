@@ -18,7 +18,6 @@ import { pino } from "pino";
 import { parseEndpoint } from "../../drivers/net/tcpLink.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { messageOf } from "../../lib/messageOf.ts";
-import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
 import { FleetMetrics, metricsSourcesOf, rolloutProgressOf } from "./metrics.ts";
 import { RosterError, type Roster } from "../roster/roster.ts";
@@ -30,6 +29,7 @@ import { startRollouts } from "./rollout/service.ts";
 import { openSqliteRolloutStore } from "./rollout/sqliteStore.ts";
 import { openPgRolloutStore } from "./rollout/pgStore.ts";
 import type { RolloutStore } from "./rollout/store.ts";
+import type { BoxLink } from "./types/boxLink.ts";
 import { stopSignal } from "../../lib/stopSignal.ts";
 
 export const USAGE =

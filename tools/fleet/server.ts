@@ -23,7 +23,6 @@ import type { Roster } from "../roster/roster.ts";
 import type { FleetMetrics } from "./metrics.ts";
 import { apiDocumentAnswer, metricsAnswer, readApiDocument, type MachineAnswer } from "./serverMetrics.ts";
 import { accessFromRoster, narrowedView, sameAudience, subjectCnOf, wholeView, type RosterAccess } from "./access.ts";
-import type { BoxLink } from "./boxLink.ts";
 import type { FleetView } from "./model.ts";
 import { deviceIdOf, fleetQueryOf, historyDaysOf, noParams, type Checked } from "./serverQuery.ts";
 import { FleetStreams, type StreamReader } from "./serverStream.ts";
@@ -31,6 +30,7 @@ import { consoleAskerOf, FleetConsole, ownOrigin, type ConsoleAsker, type FleetC
 import { readConsolePage } from "./consolePage.ts";
 import { FleetActions, NOBODY, type ActionJournal, type Actor } from "./serverActions.ts";
 import { isRolloutPath, type RolloutApi } from "./rollout/api.ts";
+import type { BoxLink } from "./types/boxLink.ts";
 
 export { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_PERSON, DEFAULT_STREAM_INTERVAL_MS, type StreamBatch } from "./serverStream.ts";
 

@@ -25,10 +25,10 @@ import { ActionLedger, type ActionLedgerOptions } from "./actionLedger.ts";
 import { actionRequestOf, BOX_ACTION_NAMES, BOX_ACTIONS } from "./boxActions.ts";
 import { checkDesiredConfig } from "./boxConfig.ts";
 import { collectDiagnostics } from "./boxDiagnostics.ts";
-import type { BoxAnswer, BoxLink, BoxReport } from "./boxLink.ts";
 import type { BoxHistoryEntry, FleetView } from "./model.ts";
 import { MAX_ACTION_BODY_BYTES, MAX_CONFIG_BODY_BYTES, postRefusal, readJsonBody } from "./serverPost.ts";
 import { deviceIdOf, noParams } from "./serverQuery.ts";
+import type { BoxAnswer, BoxLink, BoxReport } from "./types/boxLink.ts";
 
 /** Who asks: a person of the roster, or, with `actWithoutRoster`, anyone (`cn` null). */
 export interface Actor {
@@ -268,7 +268,7 @@ function answerOf(answer: BoxAnswer): Answer {
   return { status: status ?? 502, body: { ok: false, error: answer.error.message, code: answer.error.code } };
 }
 
-/** docs/mqtt-api.md's error codes, and the link's own (boxLink.ts). */
+/** docs/mqtt-api.md's error codes, and the link's own (types/boxLink.ts). */
 const STATUS_OF_CODE: Record<string, number> = {
   "invalid-params": 400,
   "consultation-live": 409,

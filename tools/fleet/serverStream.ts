@@ -13,8 +13,9 @@
 import { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../../lib/log.ts";
-import type { Audience, ScopedView } from "./access.ts";
+import type { ScopedView } from "./access.ts";
 import type { BoxRow, FleetCounts, FleetView } from "./model.ts";
+import type { Audience } from "./types/audience.ts";
 
 export interface FleetStreamOptions {
   view: FleetView;

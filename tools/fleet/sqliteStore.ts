@@ -10,8 +10,9 @@
  * FleetStore interface asks, but do their work at once (node:sqlite is synchronous).
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { BoxHistoryEntry, BoxState } from "./model.ts";
+import type { BoxHistoryEntry } from "./model.ts";
 import { entryOf, type FleetStore, type HistoryRecord, type PruneLimits } from "./store.ts";
+import type { BoxState } from "./types/boxState.ts";
 
 const SCHEMA = `
   PRAGMA journal_mode = WAL;

@@ -7,7 +7,8 @@
  * Asynchronous, because PostgreSQL is reached over a socket; the SQLite and memory stores answer
  * with promises too, so what is built on a store is written once.
  */
-import type { BoxHistoryEntry, BoxState } from "./model.ts";
+import type { BoxHistoryEntry } from "./model.ts";
+import type { BoxState } from "./types/boxState.ts";
 
 /** Issue 16: "30 days of availability transitions and events per box". */
 export const HISTORY_MAX_AGE_MS = 30 * 24 * 60 * 60 * 1000;

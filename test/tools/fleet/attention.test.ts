@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SummaryPayload } from "../../../agent/core/api.ts";
 import { attentionReasons, byUrgency, countsOf, rowOf } from "../../../tools/fleet/attention.ts";
-import type { BoxState } from "../../../tools/fleet/model.ts";
+import type { BoxState } from "../../../tools/fleet/types/boxState.ts";
 
 const NOW = Date.parse("2026-12-03T12:00:00.000Z");
 const minutesAgo = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();

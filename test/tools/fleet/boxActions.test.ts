@@ -13,7 +13,7 @@ import { ActionLedger, scopedId } from "../../../tools/fleet/actionLedger.ts";
 import { actionRequestOf, BOX_ACTION_NAMES } from "../../../tools/fleet/boxActions.ts";
 import { checkDesiredConfig } from "../../../tools/fleet/boxConfig.ts";
 import { collectDiagnostics, MAX_BUNDLE_PARTS } from "../../../tools/fleet/boxDiagnostics.ts";
-import type { BoxCommand } from "../../../tools/fleet/boxLink.ts";
+import type { BoxCommand } from "../../../tools/fleet/types/boxLink.ts";
 import { FakeBoxLink } from "../../helpers/fakeBoxLink.ts";
 import { RUNS, wireJson } from "../../helpers/hostileJson.ts";
 

@@ -6,7 +6,7 @@
  * shows the box's lines as text; an operator's page offers only the watching actions.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BoxCommand } from "../../../tools/fleet/boxLink.ts";
+import type { BoxCommand } from "../../../tools/fleet/types/boxLink.ts";
 import { FleetServer } from "../../../tools/fleet/server.ts";
 import { pageReaches } from "../../helpers/browserFixture.ts";
 import { Chromium, type Page } from "../../helpers/chromium.ts";

@@ -8,17 +8,16 @@
  */
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { request as httpsRequest } from "node:https";
 import mqttPacket from "mqtt-packet";
 import { WebSocket } from "ws";
 import { createLogger } from "../../../lib/log.ts";
-import { FleetServer } from "../../../tools/fleet/server.ts";
+import type { FleetServer } from "../../../tools/fleet/server.ts";
 import { parseRoster } from "../../../tools/roster/roster.ts";
 import { AgentProcess } from "../../helpers/agentProcess.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
-import { makeFleetPki, type FleetPki, type KeyPair } from "../../helpers/fleetPki.ts";
 import { TestClient } from "../../helpers/mqttClient.ts";
+import { useTlsFleetServer } from "../../helpers/tlsFleetServer.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const fixture = useBroker();
@@ -43,11 +42,12 @@ people:
   technician.minh: { sites: [dak-lak, gia-lai] }
 `;
 
-let pki: FleetPki;
+const tlsFleet = useTlsFleetServer({ subjects: [LAN, MINH], roster: ROSTER, cleanup });
+const { client: certificate, get: getPage } = tlsFleet;
+
 let agent: AgentProcess;
 const fileCleanups: Array<() => Promise<void>> = [];
 beforeAll(async () => {
-  pki = await makeFleetPki([LAN, MINH], (step) => void fileCleanups.push(step));
   const online = fixture.watcher.next(`thea/v1/${BOX}/status`, (message) => (message.json() as { online?: boolean }).online === true, 60_000);
   agent = await AgentProcess.start({ brokerUrl: fixture.broker.url, deviceId: BOX });
   fileCleanups.push(() => agent.stop());
@@ -60,26 +60,15 @@ afterAll(async () => {
 const logLines: string[] = [];
 async function serve(): Promise<FleetServer> {
   const log = createLogger({ level: "info", destination: { write: (line: string) => void logLines.push(line) } });
-  const server = await FleetServer.start({
+  return tlsFleet.serve({
     view: new FakeFleetView([boxRow(BOX), boxRow(OTHER_BOX)]),
-    port: 0,
-    tls: { ...pki.server, ca: pki.ca },
-    roster: parseRoster(ROSTER),
     console: { broker: { host: "127.0.0.1", port: fixture.broker.port }, serviceCn: SERVICE },
     log,
   });
-  cleanup(() => server.stop());
-  return server;
-}
-
-function certificate(subject: string): KeyPair {
-  const pair = pki.clients[subject];
-  if (!pair) throw new Error(`no certificate for ${subject}`);
-  return pair;
 }
 
 async function person(server: FleetServer, subject: string): Promise<TestClient> {
-  const client = await TestClient.connect(`wss://127.0.0.1:${server.port}/console/mqtt`, { ca: pki.ca, ...certificate(subject), reconnectPeriod: 0, connectTimeout: 10_000 });
+  const client = await TestClient.connect(`wss://127.0.0.1:${server.port}/console/mqtt`, { ca: tlsFleet.ca, ...certificate(subject), reconnectPeriod: 0, connectTimeout: 10_000 });
   cleanup(() => client.close());
   return client;
 }
@@ -172,7 +161,7 @@ describe("the fleet's console relay", () => {
 /** The status of a WebSocket handshake at /console/mqtt (101 when upgraded). */
 function handshake(server: FleetServer, subject: string, headers: Record<string, string> = {}): Promise<{ status: number; socket?: WebSocket }> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`wss://127.0.0.1:${server.port}/console/mqtt`, ["mqtt"], { ca: pki.ca, ...certificate(subject), headers });
+    const socket = new WebSocket(`wss://127.0.0.1:${server.port}/console/mqtt`, ["mqtt"], { ca: tlsFleet.ca, ...certificate(subject), headers });
     socket.once("open", () => {
       cleanup(() => socket.terminate());
       resolve({ status: 101, socket });
@@ -217,19 +206,6 @@ describe("the fleet's console relay: who may open it, and how many", () => {
     expect(ping.body).toMatchObject({ ok: true });
   });
 });
-
-function getPage(server: FleetServer, subject: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest({ host: "127.0.0.1", port: server.port, path, ca: pki.ca, ...certificate(subject), agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
 
 describe("the fleet's console page and refusals, as a person sees them", () => {
   it("serves the page for a box of theirs, naming their reply space; another site's box is absent", async () => {

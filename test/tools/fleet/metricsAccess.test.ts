@@ -6,15 +6,13 @@
  * (operator, technician) and a certificate the roster does not name get 403 with nothing of the
  * fleet in it.
  */
-import { request as httpsRequest } from "node:https";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FleetMetrics } from "../../../tools/fleet/metrics.ts";
-import { FleetServer } from "../../../tools/fleet/server.ts";
-import { parseRoster } from "../../../tools/roster/roster.ts";
+import type { FleetServer } from "../../../tools/fleet/server.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
-import { makeFleetPki, type FleetPki } from "../../helpers/fleetPki.ts";
 import { parseExposition, valuesBy } from "../../helpers/promText.ts";
+import { useTlsFleetServer, type HttpsReply } from "../../helpers/tlsFleetServer.ts";
 
 const { cleanup } = useCleanups();
 
@@ -39,37 +37,15 @@ people:
   technician.minh: { sites: ["*"] }
 `;
 
-let pki: FleetPki;
-const pkiCleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  pki = await makeFleetPki([PROMETHEUS, DAK_SCRAPER, LAN, MINH, STRANGER], (step) => void pkiCleanups.push(step));
-}, 60_000);
-afterAll(async () => {
-  for (const step of pkiCleanups) await step();
-});
+const tlsFleet = useTlsFleetServer({ subjects: [PROMETHEUS, DAK_SCRAPER, LAN, MINH, STRANGER], roster: ROSTER, cleanup });
 
 async function serve(): Promise<FleetServer> {
   const view = new FakeFleetView([boxRow("dak-01"), boxRow("dak-02", { online: false }), boxRow("gia-01"), boxRow("elsewhere-01")]);
   const metrics = new FleetMetrics({ view, ingest: { stats: () => ({ received: 9, applied: 9, duplicates: 0, discarded: {} }) }, minIntervalMs: 0 });
-  const server = await FleetServer.start({ view, port: 0, tls: { ...pki.server, ca: pki.ca }, roster: parseRoster(ROSTER), metrics });
-  cleanup(() => server.stop());
-  return server;
+  return tlsFleet.serve({ view, metrics });
 }
 
-function scrapeAs(server: FleetServer, subject: string): Promise<{ status: number; body: string }> {
-  const pair = pki.clients[subject];
-  if (!pair) throw new Error(`no certificate for ${subject}`);
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest({ host: "127.0.0.1", port: server.port, path: "/metrics", ca: pki.ca, ...pair, agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
+const scrapeAs = (server: FleetServer, subject: string): Promise<HttpsReply> => tlsFleet.get(server, subject, "/metrics");
 
 describe("/metrics with a roster", () => {
   it("answers a backend that sees every box with every box and the service's own figures", async () => {

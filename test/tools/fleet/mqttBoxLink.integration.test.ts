@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../lib/log.ts";
-import type { BoxReport } from "../../../tools/fleet/boxLink.ts";
+import type { BoxReport } from "../../../tools/fleet/types/boxLink.ts";
 import { MqttBoxLink } from "../../../tools/fleet/mqttBoxLink.ts";
 import { AgentProcess } from "../../helpers/agentProcess.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";

@@ -4,31 +4,18 @@
  * newer than the service).
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openPgStore } from "../../../tools/fleet/pgStore.ts";
-import { Postgres } from "../../helpers/postgres.ts";
+import { storeOnNewDatabase, usePostgres } from "../../helpers/postgresFixture.ts";
 import { box, fleetStoreContract } from "./storeContract.ts";
 
-let server: Postgres;
-let current = "";
-beforeAll(async () => {
-  server = await Postgres.start();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = usePostgres();
 
-fleetStoreContract("PgFleetStore", {
-  open: async () => {
-    current = await server.createDatabase();
-    return openPgStore({ url: current });
-  },
-  reopen: () => openPgStore({ url: current }),
-});
+fleetStoreContract("PgFleetStore", storeOnNewDatabase(postgres, (url) => openPgStore({ url })));
 
 describe("PgFleetStore on a shared database", () => {
   it("lets two instances that start together make the schema once, and both use it", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const [a, b] = await Promise.all([openPgStore({ url }), openPgStore({ url })]);
     try {
       await a.append([{ deviceId: "x", at: "2026-12-01T00:00:00.000Z", kind: "online", detail: {}, once: "online:b:1" }]);
@@ -40,7 +27,7 @@ describe("PgFleetStore on a shared database", () => {
   });
 
   it("takes the same boxes' rows and transitions from two instances at once without a deadlock", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const [a, b] = await Promise.all([openPgStore({ url }), openPgStore({ url })]);
     try {
       const ids = Array.from({ length: 200 }, (_, i) => `box-${String(i).padStart(3, "0")}`);
@@ -63,7 +50,7 @@ describe("PgFleetStore on a shared database", () => {
   });
 
   it("refuses a database whose schema is newer than the service knows", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     await (await openPgStore({ url })).close();
     const client = new pg.Client({ connectionString: url });
     await client.connect();

@@ -7,7 +7,7 @@
  * and a page whose service names nobody shows no buttons.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ReportKind } from "../../../tools/fleet/boxLink.ts";
+import type { ReportKind } from "../../../tools/fleet/types/boxLink.ts";
 import { planRollout } from "../../../tools/fleet/rollout/plan.ts";
 import { rolloutRequestOf } from "../../../tools/fleet/rollout/request.ts";
 import { FleetServer } from "../../../tools/fleet/server.ts";

@@ -5,68 +5,24 @@
  * restart (the SQLite store in its data directory). Changes are awaited on the service's own event
  * stream (/api/stream), as the page does, never by polling with sleeps.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { BoxRow } from "../../../tools/fleet/model.ts";
-import { AgentProcess, THEA_BIN } from "../../helpers/agentProcess.ts";
+import { AgentProcess } from "../../helpers/agentProcess.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";
-import { freePort } from "../../helpers/ports.ts";
-import { LineLog, terminate, within } from "../../helpers/wait.ts";
+import { nextRow, startFleetServe, type FleetServeProcess } from "../../helpers/fleetServe.ts";
+import { terminate } from "../../helpers/wait.ts";
 
 const fixture = useBroker();
 const SITE = { province: "Lào Cai", district: "Bát Xát", commune: "Y Tý" };
 
-interface FleetProcess {
-  child: ChildProcess;
-  url: URL;
-}
-
-async function startFleet(dataDir: string): Promise<FleetProcess> {
-  const port = await freePort();
-  const child = spawn(THEA_BIN, ["fleet", "serve", "--broker", fixture.broker.url, "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`], { stdio: ["ignore", "ignore", "pipe"] });
-  fixture.cleanup(() => terminate(child, "the fleet service"));
-  const log = new LineLog();
-  child.stderr?.on("data", (chunk: Buffer) => log.push(chunk));
-  await log.waitForLine("the fleet service to serve", (line) => line.includes("fleet service serving"), 20_000);
-  return { child, url: new URL(`http://127.0.0.1:${port}/`) };
-}
-
-/** Resolves with the first row of `deviceId` the event stream carries that satisfies `match`. */
-async function nextRow(fleet: FleetProcess, deviceId: string, match: (row: BoxRow) => boolean, what: string): Promise<BoxRow> {
-  const controller = new AbortController();
-  const response = await fetch(new URL("api/stream", fleet.url), { signal: controller.signal });
-  const body = response.body;
-  if (!body) throw new Error("no event stream");
-  const found = (async () => {
-    const decoder = new TextDecoder();
-    let buffered = "";
-    for await (const chunk of body) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffered.indexOf("\n\n")) >= 0) {
-        const event = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const data = event.split("\n").find((line) => line.startsWith("data: "));
-        if (!data) continue;
-        const batch = JSON.parse(data.slice("data: ".length)) as { rows: BoxRow[] };
-        const row = batch.rows.find((candidate) => candidate.deviceId === deviceId && match(candidate));
-        if (row) return row;
-      }
-    }
-    throw new Error("the event stream ended");
-  })();
-  // The row may already be as wanted before the stream opened: ask the API once, then follow the stream.
-  const now = (await (await fetch(new URL(`api/boxes/${deviceId}`, fleet.url))).json().catch(() => undefined)) as BoxRow | undefined;
-  try {
-    if (now && now.deviceId === deviceId && match(now)) return now;
-    return await within(found, 30_000, what);
-  } finally {
-    controller.abort();
-    found.catch(() => undefined);
-  }
+/** A fleet service on `dataDir`, stopped after the test if the test has not stopped it. */
+async function startFleet(dataDir: string): Promise<FleetServeProcess> {
+  const fleet = await startFleetServe(fixture.broker.url, ["--data-dir", dataDir]);
+  fixture.cleanup(() => terminate(fleet.child, "the fleet service"));
+  return fleet;
 }
 
 describe("thea fleet serve", () => {

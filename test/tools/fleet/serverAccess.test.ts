@@ -5,15 +5,14 @@
  * rows; a certificate the roster does not name, or without a CN, gets 403 and nothing of the
  * fleet; a new roster takes effect at once and ends the streams of those whose sight it changed.
  */
-import { request as httpsRequest } from "node:https";
 import { connect as tlsConnect, type SecureVersion } from "node:tls";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FleetServer } from "../../../tools/fleet/server.ts";
+import { describe, expect, it } from "vitest";
+import type { FleetServer } from "../../../tools/fleet/server.ts";
 import { parseRoster } from "../../../tools/roster/roster.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
-import { makeFleetPki, type FleetPki, type KeyPair } from "../../helpers/fleetPki.ts";
 import { readEventStream, type RawEventStream } from "../../helpers/rawEventStream.ts";
+import { useTlsFleetServer, type HttpsReply } from "../../helpers/tlsFleetServer.ts";
 import { waitFor } from "../../helpers/wait.ts";
 
 const { cleanup } = useCleanups();
@@ -36,14 +35,8 @@ people:
   technician.minh: { sites: [gia-lai] }
 `;
 
-let pki: FleetPki;
-const pkiCleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  pki = await makeFleetPki([LAN, MINH, STRANGER, NO_CN], (step) => void pkiCleanups.push(step));
-}, 60_000);
-afterAll(async () => {
-  for (const step of pkiCleanups) await step();
-});
+const tlsFleet = useTlsFleetServer({ subjects: [LAN, MINH, STRANGER, NO_CN], roster: ROSTER, cleanup });
+const { client, get } = tlsFleet;
 
 function fleet(): FakeFleetView {
   return new FakeFleetView([
@@ -57,37 +50,9 @@ function fleet(): FakeFleetView {
   ]);
 }
 
-async function serve(view: FakeFleetView, roster = ROSTER): Promise<FleetServer> {
-  const server = await FleetServer.start({ view, port: 0, tls: { ...pki.server, ca: pki.ca }, roster: parseRoster(roster), streamIntervalMs: 20 });
-  cleanup(() => server.stop());
-  return server;
-}
+const serve = (view: FakeFleetView, roster = ROSTER): Promise<FleetServer> => tlsFleet.serve({ view, roster, streamIntervalMs: 20 });
 
-function client(subject: string): KeyPair {
-  const pair = pki.clients[subject];
-  if (!pair) throw new Error(`no certificate for ${subject}`);
-  return pair;
-}
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function get(server: FleetServer, subject: string, path: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest({ host: "127.0.0.1", port: server.port, path, ca: pki.ca, ...client(subject), agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
-
-const rowsOf = (reply: Reply) => (JSON.parse(reply.body) as { rows: Array<{ deviceId: string }> }).rows.map((row) => row.deviceId);
+const rowsOf = (reply: HttpsReply) => (JSON.parse(reply.body) as { rows: Array<{ deviceId: string }> }).rows.map((row) => row.deviceId);
 
 describe("the fleet server with a roster", () => {
   it("shows each person only the boxes of their sites, and counts only those", async () => {
@@ -152,8 +117,7 @@ describe("the fleet server with a roster", () => {
   });
 
   it("caps one person's event streams, leaving room for the others", async () => {
-    const server = await FleetServer.start({ view: fleet(), port: 0, tls: { ...pki.server, ca: pki.ca }, roster: parseRoster(ROSTER), maxStreamsPerPerson: 2 });
-    cleanup(() => server.stop());
+    const server = await tlsFleet.serve({ view: fleet(), maxStreamsPerPerson: 2 });
     await openStream(server, LAN);
     await openStream(server, LAN);
     await waitFor("two streams to be open", 5000, (done) => {
@@ -204,7 +168,7 @@ describe("the fleet server with a roster", () => {
 
 /** /api/stream over TLS with a person's certificate, raw, collecting its events. */
 async function openStream(server: FleetServer, subject: string): Promise<RawEventStream> {
-  const socket = tlsConnect({ host: "127.0.0.1", port: server.port, ca: pki.ca, ...client(subject) });
+  const socket = tlsConnect({ host: "127.0.0.1", port: server.port, ca: tlsFleet.ca, ...client(subject) });
   cleanup(() => void socket.destroy());
   await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
   return readEventStream(socket, server.port);
@@ -213,7 +177,7 @@ async function openStream(server: FleetServer, subject: string): Promise<RawEven
 /** GET /api/counts on a connection of its own, resuming `session` if given: the status line, whether it was resumed, and the session to resume next. */
 function countsOver(server: FleetServer, subject: string, version: SecureVersion, session?: Buffer): Promise<{ status: string; reused: boolean; session: Buffer | undefined }> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: "127.0.0.1", port: server.port, ca: pki.ca, ...client(subject), minVersion: version, maxVersion: version, ...(session && { session }) });
+    const socket = tlsConnect({ host: "127.0.0.1", port: server.port, ca: tlsFleet.ca, ...client(subject), minVersion: version, maxVersion: version, ...(session && { session }) });
     cleanup(() => void socket.destroy());
     let next: Buffer | undefined;
     let text = "";

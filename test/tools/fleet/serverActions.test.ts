@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { ConfigReported } from "../../../agent/core/api.ts";
 import { scopedId } from "../../../tools/fleet/actionLedger.ts";
-import type { BoxCommand } from "../../../tools/fleet/boxLink.ts";
+import type { BoxCommand } from "../../../tools/fleet/types/boxLink.ts";
 import type { BoxHistoryEntry } from "../../../tools/fleet/model.ts";
 import { FleetServer, type FleetServerOptions } from "../../../tools/fleet/server.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";

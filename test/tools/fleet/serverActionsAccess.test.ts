@@ -6,14 +6,13 @@
  * ids are their own.
  */
 import { request as httpsRequest } from "node:https";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { scopedId } from "../../../tools/fleet/actionLedger.ts";
-import { FleetServer } from "../../../tools/fleet/server.ts";
-import { parseRoster } from "../../../tools/roster/roster.ts";
+import type { FleetServer } from "../../../tools/fleet/server.ts";
 import { useCleanups } from "../../helpers/cleanups.ts";
 import { FakeBoxLink } from "../../helpers/fakeBoxLink.ts";
 import { FakeFleetView, boxRow } from "../../helpers/fakeFleetView.ts";
-import { makeFleetPki, type FleetPki } from "../../helpers/fleetPki.ts";
+import { useTlsFleetServer } from "../../helpers/tlsFleetServer.ts";
 
 const { cleanup } = useCleanups();
 
@@ -32,29 +31,20 @@ people:
   technician.minh: { sites: [gia-lai] }
 `;
 
-let pki: FleetPki;
-const pkiCleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  pki = await makeFleetPki([LAN, MINH], (step) => void pkiCleanups.push(step));
-}, 60_000);
-afterAll(async () => {
-  for (const step of pkiCleanups) await step();
-});
+const tlsFleet = useTlsFleetServer({ subjects: [LAN, MINH], roster: ROSTER, cleanup });
 
 async function serve(): Promise<{ server: FleetServer; link: FakeBoxLink }> {
   const link = new FakeBoxLink();
   const view = new FakeFleetView([boxRow("dak-01"), boxRow("gia-01")]);
-  const server = await FleetServer.start({ view, port: 0, tls: { ...pki.server, ca: pki.ca }, roster: parseRoster(ROSTER), link, actWithoutRoster: true });
-  cleanup(() => server.stop());
+  const server = await tlsFleet.serve({ view, link, actWithoutRoster: true });
   return { server, link };
 }
 
 function ask(server: FleetServer, subject: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const pair = pki.clients[subject];
-  if (!pair) throw new Error(`no certificate for ${subject}`);
+  const pair = tlsFleet.client(subject);
   const headers = body === undefined ? {} : { "content-type": "application/json", origin: `https://127.0.0.1:${server.port}`, "sec-fetch-site": "same-origin" };
   return new Promise((resolve, reject) => {
-    const request = httpsRequest({ host: "127.0.0.1", port: server.port, path, method: body === undefined ? "GET" : "POST", headers, ca: pki.ca, ...pair, agent: false }, (response) => {
+    const request = httpsRequest({ host: "127.0.0.1", port: server.port, path, method: body === undefined ? "GET" : "POST", headers, ca: tlsFleet.ca, ...pair, agent: false }, (response) => {
       let text = "";
       response.setEncoding("utf8");
       response.on("data", (chunk: string) => (text += chunk));

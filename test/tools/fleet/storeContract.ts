@@ -4,8 +4,9 @@
  * PostgreSQL) run it.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { BoxHistoryEntry, BoxState } from "../../../tools/fleet/model.ts";
+import type { BoxHistoryEntry } from "../../../tools/fleet/model.ts";
 import type { FleetStore } from "../../../tools/fleet/store.ts";
+import type { BoxState } from "../../../tools/fleet/types/boxState.ts";
 
 export interface StoreFactory {
   /** A new, empty store. */

@@ -12,24 +12,19 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StatusPayload, SummaryPayload } from "../../../agent/core/api.ts";
 import { deviceTopics } from "../../../agent/core/topics.ts";
 import type { BoxHistoryEntry } from "../../../tools/fleet/model.ts";
 import { useBroker } from "../../helpers/brokerFixture.ts";
 import { historyOf, nextRow, startFleetServe, type FleetServeProcess } from "../../helpers/fleetServe.ts";
 import { TestClient } from "../../helpers/mqttClient.ts";
-import { Postgres } from "../../helpers/postgres.ts";
+import type { Postgres } from "../../helpers/postgres.ts";
+import { usePostgres } from "../../helpers/postgresFixture.ts";
 import { terminate, waitFor } from "../../helpers/wait.ts";
 
 const fixture = useBroker();
-let postgres: Postgres | undefined;
-beforeAll(async () => {
-  postgres = await Postgres.start();
-}, 60_000);
-afterAll(async () => {
-  await postgres?.stop();
-});
+const postgres = usePostgres();
 
 const BOOT = randomUUID();
 const online: StatusPayload = {
@@ -105,11 +100,10 @@ const eventIds = (entries: readonly BoxHistoryEntry[]) => entries.filter((entry)
 
 describe("two instances of thea fleet serve on one PostgreSQL", () => {
   it("each shows the whole fleet and every change, each event is stored once, and one killed -9 leaves the other serving everything", async () => {
-    if (!postgres) throw new Error("no PostgreSQL");
-    const { url: store, password, env } = await databaseWithPassword(postgres);
-    const a = await startFleetServe(fixture.broker.url, ["--store", store], env);
+    const { url: store, password, env } = await databaseWithPassword(postgres.server);
+    const a = await startFleetServe(fixture.broker.url, ["--store", store], { env });
     fixture.cleanup(() => terminate(a.child, "fleet instance A"));
-    const b = await startFleetServe(fixture.broker.url, ["--store", store], env);
+    const b = await startFleetServe(fixture.broker.url, ["--store", store], { env });
     fixture.cleanup(() => terminate(b.child, "fleet instance B"));
 
     const ids = ["kc-001", "kc-002", "kc-003"];
@@ -160,9 +154,8 @@ describe("two instances of thea fleet serve on one PostgreSQL", () => {
   }, 120_000);
 
   it("refuses to start without the database's password, and says why", async () => {
-    if (!postgres) throw new Error("no PostgreSQL");
-    const { url, password } = await databaseWithPassword(postgres);
-    const started = startFleetServe(fixture.broker.url, ["--store", url], { PGPASSFILE: "/nonexistent/pgpass", PGPASSWORD: "" });
+    const { url, password } = await databaseWithPassword(postgres.server);
+    const started = startFleetServe(fixture.broker.url, ["--store", url], { env: { PGPASSFILE: "/nonexistent/pgpass", PGPASSWORD: "" } });
     const error = await started.then(
       (fleet) => {
         fixture.cleanup(() => terminate(fleet.child, "fleet instance"));

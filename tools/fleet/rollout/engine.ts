@@ -13,7 +13,8 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
-import type { BoxReport, ReportKind, RolloutLink, RolloutView } from "./ports.ts";
+import type { BoxReport, ReportKind } from "../types/boxLink.ts";
+import type { RolloutLink, RolloutView } from "./ports.ts";
 import { totalsOf, type RolloutBox, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec, type RolloutStatus, type RolloutTotals } from "./model.ts";
 import { meaningOf } from "./outcome.ts";
 import { afterDeadline, afterReport, busyIn, isLive, nextStep } from "./progress.ts";
@@ -22,7 +23,7 @@ import type { RolloutStore } from "./store.ts";
 
 export interface RolloutEngineOptions {
   store: RolloutStore;
-  /** The fleet service's BoxLink (boxLink.ts). */
+  /** The fleet service's BoxLink (../types/boxLink.ts). */
   link: RolloutLink;
   /** Whether a box is online now (for a box that reached its deadline without a word). */
   view: Pick<RolloutView, "box">;

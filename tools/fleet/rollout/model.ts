@@ -4,7 +4,7 @@
  * (RolloutRecord, RolloutBox). Plain data, JSON as it is: the API answers it and the store keeps it.
  */
 import type { SiteLabels } from "../../../agent/core/api.ts";
-import type { ReportKind } from "./ports.ts";
+import type { ReportKind } from "../types/boxLink.ts";
 
 /** Which boxes: every given criterion must hold (labels and version exactly); `deviceIds` names them outright. */
 export interface RolloutSelection {

@@ -3,7 +3,7 @@
  * result and reason, or still on its way. Reports about another version (an older release's
  * retained state, a config layer someone else set before) say nothing about this rollout.
  */
-import type { BoxReport } from "./ports.ts";
+import type { BoxReport } from "../types/boxLink.ts";
 
 export type ReportMeaning =
   | { kind: "succeeded"; report: string }

@@ -1,41 +1,23 @@
 /**
- * What a rollout needs of the fleet service around it, declared here rather than imported: the
- * fleet's own files (server.ts, serve.ts) compose rollouts, so an import back from this folder
- * would tie the two folders into a circle (.dependency-cruiser.cjs, test/architecture.test.ts).
- * The fleet's types satisfy these as they are: tools/fleet/boxLink.ts's BoxLink is a RolloutLink,
- * access.ts's ScopedView a RolloutView, its Audience a RolloutAudience (serve.ts passes them).
+ * The part of the fleet service a rollout uses, as narrowed views of the fleet's own types. Those
+ * types live in tools/fleet/types/, below both this folder and the fleet's files that compose
+ * rollouts (server.ts, serve.ts), so that neither folder imports the other (.dependency-cruiser.cjs,
+ * test/architecture.test.ts) and each type is declared once. The fleet's values satisfy these as
+ * they are: a BoxLink is a RolloutLink, access.ts's ScopedView a RolloutView, its Audience a
+ * RolloutAudience (serve.ts passes them); tests pass smaller stand-ins.
  */
-import type { ConfigReported, SiteLabels, SummaryPayload, UpdateStatePayload } from "../../../agent/core/api.ts";
-import type { Role } from "../../roster/roles.ts";
+import type { Audience } from "../types/audience.ts";
+import type { BoxLink } from "../types/boxLink.ts";
+import type { BoxState } from "../types/boxState.ts";
 
-/** As in boxLink.ts: which retained desired state and report. */
-export type ReportKind = "config" | "update";
-
-/** As in boxLink.ts: `update/state` with a result code a newer agent may add kept as text. */
-export type UpdateReport = Omit<UpdateStatePayload, "result"> & { result: string | null };
-
-/** As in boxLink.ts: a box's retained report, checked for shape. */
-export type BoxReport =
-  | { kind: "config"; deviceId: string; payload: ConfigReported }
-  | { kind: "update"; deviceId: string; payload: UpdateReport };
-
-/** The part of BoxLink (boxLink.ts) a rollout uses: each method as documented there. */
-export interface RolloutLink {
-  setDesired(deviceId: string, kind: ReportKind, payload: string): Promise<void>;
-  desired(deviceId: string, kind: ReportKind): Promise<string | undefined>;
-  reported(deviceId: string, kind: ReportKind): Promise<BoxReport | undefined>;
-  follow(kind: ReportKind, listener: (report: BoxReport) => void): Promise<() => Promise<void>>;
+/** The part of BoxLink a rollout uses. */
+export type RolloutLink = Pick<BoxLink, "setDesired" | "desired" | "reported" | "follow"> & {
   /** Resolves once connected to the broker (mqttBoxLink.ts); a link without it is taken as ready. */
   ready?(): Promise<void>;
-}
+};
 
-/** The part of a BoxRow (model.ts) a rollout reads. */
-export interface RolloutBoxRow {
-  deviceId: string;
-  site: SiteLabels;
-  online: boolean;
-  summary: SummaryPayload | null;
-}
+/** The part of a box's row a rollout reads. */
+export type RolloutBoxRow = Pick<BoxState, "deviceId" | "site" | "online" | "summary">;
 
 /** The boxes a person may see (access.ts's ScopedView): every one, one by id, whether one is theirs. */
 export interface RolloutView {
@@ -44,8 +26,5 @@ export interface RolloutView {
   sees(deviceId: string): boolean;
 }
 
-/** A person on the roster (access.ts's Audience). */
-export interface RolloutAudience {
-  readonly cn: string;
-  readonly role: Role;
-}
+/** A person on the roster: who they are and their role, not which boxes (the view says that). */
+export type RolloutAudience = Pick<Audience, "cn" | "role">;

@@ -3,9 +3,9 @@
  * step follows from its boxes (halt, send the next batch, complete, or wait). The engine does the
  * I/O around these.
  */
+import type { ReportKind } from "../types/boxLink.ts";
 import { countsAsFailure, isSettled, type RolloutBox, type RolloutRecord } from "./model.ts";
 import type { ReportMeaning } from "./outcome.ts";
-import type { ReportKind } from "./ports.ts";
 import { passesThreshold } from "./plan.ts";
 
 /** The box after a report, or undefined when nothing about it changed. */

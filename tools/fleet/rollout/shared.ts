@@ -15,10 +15,10 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "../../../lib/log.ts";
 import { messageOf } from "../../../lib/messageOf.ts";
+import type { ReportKind } from "../types/boxLink.ts";
 import { MAX_LIVE_ROLLOUTS, type RolloutDesk } from "./api.ts";
 import type { Control, RolloutEngine, RolloutProgressLine } from "./engine.ts";
 import { totalsOf, type RolloutPlan, type RolloutRecord, type RolloutReport, type RolloutSpec } from "./model.ts";
-import type { ReportKind } from "./ports.ts";
 import { busyIn, isLive } from "./progress.ts";
 import type { DriverLock, RolloutAnswer, RolloutAsk, SharedRolloutStore } from "./store.ts";
 

@@ -6,18 +6,17 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { BoxRow } from "../../../../tools/fleet/model.ts";
 import { RolloutApi } from "../../../../tools/fleet/rollout/api.ts";
 import { RolloutEngine } from "../../../../tools/fleet/rollout/engine.ts";
 import { MemoryRolloutStore } from "../../../../tools/fleet/rollout/memoryStore.ts";
 import type { RolloutReport } from "../../../../tools/fleet/rollout/model.ts";
-import { FleetServer } from "../../../../tools/fleet/server.ts";
-import { parseRoster } from "../../../../tools/roster/roster.ts";
+import type { FleetServer } from "../../../../tools/fleet/server.ts";
 import { useCleanups } from "../../../helpers/cleanups.ts";
 import { FakeBoxLink, FakeClock, signedManifestText } from "../../../helpers/fakeBoxLink.ts";
 import { boxRow, FakeFleetView } from "../../../helpers/fakeFleetView.ts";
-import { makeFleetPki, type FleetPki } from "../../../helpers/fleetPki.ts";
+import { useTlsFleetServer } from "../../../helpers/tlsFleetServer.ts";
 
 const { cleanup } = useCleanups();
 const MANIFEST = signedManifestText({ version: "1.5.0" });
@@ -38,14 +37,7 @@ people:
   technician.binh: { sites: [dak-lak] }
 `;
 
-let pki: FleetPki;
-const pkiCleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  pki = await makeFleetPki([MINH, BINH, LAN], (step) => void pkiCleanups.push(step));
-}, 60_000);
-afterAll(async () => {
-  for (const step of pkiCleanups) await step();
-});
+const tlsFleet = useTlsFleetServer({ subjects: [MINH, BINH, LAN], roster: ROSTER, cleanup });
 
 const sited = (deviceId: string, province: string): BoxRow => boxRow(deviceId, { site: { province, district: "d", commune: "c" } });
 
@@ -56,8 +48,7 @@ async function serve(https: boolean, actWithoutRoster = !https): Promise<{ serve
   await engine.start();
   cleanup(() => engine.stop());
   const rollouts = new RolloutApi({ engine });
-  const server = await FleetServer.start({ view, port: 0, rollouts, actWithoutRoster, ...(https && { tls: { ...pki.server, ca: pki.ca }, roster: parseRoster(ROSTER) }) });
-  cleanup(() => server.stop());
+  const server = await tlsFleet.serve({ view, rollouts, actWithoutRoster, tls: https });
   return { server, link };
 }
 
@@ -68,7 +59,7 @@ interface Reply {
 
 function call(server: FleetServer, options: { method?: string; path: string; body?: string; headers?: IncomingHttpHeaders; subject?: string }): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const pair = options.subject === undefined ? undefined : pki.clients[options.subject];
+    const pair = options.subject === undefined ? undefined : tlsFleet.client(options.subject);
     const headers = { host: `127.0.0.1:${server.port}`, ...(options.body !== undefined && { "content-type": "application/json" }), ...options.headers };
     const settings = { host: "127.0.0.1", port: server.port, path: options.path, method: options.method ?? "GET", headers, agent: false as const };
     const done = (response: import("node:http").IncomingMessage) => {
@@ -77,7 +68,7 @@ function call(server: FleetServer, options: { method?: string; path: string; bod
       response.on("data", (chunk: string) => (text += chunk));
       response.on("end", () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
     };
-    const request = pair ? httpsRequest({ ...settings, ca: pki.ca, ...pair }, done) : httpRequest(settings, done);
+    const request = pair ? httpsRequest({ ...settings, ca: tlsFleet.ca, ...pair }, done) : httpRequest(settings, done);
     request.on("error", reject);
     request.end(options.body);
   });

@@ -5,34 +5,21 @@
  * connection.
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_WAITING, openPgRolloutStore } from "../../../../tools/fleet/rollout/pgStore.ts";
 import type { RolloutAsk } from "../../../../tools/fleet/rollout/store.ts";
-import { Postgres } from "../../../helpers/postgres.ts";
+import { storeOnNewDatabase, usePostgres } from "../../../helpers/postgresFixture.ts";
 import { rolloutBox, rolloutRecord, rolloutStoreContract } from "./storeContract.ts";
 
-let server: Postgres;
-let current = "";
-beforeAll(async () => {
-  server = await Postgres.start();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = usePostgres();
 
-rolloutStoreContract("PgRolloutStore", {
-  open: async () => {
-    current = await server.createDatabase();
-    return openPgRolloutStore({ url: current });
-  },
-  reopen: () => openPgRolloutStore({ url: current }),
-});
+rolloutStoreContract("PgRolloutStore", storeOnNewDatabase(postgres, (url) => openPgRolloutStore({ url })));
 
 const pause: RolloutAsk = { kind: "control", id: "r1", action: "pause", by: "technician.an" };
 
 describe("PgRolloutStore shared by two instances", () => {
   it("makes its schema once when two start together, beside the fleet's tables", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const [a, b] = await Promise.all([openPgRolloutStore({ url }), openPgRolloutStore({ url })]);
     try {
       await a.create(rolloutRecord("r1"), [rolloutBox("bx-1", 0)]);
@@ -43,7 +30,7 @@ describe("PgRolloutStore shared by two instances", () => {
   });
 
   it("gives an ask to one taker once, with its answer back to the asker; a withdrawn one to none", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const [asker, driver] = await Promise.all([openPgRolloutStore({ url }), openPgRolloutStore({ url })]);
     try {
       const first = await asker.ask(pause);
@@ -63,7 +50,7 @@ describe("PgRolloutStore shared by two instances", () => {
   });
 
   it(`refuses asks past ${MAX_WAITING} waiting`, async () => {
-    const store = await openPgRolloutStore({ url: await server.createDatabase() });
+    const store = await openPgRolloutStore({ url: await postgres.server.createDatabase() });
     try {
       for (let i = 0; i < MAX_WAITING; i++) expect(await store.ask(pause)).toBeTypeOf("number");
       expect(await store.ask(pause)).toBeUndefined();
@@ -73,7 +60,7 @@ describe("PgRolloutStore shared by two instances", () => {
   });
 
   it("lets one instance hold the driver lock, and the other take it once the holder's connection is gone", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const [a, b] = await Promise.all([openPgRolloutStore({ url }), openPgRolloutStore({ url })]);
     const [lockA, lockB] = [a.driverLock(), b.driverLock()];
     try {
@@ -81,7 +68,7 @@ describe("PgRolloutStore shared by two instances", () => {
       expect(await lockB.tryTake()).toBe(false);
       expect(await lockA.check()).toBe(true);
       // As a kill -9 of the holder: the server ends its connection, and the lock goes with it.
-      const admin = new pg.Client({ connectionString: server.url("postgres") });
+      const admin = new pg.Client({ connectionString: postgres.server.url("postgres") });
       await admin.connect();
       await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'thea-fleet-rollout-driver' AND pid <> pg_backend_pid()");
       await admin.end();

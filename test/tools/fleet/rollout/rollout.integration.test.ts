@@ -6,113 +6,43 @@
  * the failed boxes and why. A `kill -9` of the service mid-rollout, and a restart, carry the
  * rollout on where it was: no box sent the release twice, every box on the new version.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BoxRow } from "../../../../tools/fleet/model.ts";
+import { describe, expect, it } from "vitest";
 import type { RolloutReport } from "../../../../tools/fleet/rollout/model.ts";
-import { THEA_BIN } from "../../../helpers/agentProcess.ts";
-import { useCleanups } from "../../../helpers/cleanups.ts";
-import { Mosquitto } from "../../../helpers/mosquitto.ts";
-import { TestClient } from "../../../helpers/mqttClient.ts";
+import { useBroker } from "../../../helpers/brokerFixture.ts";
 import { signedManifestText } from "../../../helpers/fakeBoxLink.ts";
+import { getJson, rolloutsFollowing, startFleetServe, untilListed, type FleetServeProcess } from "../../../helpers/fleetServe.ts";
 import { freePort } from "../../../helpers/ports.ts";
 import { thea } from "../../../helpers/theaCommand.ts";
-import { UpdateFleet, type BoxFailure } from "../../../helpers/updateFleet.ts";
-import { LineLog, terminate, waitFor, within } from "../../../helpers/wait.ts";
+import { startUpdateFleet, UPDATE_FLEET_BROKER_CONFIG, type BoxFailure } from "../../../helpers/updateFleet.ts";
+import { terminate, within } from "../../../helpers/wait.ts";
 
-// As docs/deploy/mosquitto.conf: the default of 1,000 queued messages per client would drop part
-// of the retained snapshot (a status and a summary per box, of both tests' boxes) the service
-// reads at its start.
-let broker: Mosquitto | undefined;
-let watcher: TestClient | undefined;
-beforeAll(async () => {
-  broker = await Mosquitto.start("max_queued_messages 10000\nmax_inflight_messages 100");
-  watcher = await TestClient.connect(broker.url);
-});
-afterAll(async () => {
-  await watcher?.close();
-  await broker?.stop();
-});
-const { cleanup } = useCleanups();
-const fixture = {
-  get broker(): Mosquitto {
-    if (!broker) throw new Error("no broker yet");
-    return broker;
-  },
-  get watcher(): TestClient {
-    if (!watcher) throw new Error("no watcher yet");
-    return watcher;
-  },
-  cleanup,
-};
+// Both tests' boxes stay on the broker, and each service reads the retained snapshot of them all.
+const fixture = useBroker(UPDATE_FLEET_BROKER_CONFIG);
 const BOXES = 200;
 const OLD = "1.4.2";
 const NEW = "1.5.0";
 
-/** Ids and sites in the same order, so the plan's site order is the ids' order. */
-const idsOf = (prefix: string) => Array.from({ length: BOXES }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
+/** Sites in the ids' order (`PREFIX-000`, …), so the plan's site order is the ids' order. */
 const siteOf = (province: string) => (deviceId: string) => {
   const index = Number(deviceId.slice(-3));
   return { province, district: `d-${Math.floor(index / 40)}`, commune: `c-${String(Math.floor(index / 10)).padStart(2, "0")}` };
 };
 
-interface FleetService {
-  child: ChildProcess;
-  api: string;
-  log: LineLog;
+/** A service on `dataDir` (and `port`, for a restart on the one before), stopped after the test; resolves once its rollouts follow the boxes. */
+async function startService(dataDir: string, port: number): Promise<FleetServeProcess> {
+  const service = await startFleetServe(fixture.broker.url, ["--data-dir", dataDir, "--act-without-roster"], { port });
+  fixture.cleanup(() => terminate(service.child, "the fleet service"));
+  await rolloutsFollowing(service);
+  return service;
 }
 
-async function startService(dataDir: string, port: number): Promise<FleetService> {
-  const child = spawn(THEA_BIN, ["fleet", "serve", "--broker", fixture.broker.url, "--data-dir", dataDir, "--listen", `127.0.0.1:${port}`, "--act-without-roster"], { stdio: ["ignore", "ignore", "pipe"] });
-  fixture.cleanup(() => terminate(child, "the fleet service"));
-  const log = new LineLog();
-  child.stderr?.on("data", (chunk: Buffer) => log.push(chunk));
-  await log.waitForLine("the fleet service to serve", (line) => line.includes("fleet service serving"), 30_000);
-  await log.waitForLine("the rollouts to follow the boxes", (line) => line.includes("rollouts following the boxes"), 30_000);
-  return { child, api: `http://127.0.0.1:${port}`, log };
-}
+/** The service's API as `thea fleet rollout --api` takes it. */
+const apiOf = (service: FleetServeProcess) => service.url.origin;
 
-/**
- * Resolves once the service lists `total` boxes of `province` (the broker still holds the other
- * test's boxes): those it had when asked, then those its event stream brings.
- */
-async function untilListed(service: FleetService, province: string, total: number): Promise<void> {
-  const controller = new AbortController();
-  const response = await fetch(`${service.api}/api/stream`, { signal: controller.signal });
-  const body = response.body;
-  if (!body) throw new Error("no event stream");
-  const listed = new Set<string>();
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let text = "";
-    for await (const chunk of body) {
-      text += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = text.indexOf("\n\n")) >= 0) {
-        const data = text.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
-        text = text.slice(end + 2);
-        if (!data) continue;
-        for (const row of (JSON.parse(data.slice(6)) as { rows: BoxRow[] }).rows) if (row.site.province === province && row.summary) listed.add(row.deviceId);
-        if (listed.size >= total) return;
-      }
-    }
-  })();
-  const now = (await (await fetch(`${service.api}/api/boxes?province=${province}`)).json()) as { rows: BoxRow[] };
-  for (const row of now.rows) if (row.summary) listed.add(row.deviceId);
-  try {
-    if (listed.size < total) await within(reading, 30_000, `the service to list ${total} boxes of ${province}`);
-  } finally {
-    controller.abort();
-    reading.catch(() => undefined);
-  }
-}
-
-async function report(service: FleetService, id: string): Promise<RolloutReport> {
-  return (await (await fetch(`${service.api}/api/rollouts/${id}`)).json()) as RolloutReport;
-}
+const report = (service: FleetServeProcess, id: string) => getJson<RolloutReport>(service, `api/rollouts/${id}`);
 
 async function manifestFile(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "thea-rollout-"));
@@ -123,7 +53,6 @@ async function manifestFile(): Promise<string> {
 
 describe("staged rollouts against 200 boxes", () => {
   it("halts at the threshold: the rest untouched on their version, the failed ones named with why", async () => {
-    const ids = idsOf("halt");
     // Four boxes of the first batch after the canary fail; two more further on never get the chance.
     const failing = new Map<string, BoxFailure>([
       ["halt-001", { state: "rolled-back", result: "health-check-failed", reason: `version ${NEW}: the broker was not reached within 120 s; back to ${OLD}` }],
@@ -133,19 +62,18 @@ describe("staged rollouts against 200 boxes", () => {
       ["halt-150", { state: "failed", result: "install-failed", reason: "no space left on device" }],
       ["halt-151", { state: "failed", result: "install-failed", reason: "no space left on device" }],
     ]);
-    const boxes = await UpdateFleet.start({ brokerUrl: fixture.broker.url, deviceIds: ids, siteOf: siteOf("halt-province"), version: OLD, failing });
-    fixture.cleanup(() => boxes.stop());
+    const { boxes } = await startUpdateFleet({ brokerUrl: fixture.broker.url, prefix: "halt", count: BOXES, siteOf: siteOf("halt-province"), version: OLD, failing }, fixture.cleanup);
     const service = await startService(await mkdtemp(path.join(tmpdir(), "thea-fleet-")), await freePort());
     await untilListed(service, "halt-province", BOXES);
     const manifest = await manifestFile();
 
-    const dry = await thea(["fleet", "rollout", "dry-run", "--api", service.api, "--release", manifest, "--province", "halt-province", "--canary", "5", "--batch", "25", "--threshold", "3"]);
+    const dry = await thea(["fleet", "rollout", "dry-run", "--api", apiOf(service), "--release", manifest, "--province", "halt-province", "--canary", "5", "--batch", "25", "--threshold", "3"]);
     expect(dry.stderr).toBe("");
     expect(dry.stdout).toContain(`dry run: release ${NEW} to ${BOXES} boxes, the canary then 8 batches; nothing was sent`);
     expect(dry.stdout).toContain("canary: halt-020 (1.4.2), halt-060 (1.4.2), halt-100 (1.4.2), halt-140 (1.4.2), halt-180 (1.4.2)");
     expect(boxes.deliveries).toBe(0);
 
-    const run = await thea(["fleet", "rollout", "create", "--api", service.api, "--release", manifest, "--province", "halt-province", "--canary", "5", "--batch", "25", "--threshold", "3", "--deadline", "120s"]);
+    const run = await thea(["fleet", "rollout", "create", "--api", apiOf(service), "--release", manifest, "--province", "halt-province", "--canary", "5", "--batch", "25", "--threshold", "3", "--deadline", "120s"]);
     expect(run.code, run.stderr + run.stdout).toBe(3); // halted
     expect(run.stdout).toContain("halted: 4 of 30 boxes sent failed, more than the threshold (3)");
     expect(run.stdout).toMatch(/halt-005: failed digest-mismatch the bundle's SHA-256 does not match/);
@@ -169,9 +97,7 @@ describe("staged rollouts against 200 boxes", () => {
   }, 180_000);
 
   it("carries on after a kill -9 of the service mid-rollout: no box sent twice, every box on the new version", async () => {
-    const ids = idsOf("kill");
-    const boxes = await UpdateFleet.start({ brokerUrl: fixture.broker.url, deviceIds: ids, siteOf: siteOf("kill-province"), version: OLD });
-    fixture.cleanup(() => boxes.stop());
+    const { ids, boxes } = await startUpdateFleet({ brokerUrl: fixture.broker.url, prefix: "kill", count: BOXES, siteOf: siteOf("kill-province"), version: OLD }, fixture.cleanup);
     const dataDir = await mkdtemp(path.join(tmpdir(), "thea-fleet-"));
     const port = await freePort();
     const first = await startService(dataDir, port);
@@ -181,15 +107,8 @@ describe("staged rollouts against 200 boxes", () => {
     // service is publishing the first batch, 100 boxes, one PUBACK after another. The boxes under
     // way then take longer than the restart, so the restarted service finds them not done, some
     // published and some not.
-    const killed = waitFor<void>("20 boxes sent the release", 60_000, (done) =>
-      boxes.onDelivery(() => {
-        if (boxes.deliveries < 20) return;
-        boxes.hold();
-        first.child.kill("SIGKILL");
-        done();
-      }),
-    );
-    const created = await fetch(`${first.api}/api/rollouts`, {
+    const killed = boxes.holdAt(20, () => first.child.kill("SIGKILL"));
+    const created = await fetch(new URL("api/rollouts", first.url), {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ selection: { province: "kill-province" }, release: signedManifestText({ version: NEW }), canary: 10, batchSize: 100, failureThreshold: "10%" }),
@@ -207,7 +126,7 @@ describe("staged rollouts against 200 boxes", () => {
     const takenUp = JSON.parse(log.lines.find((line) => line.includes("rollout taken up after a restart")) ?? "{}") as { sending?: number; alreadyPublished?: number };
     expect(takenUp.alreadyPublished).toBeGreaterThan(0);
     boxes.release();
-    const watch = await thea(["fleet", "rollout", "watch", id, "--api", second.api]);
+    const watch = await thea(["fleet", "rollout", "watch", id, "--api", apiOf(second)]);
     expect(watch.code, watch.stderr + watch.stdout).toBe(0);
     const final = await report(second, id);
     expect(final.rollout.status).toBe("completed");

@@ -3,7 +3,7 @@
  * while no instance drives is withdrawn and answered 503 with nothing changed, so that a driver
  * taking over later never carries out a change its asker was told had not happened.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RolloutEngine } from "../../../../tools/fleet/rollout/engine.ts";
 import { openPgRolloutStore } from "../../../../tools/fleet/rollout/pgStore.ts";
 import { planRollout } from "../../../../tools/fleet/rollout/plan.ts";
@@ -11,19 +11,13 @@ import type { RolloutSpec } from "../../../../tools/fleet/rollout/model.ts";
 import { SharedRollouts } from "../../../../tools/fleet/rollout/shared.ts";
 import { FakeBoxLink, signedManifestText } from "../../../helpers/fakeBoxLink.ts";
 import { boxRow, FakeFleetView } from "../../../helpers/fakeFleetView.ts";
-import { Postgres } from "../../../helpers/postgres.ts";
+import { usePostgres } from "../../../helpers/postgresFixture.ts";
 
-let server: Postgres;
-beforeAll(async () => {
-  server = await Postgres.start();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = usePostgres();
 
 describe("SharedRollouts on the instance that does not drive", () => {
   it("answers 503 when no instance takes a change, and withdraws it: no driver can take it later", async () => {
-    const url = await server.createDatabase();
+    const url = await postgres.server.createDatabase();
     const [holder, store] = await Promise.all([openPgRolloutStore({ url }), openPgRolloutStore({ url })]);
     // Another instance holds the driver's lock and drives nothing: as one that died between taking the lock and starting.
     const held = holder.driverLock();

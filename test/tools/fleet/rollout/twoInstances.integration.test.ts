@@ -7,86 +7,35 @@
  * the other take over and finish it, no box sent twice.
  */
 import type { ChildProcess } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BoxRow } from "../../../../tools/fleet/model.ts";
+import { describe, expect, it } from "vitest";
 import type { RolloutReport } from "../../../../tools/fleet/rollout/model.ts";
-import { useCleanups } from "../../../helpers/cleanups.ts";
+import { useBroker } from "../../../helpers/brokerFixture.ts";
 import { signedManifestText } from "../../../helpers/fakeBoxLink.ts";
-import { startFleetServe, type FleetServeProcess } from "../../../helpers/fleetServe.ts";
-import { Mosquitto } from "../../../helpers/mosquitto.ts";
-import { Postgres } from "../../../helpers/postgres.ts";
+import { getJson, rolloutsFollowing, startFleetServe, untilListed, type FleetServeProcess } from "../../../helpers/fleetServe.ts";
+import { usePostgres } from "../../../helpers/postgresFixture.ts";
 import { thea } from "../../../helpers/theaCommand.ts";
-import { UpdateFleet } from "../../../helpers/updateFleet.ts";
-import { terminate, waitFor, within } from "../../../helpers/wait.ts";
+import { startUpdateFleet, UPDATE_FLEET_BROKER_CONFIG } from "../../../helpers/updateFleet.ts";
+import { terminate, within } from "../../../helpers/wait.ts";
 
-let broker: Mosquitto | undefined;
-let postgres: Postgres | undefined;
-beforeAll(async () => {
-  // As docs/deploy/mosquitto.conf: each service reads every box's retained status and summary at its start.
-  broker = await Mosquitto.start("max_queued_messages 10000\nmax_inflight_messages 100");
-  postgres = await Postgres.start();
-}, 60_000);
-afterAll(async () => {
-  await broker?.stop();
-  await postgres?.stop();
-});
-const { cleanup } = useCleanups();
+const fixture = useBroker(UPDATE_FLEET_BROKER_CONFIG);
+const postgres = usePostgres();
+const { cleanup } = fixture;
 const BOXES = 100;
 const OLD = "1.4.2";
 const NEW = "1.5.0";
 const DRIVES = "this instance drives the rollouts";
 
-function need<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`no ${what} yet`);
-  return value;
-}
-
-async function boxesOf(province: string): Promise<{ ids: string[]; boxes: UpdateFleet }> {
-  const ids = Array.from({ length: BOXES }, (_, i) => `${province}-${String(i).padStart(3, "0")}`);
-  const boxes = await UpdateFleet.start({ brokerUrl: need(broker, "broker").url, deviceIds: ids, siteOf: () => ({ province }), version: OLD });
-  cleanup(() => boxes.stop());
-  return { ids, boxes };
-}
+const boxesOf = (province: string) => startUpdateFleet({ brokerUrl: fixture.broker.url, prefix: province, count: BOXES, siteOf: () => ({ province }), version: OLD }, cleanup);
 
 /** An instance on `store`; `drives`: wait until it holds the driver's lock and follows the boxes. */
 async function instance(store: string, drives: boolean): Promise<FleetServeProcess> {
-  const service = await startFleetServe(need(broker, "broker").url, ["--store", store, "--act-without-roster"]);
+  const service = await startFleetServe(fixture.broker.url, ["--store", store, "--act-without-roster"]);
   cleanup(() => terminate(service.child, "a fleet service"));
   if (drives) {
     await service.log.waitForLine("the instance to drive the rollouts", (line) => line.includes(DRIVES), 30_000);
-    await service.log.waitForLine("the rollouts to follow the boxes", (line) => line.includes("rollouts following the boxes"), 30_000);
+    await rolloutsFollowing(service);
   }
   return service;
-}
-
-/** Resolves once the service lists `total` boxes of `province` with a summary: those it had, then those its event stream brings. */
-async function untilListed(service: FleetServeProcess, province: string, total: number): Promise<void> {
-  const controller = new AbortController();
-  const body = (await fetch(new URL("api/stream", service.url), { signal: controller.signal })).body;
-  if (!body) throw new Error("no event stream");
-  const listed = new Set<string>();
-  const add = (rows: readonly BoxRow[]) => rows.forEach((row) => row.site.province === province && row.summary && listed.add(row.deviceId));
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let text = "";
-    for await (const chunk of body) {
-      text += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = text.indexOf("\n\n")) >= 0) {
-        const data = text.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
-        text = text.slice(end + 2);
-        if (data) add((JSON.parse(data.slice(6)) as { rows: BoxRow[] }).rows);
-        if (listed.size >= total) return;
-      }
-    }
-  })();
-  add(((await (await fetch(new URL(`api/boxes?province=${province}`, service.url))).json()) as { rows: BoxRow[] }).rows);
-  try {
-    if (listed.size < total) await within(reading, 30_000, `the service to list ${total} boxes of ${province}`);
-  } finally {
-    controller.abort();
-    reading.catch(() => undefined);
-  }
 }
 
 async function post(service: FleetServeProcess, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
@@ -94,16 +43,14 @@ async function post(service: FleetServeProcess, path: string, body: unknown): Pr
   return { status: response.status, body: await response.json() };
 }
 
-async function report(service: FleetServeProcess, id: string): Promise<RolloutReport> {
-  return (await (await fetch(new URL(`api/rollouts/${id}`, service.url))).json()) as RolloutReport;
-}
+const report = (service: FleetServeProcess, id: string) => getJson<RolloutReport>(service, `api/rollouts/${id}`);
 
 const exited = (child: ChildProcess) => within(new Promise((resolve) => child.once("exit", resolve)), 10_000, "the killed service to exit");
 
 describe("staged rollouts with two instances on one PostgreSQL", () => {
   it("runs a rollout created on the instance that does not drive once, paused and resumed from there, the same from both APIs", async () => {
     const { ids, boxes } = await boxesOf("both");
-    const store = await need(postgres, "PostgreSQL").createDatabase();
+    const store = await postgres.server.createDatabase();
     const driver = await instance(store, true);
     const other = await instance(store, false);
     await untilListed(other, "both", BOXES);
@@ -136,7 +83,7 @@ describe("staged rollouts with two instances on one PostgreSQL", () => {
 
   it("lets the other instance take over after a kill -9 of the driving one, and finish without sending any box twice", async () => {
     const { ids, boxes } = await boxesOf("takeover");
-    const store = await need(postgres, "PostgreSQL").createDatabase();
+    const store = await postgres.server.createDatabase();
     const driver = await instance(store, true);
     const other = await instance(store, false);
     await untilListed(driver, "takeover", BOXES);
@@ -144,14 +91,7 @@ describe("staged rollouts with two instances on one PostgreSQL", () => {
     // Killed as the 20th box is sent its release: the canary's 10 are done and the driver is
     // publishing the next batch, one PUBACK after another, so some of it is written `sending`
     // and published, some not. The boxes under way stand still until the other has taken over.
-    const killed = waitFor<void>("20 boxes sent the release", 60_000, (done) =>
-      boxes.onDelivery(() => {
-        if (boxes.deliveries < 20) return;
-        boxes.hold();
-        driver.child.kill("SIGKILL");
-        done();
-      }),
-    );
+    const killed = boxes.holdAt(20, () => driver.child.kill("SIGKILL"));
     const created = await post(driver, "api/rollouts", { selection: { province: "takeover" }, release: signedManifestText({ version: NEW }), canary: 10, batchSize: 90, failureThreshold: "10%" });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = (created.body as RolloutReport).rollout.id;

@@ -6,13 +6,14 @@
  * - the retained desired state technicians set (`config/desired`, `update/desired`);
  * - the box's retained reports (`config/reported`, `update/state`), read once or followed.
  *
- * Who may ask for what is decided before a call reaches this link (the roster, access.ts): the
+ * Who may ask for what is decided before a call reaches this link (the roster, ../access.ts): the
  * link itself acts with the service's rights for whoever calls it.
  *
  * This file is the contract the box page (operator actions, config editor) and staged rollouts
- * are written against; mqttBoxLink.ts is the implementation on a real broker.
+ * (../rollout/) are written against, so it lives below both; ../mqttBoxLink.ts is the
+ * implementation on a real broker.
  */
-import type { CommandResponse, ConfigReported, UpdateStatePayload } from "../../agent/core/api.ts";
+import type { CommandResponse, ConfigReported, UpdateStatePayload } from "../../../agent/core/api.ts";
 
 /** A command as the fleet asks it of one box. */
 export interface BoxCommand {
